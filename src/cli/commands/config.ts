@@ -1,0 +1,66 @@
+/**
+ * `sigctl config print [--json]`: the effective configuration with the source of every key and
+ * secrets redacted; `sigctl config check` validates and exits 0 or 2.
+ */
+import type { Command } from 'commander';
+import { configKeys } from '../../config/paths.js';
+import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { redact } from '../../config/redact.js';
+import type { RegisterCommand } from '../command.js';
+import type { CliContext } from '../context.js';
+import type { GlobalOptions } from '../output.js';
+
+function getPath(tree: unknown, path: string): unknown {
+  let node = tree;
+  for (const p of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[p];
+  }
+  return node;
+}
+
+function sourceOf(loaded: LoadedConfig, path: string): string {
+  const exact = loaded.sources.get(path);
+  if (exact !== undefined) return exact;
+  for (const [p, s] of loaded.sources) if (p.startsWith(`${path}.`)) return s;
+  return 'default';
+}
+
+async function load(ctx: CliContext, opts: GlobalOptions): Promise<LoadedConfig> {
+  return loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env });
+}
+
+export const registerConfig: RegisterCommand = (program: Command, run) => {
+  const config = program.command('config').description('inspect the effective configuration');
+  config
+    .command('print')
+    .description('print the effective config (defaults < file < SIGCTL_* env) with sources; secrets redacted')
+    .option('--json', 'print one JSON document: {file, config, sources}')
+    .action(
+      run(async (ctx, opts) => {
+        const loaded = await load(ctx, opts);
+        const shown = redact(loaded.config) as Record<string, unknown>;
+        if (ctx.out.json) {
+          const sources: Record<string, string> = {};
+          for (const key of configKeys()) sources[key.path] = sourceOf(loaded, key.path);
+          ctx.out.jsonLine({ file: loaded.file ?? null, config: shown, sources });
+          return;
+        }
+        ctx.out.result(`# config file: ${loaded.file ?? '(none found)'}`);
+        for (const key of configKeys()) {
+          const value = getPath(shown, key.path);
+          const src = sourceOf(loaded, key.path);
+          ctx.out.result(`${key.path} = ${value === undefined ? '(unset)' : JSON.stringify(value)}  ${ctx.out.color.dim(`# ${src}, ${key.env}`)}`);
+        }
+      }),
+    );
+  config
+    .command('check')
+    .description('validate the configuration and exit 0 (valid) or 2 (invalid, with the bad keys named)')
+    .action(
+      run(async (ctx, opts) => {
+        const loaded = await load(ctx, opts);
+        ctx.out.result(`config ok${loaded.file === undefined ? ' (defaults only)' : `: ${loaded.file}`}`);
+      }),
+    );
+};

@@ -1,0 +1,18 @@
+/**
+ * The per-invocation context handed to every command: output, environment, an AbortSignal fired on
+ * SIGINT/SIGTERM, and a way to ask for the exit code. Commands never touch `process` themselves.
+ */
+import type { Output } from './output.js';
+
+export interface CliContext {
+  out: Output;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Aborted on the first SIGINT/SIGTERM; `signal.reason` is 'SIGINT' or 'SIGTERM'. */
+  signal: AbortSignal;
+  /** Registers work to run on a second signal before the process exits at once. */
+  onForceExit(fn: () => void): void;
+  /** Reads stdin lines (interactive chat); only available when stdin is a TTY or a pipe. */
+  stdin: NodeJS.ReadableStream;
+  stdinIsTTY: boolean;
+}

@@ -1,0 +1,119 @@
+/**
+ * The sigctl entry point: commander wiring, global flags, signal handling and exit codes.
+ * This is the only module that touches `process`.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { SigctlError } from '../protocol/errors.js';
+import { registerBench } from './commands/bench.js';
+import { registerConfig } from './commands/config.js';
+import { registerPeer } from './commands/peer.js';
+import { registerServe } from './commands/serve.js';
+import { registerToken } from './commands/token.js';
+import type { Runner } from './command.js';
+import { increase } from './command.js';
+import type { CliContext } from './context.js';
+import { codeFor, ExitCode, exitCodeFor } from './exit.js';
+import { Output, type GlobalOptions } from './output.js';
+import { packageVersion } from './version.js';
+
+function buildProgram(run: Runner): Command {
+  const program = new Command('sigctl')
+    .description('WebRTC signaling in one tool: serve a signaling daemon, prove a deployment with a real peer, benchmark it in CI.')
+    .version(`sigctl ${packageVersion()} (protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the package and protocol version')
+    .option('-c, --config <file>', 'config file (default: search for .sigctlrc*, sigctl.config.*, package.json#sigctl)')
+    .option('-v, --verbose', 'more output (repeatable)', increase)
+    .option('-q, --quiet', 'only results and errors')
+    .addOption(new Option('--no-color', 'disable colours (NO_COLOR is honoured too)'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(str.replace(/^error: /, 'error USAGE: ')),
+    });
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 bench threshold missed, 130/143 interrupted.
+Docs: README.md, docs/protocol.md, docs/errors.md, docs/configuration.md`,
+  );
+  for (const register of [registerServe, registerPeer, registerBench, registerToken, registerConfig]) register(program, run);
+  return program;
+}
+
+/** Runs the CLI with `argv` (as in process.argv) and exits the process when done. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const controller = new AbortController();
+  const forceExit: Array<() => void> = [];
+  let interruptedBy: string | undefined;
+  let exitCode: number = ExitCode.OK;
+
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    if (interruptedBy !== undefined) {
+      // Second signal: the user means it. Run last-gasp cleanups and leave at once.
+      for (const fn of forceExit) {
+        try {
+          fn();
+        } catch {
+          // best effort
+        }
+      }
+      process.exit(sig === 'SIGINT' ? ExitCode.SIGINT : ExitCode.SIGTERM);
+    }
+    interruptedBy = sig;
+    controller.abort(sig);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  const run: Runner = (body) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const out = new Output(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+      const ctx: CliContext = {
+        out,
+        env: process.env,
+        cwd: process.cwd(),
+        signal: controller.signal,
+        onForceExit: (fn) => forceExit.push(fn),
+        stdin: process.stdin,
+        stdinIsTTY: process.stdin.isTTY === true,
+      };
+      try {
+        const code = await body(ctx, opts as never, cmd);
+        exitCode = interruptedBy !== undefined ? exitCodeFor(undefined, interruptedBy) : (code ?? ExitCode.OK);
+      } catch (err) {
+        exitCode = exitCodeFor(err, interruptedBy);
+        if (interruptedBy === undefined || !(err instanceof SigctlError && err.code === 'ABORTED')) {
+          const code = codeFor(err);
+          const message = err instanceof Error ? err.message : String(err);
+          if (out.json) out.jsonLine({ type: 'error', error: { code, message } });
+          else out.error(code, message);
+          if (code === 'INTERNAL' && err instanceof Error && out.verbose > 0) out.debug(err.stack ?? '');
+        }
+      }
+    };
+
+  const program = buildProgram(run);
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; every other commander error is a usage error.
+      exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    } else {
+      process.stderr.write(`error INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
+      exitCode = ExitCode.RUNTIME;
+    }
+  }
+  await flush(process.stdout);
+  await flush(process.stderr);
+  process.exit(exitCode);
+}
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}

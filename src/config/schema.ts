@@ -1,0 +1,125 @@
+/**
+ * The configuration schema: every key, its type, its default. Validated once at start-up
+ * (file < SIGCTL_* environment < flags), then frozen. config.example.json documents every key.
+ */
+import { z } from 'zod';
+
+const Port = z.number().int().min(0).max(65535);
+const Positive = z.number().int().positive();
+
+export const TurnServerConfig = z.strictObject({
+  /** TURN URLs, e.g. ["turn:turn.example.com:3478?transport=udp"]. */
+  urls: z.array(z.string().regex(/^turns?:/, 'must start with turn: or turns:')).min(1),
+  /** Static long-term credentials (use either these or `secret`). */
+  username: z.string().optional(),
+  credential: z.string().optional(),
+  /** Shared secret for the TURN REST scheme (coturn `use-auth-secret` / `static-auth-secret`). */
+  secret: z.string().min(1).optional(),
+  /** Lifetime of REST credentials in seconds. */
+  ttlSeconds: Positive.default(86_400),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Address to listen on. 127.0.0.1 by default: exposing the server is a deliberate choice. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** TCP port for HTTP and WebSocket; 0 picks a free port. */
+  port: Port.default(8080),
+  /** WebSocket path. */
+  path: z.string().regex(/^\/[\w./-]*$/, 'must start with / and contain only URL path characters').default('/ws'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+    })
+    .default({})
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), 'tls.cert and tls.key must be given together'),
+  rooms: z
+    .strictObject({
+      /** Capacity of a room whose creator did not ask for one (2: the common 1:1 call). */
+      capacity: Positive.default(2),
+      /** Largest capacity a join may ask for (mesh rooms). */
+      maxCapacity: Positive.default(16),
+      /** How long a member that dropped unexpectedly stays reserved for a resume. */
+      resumeGraceMs: z.number().int().nonnegative().default(10_000),
+      /** Signals queued for a reserved member; beyond this the oldest are dropped and the member told. */
+      resumeQueueMax: Positive.default(256),
+    })
+    .default({ capacity: 2, maxCapacity: 16, resumeGraceMs: 10_000, resumeQueueMax: 256 })
+    .refine((r) => r.capacity <= r.maxCapacity, 'rooms.capacity must not exceed rooms.maxCapacity'),
+  /** WebSocket ping interval; a connection that misses two pongs is closed. */
+  heartbeatMs: z.number().int().min(100).default(15_000),
+  /** On SIGTERM/SIGINT: how long clients get after `bye` before sockets are closed with 1001. */
+  drainMs: z.number().int().nonnegative().default(5_000),
+  /** Suggested delay before reconnecting, sent in `bye`. */
+  reconnectMs: z.number().int().nonnegative().default(1_000),
+  limits: z
+    .strictObject({
+      /** Largest inbound frame in bytes; larger frames get TOO_LARGE and close 1009. */
+      maxFrameBytes: z.number().int().min(1024).default(65_536),
+      /** Token bucket refill rate, messages per second per connection. */
+      messagesPerSecond: Positive.default(50),
+      /** Token bucket size: how many messages may arrive at once. */
+      burst: Positive.default(100),
+      /** RATE_LIMITED replies tolerated within 10 s before the connection is closed (4008). */
+      floodStrikes: Positive.default(20),
+      /** Concurrent connections from one IP address. */
+      maxConnectionsPerIp: Positive.default(256),
+      /** Bytes queued for a client that does not read before it is closed (4009). */
+      sendBufferBytes: z.number().int().min(1024).default(1_048_576),
+    })
+    .default({ maxFrameBytes: 65_536, messagesPerSecond: 50, burst: 100, floodStrikes: 20, maxConnectionsPerIp: 256, sendBufferBytes: 1_048_576 }),
+  ice: z
+    .strictObject({
+      /** STUN URLs handed to clients, e.g. ["stun:stun.example.com:3478"]. */
+      stun: z.array(z.string().regex(/^stuns?:/, 'must start with stun: or stuns:')).default([]),
+      turn: z.array(TurnServerConfig).default([]),
+    })
+    .default({ stun: [], turn: [] }),
+  /** Built-in STUN Binding responder (RFC 5389) on this UDP port; off when absent. */
+  stunPort: Port.optional(),
+  auth: z
+    .strictObject({
+      jwt: z
+        .strictObject({
+          /** HS256 shared secret. */
+          secret: z.string().min(16, 'must be at least 16 characters').optional(),
+          /** PEM public key (SPKI) for RS256/ES256/EdDSA, or a path to one. */
+          publicKey: z.string().optional(),
+          /** JWKS URL for RS256/ES256/EdDSA. */
+          jwksUrl: z.string().url().optional(),
+          /** Accepted algorithms; always pinned. */
+          algorithms: z.array(z.enum(['HS256', 'RS256', 'ES256', 'EdDSA'])).min(1).optional(),
+          issuer: z.string().optional(),
+          audience: z.string().optional(),
+          clockToleranceSeconds: z.number().int().nonnegative().default(5),
+        })
+        .optional(),
+    })
+    .default({}),
+  /** Allowed browser origins (exact, or `*.example.com`); empty allows all. */
+  origins: z.array(z.string().min(1)).default([]),
+  redis: z
+    .strictObject({
+      /** redis:// or rediss:// URL; when set the node joins a cluster sharing rooms through Redis. */
+      url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+      /** Prefix of every key and channel, so several deployments can share one Redis. */
+      keyPrefix: z.string().default('sigctl:'),
+      /** Node heartbeat period; a node silent for 3 periods is considered dead and reaped. */
+      nodeHeartbeatMs: Positive.default(5_000),
+    })
+    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 5_000 }),
+});
+
+/** The validated, frozen configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Raw (pre-validation) configuration as read from a file, environment or flags. */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Dotted paths whose values are secrets: never printed or logged. */
+export const SECRET_PATHS: readonly RegExp[] = [
+  /^ice\.turn\.\d+\.credential$/,
+  /^ice\.turn\.\d+\.secret$/,
+  /^auth\.jwt\.secret$/,
+];
