@@ -96,7 +96,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   const program = buildProgram(run);
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; every other commander error is a usage error.
