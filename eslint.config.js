@@ -9,9 +9,8 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: {
-          allowDefaultProject: ['eslint.config.js', 'vitest.config.ts'],
-        },
+        // src, test and bench are one type-checked program (tsconfig.check.json).
+        project: ['./tsconfig.check.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -20,5 +19,9 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
 );
