@@ -19,6 +19,32 @@ export const TurnServerConfig = z.strictObject({
   ttlSeconds: Positive.default(86_400),
 });
 
+/**
+ * auth.jwt needs exactly one key source, and pinned algorithms that fit it: HS256 only with
+ * `secret`, RS256/ES256/EdDSA only with `publicKey` or `jwksUrl`.
+ */
+function checkJwtKeys(
+  jwt: { secret?: string | undefined; publicKey?: string | undefined; jwksUrl?: string | undefined; algorithms?: string[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const sources = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => jwt[k] !== undefined);
+  if (sources.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'needs a key: set auth.jwt.secret (HS256), auth.jwt.publicKey or auth.jwt.jwksUrl (RS256/ES256/EdDSA)' });
+    return;
+  }
+  if (sources.length > 1) {
+    ctx.addIssue({ code: 'custom', message: `set only one of auth.jwt.secret, publicKey, jwksUrl (got ${sources.join(' and ')})` });
+    return;
+  }
+  const algs = jwt.algorithms ?? [];
+  if (jwt.secret !== undefined && algs.some((a) => a !== 'HS256')) {
+    ctx.addIssue({ code: 'custom', path: ['algorithms'], message: `auth.jwt.secret only verifies HS256; ${algs.filter((a) => a !== 'HS256').join(', ')} needs auth.jwt.publicKey or auth.jwt.jwksUrl` });
+  }
+  if (jwt.secret === undefined && algs.includes('HS256')) {
+    ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS256 needs auth.jwt.secret (a public key or JWKS cannot verify it)' });
+  }
+}
+
 export const ConfigSchema = z.strictObject({
   /** Address to listen on. 127.0.0.1 by default: exposing the server is a deliberate choice. */
   host: z.string().min(1).default('127.0.0.1'),
@@ -94,6 +120,7 @@ export const ConfigSchema = z.strictObject({
           audience: z.string().optional(),
           clockToleranceSeconds: z.number().int().nonnegative().default(5),
         })
+        .superRefine(checkJwtKeys)
         .optional(),
     })
     .default({}),

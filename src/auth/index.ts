@@ -1,0 +1,42 @@
+/**
+ * Access control for `serve`: token verification (checked in the HTTP upgrade and on
+ * GET /v1/ice-servers), room and send grants (checked on join, signal and meta), and the browser
+ * origin allowlist. docs/security.md describes what is checked where.
+ */
+import type { Config } from '../config/schema.js';
+import { SigctlError } from '../protocol/errors.js';
+import { createJwtAuthenticator, type JwtAuthenticatorDeps } from './jwt-authenticator.js';
+import { allowAll, type Authenticator, type Principal } from './principal.js';
+import { roomMatches } from './room-pattern.js';
+
+export { ANONYMOUS, allowAll, type Authenticator, type Principal } from './principal.js';
+export { roomMatches } from './room-pattern.js';
+export { createOriginCheck } from './origins.js';
+export { mintToken, parseDuration, type MintOptions, type MintedClaims } from './mint.js';
+export { RECEIVE_ONLY_CLAIM, TokenClaims } from './claims.js';
+export type { AuthFailure, JwtAuthenticatorDeps } from './jwt-authenticator.js';
+
+/** Dependencies of createAuthenticator (all optional). */
+export type AuthenticatorDeps = JwtAuthenticatorDeps;
+
+/**
+ * The authenticator for `auth`: everyone is let in when `auth.jwt` is absent, otherwise a valid
+ * JWT is required. Throws SigctlError('CONFIG_INVALID') at once for a bad key or algorithm setup.
+ */
+export function createAuthenticator(auth: Config['auth'], deps: AuthenticatorDeps = {}): Authenticator {
+  return auth.jwt === undefined ? allowAll : createJwtAuthenticator(auth.jwt, deps);
+}
+
+/** Throws SigctlError('FORBIDDEN') when the principal's grant does not cover `room`. */
+export function authorizeJoin(principal: Principal, room: string): void {
+  if (principal.room !== undefined && !roomMatches(principal.room, room)) {
+    throw new SigctlError('FORBIDDEN', `this token grants room "${principal.room}", not "${room}"`, { details: { reason: 'wrong_room' } });
+  }
+}
+
+/** Throws SigctlError('FORBIDDEN') for receive-only principals (on `signal` and `meta`). */
+export function authorizeSend(principal: Principal, what: 'signal' | 'meta'): void {
+  if (!principal.canSend) {
+    throw new SigctlError('FORBIDDEN', `this token is receive-only: ${what} is not allowed`, { details: { reason: 'receive_only' } });
+  }
+}

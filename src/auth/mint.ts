@@ -1,0 +1,63 @@
+/**
+ * Minting HS256 tokens from the shared secret: what `sigctl token` does, for tests and small
+ * deployments. Larger deployments mint tokens in their own backend (any JWT library) with the claims
+ * documented in claims.ts.
+ */
+import { createSecretKey } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { SigctlError } from '../protocol/errors.js';
+import { RECEIVE_ONLY_CLAIM, ROOM_GRANT_PATTERN } from './claims.js';
+
+export interface MintOptions {
+  /** HS256 shared secret (auth.jwt.secret), at least 16 characters. */
+  secret: string;
+  /** Room id or glob granted. */
+  room: string;
+  /** Identity (`sub`). */
+  sub: string;
+  ttlSeconds: number;
+  capacity?: number | undefined;
+  receiveOnly?: boolean | undefined;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  /** Clock in ms since the epoch. */
+  now?: () => number;
+}
+
+/** The claims written into a minted token. */
+export interface MintedClaims {
+  sub: string;
+  room: string;
+  iat: number;
+  exp: number;
+  capacity?: number;
+  receiveOnly?: true;
+  iss?: string;
+  aud?: string;
+}
+
+/** Signs a sigctl token. Throws SigctlError('USAGE' | 'CONFIG_INVALID') on bad input. */
+export async function mintToken(options: MintOptions): Promise<{ token: string; claims: MintedClaims }> {
+  if (Buffer.byteLength(options.secret) < 16) throw new SigctlError('CONFIG_INVALID', 'the HS256 secret must be at least 16 characters');
+  if (!ROOM_GRANT_PATTERN.test(options.room)) throw new SigctlError('USAGE', `--room ${JSON.stringify(options.room)}: expected a room id or a glob such as team-*`);
+  if (options.sub === '' || options.sub.length > 256) throw new SigctlError('USAGE', '--sub must be 1 to 256 characters');
+  if (!Number.isSafeInteger(options.ttlSeconds) || options.ttlSeconds <= 0) throw new SigctlError('USAGE', '--ttl must be a positive duration');
+  const iat = Math.floor((options.now ?? Date.now)() / 1000);
+  const claims: MintedClaims = { sub: options.sub, room: options.room, iat, exp: iat + options.ttlSeconds };
+  if (options.capacity !== undefined) claims.capacity = options.capacity;
+  if (options.receiveOnly === true) claims[RECEIVE_ONLY_CLAIM] = true;
+  if (options.issuer !== undefined) claims.iss = options.issuer;
+  if (options.audience !== undefined) claims.aud = options.audience;
+  const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(createSecretKey(Buffer.from(options.secret, 'utf8')));
+  return { token, claims };
+}
+
+const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Parses a duration such as `90`, `90s`, `30m`, `1h`, `7d` into seconds; undefined when invalid. */
+export function parseDuration(value: string): number | undefined {
+  const m = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(value);
+  if (m === null) return undefined;
+  const seconds = Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase() || 's']!;
+  return Number.isSafeInteger(seconds) && seconds > 0 ? seconds : undefined;
+}
