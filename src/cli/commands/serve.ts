@@ -1,11 +1,111 @@
-import type { RegisterCommand } from '../command.js';
+/**
+ * `sigctl serve`: runs the signaling daemon. Banner (where it listens) on stdout, pino JSON logs on
+ * stderr. The first SIGINT/SIGTERM drains (bye, then close 1001 after drainMs); a second exits at once.
+ */
+import { Option } from 'commander';
+import type { FlagValue } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
+import { SigctlError } from '../../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
+import { intOption, type RegisterCommand } from '../command.js';
+import type { CliContext } from '../context.js';
+import type { GlobalOptions } from '../output.js';
 
-/** `sigctl serve` (not implemented yet). */
+interface ServeOptions {
+  host?: string;
+  port?: number;
+  path?: string;
+  logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  capacity?: number;
+  maxCapacity?: number;
+  redis?: string;
+  stunPort?: number;
+}
+
+/** Flag -> config key; the flag text is what `config print` and error messages show. */
+const FLAGS: ReadonlyArray<{ opt: keyof ServeOptions; flag: string; path: string }> = [
+  { opt: 'host', flag: '--host', path: 'host' },
+  { opt: 'port', flag: '--port', path: 'port' },
+  { opt: 'path', flag: '--path', path: 'path' },
+  { opt: 'logLevel', flag: '--log-level', path: 'logLevel' },
+  { opt: 'tlsCert', flag: '--tls-cert', path: 'tls.cert' },
+  { opt: 'tlsKey', flag: '--tls-key', path: 'tls.key' },
+  { opt: 'capacity', flag: '--capacity', path: 'rooms.capacity' },
+  { opt: 'maxCapacity', flag: '--max-capacity', path: 'rooms.maxCapacity' },
+  { opt: 'redis', flag: '--redis', path: 'redis.url' },
+  { opt: 'stunPort', flag: '--stun-port', path: 'stunPort' },
+];
+
+/** The command-line flags of `serve` as config overrides. */
+export function serveFlags(opts: ServeOptions): FlagValue[] {
+  return FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
+}
+
+function banner(ctx: CliContext, server: SignalingServer): void {
+  const endpoints = {
+    listen: server.httpUrl,
+    ws: server.url,
+    healthz: `${server.httpUrl}/healthz`,
+    readyz: `${server.httpUrl}/readyz`,
+    metrics: `${server.httpUrl}/metrics`,
+    iceServers: `${server.httpUrl}/v1/ice-servers`,
+  };
+  if (ctx.out.json) {
+    ctx.out.jsonLine({ type: 'listening', protocol: PROTOCOL_VERSION, host: server.host, port: server.port, ...endpoints });
+    return;
+  }
+  const c = ctx.out.color;
+  ctx.out.result(`sigctl serve listening on ${c.bold(endpoints.listen)} (protocol v${PROTOCOL_VERSION})`);
+  ctx.out.result(`  websocket  ${endpoints.ws}`);
+  ctx.out.result(`  health     ${endpoints.healthz}`);
+  ctx.out.result(`  ready      ${endpoints.readyz}`);
+  ctx.out.result(`  metrics    ${endpoints.metrics}`);
+  ctx.out.result(`  ice        ${endpoints.iceServers}`);
+}
+
+async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promise<number> {
+  const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env, flags: serveFlags(opts) });
+  // Accepted by the schema for what is coming; refusing is better than silently ignoring them.
+  if (config.redis.url !== undefined) {
+    throw new SigctlError('CONFIG_INVALID', 'redis.url (--redis / SIGCTL_REDIS_URL) is not supported by this build yet: multi-node serve over Redis is not implemented');
+  }
+  if (config.stunPort !== undefined) {
+    throw new SigctlError('CONFIG_INVALID', 'stunPort (--stun-port / SIGCTL_STUN_PORT) is not supported by this build yet: the built-in STUN responder is not implemented');
+  }
+  if (ctx.signal.aborted) return 0;
+  const logger = createServerLogger(config.logLevel, ctx.out.stderr);
+  const server = await startServer(config, { logger });
+  ctx.onForceExit(() => {
+    logger.warn({ event: 'force-exit' }, 'second signal: exiting at once');
+    void server.close();
+  });
+  banner(ctx, server);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logger.info({ event: 'signal', signal: String(ctx.signal.reason) }, 'shutting down');
+  await server.drain();
+  return 0;
+}
+
 export const registerServe: RegisterCommand = (program, run) => {
   program
     .command('serve')
-    .description('serve (not implemented yet)')
-    .action(
-      run(() => Promise.resolve(1)),
-    );
+    .description('run the signaling daemon (HTTP + WebSocket on one port)')
+    .option('--host <host>', 'address to listen on (config: host, default 127.0.0.1)')
+    .option('--port <port>', 'TCP port; 0 picks a free one (config: port, default 8080)', intOption(0, 65535))
+    .option('--path <path>', 'WebSocket path (config: path, default /ws)')
+    .addOption(new Option('--log-level <level>', 'log level (config: logLevel)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--tls-cert <file>', 'PEM certificate: serve https/wss (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key (with --tls-cert)')
+    .option('--capacity <n>', 'default room capacity (config: rooms.capacity, default 2)', intOption(1))
+    .option('--max-capacity <n>', 'largest capacity a join may ask for (config: rooms.maxCapacity, default 16)', intOption(1))
+    .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; not available yet)')
+    .option('--stun-port <port>', 'built-in STUN responder UDP port (config: stunPort; not available yet)', intOption(0, 65535))
+    .option('--json', 'print the banner as one JSON line')
+    .action(run<ServeOptions>((ctx, opts) => serve(ctx, opts)));
 };

@@ -1,0 +1,136 @@
+/**
+ * One WebSocket connection: its identity (session id, principal, address), its membership state,
+ * its rate limits and heartbeat bookkeeping, and the only path that writes to its socket (which
+ * enforces the send-buffer bound).
+ *
+ * State machine: idle -> joining -> joined -> (leave) idle ...; any state -> closed. Control
+ * messages (join, leave, meta) run one at a time through `control`; signals run at once.
+ */
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import type { Principal } from '../auth/principal.js';
+import type { WireErrorCode } from '../protocol/errors.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { MessageId, ServerMessage } from '../protocol/messages.js';
+import { encode, errorFrame } from './frames.js';
+import type { ServerMetrics } from './metrics.js';
+import { StrikeCounter, TokenBucket } from './rate-limit.js';
+
+export type ConnectionState = 'idle' | 'joining' | 'joined' | 'closed';
+
+/**
+ * Why a connection ended, which decides what its room sees:
+ * - `abnormal`: dropped without a close handshake, heartbeat expiry, server drain -> reserved for resume;
+ * - `clean`: the client closed (1000/1001) without `leave` -> peer-left `disconnect` at once;
+ * - `kicked`: closed by the server for misbehaving (flood, slow consumer) -> peer-left `disconnect`;
+ * - `replaced`: the member resumed on a newer connection -> nothing (the member lives on).
+ */
+export type EndKind = 'abnormal' | 'clean' | 'kicked' | 'replaced';
+
+export interface ConnectionLimits {
+  messagesPerSecond: number;
+  burst: number;
+  floodStrikes: number;
+  sendBufferBytes: number;
+}
+
+const STRIKE_WINDOW_MS = 10_000;
+
+export class Connection {
+  state: ConnectionState = 'idle';
+  /** The joined room (set while joining/joined). */
+  room: string | undefined;
+  /** The member id in `room` (stable across resumes, so not always `session`). */
+  memberId: string | undefined;
+  /** The token that lets this member resume. */
+  resumeToken: string | undefined;
+  /** Heartbeats sent without a pong since the last pong. */
+  missedPongs = 0;
+  /** Set by whoever closes the socket first, read by the close handler. */
+  endKind: EndKind | undefined;
+  log: Logger;
+  /** Serialises control messages so a leave completes before a following join. */
+  control: Promise<void> = Promise.resolve();
+  private readonly bucket: TokenBucket;
+  private readonly strikes: StrikeCounter;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly session: string,
+    readonly ip: string,
+    readonly principal: Principal,
+    baseLog: Logger,
+    private readonly limits: ConnectionLimits,
+    private readonly metrics: ServerMetrics,
+    now: () => number,
+  ) {
+    this.log = baseLog;
+    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burst, now);
+    this.strikes = new StrikeCounter(limits.floodStrikes, STRIKE_WINDOW_MS, now);
+  }
+
+  /** A method, not a property test, so the check is not narrowed away across awaits. */
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Back to idle after a refused join (unless the socket closed meanwhile). */
+  resetIfJoining(): void {
+    if (this.state === 'joining') {
+      this.state = 'idle';
+      this.room = undefined;
+    }
+  }
+
+  get open(): boolean {
+    return this.state !== 'closed' && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Admits one inbound message under the rate limit. Over the limit the client gets RATE_LIMITED;
+   * past `floodStrikes` of those within 10 s the connection is closed (4008).
+   */
+  admit(re: MessageId | undefined): boolean {
+    if (this.bucket.take()) return true;
+    if (this.strikes.strike()) {
+      this.log.warn({ event: 'flood' }, 'closing a connection that keeps flooding');
+      this.kick(CloseCode.RATE_LIMITED, 'rate limited');
+    } else {
+      this.sendError('RATE_LIMITED', `more than ${this.limits.messagesPerSecond} messages per second (burst ${this.limits.burst})`, re);
+    }
+    return false;
+  }
+
+  /** Writes an encoded frame. A client that lets its send buffer pass the bound is closed (4009). */
+  sendBuffer(frame: Buffer): void {
+    if (!this.open) return;
+    this.ws.send(frame, { binary: false });
+    if (this.ws.bufferedAmount > this.limits.sendBufferBytes) {
+      this.log.warn({ event: 'slow-consumer', buffered: this.ws.bufferedAmount }, 'closing a client that does not read');
+      this.kick(CloseCode.SLOW_CONSUMER, 'slow consumer');
+      // Its close frame would queue behind the unread data: do not wait for it.
+      this.ws.terminate();
+    }
+  }
+
+  send(frame: ServerMessage): void {
+    if (this.open) this.sendBuffer(encode(frame));
+  }
+
+  sendError(code: WireErrorCode, message: string, re?: MessageId): void {
+    this.metrics.errors.inc({ code });
+    this.log.debug({ event: 'error-sent', code, re }, message);
+    this.send(errorFrame(code, message, re));
+  }
+
+  /** Closes for misbehaviour: the room sees `disconnect` at once (no resume reservation). */
+  kick(code: number, reason: string): void {
+    this.end('kicked', code, reason);
+  }
+
+  /** Closes the socket, recording why (the first reason wins). */
+  end(kind: EndKind, code: number, reason: string): void {
+    this.endKind ??= kind;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+}

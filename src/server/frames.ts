@@ -1,0 +1,74 @@
+/**
+ * Inbound frame parsing (validated with the protocol schemas, never cast) and outbound frame
+ * encoding. Outbound frames are encoded to a Buffer once and handed to every recipient as is.
+ */
+import type { z } from 'zod';
+import { ROOM_ID_PATTERN, JoinMessage, LeaveMessage, MessageId, MetaMessage, PingMessage, SignalMessage } from '../protocol/messages.js';
+import type { ClientMessage, ErrorMessage, ServerMessage } from '../protocol/messages.js';
+import type { WireErrorCode } from '../protocol/errors.js';
+
+const SCHEMAS: Readonly<Record<ClientMessage['type'], z.ZodType<ClientMessage>>> = {
+  join: JoinMessage,
+  signal: SignalMessage,
+  meta: MetaMessage,
+  leave: LeaveMessage,
+  ping: PingMessage,
+};
+
+export type ParseResult =
+  | { ok: true; msg: ClientMessage }
+  | { ok: false; code: Extract<WireErrorCode, 'BAD_MESSAGE' | 'UNKNOWN_TYPE' | 'BAD_ROOM'>; message: string; re: MessageId | undefined };
+
+function correlationId(obj: Record<string, unknown>): MessageId | undefined {
+  const parsed = MessageId.safeParse(obj.id);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Parses and validates one client text frame. */
+export function parseClientFrame(text: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, code: 'BAD_MESSAGE', message: `invalid JSON: ${(err as Error).message}`, re: undefined };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, code: 'BAD_MESSAGE', message: 'a frame must be a JSON object', re: undefined };
+  }
+  const obj = value as Record<string, unknown>;
+  const type = obj.type;
+  if (typeof type !== 'string') {
+    return { ok: false, code: 'BAD_MESSAGE', message: 'missing string field "type"', re: correlationId(obj) };
+  }
+  const schema = Object.hasOwn(SCHEMAS, type) ? SCHEMAS[type as ClientMessage['type']] : undefined;
+  if (schema === undefined) {
+    return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, re: correlationId(obj) };
+  }
+  const parsed = schema.safeParse(obj);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue === undefined || issue.path.length === 0 ? '' : `"${issue.path.join('.')}": `;
+    return { ok: false, code: 'BAD_MESSAGE', message: `${type}: ${at}${issue?.message ?? 'invalid'}`, re: correlationId(obj) };
+  }
+  const msg = parsed.data;
+  if (msg.type === 'join' && !ROOM_ID_PATTERN.test(msg.room)) {
+    const shown = msg.room.length > 32 ? `${JSON.stringify(msg.room.slice(0, 32))}... (${msg.room.length} characters)` : JSON.stringify(msg.room);
+    return { ok: false, code: 'BAD_ROOM', message: `room ${shown} must match ^[A-Za-z0-9._:-]{1,128}$`, re: msg.id };
+  }
+  return { ok: true, msg };
+}
+
+/** Encodes a server frame once. */
+export function encode(frame: ServerMessage): Buffer {
+  return Buffer.from(JSON.stringify(frame));
+}
+
+/** Encodes a relayed signal without building an intermediate object (the hot path). */
+export function encodeSignal(from: string, data: unknown): Buffer {
+  return Buffer.from(`{"type":"signal","from":${JSON.stringify(from)},"data":${JSON.stringify(data)}}`);
+}
+
+/** An error frame. */
+export function errorFrame(code: WireErrorCode, message: string, re?: MessageId): ErrorMessage {
+  return re === undefined ? { type: 'error', code, message } : { type: 'error', code, message, re };
+}

@@ -1,0 +1,94 @@
+/**
+ * The plain-HTTP side of the port: /healthz (alive), /readyz (accepting: not draining, store up),
+ * /metrics (Prometheus), /v1/ice-servers (the same list `welcome` carries). Everything else 404.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/principal.js';
+import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
+import type { IceServer } from '../protocol/messages.js';
+import type { ServerMetrics } from './metrics.js';
+import { redactRequestUrl } from './redact.js';
+
+export interface HttpContext {
+  metrics: ServerMetrics;
+  logger: Logger;
+  authenticator: Authenticator;
+  isDraining: () => boolean;
+  storeHealthy: () => boolean;
+  /** ICE servers for an HTTP caller identified by `user` (token subject or a random id). */
+  iceServers: (user: string | undefined) => IceServer[];
+  /** Called before the metrics text is rendered, to refresh gauges. */
+  refreshGauges: () => void;
+  baseUrl: () => URL;
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** The JSON error body used by HTTP responses and refused upgrades. */
+export function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
+  return { error: { code, message } };
+}
+
+/** HTTP status for an authentication failure. */
+export function authStatus(code: ErrorCode): number {
+  return code === 'UNAUTHORIZED' ? 401 : code === 'FORBIDDEN' ? 403 : 500;
+}
+
+export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', ctx.baseUrl());
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      sendJson(res, 405, errorBody('BAD_MESSAGE', `method ${req.method ?? '?'} not allowed`));
+      return;
+    }
+    switch (url.pathname) {
+      case '/healthz':
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      case '/readyz': {
+        const draining = ctx.isDraining();
+        const store = ctx.storeHealthy();
+        const ready = !draining && store;
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', draining, store: store ? 'up' : 'down' });
+        return;
+      }
+      case '/metrics': {
+        ctx.refreshGauges();
+        const text = await ctx.metrics.text();
+        res.writeHead(200, { 'content-type': ctx.metrics.contentType });
+        res.end(text);
+        return;
+      }
+      case '/v1/ice-servers': {
+        let user: string | undefined;
+        if (ctx.authenticator.required) {
+          try {
+            user = (await ctx.authenticator.authenticate(req, url)).sub;
+          } catch (err) {
+            const code = isSigctlError(err) ? err.code : 'INTERNAL';
+            sendJson(res, authStatus(code), errorBody(code, err instanceof Error ? err.message : String(err)));
+            return;
+          }
+        }
+        sendJson(res, 200, { iceServers: ctx.iceServers(user) });
+        return;
+      }
+      default:
+        sendJson(res, 404, errorBody('BAD_MESSAGE', `no such endpoint: ${url.pathname}`));
+    }
+  };
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      ctx.logger.error({ err, url: redactRequestUrl(req.url) }, 'http handler failed');
+      if (!res.headersSent) sendJson(res, 500, errorBody('INTERNAL', 'internal error'));
+      else res.destroy();
+    });
+  };
+}

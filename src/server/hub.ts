@@ -1,0 +1,461 @@
+/**
+ * Rooms as this node sees them: message routing for join, signal, meta and leave, resume
+ * reservations, and delivery. The store holds the authoritative membership; the hub keeps a local
+ * index of the members it holds so that relaying a signal never awaits the store and frames from
+ * one sender reach each recipient in the order they were sent.
+ *
+ * A local member is `live` (has a connection), `reserved` (dropped, within its resume grace: signals
+ * to it go to its store queue) or `resuming` (a new connection is collecting its queue: signals are
+ * held in `pending` until the queue has been flushed, so order survives the hand-over).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { roomMatches } from '../auth/room-pattern.js';
+import type { Config } from '../config/schema.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { isSigctlError } from '../protocol/errors.js';
+import type { JoinMessage, LeaveMessage, MetaMessage, PeerInfo, PeerLeftReason, ServerMessage, SignalMessage } from '../protocol/messages.js';
+import type { MemberRecord, Store } from '../store/store.js';
+import type { Connection } from './connection.js';
+import { encode, encodeSignal } from './frames.js';
+import type { ServerMetrics } from './metrics.js';
+
+interface LocalMember {
+  record: MemberRecord;
+  conn: Connection | undefined;
+  state: 'live' | 'reserved' | 'resuming';
+  token: string;
+  /** Frames held while `resuming`. */
+  pending: Buffer[] | undefined;
+  grace: NodeJS.Timeout | undefined;
+}
+
+type LocalRoom = Map<string, LocalMember>;
+
+export interface HubOptions {
+  config: Readonly<Config>;
+  store: Store;
+  metrics: ServerMetrics;
+  logger: Logger;
+  now: () => number;
+  /** True while the server drains: joins get SHUTTING_DOWN. */
+  isDraining: () => boolean;
+}
+
+function info(r: MemberRecord): PeerInfo {
+  return { id: r.id, name: r.name, meta: r.meta };
+}
+
+function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export class Hub {
+  private readonly rooms = new Map<string, LocalRoom>();
+  /** Resume tokens of live local members, for a client that resumes before we saw it drop. */
+  private readonly liveTokens = new Map<string, { room: string; id: string }>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(private readonly o: HubOptions) {
+    this.unsubscribe = o.store.subscribe((env) => {
+      if (env.origin === o.store.nodeId) return;
+      const room = this.rooms.get(env.room);
+      if (room === undefined) return;
+      const frame = Buffer.from(env.frame);
+      if (env.to !== undefined) {
+        const m = room.get(env.to);
+        if (m !== undefined) this.deliver(env.room, m, frame);
+        return;
+      }
+      for (const m of room.values()) if (m.record.id !== env.except) this.deliver(env.room, m, frame);
+    });
+  }
+
+  /** Rooms and members held by this node (for metrics). */
+  get size(): { rooms: number; members: number } {
+    let members = 0;
+    for (const r of this.rooms.values()) members += r.size;
+    return { rooms: this.rooms.size, members };
+  }
+
+  // ---- join ----------------------------------------------------------------------------------
+
+  async join(conn: Connection, msg: JoinMessage): Promise<void> {
+    const { config, store, metrics } = this.o;
+    const started = performance.now();
+    const re = msg.id;
+    if (conn.state === 'joining' || conn.state === 'joined') {
+      conn.sendError('ALREADY_JOINED', `this connection already joined room ${JSON.stringify(conn.room)}; send leave first`, re);
+      return;
+    }
+    if (this.o.isDraining()) return this.refuse(conn, 'SHUTTING_DOWN', 'the server is shutting down; reconnect to another node', re);
+    if (!store.healthy) return this.refuse(conn, 'UNAVAILABLE', 'the room store is unreachable; try again shortly', re);
+    const p = conn.principal;
+    if (p.room !== undefined && !roomMatches(p.room, msg.room)) {
+      return this.refuse(conn, 'FORBIDDEN', `the token does not grant room ${JSON.stringify(msg.room)}`, re);
+    }
+    const max = config.rooms.maxCapacity;
+    if (msg.capacity !== undefined && msg.capacity > max) {
+      return this.refuse(conn, 'BAD_MESSAGE', `join: "capacity": ${msg.capacity} exceeds the maximum of ${max} (rooms.maxCapacity)`, re);
+    }
+    let capacity = msg.capacity ?? p.capacity ?? config.rooms.capacity;
+    if (p.capacity !== undefined) capacity = Math.min(capacity, p.capacity);
+    capacity = Math.min(capacity, max);
+
+    conn.state = 'joining';
+    conn.room = msg.room;
+    if (msg.resume !== undefined) {
+      if (await this.resume(conn, msg, msg.resume, started)) return;
+      if (conn.isClosed()) return;
+    }
+
+    const record: MemberRecord = { id: conn.session, name: p.sub ?? msg.name ?? conn.session, meta: msg.meta ?? {}, node: store.nodeId };
+    let result: Awaited<ReturnType<Store['join']>>;
+    try {
+      result = await store.join(msg.room, record, capacity);
+    } catch (err) {
+      conn.log.error({ err, event: 'store-error' }, 'store join failed');
+      conn.resetIfJoining();
+      conn.sendError(isSigctlError(err) && err.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'INTERNAL', 'the join could not be recorded; try again', re);
+      metrics.joins.inc({ result: 'refused' });
+      return;
+    }
+    if (!result.ok) {
+      conn.resetIfJoining();
+      metrics.joins.inc({ result: 'full' });
+      conn.sendError('ROOM_FULL', `room ${JSON.stringify(msg.room)} is full (capacity ${result.capacity})`, re);
+      return;
+    }
+
+    const token = newToken();
+    const member: LocalMember = { record, conn, state: 'live', token, pending: undefined, grace: undefined };
+    let room = this.rooms.get(msg.room);
+    if (room === undefined) {
+      room = new Map();
+      this.rooms.set(msg.room, room);
+    }
+    room.set(record.id, member);
+    this.liveTokens.set(token, { room: msg.room, id: record.id });
+    metrics.joins.inc({ result: 'joined' });
+
+    if (conn.isClosed()) {
+      // The socket went away while the store was answering: the member existed briefly.
+      await this.depart(msg.room, member, 'disconnect');
+      return;
+    }
+    conn.state = 'joined';
+    conn.memberId = record.id;
+    conn.resumeToken = token;
+    conn.log = conn.log.child({ room: msg.room, member: record.id });
+    conn.log.info({ event: 'joined', peers: result.peers.length, capacity: result.capacity }, 'joined');
+
+    conn.send({
+      type: 'joined',
+      ...(re === undefined ? {} : { re }),
+      room: msg.room,
+      self: info(record),
+      peers: result.peers.map(info),
+      capacity: result.capacity,
+      resumeToken: token,
+    });
+    this.broadcast(msg.room, { type: 'peer-joined', room: msg.room, peer: info(record) }, record.id);
+    if (result.ready) {
+      const first = result.peers[0]!;
+      const ready = encode({ type: 'ready', room: msg.room, offerer: record.id, peers: [first.id, record.id] });
+      const other = room.get(first.id);
+      if (other !== undefined) this.deliver(msg.room, other, ready);
+      else this.publish(msg.room, ready, first.id);
+      conn.sendBuffer(ready);
+    }
+    metrics.joinSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  private refuse(conn: Connection, code: 'SHUTTING_DOWN' | 'UNAVAILABLE' | 'FORBIDDEN' | 'BAD_MESSAGE', message: string, re: JoinMessage['id']): void {
+    this.o.metrics.joins.inc({ result: 'refused' });
+    conn.sendError(code, message, re);
+  }
+
+  /**
+   * Resumes a reserved (or still-live) member on `conn`. False when the token is unknown, expired
+   * or for another room: RESUME_FAILED has been sent and the caller joins as a new member.
+   */
+  private async resume(conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
+    const { store, metrics, config, now } = this.o;
+    const fail = (why: string): false => {
+      conn.sendError('RESUME_FAILED', `cannot resume: ${why}; joining as a new member`, msg.id);
+      metrics.joins.inc({ result: 'resume-failed' });
+      return false;
+    };
+    let member: LocalMember | undefined;
+    const live = this.liveTokens.get(token);
+    if (live !== undefined && live.room === msg.room) {
+      // The client saw the drop before the server did: supersede the old connection.
+      member = this.rooms.get(live.room)?.get(live.id);
+      if (member?.state !== 'live' || member.conn === undefined) return fail('the member is not resumable');
+      const old = member.conn;
+      old.state = 'idle';
+      old.room = undefined;
+      old.end('replaced', CloseCode.REPLACED, 'resumed on another connection');
+      this.liveTokens.delete(token);
+      member.conn = undefined;
+      member.state = 'reserved';
+    } else {
+      let rec;
+      try {
+        rec = await store.takeResume(token);
+      } catch (err) {
+        conn.log.error({ err, event: 'store-error' }, 'store takeResume failed');
+        return fail('the store is unreachable');
+      }
+      if (rec === undefined) return fail('the resume token is unknown or its grace period ended');
+      if (rec.room !== msg.room) {
+        await store.putResume(token, rec).catch(() => undefined);
+        return fail(`the resume token is for another room`);
+      }
+      member = this.rooms.get(msg.room)?.get(rec.member.id);
+      // A reservation held by another node is issue 6 (multi-node); this node cannot hand it over.
+      if (member?.state !== 'reserved') return fail('the member is reserved on another node');
+    }
+    if (member.grace !== undefined) clearTimeout(member.grace);
+    member.grace = undefined;
+    member.state = 'resuming';
+    member.pending = [];
+    member.conn = conn;
+    const id = member.record.id;
+
+    let members: readonly MemberRecord[] = [];
+    let queued: { frames: readonly string[]; dropped: number } = { frames: [], dropped: 0 };
+    let capacity = config.rooms.capacity;
+    try {
+      [members, queued, capacity] = await Promise.all([
+        store.members(msg.room),
+        store.drainQueue(msg.room, id),
+        store.capacity(msg.room).then((c) => c ?? capacity),
+      ]);
+    } catch (err) {
+      conn.log.error({ err, event: 'store-error' }, 'store read during resume failed');
+    }
+    const newTokenValue = newToken();
+    member.token = newTokenValue;
+    if (conn.isClosed()) {
+      // Dropped again mid-resume: keep the reservation and everything it was owed.
+      for (const f of queued.frames) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
+      for (const b of member.pending) void store.enqueue(msg.room, id, b.toString(), config.rooms.resumeQueueMax).catch(() => undefined);
+      member.pending = undefined;
+      member.state = 'live';
+      this.liveTokens.set(newTokenValue, { room: msg.room, id });
+      conn.memberId = id;
+      this.disconnected(conn, 'abnormal', true);
+      return true;
+    }
+    conn.state = 'joined';
+    conn.memberId = id;
+    conn.resumeToken = newTokenValue;
+    conn.log = conn.log.child({ room: msg.room, member: id });
+    this.liveTokens.set(newTokenValue, { room: msg.room, id });
+    conn.send({
+      type: 'joined',
+      ...(msg.id === undefined ? {} : { re: msg.id }),
+      room: msg.room,
+      self: info(member.record),
+      peers: members.filter((m) => m.id !== id).map(info),
+      capacity,
+      resumeToken: newTokenValue,
+      resumed: true,
+    });
+    if (queued.dropped > 0) {
+      conn.sendError('SIGNALS_DROPPED', `${queued.dropped} signal(s) sent to you while disconnected were dropped (queue limit ${config.rooms.resumeQueueMax})`);
+    }
+    for (const f of queued.frames) conn.sendBuffer(Buffer.from(f));
+    for (const b of member.pending) conn.sendBuffer(b);
+    member.pending = undefined;
+    member.state = 'live';
+    if (member.record.node !== store.nodeId) void store.setNode(msg.room, id, store.nodeId).catch(() => undefined);
+    metrics.joins.inc({ result: 'resumed' });
+    metrics.joinSeconds.observe((performance.now() - started) / 1000);
+    conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped, at: now() }, 'resumed');
+    return true;
+  }
+
+  // ---- signal, meta, leave -------------------------------------------------------------------
+
+  /** Relays a signal. Synchronous: local delivery never waits for the store. */
+  signal(conn: Connection, msg: SignalMessage): void {
+    if (conn.state !== 'joined') {
+      conn.sendError('NOT_JOINED', 'join a room before sending signals', msg.id);
+      return;
+    }
+    if (!conn.principal.canSend) {
+      conn.sendError('FORBIDDEN', 'the token is receive-only: signal is not allowed', msg.id);
+      return;
+    }
+    const roomId = conn.room!;
+    const room = this.rooms.get(roomId);
+    const self = conn.memberId!;
+    if (room === undefined) return;
+    if (msg.to !== undefined) {
+      const target = msg.to === self ? undefined : room.get(msg.to);
+      if (target === undefined) {
+        conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(msg.to)} in room ${JSON.stringify(roomId)}`, msg.id);
+        return;
+      }
+      this.deliver(roomId, target, encodeSignal(self, msg.data));
+      return;
+    }
+    const frame = encodeSignal(self, msg.data);
+    for (const m of room.values()) if (m.record.id !== self) this.deliver(roomId, m, frame);
+  }
+
+  async meta(conn: Connection, msg: MetaMessage): Promise<void> {
+    if (conn.state !== 'joined') {
+      conn.sendError('NOT_JOINED', 'join a room before setting metadata', msg.id);
+      return;
+    }
+    if (!conn.principal.canSend) {
+      conn.sendError('FORBIDDEN', 'the token is receive-only: meta is not allowed', msg.id);
+      return;
+    }
+    const roomId = conn.room!;
+    const id = conn.memberId!;
+    let rec: MemberRecord | undefined;
+    try {
+      rec = await this.o.store.setMeta(roomId, id, msg.meta);
+    } catch (err) {
+      conn.log.error({ err, event: 'store-error' }, 'store setMeta failed');
+      conn.sendError('UNAVAILABLE', 'the metadata could not be recorded; try again', msg.id);
+      return;
+    }
+    const member = this.rooms.get(roomId)?.get(id);
+    if (rec === undefined || member === undefined) {
+      conn.sendError('NOT_JOINED', 'no longer a member of the room', msg.id);
+      return;
+    }
+    member.record = rec;
+    const peer = info(rec);
+    this.broadcast(roomId, { type: 'peer-updated', room: roomId, peer }, id);
+    conn.send({ type: 'peer-updated', room: roomId, peer, ...(msg.id === undefined ? {} : { re: msg.id }) });
+  }
+
+  async leave(conn: Connection, msg: LeaveMessage): Promise<void> {
+    if (conn.state !== 'joined') {
+      conn.sendError('NOT_JOINED', 'not in a room', msg.id);
+      return;
+    }
+    const roomId = conn.room!;
+    const member = this.rooms.get(roomId)?.get(conn.memberId!);
+    conn.state = 'idle';
+    conn.room = undefined;
+    conn.memberId = undefined;
+    conn.resumeToken = undefined;
+    if (member !== undefined) await this.depart(roomId, member, 'leave');
+    conn.log.info({ event: 'left', room: roomId }, 'left');
+    conn.send({ type: 'left', room: roomId, ...(msg.id === undefined ? {} : { re: msg.id }) });
+  }
+
+  // ---- disconnects -----------------------------------------------------------------------------
+
+  /**
+   * The connection closed. `kind` decides between a resume reservation (abnormal, with a grace
+   * period configured) and leaving at once. `force` skips the joined-state check (mid-resume).
+   */
+  disconnected(conn: Connection, kind: 'abnormal' | 'clean' | 'kicked' | 'replaced', force = false): void {
+    if (!force && conn.state !== 'joined') return;
+    const roomId = conn.room;
+    const id = conn.memberId;
+    conn.state = 'closed';
+    if (kind === 'replaced' || roomId === undefined || id === undefined) return;
+    const member = this.rooms.get(roomId)?.get(id);
+    if (member?.conn !== conn) return;
+    const grace = this.o.config.rooms.resumeGraceMs;
+    if (kind !== 'abnormal' || grace === 0 || this.closed) {
+      void this.depart(roomId, member, 'disconnect');
+      return;
+    }
+    this.liveTokens.delete(member.token);
+    member.conn = undefined;
+    member.state = 'reserved';
+    const token = member.token;
+    this.o.store
+      .putResume(token, { room: roomId, member: member.record, expiresAt: this.o.now() + grace })
+      .catch((err: unknown) => conn.log.error({ err, event: 'store-error' }, 'store putResume failed'));
+    member.grace = setTimeout(() => {
+      member.grace = undefined;
+      if (member.state !== 'reserved' || member.token !== token) return;
+      void this.o.store.takeResume(token).catch(() => undefined);
+      void this.depart(roomId, member, 'timeout');
+    }, grace);
+    conn.log.info({ event: 'reserved', graceMs: grace }, 'disconnected; reserved for resume');
+  }
+
+  /** Removes a member: local index at once (no frame reaches it after this), then the store. */
+  private async depart(roomId: string, member: LocalMember, reason: PeerLeftReason): Promise<void> {
+    const room = this.rooms.get(roomId);
+    const id = member.record.id;
+    if (room?.get(id) !== member) return;
+    room.delete(id);
+    if (room.size === 0) this.rooms.delete(roomId);
+    this.liveTokens.delete(member.token);
+    if (member.grace !== undefined) clearTimeout(member.grace);
+    member.grace = undefined;
+    member.state = 'reserved';
+    member.conn = undefined;
+    this.broadcast(roomId, { type: 'peer-left', room: roomId, peer: id, reason }, id);
+    this.o.logger.info({ event: 'peer-left', room: roomId, member: id, reason }, 'member left');
+    try {
+      await this.o.store.leave(roomId, id);
+    } catch (err) {
+      this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store leave failed');
+    }
+  }
+
+  // ---- delivery --------------------------------------------------------------------------------
+
+  /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
+  private deliver(roomId: string, m: LocalMember, frame: Buffer): void {
+    switch (m.state) {
+      case 'live':
+        if (m.record.node !== this.o.store.nodeId) {
+          this.publish(roomId, frame, m.record.id);
+          return;
+        }
+        m.conn?.sendBuffer(frame);
+        this.o.metrics.relayed.inc();
+        return;
+      case 'resuming':
+        m.pending?.push(frame);
+        return;
+      case 'reserved':
+        this.o.store.enqueue(roomId, m.record.id, frame.toString(), this.o.config.rooms.resumeQueueMax).catch((err: unknown) => {
+          this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
+        });
+        return;
+    }
+  }
+
+  /** Sends a membership frame to the live members of a room except `except`. */
+  private broadcast(roomId: string, frame: ServerMessage, except: string): void {
+    const room = this.rooms.get(roomId);
+    if (room === undefined) return;
+    const buf = encode(frame);
+    for (const m of room.values()) {
+      if (m.record.id !== except && m.state === 'live' && m.conn !== undefined) m.conn.sendBuffer(buf);
+    }
+  }
+
+  private publish(room: string, frame: Buffer, to: string): void {
+    const { store } = this.o;
+    store.publish({ room, to, frame: frame.toString(), origin: store.nodeId }).catch(() => undefined);
+  }
+
+  /** Clears every timer; reservations are abandoned (the process is going away). */
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    for (const room of this.rooms.values()) {
+      for (const m of room.values()) if (m.grace !== undefined) clearTimeout(m.grace);
+    }
+    this.rooms.clear();
+    this.liveTokens.clear();
+  }
+}

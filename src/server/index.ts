@@ -1,0 +1,386 @@
+/**
+ * The signaling server: one port for HTTP (health, readiness, metrics, ICE servers) and the
+ * WebSocket protocol v1 at `config.path`. `startServer` listens and resolves once bound; port 0
+ * works (the chosen port is in `port`/`url`). See docs/protocol.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import { allowAll, type Authenticator, type Principal } from '../auth/principal.js';
+import { iceServersFor } from '../auth/ice-servers.js';
+import type { Config } from '../config/schema.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { isSigctlError, SigctlError, type ErrorCode } from '../protocol/errors.js';
+import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
+import { MemoryStore } from '../store/memory.js';
+import type { Store } from '../store/store.js';
+import { Connection, type EndKind } from './connection.js';
+import { parseClientFrame } from './frames.js';
+import { authStatus, createRequestHandler, errorBody } from './http.js';
+import { Hub } from './hub.js';
+import { ServerMetrics } from './metrics.js';
+import { originChecker } from './origin.js';
+import { ConnectionCounter } from './rate-limit.js';
+import { LOG_REDACT_PATHS, redactRequestUrl } from './redact.js';
+
+/** What the server is built from; every field is optional. */
+export interface ServerDeps {
+  /** Structured logger; default: no logging (the CLI passes a stderr logger). */
+  logger?: Logger;
+  /** Room store; default: a new MemoryStore, closed with the server. A given store is not closed. */
+  store?: Store;
+  /** Verifies upgrades and /v1/ice-servers; default: allowAll. */
+  authenticator?: Authenticator;
+  /** Browser origin check; default: built from `config.origins`. */
+  checkOrigin?: (origin: string | undefined) => boolean;
+  /** Clock in unix ms (resume expiry, TURN credentials, rate limits). */
+  now?: () => number;
+}
+
+/** A running server. */
+export interface SignalingServer {
+  /** WebSocket URL, e.g. ws://127.0.0.1:8080/ws. */
+  readonly url: string;
+  /** HTTP base URL, e.g. http://127.0.0.1:8080. */
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly host: string;
+  readonly draining: boolean;
+  /** Graceful shutdown: readyz 503, upgrades refused, `bye` to everyone, close 1001 after `config.drainMs`. */
+  drain(): Promise<void>;
+  /** Immediate shutdown: terminates every socket and stops listening. Idempotent. */
+  close(): Promise<void>;
+  /** The Prometheus text of this server (what GET /metrics returns). */
+  metrics(): Promise<string>;
+}
+
+const silentLogger = (): Logger => pino({ enabled: false });
+
+/** Creates a pino logger for the server writing JSON lines to `destination` (the CLI passes stderr). */
+export function createServerLogger(level: Config['logLevel'], destination: NodeJS.WritableStream): Logger {
+  return pino({ level, base: { service: 'sigctl' }, redact: { paths: LOG_REDACT_PATHS } }, destination);
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function sessionId(): string {
+  // 64 random bits, URL-safe: short on the wire (every relayed signal carries it).
+  return randomBytes(8).toString('base64url');
+}
+
+/** Starts a signaling server. Rejects with SigctlError(LISTEN_FAILED) when it cannot bind. */
+export async function startServer(config: Readonly<Config>, deps: ServerDeps = {}): Promise<SignalingServer> {
+  const logger = deps.logger ?? silentLogger();
+  const now = deps.now ?? Date.now;
+  const ownStore = deps.store === undefined;
+  const store = deps.store ?? new MemoryStore({ nodeId: sessionId(), now });
+  const authenticator = deps.authenticator ?? allowAll;
+  const checkOrigin = deps.checkOrigin ?? originChecker(config.origins);
+  const metrics = new ServerMetrics();
+  const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
+  const connections = new Set<Connection>();
+  let draining = false;
+  let closed = false;
+  let boundPort = config.port;
+  const tls = config.tls.cert !== undefined && config.tls.key !== undefined;
+
+  const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining });
+
+  let server: Server;
+  try {
+    server = tls
+      ? createHttpsServer({ cert: await readFile(config.tls.cert!), key: await readFile(config.tls.key!) })
+      : createHttpServer();
+  } catch (err) {
+    throw new SigctlError('LISTEN_FAILED', `cannot load TLS files: ${(err as Error).message}`, { cause: err });
+  }
+  const httpUrl = (): string => `${tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${boundPort}`;
+
+  server.on(
+    'request',
+    createRequestHandler({
+      metrics,
+      logger,
+      authenticator,
+      isDraining: () => draining,
+      storeHealthy: () => store.healthy,
+      iceServers: (user) => iceServersFor(config.ice, user ?? sessionId(), now()),
+      refreshGauges: () => {
+        const { rooms, members } = hub.size;
+        metrics.rooms.set(rooms);
+        metrics.members.set(members);
+        metrics.connections.set(connections.size);
+      },
+      baseUrl: () => new URL(httpUrl()),
+    }),
+  );
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  // TLS handshake failures must not reach the process as unhandled errors.
+  server.on('tlsClientError', (err) => logger.debug({ err }, 'tls handshake failed'));
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    // Twice the frame limit, so a frame just over it still gets a TOO_LARGE reply before the
+    // close; beyond that ws refuses it unbuffered (close 1009 without the reply).
+    maxPayload: config.limits.maxFrameBytes * 2,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+  wss.on('wsClientError', (err, socket) => {
+    logger.debug({ err }, 'bad websocket handshake');
+    socket.destroy();
+  });
+
+  const refuse = (socket: Duplex, status: number, code: ErrorCode, message: string): void => {
+    const body = JSON.stringify(errorBody(code, message));
+    const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
+    if (socket.writable) {
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    } else socket.destroy();
+  };
+
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', httpUrl());
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const log = logger.child({ ip, url: redactRequestUrl(req.url) });
+    if (url.pathname !== config.path) return refuse(socket, 404, 'BAD_MESSAGE', `no WebSocket endpoint at ${url.pathname}; use ${config.path}`);
+    if (draining || closed) return refuse(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (!checkOrigin(req.headers.origin)) {
+      log.info({ event: 'refused', origin: req.headers.origin }, 'origin not allowed');
+      return refuse(socket, 403, 'FORBIDDEN', `origin ${JSON.stringify(req.headers.origin)} is not allowed`);
+    }
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate(req, url);
+    } catch (err) {
+      const code = isSigctlError(err) ? err.code : 'INTERNAL';
+      const message = err instanceof Error ? err.message : String(err);
+      log.info({ event: 'refused', code }, message);
+      return refuse(socket, authStatus(code), code, message);
+    }
+    if (draining || closed) return refuse(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (!perIp.acquire(ip)) {
+      log.warn({ event: 'refused' }, 'too many connections from this address');
+      return refuse(socket, 429, 'RATE_LIMITED', `more than ${config.limits.maxConnectionsPerIp} connections from ${ip}`);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip, principal));
+  };
+
+  const accept = (ws: WebSocket, ip: string, principal: Principal): void => {
+    const session = sessionId();
+    const conn = new Connection(ws, session, ip, principal, logger.child({ conn: session }), config.limits, metrics, now);
+    connections.add(conn);
+    metrics.connections.inc();
+    conn.log.debug({ event: 'connected', ip, protocol: ws.protocol }, 'connected');
+    if (closed) {
+      ws.terminate();
+    }
+
+    ws.on('message', (data, isBinary) => onMessage(conn, data as Buffer, isBinary));
+    ws.on('pong', () => {
+      conn.missedPongs = 0;
+    });
+    ws.on('error', (err) => {
+      conn.log.debug({ err, event: 'socket-error' }, 'socket error');
+    });
+    ws.on('close', (code) => {
+      connections.delete(conn);
+      perIp.release(ip);
+      metrics.connections.dec();
+      // The client's own clean close is a deliberate goodbye; anything else may come back.
+      const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
+      conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
+      hub.disconnected(conn, kind);
+      conn.state = 'closed';
+    });
+
+    conn.send({
+      type: 'welcome',
+      session,
+      protocol: PROTOCOL_VERSION,
+      iceServers: iceServersFor(config.ice, principal.sub ?? session, now()),
+      heartbeatMs: config.heartbeatMs,
+    });
+    if (draining) conn.send({ type: 'bye', reason: 'shutdown', reconnectMs: config.reconnectMs });
+  };
+
+  const onMessage = (conn: Connection, data: Buffer, isBinary: boolean): void => {
+    const started = performance.now();
+    if (conn.isClosed()) return;
+    if (isBinary) {
+      conn.sendError('BAD_MESSAGE', 'binary frames are not part of the protocol; send JSON text');
+      return;
+    }
+    if (data.length > config.limits.maxFrameBytes) {
+      conn.sendError('TOO_LARGE', `frame of ${data.length} bytes exceeds the limit of ${config.limits.maxFrameBytes}`);
+      conn.kick(CloseCode.TOO_LARGE, 'frame too large');
+      return;
+    }
+    const parsed = parseClientFrame(data.toString());
+    if (!conn.admit(parsed.ok ? parsed.msg.id : parsed.re)) return;
+    if (!parsed.ok) {
+      conn.sendError(parsed.code, parsed.message, parsed.re);
+      return;
+    }
+    const msg = parsed.msg;
+    switch (msg.type) {
+      case 'signal':
+        hub.signal(conn, msg);
+        metrics.relaySeconds.observe((performance.now() - started) / 1000);
+        return;
+      case 'ping':
+        conn.send(msg.ts === undefined ? { type: 'pong', ...reOf(msg.id) } : { type: 'pong', ...reOf(msg.id), ts: msg.ts });
+        return;
+      case 'join':
+        control(conn, () => hub.join(conn, msg));
+        return;
+      case 'meta':
+        control(conn, () => hub.meta(conn, msg));
+        return;
+      case 'leave':
+        control(conn, () => hub.leave(conn, msg));
+        return;
+    }
+  };
+
+  /** Runs control messages of one connection one at a time; a failure answers INTERNAL. */
+  const control = (conn: Connection, op: () => Promise<void>): void => {
+    conn.control = conn.control.then(op).catch((err: unknown) => {
+      conn.log.error({ err }, 'control message failed');
+      conn.sendError('INTERNAL', 'internal error; the connection keeps working');
+    });
+  };
+
+  // Liveness: ping every heartbeatMs; two unanswered pings close the connection (4010) and count
+  // as an unexpected disconnect (the member is reserved for resume).
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (conn.ws.readyState !== WebSocket.OPEN) continue;
+      if (conn.missedPongs >= 2) {
+        conn.log.info({ event: 'heartbeat-timeout' }, 'missed two heartbeats');
+        conn.end('abnormal', CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+        conn.ws.terminate();
+        continue;
+      }
+      conn.missedPongs++;
+      conn.ws.ping();
+    }
+  }, config.heartbeatMs);
+  heartbeat.unref();
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    onUpgrade(req, socket, head).catch((err: unknown) => {
+      logger.error({ err }, 'upgrade failed');
+      refuse(socket, 500, 'INTERNAL', 'internal error');
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new SigctlError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(config.port, config.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  }).catch(async (err: unknown) => {
+    clearInterval(heartbeat);
+    hub.close();
+    if (ownStore) await store.close();
+    throw err;
+  });
+  server.on('error', (err) => logger.error({ err }, 'server error'));
+  const address = server.address();
+  if (address !== null && typeof address === 'object') boundPort = address.port;
+
+  let closing: Promise<void> | undefined;
+  let drainPromise: Promise<void> | undefined;
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      clearInterval(heartbeat);
+      for (const conn of connections) conn.ws.terminate();
+      hub.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownStore) await store.close();
+      logger.info({ event: 'closed' }, 'server closed');
+    })();
+    return closing;
+  };
+
+  const drain = (): Promise<void> => {
+    drainPromise ??= (async () => {
+      if (closed) return;
+      draining = true;
+      logger.info({ event: 'draining', drainMs: config.drainMs, connections: connections.size }, 'draining');
+      for (const conn of connections) conn.send({ type: 'bye', reason: 'shutdown', reconnectMs: config.reconnectMs });
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.drainMs).unref());
+      // Finish early when every client has gone on its own.
+      const empty = new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (connections.size === 0 || closed) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 50);
+        check.unref();
+        void deadline.then(() => {
+          clearInterval(check);
+          resolve();
+        });
+      });
+      await Promise.race([deadline, empty]);
+      for (const conn of connections) conn.end('abnormal', CloseCode.GOING_AWAY, 'server shutting down');
+      // Give close handshakes a moment, then stop everything.
+      const t0 = Date.now();
+      while (connections.size > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 20));
+      await close();
+    })();
+    return drainPromise;
+  };
+
+  const host = config.host;
+  const port = boundPort;
+  logger.info({ event: 'listening', url: `${httpUrl()}`, ws: `${tls ? 'wss' : 'ws'}://${hostForUrl(host)}:${port}${config.path}` }, 'listening');
+  return {
+    url: `${tls ? 'wss' : 'ws'}://${hostForUrl(host)}:${port}${config.path}`,
+    httpUrl: httpUrl(),
+    port,
+    host,
+    get draining() {
+      return draining;
+    },
+    drain,
+    close,
+    metrics: () => {
+      const { rooms, members } = hub.size;
+      metrics.rooms.set(rooms);
+      metrics.members.set(members);
+      metrics.connections.set(connections.size);
+      return metrics.text();
+    },
+  };
+}
+
+function reOf(id: string | number | undefined): { re?: string | number } {
+  return id === undefined ? {} : { re: id };
+}
+
+export { MemoryStore } from '../store/memory.js';
+export type { Store } from '../store/store.js';

@@ -1,0 +1,42 @@
+/**
+ * Prometheus metrics of one server, in a registry of its own (several servers run in one test
+ * process; the global registry would clash).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Seconds buckets for join (store round trip) and relay (receive to send) latency. */
+const JOIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const RELAY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05];
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly connections: Gauge;
+  readonly rooms: Gauge;
+  readonly members: Gauge;
+  readonly joins: Counter<'result'>;
+  readonly relayed: Counter;
+  readonly errors: Counter<'code'>;
+  readonly joinSeconds: Histogram;
+  readonly relaySeconds: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    this.connections = new Gauge({ name: 'sigctl_connections', help: 'Open WebSocket connections.', registers });
+    this.rooms = new Gauge({ name: 'sigctl_rooms', help: 'Rooms with at least one member on this node.', registers });
+    this.members = new Gauge({ name: 'sigctl_members', help: 'Room members held by this node (connected or reserved for resume).', registers });
+    this.joins = new Counter({ name: 'sigctl_joins_total', help: 'Joins by result (joined, resumed, full, refused).', labelNames: ['result'], registers });
+    this.relayed = new Counter({ name: 'sigctl_messages_relayed_total', help: 'Signal frames delivered to a member (one per recipient).', registers });
+    this.errors = new Counter({ name: 'sigctl_errors_total', help: 'Error frames sent, by code.', labelNames: ['code'], registers });
+    this.joinSeconds = new Histogram({ name: 'sigctl_join_duration_seconds', help: 'Time from a join frame to its joined reply.', buckets: JOIN_BUCKETS, registers });
+    this.relaySeconds = new Histogram({ name: 'sigctl_relay_duration_seconds', help: 'Time from receiving a signal frame to handing it to the recipients\' sockets.', buckets: RELAY_BUCKETS, registers });
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,2 @@
+export type * from './store.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory.js';

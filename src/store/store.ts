@@ -1,0 +1,119 @@
+/**
+ * The room/presence store: the authoritative membership of every room, resume records and resume
+ * queues, and the cross-node delivery hook. The in-memory store is the embedded default; a Redis
+ * store (issue 6) implements the same interface, and test/integration/store-contract.test.ts runs
+ * against every implementation.
+ *
+ * Invariants every implementation keeps:
+ * - `join` is atomic: a room never exceeds its capacity, and exactly one join observes the 1 -> 2
+ *   transition (`ready`), however many joins race.
+ * - A room with no members does not exist: the last `leave` frees it (and its capacity).
+ * - `takeResume` is atomic: of any number of concurrent callers, at most one gets the record.
+ * - Operations issued by one caller complete in the order they were issued (the server relies on
+ *   it to keep a leave before a following join on the same connection).
+ *
+ * Every method is async in the interface even when an implementation is not, so callers are
+ * written for the networked case.
+ */
+import type { Meta } from '../protocol/messages.js';
+
+/** A member of a room as the store records it. */
+export interface MemberRecord {
+  /** The member id peers address (`to`, `from`). Stable across a resume. */
+  readonly id: string;
+  readonly name: string;
+  readonly meta: Meta;
+  /** Id of the node holding the member's connection (or its resume reservation). */
+  readonly node: string;
+}
+
+export type JoinResult =
+  | {
+      readonly ok: true;
+      /** Members present before this join, in join order. */
+      readonly peers: readonly MemberRecord[];
+      /** The room's capacity (set by whoever created it). */
+      readonly capacity: number;
+      /** True for the one join that took the room from 1 to 2 members. */
+      readonly ready: boolean;
+    }
+  | { readonly ok: false; readonly reason: 'full'; readonly capacity: number };
+
+export interface LeaveResult {
+  /** False when the member was not (or no longer) in the room. */
+  readonly removed: boolean;
+  /** Members left in the room; empty means the room was freed. */
+  readonly remaining: readonly MemberRecord[];
+}
+
+/** What a resume token stands for while its member is disconnected. */
+export interface ResumeRecord {
+  readonly room: string;
+  readonly member: MemberRecord;
+  /** Unix ms after which the reservation is void. */
+  readonly expiresAt: number;
+}
+
+/** Signals queued for a disconnected member, handed over on resume. */
+export interface QueueDrain {
+  /** Server frames (already serialised), oldest first. */
+  readonly frames: readonly string[];
+  /** How many older frames were dropped because the queue was full. */
+  readonly dropped: number;
+}
+
+/**
+ * A frame for members held by other nodes. `to` addresses one member; otherwise every member of
+ * the room except `except`. At-most-once: membership never depends on envelopes arriving.
+ */
+export interface Envelope {
+  readonly room: string;
+  readonly to?: string | undefined;
+  readonly except?: string | undefined;
+  /** The serialised server frame, built once by the sending node. */
+  readonly frame: string;
+  /** Node that published it (receivers ignore their own envelopes). */
+  readonly origin: string;
+}
+
+export type StoreHealth = 'up' | 'down';
+
+export interface Store {
+  /** This node's id; member records created here carry it. */
+  readonly nodeId: string;
+  /** False while a required backing service is unreachable (readyz 503, joins get UNAVAILABLE). */
+  readonly healthy: boolean;
+  /** Called on every health change; returns an unsubscribe function. */
+  onHealth(listener: (health: StoreHealth) => void): () => void;
+
+  /** Adds `member` to `room` unless it is full. `capacity` applies only when this join creates the room. */
+  join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult>;
+  /** Removes a member; frees the room when it was the last. Drops the member's resume queue. */
+  leave(room: string, memberId: string): Promise<LeaveResult>;
+  /** Replaces a member's metadata; undefined when the member is not in the room. */
+  setMeta(room: string, memberId: string, meta: Meta): Promise<MemberRecord | undefined>;
+  /** Moves a member to another node (after a resume there); undefined when not in the room. */
+  setNode(room: string, memberId: string, node: string): Promise<MemberRecord | undefined>;
+  /** Members of a room in join order; empty when the room does not exist. */
+  members(room: string): Promise<readonly MemberRecord[]>;
+  /** The capacity of a room, undefined when it does not exist. */
+  capacity(room: string): Promise<number | undefined>;
+
+  /** Records a resume reservation under `token` until `record.expiresAt`. */
+  putResume(token: string, record: ResumeRecord): Promise<void>;
+  /** Atomically removes and returns an unexpired reservation. */
+  takeResume(token: string): Promise<ResumeRecord | undefined>;
+
+  /** Appends a frame to a disconnected member's queue; beyond `max` the oldest is dropped and counted. */
+  enqueue(room: string, memberId: string, frame: string, max: number): Promise<void>;
+  /** Removes and returns a member's queue. */
+  drainQueue(room: string, memberId: string): Promise<QueueDrain>;
+
+  /** Sends an envelope to the other nodes (a no-op for a single-node store). */
+  publish(envelope: Envelope): Promise<void>;
+  /** Receives envelopes published by other nodes; returns an unsubscribe function. */
+  subscribe(handler: (envelope: Envelope) => void): () => void;
+
+  /** Releases connections and timers. Idempotent. */
+  close(): Promise<void>;
+}
