@@ -1,0 +1,79 @@
+/**
+ * The Redis key layout (docs/scaling.md). Room ids are base64url-encoded inside keys and
+ * channels, so no room id (`:`, `{`, `*` or anything else) can collide with another room's keys,
+ * reach another key family, or match a pattern. Every key of one room shares the hash tag
+ * `{<b64 room>}`, so a room's keys sit in one slot if Redis Cluster is ever used.
+ */
+
+export function encodeRoom(room: string): string {
+  return Buffer.from(room, 'utf8').toString('base64url');
+}
+
+export function decodeRoom(encoded: string): string {
+  return Buffer.from(encoded, 'base64url').toString('utf8');
+}
+
+/** Key builder for one deployment prefix (config redis.keyPrefix, default `sigctl:`). */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: member id -> JSON {id, name, node, seq}. */
+  members(room: string): string {
+    return `${this.prefix}room:{${encodeRoom(room)}}:members`;
+  }
+  /** Hash: member id -> metadata JSON (kept apart so Lua never re-encodes user JSON). */
+  meta(room: string): string {
+    return `${this.prefix}room:{${encodeRoom(room)}}:meta`;
+  }
+  /** String: the room's capacity, set by the join that created it. */
+  capacity(room: string): string {
+    return `${this.prefix}room:{${encodeRoom(room)}}:cap`;
+  }
+  /** Counter giving members their join order. */
+  seq(room: string): string {
+    return `${this.prefix}room:{${encodeRoom(room)}}:seq`;
+  }
+  /** List: frames queued for a disconnected member. */
+  queue(room: string, memberId: string): string {
+    return `${this.prefix}room:{${encodeRoom(room)}}:q:${memberId}`;
+  }
+  /** Counter: frames dropped from that queue. */
+  queueDropped(room: string, memberId: string): string {
+    return `${this.prefix}room:{${encodeRoom(room)}}:qd:${memberId}`;
+  }
+  /** Pub/sub channel of a room: envelopes for members held by other nodes. */
+  channel(room: string): string {
+    return `${this.prefix}ch:${encodeRoom(room)}`;
+  }
+  /** String with TTL: a resume reservation. */
+  resume(token: string): string {
+    return `${this.prefix}resume:${token}`;
+  }
+  /** Set of live node ids. */
+  nodes(): string {
+    return `${this.prefix}nodes`;
+  }
+  /** String with TTL: a node's heartbeat and load. Its absence means the node is dead. */
+  node(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}`;
+  }
+  /** Set of `<b64 room> <member id>` held by a node, so survivors can reap them. */
+  nodeMembers(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}:members`;
+  }
+  /** Lock so that one survivor reaps a dead node. */
+  reapLock(nodeId: string): string {
+    return `${this.prefix}reap:${nodeId}`;
+  }
+}
+
+/** The entry for a member in a node's member set. */
+export function nodeMemberEntry(room: string, memberId: string): string {
+  return `${encodeRoom(room)} ${memberId}`;
+}
+
+export function parseNodeMemberEntry(entry: string): { room: string; memberId: string } | undefined {
+  const i = entry.indexOf(' ');
+  if (i <= 0) return undefined;
+  return { room: decodeRoom(entry.slice(0, i)), memberId: entry.slice(i + 1) };
+}

@@ -1,0 +1,147 @@
+/**
+ * Lua scripts that make membership changes atomic in Redis. Each runs as one command, so
+ * concurrent joins from any number of nodes never exceed capacity, and exactly one join sees
+ * the room go from 1 to 2 members.
+ */
+
+/**
+ * KEYS: members, meta, cap, seq, nodeMembers(node)
+ * ARGV: memberId, identity JSON without seq, meta JSON, capacity, node entry, force ("1" re-registers
+ *       a member after a Redis restart without the capacity check)
+ * Returns {ok(0|1), capacity, ready(0|1), peersIdentity[], peersMeta[]} (peers before this join).
+ */
+export const JOIN = `
+local n = redis.call('HLEN', KEYS[1])
+local cap = tonumber(redis.call('GET', KEYS[3]))
+if n == 0 or cap == nil then
+  cap = tonumber(ARGV[4])
+  redis.call('SET', KEYS[3], cap)
+end
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing == false and n >= cap and ARGV[6] ~= '1' then
+  return {0, cap, 0, {}, {}}
+end
+local ids = redis.call('HKEYS', KEYS[1])
+local peers = {}
+local metas = {}
+for i, id in ipairs(ids) do
+  if id ~= ARGV[1] then
+    table.insert(peers, redis.call('HGET', KEYS[1], id))
+    table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
+  end
+end
+local seq
+if existing then
+  seq = cjson.decode(existing)['seq']
+else
+  seq = redis.call('INCR', KEYS[4])
+end
+local identity = cjson.decode(ARGV[2])
+identity['seq'] = seq
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(identity))
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('SADD', KEYS[5], ARGV[5])
+local ready = 0
+if existing == false and n == 1 then ready = 1 end
+return {1, cap, ready, peers, metas}
+`;
+
+/**
+ * KEYS: members, meta, cap, seq, queue, queueDropped
+ * ARGV: memberId, node entry, onlyIfNode ('' for any), node key prefix (the holder's member set
+ *       is `<prefix><node>:members`, found from the record)
+ * Returns {removed(0|1), remainingIdentity[], remainingMeta[]}.
+ */
+export const LEAVE = `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+local removed = 0
+if existing then
+  local rec = cjson.decode(existing)
+  if ARGV[3] == '' or rec['node'] == ARGV[3] then
+    redis.call('HDEL', KEYS[1], ARGV[1])
+    redis.call('HDEL', KEYS[2], ARGV[1])
+    redis.call('SREM', ARGV[4] .. rec['node'] .. ':members', ARGV[2])
+    removed = 1
+  end
+end
+if removed == 1 or ARGV[3] == '' then
+  redis.call('DEL', KEYS[5], KEYS[6])
+end
+local ids = redis.call('HKEYS', KEYS[1])
+if #ids == 0 then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+end
+local peers = {}
+local metas = {}
+for i, id in ipairs(ids) do
+  table.insert(peers, redis.call('HGET', KEYS[1], id))
+  table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
+end
+return {removed, peers, metas}
+`;
+
+/**
+ * KEYS: members, meta. ARGV: memberId, meta JSON.
+ * Returns {identity, meta} or nil when the member is not in the room.
+ */
+export const SET_META = `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if not existing then return nil end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return {existing, ARGV[2]}
+`;
+
+/**
+ * KEYS: members, meta. ARGV: memberId, new node, node key prefix, entry.
+ * Moves the member's entry from its old node's member set to the new node's.
+ * Returns {identity, meta} or nil.
+ */
+export const SET_NODE = `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if not existing then return nil end
+local rec = cjson.decode(existing)
+redis.call('SREM', ARGV[3] .. rec['node'] .. ':members', ARGV[4])
+rec['node'] = ARGV[2]
+local encoded = cjson.encode(rec)
+redis.call('HSET', KEYS[1], ARGV[1], encoded)
+redis.call('SADD', ARGV[3] .. ARGV[2] .. ':members', ARGV[4])
+return {encoded, redis.call('HGET', KEYS[2], ARGV[1]) or '{}'}
+`;
+
+/**
+ * KEYS: members, meta. Returns {identity[], meta[]}.
+ */
+export const MEMBERS = `
+local ids = redis.call('HKEYS', KEYS[1])
+local peers = {}
+local metas = {}
+for i, id in ipairs(ids) do
+  table.insert(peers, redis.call('HGET', KEYS[1], id))
+  table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
+end
+return {peers, metas}
+`;
+
+/**
+ * KEYS: queue, queueDropped. ARGV: frame, max, ttl ms.
+ * Appends; trims the oldest beyond max and counts them.
+ */
+export const ENQUEUE = `
+local len = redis.call('RPUSH', KEYS[1], ARGV[1])
+local max = tonumber(ARGV[2])
+if len > max then
+  redis.call('LTRIM', KEYS[1], len - max, -1)
+  redis.call('INCRBY', KEYS[2], len - max)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return len
+`;
+
+/** KEYS: queue, queueDropped. Returns {frames[], dropped}. */
+export const DRAIN = `
+local frames = redis.call('LRANGE', KEYS[1], 0, -1)
+local dropped = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('DEL', KEYS[1], KEYS[2])
+return {frames, dropped}
+`;

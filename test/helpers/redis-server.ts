@@ -1,0 +1,105 @@
+/**
+ * Starts a real redis-server on a free loopback port for a test and stops it after. Fails loudly
+ * (never skips) when redis-server is not installed: `.ci/run` installs Debian's package.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createConnection } from 'node:net';
+
+export interface RedisProcess {
+  url: string;
+  port: number;
+  /** Stops the server (SIGKILL when `hard`, else SIGTERM). Idempotent. */
+  stop(hard?: boolean): Promise<void>;
+  /** Starts a fresh server on the same port (data is gone: no persistence). */
+  restart(): Promise<void>;
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once('error', () => done(false));
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+function launch(port: number): ChildProcess {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.on('error', () => undefined);
+  return child;
+}
+
+async function waitUp(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
+    if (await ping(port)) return;
+    await delay(50);
+  }
+  throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`);
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** Starts redis-server; throws a clear error when it is not installed. */
+export async function startRedis(): Promise<RedisProcess> {
+  const port = await freePort();
+  let child = launch(port);
+  const missing = await new Promise<boolean>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT'));
+    child.once('spawn', () => resolve(false));
+  });
+  if (missing) throw new Error('redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does this)');
+  await waitUp(port, child, 10_000);
+  let stopped = false;
+  const stop = async (hard = false): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    await waitExit(child, 5_000);
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    async restart() {
+      await stop(true);
+      child = launch(port);
+      stopped = false;
+      await waitUp(port, child, 10_000);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as delay } from 'node:timers/promises';
+import { RedisStore } from '../../src/store/redis.js';
+import type { Envelope, MemberRecord } from '../../src/store/store.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+
+let redis: RedisProcess;
+const open: RedisStore[] = [];
+let prefixSeq = 0;
+let prefix = '';
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+async function node(id: string, heartbeatMs = 3_000): Promise<RedisStore> {
+  const store = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs });
+  open.push(store);
+  await store.start();
+  return store;
+}
+
+function member(id: string, nodeId: string): MemberRecord {
+  return { id, name: `n-${id}`, meta: { list: [], nested: { a: 1 } }, node: nodeId };
+}
+
+async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await delay(25);
+  }
+}
+
+describe('RedisStore', () => {
+  it('keeps capacity and a single ready under 200 concurrent joins from three nodes', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id)));
+    const rooms = 50;
+    const joins = Array.from({ length: 200 }, (_, i) => {
+      const n = nodes[i % 3]!;
+      return n.join(`room:${i % rooms}`, member(`m${i}`, n.nodeId), 2);
+    });
+    const results = await Promise.all(joins);
+    const ok = results.filter((r) => r.ok);
+    expect(ok).toHaveLength(rooms * 2);
+    expect(results.filter((r) => r.ok && r.ready)).toHaveLength(rooms);
+    for (let r = 0; r < rooms; r++) expect(await nodes[0]!.members(`room:${r}`)).toHaveLength(2);
+  });
+
+  it('keeps user metadata byte-exact, including empty arrays, and join order', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const a = await node('a');
+    await a.join('r', member('x', 'a'), 4);
+    await a.join('r', member('y', 'a'), 4);
+    await a.setMeta('r', 'y', { audio: false, tags: [] });
+    const members = await a.members('r');
+    expect(members.map((m) => m.id)).toEqual(['x', 'y']);
+    expect(members[1]!.meta).toEqual({ audio: false, tags: [] });
+    expect(await a.capacity('r')).toBe(4);
+    const left = await a.leave('r', 'x');
+    expect(left).toEqual({ removed: true, remaining: [expect.objectContaining({ id: 'y' })] });
+    await a.leave('r', 'y');
+    expect(await a.capacity('r')).toBeUndefined();
+  });
+
+  it('room ids with colons and braces cannot collide', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const a = await node('a');
+    await a.join('x', member('1', 'a'), 1);
+    expect((await a.join('x:members', member('2', 'a'), 1)).ok).toBe(true);
+    expect((await a.join('x:', member('3', 'a'), 1)).ok).toBe(true);
+    expect((await a.members('x')).map((m) => m.id)).toEqual(['1']);
+  });
+
+  it('delivers envelopes to the other nodes holding members of the room only', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((id) => node(id)));
+    const got: Record<string, Envelope[]> = { a: [], b: [], c: [] };
+    for (const s of [a!, b!, c!]) s.subscribe((e) => got[s.nodeId]!.push(e));
+    await a!.join('r', member('ma', 'a'), 2);
+    await b!.join('r', member('mb', 'b'), 2);
+    await a!.publish({ room: 'r', to: 'mb', frame: '{"type":"signal"}', origin: 'a' });
+    await until(() => (got.b!.length === 1 ? true : undefined), 2_000);
+    await delay(100);
+    expect(got.a).toHaveLength(0);
+    expect(got.c).toHaveLength(0);
+    expect(got.b![0]).toMatchObject({ room: 'r', to: 'mb' });
+  });
+
+  it('takes a resume record once, and bounds resume queues', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const a = await node('a');
+    const rec = { room: 'r', member: member('m', 'a'), expiresAt: Date.now() + 5_000 };
+    await a.putResume('tok', rec);
+    const taken = await Promise.all([a.takeResume('tok'), a.takeResume('tok')]);
+    expect(taken.filter((t) => t !== undefined)).toHaveLength(1);
+    for (let i = 0; i < 5; i++) await a.enqueue('r', 'm', `f${i}`, 3);
+    expect(await a.drainQueue('r', 'm')).toEqual({ frames: ['f2', 'f3', 'f4'], dropped: 2 });
+    expect(await a.drainQueue('r', 'm')).toEqual({ frames: [], dropped: 0 });
+  });
+
+  it('moves a member to another node on resume', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const [a, b] = await Promise.all(['a', 'b'].map((id) => node(id)));
+    await a!.join('r', member('m', 'a'), 2);
+    const moved = await b!.setNode('r', 'm', 'b');
+    expect(moved?.node).toBe('b');
+    expect((await a!.members('r'))[0]!.node).toBe('b');
+  });
+
+  it('reaps the members of a node that stopped heartbeating', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const survivor = await node('s', 200);
+    const doomed = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: 'd', heartbeatMs: 200 });
+    await doomed.start();
+    await doomed.join('r', member('dm', 'd'), 2);
+    await survivor.join('r', member('sm', 's'), 2);
+    const reaped: string[] = [];
+    survivor.onReap((m) => reaped.push(`${m.room}/${m.memberId}/${m.remaining.length}`));
+    // Simulate kill -9: the dead node's connections vanish without a goodbye.
+    (doomed as unknown as { heartbeatTimer: NodeJS.Timeout }).heartbeatTimer.close();
+    const clients = doomed as unknown as { cmd: { destroy(): void }; sub: { destroy(): void } };
+    clients.cmd.destroy();
+    clients.sub.destroy();
+    await until(() => (reaped.length > 0 ? true : undefined), 3_000);
+    expect(reaped).toEqual(['r/dm/1']);
+    expect((await survivor.members('r')).map((m) => m.id)).toEqual(['sm']);
+    expect((await survivor.nodes()).map((n) => n.id)).toEqual(['s']);
+  });
+
+  it('reports down while Redis is gone and re-registers its members when it returns', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const a = await node('a', 200);
+    await a.join('r', member('m', 'a'), 2);
+    const health: string[] = [];
+    a.onHealth((h) => health.push(h));
+    await redis.restart();
+    await until(() => (health.includes('down') && a.healthy ? true : undefined), 10_000);
+    expect(health[0]).toBe('down');
+    expect(health[health.length - 1]).toBe('up');
+    // The restarted Redis was empty: the node put its member back.
+    expect((await a.members('r')).map((m) => m.id)).toEqual(['m']);
+    await expect(a.join('r', member('n', 'a'), 2)).resolves.toMatchObject({ ok: true, ready: true });
+  });
+});
