@@ -254,7 +254,7 @@ export class RedisStore implements Store {
 
   private hold(room: string, record: MemberRecord, capacity: number): void {
     let m = this.held.get(room);
-    if (m === undefined) this.held.set(room, (m = new Map()));
+    if (m === undefined) this.held.set(room, (m = new Map<string, Held>()));
     m.set(record.id, { record, capacity });
   }
 
