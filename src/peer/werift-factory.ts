@@ -1,0 +1,52 @@
+/**
+ * The ONE place where werift RTCPeerConnections are created. Every peer connection in sigctl comes
+ * from createWeriftPeerConnection(), so runtime patches to werift (src/peer/patches, owned by the
+ * werift-performance work) are applied in exactly one spot, and the werift facts that bite
+ * (loopback, public STUN fallback) are handled once.
+ */
+import { RTCPeerConnection, type RTCIceServer } from 'werift';
+import type { IceServer } from '../protocol/messages.js';
+
+/** What a sigctl peer needs from a werift peer connection's configuration. */
+export interface WeriftPeerOptions {
+  /** ICE servers from `welcome` plus --ice-server. Always passed: omitted, werift falls back to a public STUN host. */
+  iceServers: readonly IceServer[];
+  /** Only TURN relay candidates (iceTransportPolicy "relay"). */
+  relayOnly?: boolean | undefined;
+  /**
+   * Add 127.0.0.1 as a host candidate. werift skips loopback interfaces, so without this two peers
+   * on one machine with no other interface would find no candidate pair. Default true.
+   */
+  loopback?: boolean | undefined;
+  /** Bind ICE sockets to this IPv4 address only (tests use 127.0.0.1 to keep candidates local). */
+  bindAddress?: string | undefined;
+}
+
+// ---- werift patch hook ---------------------------------------------------------------------------
+// The werift-performance engineer provides applyWeriftPatches() in ./patches/index.ts. When it
+// lands, import it here and call it once below; nothing else in sigctl should touch werift
+// internals. It did not exist when this factory was written.
+let patched = false;
+function ensurePatched(): void {
+  if (patched) return;
+  patched = true;
+  // applyWeriftPatches();  <- the single call site for runtime patches
+}
+// ---------------------------------------------------------------------------------------------------
+
+/** Creates a werift RTCPeerConnection configured for sigctl. */
+export function createWeriftPeerConnection(options: WeriftPeerOptions): RTCPeerConnection {
+  ensurePatched();
+  const iceServers: RTCIceServer[] = options.iceServers.map((s) => ({
+    urls: s.urls,
+    ...(s.username === undefined ? {} : { username: s.username }),
+    ...(s.credential === undefined ? {} : { credential: s.credential }),
+  }));
+  return new RTCPeerConnection({
+    iceServers,
+    iceTransportPolicy: options.relayOnly === true ? 'relay' : 'all',
+    iceUseIpv6: false,
+    ...(options.loopback === false ? {} : { iceAdditionalHostAddresses: ['127.0.0.1'] }),
+    ...(options.bindAddress === undefined ? {} : { iceInterfaceAddresses: { udp4: options.bindAddress } }),
+  });
+}
