@@ -1,11 +1,80 @@
-import type { RegisterCommand } from '../command.js';
+/**
+ * `sigctl token --room R --sub NAME --ttl 1h`: mints an HS256 token from the configured secret
+ * (auth.jwt.secret, SIGCTL_AUTH_JWT_SECRET) or --secret, for tests and small deployments. The token
+ * alone goes to stdout so it can be captured (`TOKEN=$(sigctl token ...)`); `--json` prints
+ * {token, claims}.
+ */
+import { InvalidArgumentError } from 'commander';
+import { mintToken, parseDuration } from '../../auth/index.js';
+import { loadConfig } from '../../config/load.js';
+import { SigctlError } from '../../protocol/errors.js';
+import { intOption, type RegisterCommand } from '../command.js';
 
-/** `sigctl token` (not implemented yet). */
+interface TokenOptions {
+  room: string;
+  sub: string;
+  ttl: number;
+  capacity?: number;
+  receiveOnly?: boolean;
+  secret?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+function ttlOption(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 30m, 1h or 7d.');
+  return seconds;
+}
+
 export const registerToken: RegisterCommand = (program, run) => {
   program
     .command('token')
-    .description('token (not implemented yet)')
+    .description('mint an HS256 access token for serve (auth.jwt.secret) and print it on stdout')
+    .requiredOption('--room <room>', 'room id or glob the token grants (e.g. demo, team-*)')
+    .requiredOption('--sub <name>', 'identity of the holder (the name other members see)')
+    .option('--ttl <duration>', 'lifetime: 90s, 30m, 1h, 7d', ttlOption, 3600)
+    .option('--capacity <n>', 'room capacity granted when the holder creates the room', intOption(1, 10_000))
+    .option('--receive-only', 'may join and receive but not send signals or metadata (claim receiveOnly)')
+    .option('--secret <secret>', 'HS256 secret (default: auth.jwt.secret from config or SIGCTL_AUTH_JWT_SECRET; visible in ps, prefer those)')
+    .option('--issuer <iss>', 'iss claim (default: auth.jwt.issuer)')
+    .option('--audience <aud>', 'aud claim (default: auth.jwt.audience)')
+    .option('--json', 'print {token, claims}')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sigctl token --room demo --sub alice --ttl 1h
+  TOKEN=$(sigctl token --room 'team-*' --sub bob --receive-only) && sigctl peer --room team-1 --token "$TOKEN"`,
+    )
     .action(
-      run(() => Promise.resolve(1)),
+      run<TokenOptions>(async (ctx, opts) => {
+        const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env });
+        const jwt = config.auth.jwt;
+        const secret = opts.secret ?? jwt?.secret;
+        if (secret === undefined) {
+          const why =
+            jwt === undefined
+              ? 'auth.jwt is not configured'
+              : `auth.jwt verifies with ${jwt.publicKey !== undefined ? 'auth.jwt.publicKey' : 'auth.jwt.jwksUrl'}, whose private key sigctl does not have`;
+          throw new SigctlError(
+            'CONFIG_INVALID',
+            `no HS256 secret to sign with: ${why}; set auth.jwt.secret (or SIGCTL_AUTH_JWT_SECRET), or pass --secret`,
+          );
+        }
+        const { token, claims } = await mintToken({
+          secret,
+          room: opts.room,
+          sub: opts.sub,
+          ttlSeconds: opts.ttl,
+          capacity: opts.capacity,
+          receiveOnly: opts.receiveOnly,
+          issuer: opts.issuer ?? jwt?.issuer,
+          audience: opts.audience ?? jwt?.audience,
+        });
+        if (ctx.out.json) ctx.out.jsonLine({ token, claims });
+        else ctx.out.result(token);
+        ctx.out.debug(`token for ${claims.sub} in ${claims.room}, expires ${new Date(claims.exp * 1000).toISOString()}`);
+      }),
     );
 };
