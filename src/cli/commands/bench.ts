@@ -1,11 +1,215 @@
-import type { RegisterCommand } from '../command.js';
+/**
+ * `sigctl bench [connect|throughput|signaling]`: join latency, data-channel throughput and
+ * signaling load against a deployment (`--url`) or a local server, with CI gates (exit 3).
+ * `sigctl bench floor` (hidden) runs the floor relay in the foreground for comparisons.
+ */
+import { Option, type Command } from 'commander';
+import { benchEnvironment } from '../../bench/environment.js';
+import { startFloor } from '../../bench/floor.js';
+import { checkGatesApply, evaluateGates, gateError, type GateFigures, type GateSpec } from '../../bench/gates.js';
+import { renderSignaling } from '../../bench/render.js';
+import { writeReport, type BenchReport, type Scenario } from '../../bench/report.js';
+import { runSignaling, signalingFigures } from '../../bench/signaling.js';
+import { SigctlError } from '../../protocol/errors.js';
+import { intOption, numberOption, type RegisterCommand } from '../command.js';
+import type { CliContext } from '../context.js';
+import type { GlobalOptions } from '../output.js';
+import { packageVersion } from '../version.js';
 
-/** `sigctl bench` (not implemented yet). */
+interface BenchOptions {
+  url?: string;
+  pairs?: number;
+  duration?: number;
+  messageSize?: number;
+  unordered?: boolean;
+  clients?: number;
+  roomSize?: number;
+  rate?: number;
+  ramp?: boolean;
+  vsFloor?: boolean;
+  out?: string;
+  maxJoinP95?: number;
+  minMbps?: number;
+  maxRelayP99?: number;
+  maxFailures?: number;
+  port?: number;
+}
+
+const SCENARIOS: readonly Scenario[] = ['connect', 'throughput', 'signaling'];
+
+/** Flags that only make sense for some scenarios: given elsewhere they are a usage error, not ignored. */
+const SCENARIO_FLAGS: ReadonlyArray<[keyof BenchOptions, string, readonly Scenario[]]> = [
+  ['pairs', '--pairs', ['connect', 'throughput']],
+  ['messageSize', '--message-size', ['throughput']],
+  ['unordered', '--unordered', ['throughput']],
+  ['clients', '--clients', ['signaling']],
+  ['roomSize', '--room-size', ['signaling']],
+  ['rate', '--rate', ['signaling']],
+  ['ramp', '--ramp', ['signaling']],
+  ['vsFloor', '--vs-floor', ['signaling']],
+];
+
+function checkFlags(scenario: Scenario, opts: BenchOptions): void {
+  for (const [key, flag, scenarios] of SCENARIO_FLAGS) {
+    if (opts[key] !== undefined && !scenarios.includes(scenario)) {
+      throw new SigctlError('USAGE', `${flag} does not apply to the ${scenario} scenario (only to: ${scenarios.join(', ')})`);
+    }
+  }
+}
+
+function checkUrl(url: string | undefined): void {
+  if (url === undefined) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SigctlError('USAGE', `--url ${JSON.stringify(url)} is not a URL (expected ws://host:port/ws or wss://...)`);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new SigctlError('USAGE', `--url must be ws:// or wss://, got ${parsed.protocol}`);
+}
+
+/** Progress: a spinner on a TTY, stderr lines otherwise (only with -v under --json). */
+function progress(ctx: CliContext): { update: (text: string) => void; stop: () => void } {
+  const spinner = ctx.out.spinner('sigctl bench: starting');
+  return {
+    update: (text) => {
+      if (spinner !== undefined) spinner.text = text;
+      else if (ctx.out.json) ctx.out.debug(text);
+      else ctx.out.info(ctx.out.color.dim(text));
+    },
+    stop: () => spinner?.stop(),
+  };
+}
+
+async function runFloor(ctx: CliContext, opts: BenchOptions): Promise<number> {
+  const floor = await startFloor({ port: opts.port ?? 0 });
+  try {
+    ctx.out.result(`floor relay listening on ${floor.url}`);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    await floor.close();
+  }
+  return 0;
+}
+
+async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions & GlobalOptions): Promise<number> {
+  checkFlags(scenario, opts);
+  checkUrl(opts.url);
+  const gates: GateSpec = { maxJoinP95: opts.maxJoinP95, minMbps: opts.minMbps, maxRelayP99: opts.maxRelayP99, maxFailures: opts.maxFailures };
+  checkGatesApply(scenario, gates);
+  if (scenario !== 'signaling') {
+    throw new SigctlError(
+      'USAGE',
+      `the ${scenario} scenario is not available in this build: it runs werift peers through the peer session API (src/peer), which is not there yet; use \`sigctl bench signaling\``,
+    );
+  }
+
+  const startedAt = new Date();
+  const kills: Array<() => void> = [];
+  ctx.onForceExit(() => kills.forEach((k) => k()));
+  const live = progress(ctx);
+  const parameters = {
+    url: opts.url ?? null,
+    clients: opts.clients ?? 200,
+    roomSize: opts.roomSize ?? 2,
+    rate: opts.rate ?? 10,
+    durationS: opts.duration ?? 10,
+    ramp: opts.ramp === true,
+    rampBoundMs: opts.maxRelayP99 ?? 50,
+    vsFloor: opts.vsFloor === true,
+  };
+  let figures: GateFigures;
+  let results: unknown;
+  let workers = 0;
+  try {
+    const result = await runSignaling({
+      ...parameters,
+      url: opts.url,
+      env: ctx.env,
+      signal: ctx.signal,
+      onProgress: live.update,
+      onResource: (kill) => kills.push(kill),
+    });
+    figures = signalingFigures(result);
+    workers = Math.max(...result.runs.map((r) => r.workers));
+    results = result;
+  } finally {
+    live.stop();
+  }
+
+  const gateResults = evaluateGates(gates, figures);
+  const err = gateError(gateResults);
+  const report: BenchReport = {
+    scenario,
+    parameters,
+    environment: {
+      ...benchEnvironment({ nodeVersion: process.version, sigctlVersion: packageVersion() }),
+      loadGenerator: { kind: 'worker_threads', count: workers },
+    },
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    results,
+    gates: gateResults,
+    passed: err === undefined,
+    ...(err === undefined ? {} : { error: { code: err.code, message: err.message } }),
+  };
+  if (opts.out !== undefined) await writeReport(opts.out, report);
+  if (ctx.out.json) {
+    ctx.out.jsonLine(report);
+    if (err !== undefined) {
+      // The document above is the one JSON document; the reason goes to stderr.
+      ctx.out.error(err.code, err.message);
+      return err.exitCode;
+    }
+    return 0;
+  }
+  for (const line of renderSignaling(ctx.out.color, report as BenchReport<never>)) ctx.out.result(line);
+  if (err !== undefined) throw err;
+  return 0;
+}
+
+/** Registers `sigctl bench`. */
 export const registerBench: RegisterCommand = (program, run) => {
   program
     .command('bench')
-    .description('bench (not implemented yet)')
+    .description('benchmark a deployment: join latency (connect), data-channel throughput, signaling load; gates for CI (exit 3)')
+    .argument('[scenario]', 'connect (default), throughput or signaling', 'connect')
+    .option('--url <url>', 'ws:// or wss:// URL of a running deployment (default: start a local server on 127.0.0.1, port 0)')
+    .option('--pairs <P>', 'connect/throughput: peer pairs, one room each (default 10 for connect, 1 for throughput)', intOption(1, 1000))
+    .option('--duration <S>', 'throughput/signaling: seconds per measurement window (default 10)', numberOption(0.1))
+    .option('--message-size <BYTES>', 'throughput: data-channel message size (default 16384)', intOption(1, 262_144))
+    .option('--unordered', 'throughput: unordered data channel')
+    .option('--clients <C>', 'signaling: WebSocket clients (default 200)', intOption(1, 100_000))
+    .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
+    .option('--rate <M>', 'signaling: signals per second per client (default 10)', numberOption(0.01))
+    .option('--ramp', 'signaling: then raise the rate x1.5 per window until relay p99 passes the bound (--max-relay-p99, default 50 ms)')
+    .option('--vs-floor', 'signaling: also run the floor relay (bench/floor) with the same clients and compare')
+    .option('--json', 'print one JSON document with every figure')
+    .option('--out <FILE>', 'also write the JSON document to FILE')
+    .option('--max-join-p95 <MS>', 'gate: join latency p95 at most MS', numberOption(0))
+    .option('--min-mbps <N>', 'gate: aggregate throughput at least N MB/s (10^6 bytes/s)', numberOption(0))
+    .option('--max-relay-p99 <MS>', 'gate: signaling relay p99 at most MS', numberOption(0))
+    .option('--max-failures <N>', 'gate: at most N failures (failed pairs or joins, lost or duplicated signals, error frames)', intOption(0))
+    .addOption(new Option('--port <PORT>', 'floor: port to listen on').argParser(intOption(0, 65_535)).hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sigctl bench signaling --clients 200 --rate 10 --duration 10 --vs-floor
+  sigctl bench signaling --ramp --max-relay-p99 50 --json --out bench.json
+  sigctl bench --url wss://signal.example.com/ws --pairs 10 --max-join-p95 2000 --max-failures 0`,
+    )
     .action(
-      run(() => Promise.resolve(1)),
+      run<BenchOptions>(async (ctx, opts, cmd: Command) => {
+        const scenario = (cmd.processedArgs[0] as string | undefined) ?? 'connect';
+        if (scenario === 'floor') return runFloor(ctx, opts);
+        if (!(SCENARIOS as readonly string[]).includes(scenario)) {
+          throw new SigctlError('USAGE', `unknown scenario ${JSON.stringify(scenario)} (expected ${SCENARIOS.join(', ')})`);
+        }
+        return runBench(ctx, scenario as Scenario, opts);
+      }),
     );
 };

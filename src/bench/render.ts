@@ -1,0 +1,106 @@
+/**
+ * The human report: a headline, coloured tables of every figure, and the gates. Results go to
+ * stdout; this only builds the lines.
+ */
+import type { ChalkInstance } from 'chalk';
+import type { GateResult } from './gates.js';
+import type { BenchReport } from './report.js';
+import type { SignalingResult, SignalingWindow } from './signaling.js';
+import { num, renderTable, type Cell } from './table.js';
+
+function headline(color: ChalkInstance, report: BenchReport, what: string): string[] {
+  const e = report.environment;
+  return [
+    `${color.bold.cyan(`sigctl bench ${report.scenario}`)}  ${what}`,
+    color.dim(
+      `  node ${e.node} · ${e.cpuCount} cpu (${e.cpuModel}) · load ${e.loadAverage1m} · ${e.loadGenerator.count} load worker thread${e.loadGenerator.count === 1 ? '' : 's'} · ${report.startedAt}`,
+    ),
+  ];
+}
+
+/** Lines for the gates, or none when no gate was given. */
+export function renderGates(color: ChalkInstance, gates: readonly GateResult[]): string[] {
+  if (gates.length === 0) return [];
+  const lines = ['', color.bold('gates')];
+  for (const g of gates) {
+    const mark = g.passed ? color.green('pass') : color.red('FAIL');
+    lines.push(`  ${mark}  ${g.flag} ${g.limit}  ${g.measure}: ${g.actual === null ? 'not measured' : num(g.actual, 3)}`);
+  }
+  return lines;
+}
+
+function ratioCell(color: ChalkInstance, v: number, good: boolean): string {
+  const s = num(v, 6);
+  return good ? color.green(s) : color.red(s);
+}
+
+function windowRow(color: ChalkInstance, label: string, w: SignalingWindow): Cell[] {
+  const errors = Object.values(w.errors).reduce((n, v) => n + v, 0);
+  return [
+    label,
+    num(w.targetRate, 0),
+    num(w.sendRate, 0),
+    w.sent,
+    ratioCell(color, w.deliveredRatio, w.deliveredRatio === 1),
+    w.duplicates === 0 ? '0' : color.red(String(w.duplicates)),
+    w.lost === 0 ? '0' : color.red(String(w.lost)),
+    errors === 0 ? '0' : color.red(String(errors)),
+    num(w.relayLatencyMs.p50, 2),
+    num(w.relayLatencyMs.p95, 2),
+    num(w.relayLatencyMs.p99, 2),
+    num(w.relayLatencyMs.max, 2),
+    num(w.serverCpuUsPerMessage, 1),
+    num(w.generatorElu, 2),
+  ];
+}
+
+const WINDOW_HEADER = ['', 'target/s', 'sent/s', 'sent', 'delivered/expected', 'dup', 'lost', 'errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'cpu µs/msg', 'gen ELU'];
+
+/** The signaling report. */
+export function renderSignaling(color: ChalkInstance, report: BenchReport<SignalingResult>): string[] {
+  const p = report.parameters;
+  const lines = headline(
+    color,
+    report,
+    `${String(p.clients)} clients in rooms of ${String(p.roomSize)} · ${String(p.rate)} signals/s each · ${String(p.durationS)} s per window`,
+  );
+  const { runs, comparison } = report.results;
+  lines.push('', color.bold('joins'));
+  lines.push(
+    ...renderTable(
+      color,
+      ['target', 'joined', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'server RSS KiB', 'KiB/conn'],
+      runs.map((r) => [
+        r.target,
+        r.join.ok,
+        r.join.failed === 0 ? '0' : color.red(String(r.join.failed)),
+        num(r.join.latencyMs.p50, 2),
+        num(r.join.latencyMs.p95, 2),
+        num(r.join.latencyMs.p99, 2),
+        num(r.join.latencyMs.max, 2),
+        r.server === undefined ? '-' : `${r.server.rssBaselineKiB} -> ${r.server.rssJoinedKiB}`,
+        num(r.server?.rssPerConnectionKiB, 2),
+      ]),
+    ),
+  );
+  lines.push('', color.bold('relay (steady window)'));
+  lines.push(...renderTable(color, WINDOW_HEADER, runs.map((r) => windowRow(color, r.target, r.steady))));
+  for (const r of runs) {
+    if (r.ramp === undefined) continue;
+    const max = r.ramp.maxSustainedRate;
+    lines.push('', `${color.bold(`ramp: ${r.target}`)} (x${r.ramp.factor} per step until p99 > ${r.ramp.boundMs} ms) highest sustained: ${color.bold(max === null ? 'none' : `${num(max, 0)} signals/s`)}`);
+    lines.push(...renderTable(color, ['step', ...WINDOW_HEADER.slice(1), 'ok'], r.ramp.steps.map((s, i) => [...windowRow(color, String(i + 1), s), s.sustained === true ? color.green('yes') : color.red('no')])));
+  }
+  if (comparison !== undefined) {
+    const goal = (v: boolean | null): string => (v === null ? color.yellow('n/a') : v ? color.green('met') : color.red('missed'));
+    lines.push('', color.bold('sigctl vs floor'));
+    lines.push(`  cpu per relayed message  ${num(comparison.cpuPerMessageRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.cpu)}`);
+    lines.push(`  RSS per joined conn      ${num(comparison.rssPerConnectionRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.memory)}`);
+    lines.push(`  delivered/expected       exactly 1 for both: ${goal(comparison.goals.delivery)}`);
+    if (comparison.rampMaxRatio !== null || runs.some((r) => r.ramp !== undefined)) {
+      lines.push(`  ramp maximum             ${num(comparison.rampMaxRatio, 3)}x floor (goal >= 0.8x) ${goal(comparison.goals.ramp)}`);
+    }
+  }
+  lines.push(...renderGates(color, report.gates));
+  return lines;
+}

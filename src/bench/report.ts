@@ -1,0 +1,31 @@
+/**
+ * The bench report: one JSON document per run (scenario, parameters, environment, every figure,
+ * gates) that `--json` prints and `--out FILE` writes. NaN figures serialise as null.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { BenchEnvironment } from './environment.js';
+import type { GateResult } from './gates.js';
+
+export type Scenario = 'connect' | 'throughput' | 'signaling';
+
+export interface BenchReport<R = unknown> {
+  scenario: Scenario;
+  parameters: Record<string, unknown>;
+  environment: BenchEnvironment & {
+    /** Where load generation ran: worker threads of the bench process. */
+    loadGenerator: { kind: 'worker_threads'; count: number };
+  };
+  startedAt: string;
+  finishedAt: string;
+  results: R;
+  gates: GateResult[];
+  /** True when every gate passed (and there was no error). */
+  passed: boolean;
+  /** Set when a gate was missed: GATE_FAILED and which. */
+  error?: { code: string; message: string };
+}
+
+/** Writes the report as pretty JSON (the `--out FILE` flag). */
+export async function writeReport(path: string, report: BenchReport): Promise<void> {
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`, 'utf8');
+}

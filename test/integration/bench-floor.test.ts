@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFloor, type FloorServer } from '../../src/bench/floor.js';
+import { startLocalTarget, type LocalTarget } from '../../src/bench/target.js';
+import { connect, type TestSocket } from '../helpers/bench-ws.js';
+
+describe('the floor relay', () => {
+  let floor: FloorServer | undefined;
+  let target: LocalTarget | undefined;
+  const sockets: TestSocket[] = [];
+
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((s) => s.close()));
+    await floor?.close();
+    await target?.close();
+    floor = undefined;
+    target = undefined;
+  });
+
+  it('welcomes, answers join with joined, and forwards text frames verbatim to the others only', async () => {
+    floor = await startFloor();
+    expect(floor.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    const [a, b, c] = await Promise.all([connect(floor.url), connect(floor.url), connect(floor.url)]);
+    sockets.push(a, b, c);
+    for (const s of [a, b, c]) expect(await s.next((m) => m.type === 'welcome')).toMatchObject({ protocol: 1, iceServers: [] });
+
+    a.send({ type: 'join', room: 'r1', name: 'alice', id: 7, capacity: 3 });
+    const joinedA = await a.next((m) => m.type === 'joined');
+    expect(joinedA).toMatchObject({ re: 7, room: 'r1', self: { name: 'alice', meta: {} }, peers: [], capacity: 3 });
+    b.send({ type: 'join', room: 'r1', name: 'bob' });
+    const joinedB = await b.next((m) => m.type === 'joined');
+    expect(joinedB.peers).toEqual([{ id: (joinedA.self as { id: string }).id, name: 'alice', meta: {} }]);
+    c.send({ type: 'join', room: 'other' });
+    await c.next((m) => m.type === 'joined');
+
+    const frame = { type: 'signal', data: { s: 1, q: 0, p: 1, t: 1.5 } };
+    a.send(frame);
+    expect(await b.next((m) => m.type === 'signal')).toEqual(frame);
+    b.send({ type: 'signal', data: { hello: true } });
+    expect(await a.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: { hello: true } });
+    // Nothing crossed rooms and nothing came back to its sender.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.pending()).toEqual([]);
+    expect(c.pending()).toEqual([]);
+  });
+
+  it('ignores frames before a valid join, and frees a room when its last member leaves', async () => {
+    floor = await startFloor();
+    const [a, b] = await Promise.all([connect(floor.url), connect(floor.url)]);
+    sockets.push(a, b);
+    a.send({ type: 'join', room: 'bad room!' });
+    a.ws.send('not json');
+    a.ws.send(Buffer.from([1, 2, 3]));
+    a.send({ type: 'join', room: 'r' });
+    await a.next((m) => m.type === 'joined');
+    await a.close();
+    b.send({ type: 'join', room: 'r' });
+    expect((await b.next((m) => m.type === 'joined')).peers).toEqual([]);
+  });
+
+  it('closes idempotently with clients still connected', async () => {
+    floor = await startFloor();
+    const a = await connect(floor.url);
+    sockets.push(a);
+    const closed = new Promise<number>((resolve) => a.ws.once('close', (code) => resolve(code)));
+    await Promise.all([floor.close(), floor.close()]);
+    expect(await closed).toBe(1006);
+  });
+
+  it('runs as a child process (sigctl bench floor) whose CPU and RSS can be read', async () => {
+    target = await startLocalTarget({ kind: 'floor', env: { PATH: process.env.PATH } });
+    expect(target.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    const s = target.sample();
+    expect(s?.rssKiB).toBeGreaterThan(1000);
+    const a = await connect(target.url);
+    sockets.push(a);
+    expect(await a.next((m) => m.type === 'welcome')).toMatchObject({ type: 'welcome' });
+    await target.close();
+    expect(target.sample()).toBeUndefined();
+  });
+});
