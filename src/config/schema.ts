@@ -132,10 +132,15 @@ export const ConfigSchema = z.strictObject({
       url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
       /** Prefix of every key and channel, so several deployments can share one Redis. */
       keyPrefix: z.string().default('sigctl:'),
-      /** Node heartbeat period; a node silent for 3 periods is considered dead and reaped. */
-      nodeHeartbeatMs: Positive.default(5_000),
+      /**
+       * Node heartbeat period. A node's liveness key lives 2 periods; survivors check every period,
+       * so a dead node's members are reaped within 3 periods (9 s by default).
+       */
+      nodeHeartbeatMs: z.number().int().min(100).default(3_000),
+      /** Node id in Redis and in GET /v1/nodes; random when absent. */
+      nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$').optional(),
     })
-    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 5_000 }),
+    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000 }),
 });
 
 /** The validated, frozen configuration. */

@@ -1,0 +1,30 @@
+/**
+ * Builds the store a node runs on: the in-memory store by default, the Redis store when
+ * `redis.url` is configured (multi-node; docs/scaling.md).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
+import type { Store } from './store.js';
+
+export interface CreateStoreOptions {
+  logger?: Logger | undefined;
+  /** Node id; random when absent. */
+  nodeId?: string | undefined;
+}
+
+/** Creates and starts the configured store. Throws SigctlError(UNAVAILABLE) when Redis is unreachable. */
+export async function createStore(config: Readonly<Config>, options: CreateStoreOptions = {}): Promise<Store> {
+  const nodeId = options.nodeId ?? config.redis.nodeId;
+  if (config.redis.url === undefined) return new MemoryStore(nodeId === undefined ? {} : { nodeId });
+  const store = new RedisStore({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    heartbeatMs: config.redis.nodeHeartbeatMs,
+    logger: options.logger,
+    ...(nodeId === undefined ? {} : { nodeId }),
+  });
+  await store.start();
+  return store;
+}
