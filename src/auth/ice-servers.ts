@@ -24,7 +24,3 @@ export function iceServersFor(ice: Config['ice'], user: string, nowMs: number): 
   return out;
 }
 
-/** True when the list holds credentials that are computed per request (so it must not be cached). */
-export function hasRestCredentials(ice: Config['ice']): boolean {
-  return ice.turn.some((t) => t.secret !== undefined);
-}

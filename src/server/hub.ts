@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { roomMatches } from '../auth/room-pattern.js';
+import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { isSigctlError } from '../protocol/errors.js';
@@ -44,6 +44,15 @@ export interface HubOptions {
 
 function info(r: MemberRecord): PeerInfo {
   return { id: r.id, name: r.name, meta: r.meta };
+}
+
+function forbiddenSend(conn: Connection, what: 'signal' | 'meta'): string {
+  try {
+    authorizeSend(conn.principal, what);
+    return `${what} is not allowed`;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 function newToken(): string {
@@ -92,8 +101,10 @@ export class Hub {
     if (this.o.isDraining()) return this.refuse(conn, 'SHUTTING_DOWN', 'the server is shutting down; reconnect to another node', re);
     if (!store.healthy) return this.refuse(conn, 'UNAVAILABLE', 'the room store is unreachable; try again shortly', re);
     const p = conn.principal;
-    if (p.room !== undefined && !roomMatches(p.room, msg.room)) {
-      return this.refuse(conn, 'FORBIDDEN', `the token does not grant room ${JSON.stringify(msg.room)}`, re);
+    try {
+      authorizeJoin(p, msg.room);
+    } catch (err) {
+      return this.refuse(conn, 'FORBIDDEN', (err as Error).message, re);
     }
     const max = config.rooms.maxCapacity;
     if (msg.capacity !== undefined && msg.capacity > max) {
@@ -287,7 +298,7 @@ export class Hub {
       return;
     }
     if (!conn.principal.canSend) {
-      conn.sendError('FORBIDDEN', 'the token is receive-only: signal is not allowed', msg.id);
+      conn.sendError('FORBIDDEN', forbiddenSend(conn, 'signal'), msg.id);
       return;
     }
     const roomId = conn.room!;
@@ -313,7 +324,7 @@ export class Hub {
       return;
     }
     if (!conn.principal.canSend) {
-      conn.sendError('FORBIDDEN', 'the token is receive-only: meta is not allowed', msg.id);
+      conn.sendError('FORBIDDEN', forbiddenSend(conn, 'meta'), msg.id);
       return;
     }
     const roomId = conn.room!;

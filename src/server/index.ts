@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { allowAll, type Authenticator, type Principal } from '../auth/principal.js';
+import { createOriginCheck } from '../auth/origins.js';
 import { iceServersFor } from '../auth/ice-servers.js';
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -23,9 +24,9 @@ import { parseClientFrame } from './frames.js';
 import { authStatus, createRequestHandler, errorBody } from './http.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
-import { originChecker } from './origin.js';
 import { ConnectionCounter } from './rate-limit.js';
 import { LOG_REDACT_PATHS, redactRequestUrl } from './redact.js';
+import { StunResponder } from './stun-responder.js';
 
 /** What the server is built from; every field is optional. */
 export interface ServerDeps {
@@ -35,7 +36,7 @@ export interface ServerDeps {
   store?: Store;
   /** Verifies upgrades and /v1/ice-servers; default: allowAll. */
   authenticator?: Authenticator;
-  /** Browser origin check; default: built from `config.origins`. */
+  /** Browser origin check; default: createOriginCheck(config.origins) from src/auth/origins.ts. */
   checkOrigin?: (origin: string | undefined) => boolean;
   /** Clock in unix ms (resume expiry, TURN credentials, rate limits). */
   now?: () => number;
@@ -50,6 +51,8 @@ export interface SignalingServer {
   readonly port: number;
   readonly host: string;
   readonly draining: boolean;
+  /** UDP port of the built-in STUN responder, when `config.stunPort` is set. */
+  readonly stunPort: number | undefined;
   /** Graceful shutdown: readyz 503, upgrades refused, `bye` to everyone, close 1001 after `config.drainMs`. */
   drain(): Promise<void>;
   /** Immediate shutdown: terminates every socket and stops listening. Idempotent. */
@@ -81,7 +84,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const ownStore = deps.store === undefined;
   const store = deps.store ?? new MemoryStore({ nodeId: sessionId(), now });
   const authenticator = deps.authenticator ?? allowAll;
-  const checkOrigin = deps.checkOrigin ?? originChecker(config.origins);
+  const checkOrigin = deps.checkOrigin ?? createOriginCheck(config.origins);
   const metrics = new ServerMetrics();
   const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
   const connections = new Set<Connection>();
@@ -268,11 +271,14 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   // as an unexpected disconnect (the member is reserved for resume).
   const heartbeat = setInterval(() => {
     for (const conn of connections) {
-      if (conn.ws.readyState !== WebSocket.OPEN) continue;
+      if (conn.ws.readyState !== WebSocket.OPEN || conn.isClosed()) continue;
       if (conn.missedPongs >= 2) {
         conn.log.info({ event: 'heartbeat-timeout' }, 'missed two heartbeats');
+        // Membership is handled now; the socket gets a moment to carry the close frame.
         conn.end('abnormal', CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-        conn.ws.terminate();
+        hub.disconnected(conn, 'abnormal');
+        conn.state = 'closed';
+        setTimeout(() => conn.ws.terminate(), 1000).unref();
         continue;
       }
       conn.missedPongs++;
@@ -304,6 +310,21 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     throw err;
   });
   server.on('error', (err) => logger.error({ err }, 'server error'));
+  let stun: StunResponder | undefined;
+  let stunPort: number | undefined;
+  if (config.stunPort !== undefined) {
+    stun = new StunResponder({ logger, software: 'sigctl' });
+    try {
+      stunPort = (await stun.start(config.stunPort, config.host)).port;
+    } catch (err) {
+      clearInterval(heartbeat);
+      hub.close();
+      await stun.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownStore) await store.close();
+      throw new SigctlError('LISTEN_FAILED', `cannot bind the STUN responder on udp ${config.host}:${config.stunPort}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  }
   const address = server.address();
   if (address !== null && typeof address === 'object') boundPort = address.port;
 
@@ -317,7 +338,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       for (const conn of connections) conn.ws.terminate();
       hub.close();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), stun?.close()]);
       if (ownStore) await store.close();
       logger.info({ event: 'closed' }, 'server closed');
     })();
@@ -363,6 +384,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     httpUrl: httpUrl(),
     port,
     host,
+    stunPort,
     get draining() {
       return draining;
     },

@@ -7,6 +7,7 @@ import type { FlagValue } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
 import { SigctlError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { createAuthenticator } from '../../auth/index.js';
 import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
 import { intOption, type RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -52,6 +53,7 @@ function banner(ctx: CliContext, server: SignalingServer): void {
     readyz: `${server.httpUrl}/readyz`,
     metrics: `${server.httpUrl}/metrics`,
     iceServers: `${server.httpUrl}/v1/ice-servers`,
+    ...(server.stunPort === undefined ? {} : { stun: `stun:${server.host}:${server.stunPort}` }),
   };
   if (ctx.out.json) {
     ctx.out.jsonLine({ type: 'listening', protocol: PROTOCOL_VERSION, host: server.host, port: server.port, ...endpoints });
@@ -64,6 +66,7 @@ function banner(ctx: CliContext, server: SignalingServer): void {
   ctx.out.result(`  ready      ${endpoints.readyz}`);
   ctx.out.result(`  metrics    ${endpoints.metrics}`);
   ctx.out.result(`  ice        ${endpoints.iceServers}`);
+  if (endpoints.stun !== undefined) ctx.out.result(`  stun       ${endpoints.stun} (udp)`);
 }
 
 async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promise<number> {
@@ -72,12 +75,10 @@ async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promi
   if (config.redis.url !== undefined) {
     throw new SigctlError('CONFIG_INVALID', 'redis.url (--redis / SIGCTL_REDIS_URL) is not supported by this build yet: multi-node serve over Redis is not implemented');
   }
-  if (config.stunPort !== undefined) {
-    throw new SigctlError('CONFIG_INVALID', 'stunPort (--stun-port / SIGCTL_STUN_PORT) is not supported by this build yet: the built-in STUN responder is not implemented');
-  }
   if (ctx.signal.aborted) return 0;
   const logger = createServerLogger(config.logLevel, ctx.out.stderr);
-  const server = await startServer(config, { logger });
+  const authenticator = createAuthenticator(config.auth);
+  const server = await startServer(config, { logger, authenticator });
   ctx.onForceExit(() => {
     logger.warn({ event: 'force-exit' }, 'second signal: exiting at once');
     void server.close();
@@ -105,7 +106,7 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--capacity <n>', 'default room capacity (config: rooms.capacity, default 2)', intOption(1))
     .option('--max-capacity <n>', 'largest capacity a join may ask for (config: rooms.maxCapacity, default 16)', intOption(1))
     .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; not available yet)')
-    .option('--stun-port <port>', 'built-in STUN responder UDP port (config: stunPort; not available yet)', intOption(0, 65535))
+    .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort)', intOption(0, 65535))
     .option('--json', 'print the banner as one JSON line')
     .action(run<ServeOptions>((ctx, opts) => serve(ctx, opts)));
 };
