@@ -1,0 +1,85 @@
+/**
+ * Summarises V8 .cpuprofile files written by `node --cpu-prof` (issue 5: where does the time go).
+ *
+ *   node .bench-out/werift/bench/werift-profile.js <dir-or-file>... [--top 25]
+ *
+ * Prints, per profile, the top functions by self time (with the werift bundle line they live on)
+ * and self time grouped by werift source module (the bundle's `// ../sctp/src/sctp.ts` markers).
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true });
+
+let bundleMarkers: { line: number; module: string }[] | undefined;
+function moduleOf(url: string, line: number): string {
+  if (!url.includes('werift/lib/index.mjs')) {
+    if (url === '') return '(native/gc/idle)';
+    if (url.startsWith('node:')) return url;
+    const m = /node_modules\/([^/]+)/.exec(url);
+    return m?.[1] ?? url.replace(/^file:\/\/.*\/(src|bench)\//, '$1/');
+  }
+  if (!bundleMarkers) {
+    const path = new URL(url).pathname;
+    bundleMarkers = [];
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        const m = /^\/\/ (\S+\.ts)$/.exec(text);
+        if (m?.[1]) bundleMarkers?.push({ line: i, module: m[1].replace(/^\.\.\//, '') });
+      });
+  }
+  let found = 'werift';
+  for (const marker of bundleMarkers) {
+    if (marker.line > line) break;
+    found = `werift:${marker.module}`;
+  }
+  return found;
+}
+
+function summarise(file: string, top: number): void {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const self = new Map<number, number>();
+  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFn = new Map<string, number>();
+  const byModule = new Map<string, number>();
+  for (const node of p.nodes) {
+    const us = self.get(node.id) ?? 0;
+    if (!us) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const mod = moduleOf(url, lineNumber);
+    const key = `${functionName || '(anonymous)'}  [${mod}:${lineNumber + 1}]`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+    byModule.set(mod, (byModule.get(mod) ?? 0) + us);
+  }
+  const pct = (us: number): string => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
+  console.log(`\n## ${file}  (${(total / 1e6).toFixed(2)} s sampled)`);
+  console.log('\nself time by module:');
+  for (const [k, v] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(v)}  ${k}`);
+  console.log('\nself time by function:');
+  for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(v)}  ${k}`);
+}
+
+const files = positionals.flatMap((p) =>
+  statSync(p).isDirectory()
+    ? readdirSync(p)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => join(p, f))
+    : [p],
+);
+for (const f of files) summarise(f, Number(values.top));

@@ -1,0 +1,104 @@
+/**
+ * Runtime patches for werift's data-channel hot paths (issue 5). See docs/werift-patches.md.
+ *
+ * Patches replace specific prototype methods of werift 0.24.4's classes at runtime, so they work
+ * both in this repository and for a user running `npx sigctl` from a packed tarball (no postinstall
+ * edit of node_modules). Nothing happens at import time: call applyWeriftPatches() once before
+ * creating RTCPeerConnections (the peer factory does). It is idempotent, and on any werift version
+ * other than the pinned one it applies nothing and says why.
+ */
+import { reachWeriftInternals } from './reach.js';
+import type { WeriftInternals } from './reach.js';
+import { installedWeriftVersion, PATCHED_WERIFT_VERSION } from './version.js';
+import { sendQueuePatch } from './send-queue.js';
+import { udpBuffersPatch } from './udp-buffers.js';
+import { sackRetransmitPatch } from './sack-retransmit.js';
+import { tsnOrderPatch } from './tsn-order.js';
+import { dtlsFirstFlightPatch } from './dtls-first-flight.js';
+import { sctpPacketPatch } from './sctp-packet.js';
+import { sackFrequencyPatch } from './sack-frequency.js';
+import { fastPathPatch } from './fast-path.js';
+
+/** One runtime patch: a name, what it fixes, and how to install it. */
+export interface WeriftPatch {
+  readonly name: string;
+  readonly summary: string;
+  apply(internals: WeriftInternals): void;
+}
+
+/** Every patch, in the order they are applied. */
+export const WERIFT_PATCHES: readonly WeriftPatch[] = [
+  sendQueuePatch,
+  udpBuffersPatch,
+  sackRetransmitPatch,
+  tsnOrderPatch,
+  dtlsFirstFlightPatch,
+  sctpPacketPatch,
+  sackFrequencyPatch,
+  fastPathPatch,
+];
+
+/** The names of all patches. */
+export const WERIFT_PATCH_NAMES: readonly string[] = WERIFT_PATCHES.map((p) => p.name);
+
+/** What applyWeriftPatches() did. */
+export interface PatchReport {
+  /** The werift version found, or undefined if it could not be determined. */
+  readonly weriftVersion: string | undefined;
+  /** The version the patches target. */
+  readonly targetVersion: string;
+  /** Patches installed by this call. */
+  readonly applied: readonly string[];
+  /** Patches that were already installed (earlier call). */
+  readonly alreadyApplied: readonly string[];
+  /** Patches not installed, with the reason. */
+  readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+}
+
+/** Options for applyWeriftPatches(); the default applies every patch. */
+export interface ApplyWeriftPatchesOptions {
+  /** Apply only these patches (by name); used by the measurement scripts to isolate one patch. */
+  readonly only?: readonly string[];
+}
+
+// Kept on a global symbol so two copies of this module (src under vitest and dist) agree.
+const APPLIED = Symbol.for('sigctl.werift-patches.applied');
+type GlobalWithApplied = typeof globalThis & { [APPLIED]?: Set<string> };
+
+function appliedSet(): Set<string> {
+  const g = globalThis as GlobalWithApplied;
+  g[APPLIED] ??= new Set<string>();
+  return g[APPLIED];
+}
+
+/** Installs the werift runtime patches (idempotent). Returns what was applied and what was not. */
+export function applyWeriftPatches(options: ApplyWeriftPatchesOptions = {}): PatchReport {
+  const weriftVersion = installedWeriftVersion();
+  const wanted = WERIFT_PATCHES.filter((p) => !options.only || options.only.includes(p.name));
+  const unknown = (options.only ?? []).filter((n) => !WERIFT_PATCH_NAMES.includes(n));
+  const base = { weriftVersion, targetVersion: PATCHED_WERIFT_VERSION };
+  const unknownSkips = unknown.map((name) => ({ name, reason: 'no such patch' }));
+  if (weriftVersion !== PATCHED_WERIFT_VERSION) {
+    const reason = `werift ${weriftVersion ?? '(not found)'} is installed; these patches target exactly ${PATCHED_WERIFT_VERSION}`;
+    return { ...base, applied: [], alreadyApplied: [], skipped: [...wanted.map((p) => ({ name: p.name, reason })), ...unknownSkips] };
+  }
+  const done = appliedSet();
+  const applied: string[] = [];
+  const alreadyApplied: string[] = [];
+  const skipped: { name: string; reason: string }[] = [...unknownSkips];
+  const internals = reachWeriftInternals();
+  for (const patch of wanted) {
+    if (done.has(patch.name)) {
+      alreadyApplied.push(patch.name);
+      continue;
+    }
+    try {
+      patch.apply(internals);
+      done.add(patch.name);
+      applied.push(patch.name);
+    } catch (error) {
+      skipped.push({ name: patch.name, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { ...base, applied, alreadyApplied, skipped };
+}

@@ -1,0 +1,129 @@
+/**
+ * Patch "sack-retransmit": each lost chunk is fast-retransmitted once, and counted once.
+ *
+ * Replaces `SCTP.prototype.receiveSackChunk` (werift 0.24.4, sctp/src/sctp.ts). The original
+ * increments the miss indications of every chunk below the highest newly acked TSN that the SACK
+ * does not cover, including chunks already marked for retransmission and chunks already
+ * retransmitted that are simply still in flight. Such a chunk reaches three misses again, is
+ * marked again, has its bytes subtracted from flightSize again (flightSize drifts below the real
+ * amount in flight, so cwnd is overrun) and is sent again: one loss costs several copies.
+ *
+ * After the patch (RFC 4960 section 7.2.4): miss indications are only counted for chunks that
+ * are outstanding, unacked, not abandoned, not already marked for retransmission and not already
+ * fast-retransmitted; a chunk marked by fast retransmit is flagged ineligible for another fast
+ * retransmit (T3 expiry still covers it). Everything else is the original algorithm unchanged.
+ */
+import type { WeriftPatch } from './index.js';
+import type { SackChunkLike, SctpLike } from './internals.js';
+
+const USERDATA_MAX_LENGTH = 1200;
+const TSN_MODULO = 2 ** 32;
+
+function uint32Gt(a: number, b: number): boolean {
+  const half = 2147483648;
+  return (a < b && b - a > half) || (a > b && a - b < half);
+}
+function uint32Gte(a: number, b: number): boolean {
+  return a === b || uint32Gt(a, b);
+}
+
+/** Replaces SCTP.prototype.receiveSackChunk (sctp/src/sctp.ts). */
+async function receiveSackChunk(this: SctpLike, chunk: SackChunkLike): Promise<void> {
+  if (uint32Gt(this.lastSackedTsn, chunk.cumulativeTsn)) return;
+  const receivedTime = Date.now() / 1000;
+  this.lastSackedTsn = chunk.cumulativeTsn;
+  const cwndFullyUtilized = this.flightSize >= this.cwnd;
+  let done = 0;
+  let doneBytes = 0;
+
+  // Cumulatively acknowledged chunks leave the sent queue.
+  let head = 0;
+  const queue = this.sentQueue;
+  while (head < queue.length && uint32Gte(this.lastSackedTsn, (queue[head] as (typeof queue)[number]).tsn)) {
+    const sChunk = queue[head++] as (typeof queue)[number];
+    done++;
+    if (!sChunk.acked) {
+      doneBytes += sChunk.bookSize;
+      this.flightSizeDecrease(sChunk);
+    }
+    if (done === 1 && sChunk.sentCount === 1) this.updateRto(receivedTime - (sChunk.sentTime ?? receivedTime));
+  }
+  if (head > 0) this.sentQueue = head === queue.length ? [] : queue.slice(head);
+
+  let loss = false;
+  if (chunk.gaps.length > 0) {
+    const seen = new Set<number>();
+    let highestSeenTsn = chunk.cumulativeTsn;
+    for (const [start, end] of chunk.gaps) {
+      for (let pos = start; pos <= end; pos++) {
+        highestSeenTsn = (chunk.cumulativeTsn + pos) % TSN_MODULO;
+        seen.add(highestSeenTsn);
+      }
+    }
+    let highestNewlyAcked = chunk.cumulativeTsn;
+    for (const sChunk of this.sentQueue) {
+      if (uint32Gt(sChunk.tsn, highestSeenTsn)) break;
+      if (seen.has(sChunk.tsn) && !sChunk.acked) {
+        doneBytes += sChunk.bookSize;
+        sChunk.acked = true;
+        this.flightSizeDecrease(sChunk);
+        highestNewlyAcked = sChunk.tsn;
+      }
+    }
+    // HTNA: miss indications only below the highest TSN newly acked by this SACK.
+    for (const sChunk of this.sentQueue) {
+      if (uint32Gt(sChunk.tsn, highestNewlyAcked)) break;
+      if (seen.has(sChunk.tsn) || sChunk.acked || sChunk.abandoned) continue;
+      if (sChunk.retransmit || sChunk.sigctlFastRetransmitted) continue;
+      sChunk.misses++;
+      if (sChunk.misses >= 3) {
+        sChunk.misses = 0;
+        sChunk.sigctlFastRetransmitted = true;
+        if (!this.maybeAbandon(sChunk)) sChunk.retransmit = true;
+        this.flightSizeDecrease(sChunk);
+        loss = true;
+      }
+    }
+  }
+
+  if (this.fastRecoveryExit === undefined) {
+    if (done && cwndFullyUtilized) {
+      if (this.cwnd <= this.ssthresh) {
+        this.cwnd += Math.min(doneBytes, USERDATA_MAX_LENGTH);
+      } else {
+        this.partialBytesAcked += doneBytes;
+        if (this.partialBytesAcked >= this.cwnd) {
+          this.partialBytesAcked -= this.cwnd;
+          this.cwnd += USERDATA_MAX_LENGTH;
+        }
+      }
+    }
+    if (loss) {
+      this.ssthresh = Math.max(Math.floor(this.cwnd / 2), 4 * USERDATA_MAX_LENGTH);
+      this.cwnd = this.ssthresh;
+      this.partialBytesAcked = 0;
+      const last = this.sentQueue[this.sentQueue.length - 1];
+      this.fastRecoveryExit = last ? last.tsn : chunk.cumulativeTsn;
+      this.fastRecoveryTransmit = true;
+    }
+  } else if (uint32Gte(chunk.cumulativeTsn, this.fastRecoveryExit)) {
+    this.fastRecoveryExit = undefined;
+  }
+
+  if (this.sentQueue.length === 0) this.timer3Cancel();
+  else if (done > 0) this.timer3Restart();
+
+  this.peerAdvertisedRwnd = chunk.advertisedRwnd;
+  this.updateAdvancedPeerAckPoint();
+  await this.onSackReceived();
+  await this.transmit();
+}
+
+/** See the module comment. */
+export const sackRetransmitPatch: WeriftPatch = {
+  name: 'sack-retransmit',
+  summary: 'a lost chunk is counted missing and fast-retransmitted once, not again while its retransmission is in flight',
+  apply(internals) {
+    (internals.sctpProto as { receiveSackChunk: unknown }).receiveSackChunk = receiveSackChunk;
+  },
+};
