@@ -496,7 +496,9 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     const cause = new SigctlError('CONNECTION_LOST', `signaling connection closed (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { code } });
     this.rejectPending(cause);
     if (this.currentState === 'closed') return;
-    if (NON_RETRYABLE_CLOSE_CODES.has(code)) {
+    // Reconnecting exists to keep a membership: with none (never joined, or after leave()) there
+    // is nothing to resume, and a deliberate leave must never lead to a reconnect.
+    if (NON_RETRYABLE_CLOSE_CODES.has(code) || this.membership === undefined) {
       this.finish(cause);
       return;
     }
@@ -537,7 +539,8 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
       this.attempt = 0;
     } catch (err) {
       const error = toSigctl(err);
-      if (this.isIn('closed')) return;
+      // Closed meanwhile, or the socket dropped mid-join and onSocketGone already scheduled a retry.
+      if (this.isIn('closed') || this.isIn('reconnecting')) return;
       if (FATAL_CODES.has(error.code) || error.code === 'ROOM_FULL' || error.code === 'BAD_ROOM') {
         this.finish(error);
         this.ws?.terminate();

@@ -15,8 +15,9 @@
  * - At most one WebSocket exists at a time; a socket's events are ignored once it is not current.
  * - `closed` is terminal: nothing reconnects after close(), a fatal error (FATAL_CODES, an HTTP
  *   401/403 on upgrade) or a non-retryable close code; the client must be recreated.
- * - `reconnecting` is entered only from `connected`/`joined` and only for an unexpected close; a
- *   deliberate leave() keeps the socket (state `connected`) and never schedules a reconnect.
+ * - `reconnecting` is entered only from `joined` (or from `connecting` while a reconnect is under
+ *   way) and only for an unexpected close: reconnecting exists to keep a membership. A deliberate
+ *   leave() keeps the socket (state `connected`); if that socket drops later, the client closes.
  * - Every pending request is rejected when its socket goes away (CONNECTION_LOST) or on close().
  */
 

@@ -1,0 +1,15 @@
+/**
+ * The werift peer: sessions (a member of a room with a data channel to every other member), the
+ * single-connection PeerLink, data channels with backpressure, and file transfer. werift is loaded
+ * by importing this module: `serve` never imports it.
+ */
+export { createPeerSession, PeerSession } from './session.js';
+export type { PeerSessionOptions, PeerSessionEvents, PeerConnected, PhaseEvent, SessionPhase } from './session.js';
+export { PeerLink } from './link.js';
+export type { PeerLinkOptions, PeerLinkEvents, LinkPhase, LinkReport, OutgoingSignal } from './link.js';
+export { PeerChannel, MAX_MESSAGE_BYTES, DEFAULT_HIGH_WATER_MARK } from './channel.js';
+export type { ChannelData } from './channel.js';
+export { selectedPair, classifyPair, candidateTypeOf } from './stats.js';
+export type { SelectedPair, CandidateType } from './stats.js';
+export { createWeriftPeerConnection } from './werift-factory.js';
+export type { WeriftPeerOptions } from './werift-factory.js';

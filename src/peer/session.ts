@@ -1,0 +1,312 @@
+/**
+ * A peer session: one member of a room with a werift connection to every other member (mesh).
+ * It follows the protocol's convention (docs/protocol.md): the newcomer offers to each member
+ * already there; members wait for the newcomer's offer; if offers cross, the smaller id is polite.
+ *
+ * This is the API `sigctl peer` and `sigctl bench` build on:
+ *
+ *   const session = createPeerSession({ url, room: 'r1' });
+ *   session.on('phase', (e) => ...);            // ws-connected, joined, offer-sent, ..., channel-open
+ *   session.on('channel-open', ({ peer, channel }) => channel.send('hi'));
+ *   session.on('message', ({ peer, data }) => ...);
+ *   await session.start();                       // resolves on `joined`
+ *   ...
+ *   await session.close();                       // leaves the room, closes every connection
+ */
+import { SignalClient, type ClientLogger, type SignalClientOptions } from '../client/signal-client.js';
+import { systemClock, type Clock } from '../client/clock.js';
+import { TypedEmitter } from '../client/typed-emitter.js';
+import type { BackoffOptions } from '../client/backoff.js';
+import { SigctlError } from '../protocol/errors.js';
+import type { IceServer, JoinedMessage, Meta, PeerInfo, PeerLeftReason } from '../protocol/messages.js';
+import type { ChannelData, PeerChannel } from './channel.js';
+import { PeerLink, type LinkPhase, type LinkReport } from './link.js';
+
+/** Session-level phases, then the per-peer link phases. */
+export type SessionPhase = 'ws-connected' | 'joined' | LinkPhase;
+
+/** A phase reached, with a clock.now() timestamp in ms; `peer` is set for link phases. */
+export interface PhaseEvent {
+  phase: SessionPhase;
+  at: number;
+  peer?: string | undefined;
+}
+
+/** Everything known when a peer's data channel is open and its candidate pair read. */
+export interface PeerConnected extends LinkReport {
+  name: string;
+  /** Session timestamps: connect() started, welcome received, joined. */
+  session: { startedAt: number; wsConnectedAt: number; joinedAt: number };
+}
+
+/** Events of a PeerSession. */
+export type PeerSessionEvents = {
+  phase: [PhaseEvent];
+  joined: [JoinedMessage];
+  'peer-joined': [PeerInfo];
+  'channel-open': [{ peer: string; name: string; channel: PeerChannel }];
+  'peer-connected': [PeerConnected];
+  message: [{ peer: string; name: string; data: ChannelData }];
+  /** A member left the room (or its connection failed for good: reason `failed`). */
+  'peer-left': [{ peer: string; name: string; reason: PeerLeftReason | 'failed' }];
+  /** A peer connection could not be established (ICE_FAILED, TIMEOUT, NO_RELAY_CANDIDATES, TURN_AUTH_FAILED). */
+  'peer-failed': [{ peer: string; name: string; error: SigctlError }];
+  /** The signaling connection dropped; a reconnect is scheduled. Peer connections stay up. */
+  reconnecting: [{ attempt: number; delayMs: number; cause: SigctlError }];
+  /** Reconnected with the same member id. */
+  resumed: [JoinedMessage];
+  /** A non-fatal problem (bad signal payload, server error frame). */
+  error: [SigctlError];
+  /** Terminal. `error` is set when the session ended by failure (CONNECTION_LOST, UNAUTHORIZED, ...). */
+  closed: [{ error: SigctlError | undefined }];
+};
+
+export interface PeerSessionOptions {
+  /** Signaling server URL (ignored when `client` is given). */
+  url?: string | undefined;
+  /** An existing, not yet connected client (e.g. with custom options); the session closes it. */
+  client?: SignalClient | undefined;
+  token?: string | undefined;
+  tokenIn?: 'query' | 'header' | undefined;
+  room: string;
+  name?: string | undefined;
+  meta?: Meta | undefined;
+  /** Capacity to ask for when this join creates the room (mesh rooms need more than the default 2). */
+  capacity?: number | undefined;
+  /** Extra ICE servers, used after the ones from `welcome`. */
+  iceServers?: readonly IceServer[] | undefined;
+  /** Only TURN relay candidates; fails with NO_RELAY_CANDIDATES before joining if no TURN server is known. */
+  relayOnly?: boolean | undefined;
+  /** Offer 127.0.0.1 as a host candidate (default true; werift skips loopback otherwise). */
+  loopback?: boolean | undefined;
+  /** Bind ICE to one IPv4 address (tests: 127.0.0.1). */
+  bindAddress?: string | undefined;
+  /** Signaling connect limit (ms). */
+  connectTimeoutMs?: number | undefined;
+  /** Per peer: start to open data channel before restart/failure (ms, default 20000). */
+  iceTimeoutMs?: number | undefined;
+  /** --relay-only: time for a relay candidate to appear (ms, default 10000). */
+  gatherTimeoutMs?: number | undefined;
+  maxRestarts?: number | undefined;
+  reconnect?: Partial<BackoffOptions> | false | undefined;
+  clock?: Clock | undefined;
+  logger?: ClientLogger | undefined;
+  wsOptions?: SignalClientOptions['wsOptions'];
+}
+
+interface Member {
+  info: PeerInfo;
+  link: PeerLink | undefined;
+}
+
+/** Creates a session (not started). */
+export function createPeerSession(options: PeerSessionOptions): PeerSession {
+  return new PeerSession(options);
+}
+
+/** One member of a room with a data channel to every other member. */
+export class PeerSession extends TypedEmitter<PeerSessionEvents> {
+  readonly client: SignalClient;
+  private readonly options: PeerSessionOptions;
+  private readonly clock: Clock;
+  private readonly members = new Map<string, Member>();
+  private selfInfo: PeerInfo | undefined;
+  private times = { startedAt: 0, wsConnectedAt: 0, joinedAt: 0 };
+  private closing: Promise<void> | undefined;
+  private ended = false;
+
+  constructor(options: PeerSessionOptions) {
+    super();
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    if (options.client !== undefined) this.client = options.client;
+    else if (options.url !== undefined) {
+      this.client = new SignalClient({
+        url: options.url,
+        token: options.token,
+        tokenIn: options.tokenIn,
+        connectTimeoutMs: options.connectTimeoutMs,
+        reconnect: options.reconnect,
+        clock: this.clock,
+        logger: options.logger,
+        wsOptions: options.wsOptions,
+      });
+    } else throw new SigctlError('USAGE', 'createPeerSession needs a url or a client');
+    this.wireClient();
+  }
+
+  /** This member, once joined. */
+  get self(): PeerInfo | undefined {
+    return this.selfInfo;
+  }
+
+  /** Other members of the room and whether their channel is open. */
+  peers(): Array<{ info: PeerInfo; connected: boolean }> {
+    return [...this.members.values()].map((m) => ({ info: m.info, connected: m.link?.channel !== undefined }));
+  }
+
+  /** The open data channel to `peer`, if any. */
+  channel(peer: string): PeerChannel | undefined {
+    return this.members.get(peer)?.link?.channel;
+  }
+
+  /** Sends to every peer whose channel is open; returns how many got it. */
+  broadcast(data: ChannelData): number {
+    let n = 0;
+    for (const m of this.members.values()) {
+      const ch = m.link?.channel;
+      if (ch === undefined) continue;
+      ch.send(data);
+      n += 1;
+    }
+    return n;
+  }
+
+  /** Connects, joins the room and starts negotiating with the members already there. */
+  async start(): Promise<JoinedMessage> {
+    this.times.startedAt = this.clock.now();
+    const welcome = await this.client.connect();
+    this.times.wsConnectedAt = this.clock.now();
+    this.emit('phase', { phase: 'ws-connected', at: this.times.wsConnectedAt });
+    if (this.options.relayOnly === true && !this.iceServers(welcome.iceServers).some(isTurn)) {
+      const error = new SigctlError('NO_RELAY_CANDIDATES', '--relay-only needs a TURN server, but the signaling server offered none and no --ice-server turn: URL was given');
+      await this.close();
+      throw error;
+    }
+    const joined = await this.client.join({ room: this.options.room, name: this.options.name, meta: this.options.meta, capacity: this.options.capacity });
+    return joined;
+  }
+
+  /** Leaves the room and closes every connection (idempotent). */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.closing = (async () => {
+      const links = [...this.members.values()].map((m) => m.link).filter((l): l is PeerLink => l !== undefined);
+      this.members.clear();
+      await Promise.all([this.client.close(), ...links.map((l) => l.close())]);
+      this.end(undefined);
+    })();
+    return this.closing;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private end(error: SigctlError | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emit('closed', { error });
+  }
+
+  private iceServers(fromWelcome: readonly IceServer[]): IceServer[] {
+    return [...fromWelcome, ...(this.options.iceServers ?? [])];
+  }
+
+  private wireClient(): void {
+    const c = this.client;
+    c.on('joined', (joined) => this.onJoined(joined, false));
+    c.on('rejoined', (joined) => this.onJoined(joined, true));
+    c.on('resumed', (joined) => this.emit('resumed', joined));
+    c.on('reconnecting', (e) => this.emit('reconnecting', e));
+    c.on('error', (e) => this.emit('error', e));
+    c.on('peer-joined', ({ peer }) => {
+      // The newcomer offers: we only make room for its offer.
+      this.members.set(peer.id, { info: peer, link: this.members.get(peer.id)?.link });
+      this.emit('peer-joined', peer);
+    });
+    c.on('peer-updated', ({ peer }) => {
+      const m = this.members.get(peer.id);
+      if (m !== undefined) m.info = peer;
+    });
+    c.on('peer-left', ({ peer, reason }) => {
+      const m = this.members.get(peer);
+      if (m === undefined) return;
+      this.members.delete(peer);
+      void m.link?.close();
+      this.emit('peer-left', { peer, name: m.info.name, reason });
+    });
+    c.on('signal', ({ from, data }) => {
+      if (this.selfInfo === undefined || this.closing !== undefined) return;
+      let m = this.members.get(from);
+      if (m === undefined) {
+        // A signal can overtake nothing on one connection, but after a resume the queue may hold
+        // signals from a member we never saw join: accept it as a member.
+        m = { info: { id: from, name: from, meta: {} }, link: undefined };
+        this.members.set(from, m);
+      }
+      if (m.link === undefined) m.link = this.createLink(m.info, false);
+      m.link.handleSignal(data);
+    });
+    c.on('closed', ({ error }) => {
+      if (error === undefined) return; // close(): handled there
+      void this.closeLinks().then(() => this.end(error));
+    });
+  }
+
+  private async closeLinks(): Promise<void> {
+    const links = [...this.members.values()].map((m) => m.link).filter((l): l is PeerLink => l !== undefined);
+    this.members.clear();
+    await Promise.all(links.map((l) => l.close()));
+  }
+
+  private onJoined(joined: JoinedMessage, rejoined: boolean): void {
+    if (rejoined) {
+      // The server gave us a new id: every old connection belongs to a member that no longer exists.
+      void this.closeLinks();
+    }
+    this.selfInfo = joined.self;
+    this.times.joinedAt = this.clock.now();
+    this.emit('phase', { phase: 'joined', at: this.times.joinedAt });
+    this.emit('joined', joined);
+    for (const peer of joined.peers) {
+      const m: Member = { info: peer, link: undefined };
+      this.members.set(peer.id, m);
+      m.link = this.createLink(peer, true);
+      m.link.start();
+    }
+  }
+
+  private createLink(peer: PeerInfo, initiator: boolean): PeerLink {
+    const self = this.selfInfo;
+    if (self === undefined) throw new SigctlError('INTERNAL', 'createLink before joined');
+    const welcome = this.client.welcome;
+    const link = new PeerLink({
+      remoteId: peer.id,
+      polite: self.id < peer.id,
+      initiator,
+      iceServers: this.iceServers(welcome?.iceServers ?? []),
+      relayOnly: this.options.relayOnly,
+      loopback: this.options.loopback,
+      bindAddress: this.options.bindAddress,
+      clock: this.clock,
+      connectTimeoutMs: this.options.iceTimeoutMs,
+      gatherTimeoutMs: this.options.gatherTimeoutMs,
+      maxRestarts: this.options.maxRestarts,
+      sendSignal: (data) => {
+        try {
+          if (this.client.state === 'joined') this.client.signal(data, peer.id);
+        } catch (err) {
+          // Not connected right now (reconnecting): ICE trickles on; a lost candidate is survivable
+          // and a lost description is retried by the link's restart.
+          this.options.logger?.debug({ err: err instanceof Error ? err.message : String(err), peer: peer.id }, 'signal not sent');
+        }
+      },
+    });
+    const name = (): string => this.members.get(peer.id)?.info.name ?? peer.name;
+    link.on('phase', (phase, at) => this.emit('phase', { phase, at, peer: peer.id }));
+    link.on('channel-open', (channel) => this.emit('channel-open', { peer: peer.id, name: name(), channel }));
+    link.on('connected', (report) => this.emit('peer-connected', { ...report, name: name(), session: { ...this.times } }));
+    link.on('message', (data) => this.emit('message', { peer: peer.id, name: name(), data }));
+    link.on('signal-error', (error) => this.emit('error', error));
+    link.on('failed', (error) => {
+      const m = this.members.get(peer.id);
+      if (m?.link === link) m.link = undefined;
+      this.emit('peer-failed', { peer: peer.id, name: name(), error });
+    });
+    return link;
+  }
+}
+
+function isTurn(server: IceServer): boolean {
+  const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
+  return urls.some((u) => /^turns?:/.test(u));
+}
