@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFloor, type FloorServer } from '../../src/bench/floor.js';
+import { planRooms } from '../../src/bench/load-generator.js';
+import { isSustained, runSeries, runSignaling, signalingFigures, type SignalingOptions, type SignalingRun } from '../../src/bench/signaling.js';
+import { startLocalTarget, type LocalTarget } from '../../src/bench/target.js';
+
+function options(over: Partial<SignalingOptions>): SignalingOptions {
+  return {
+    clients: 20,
+    roomSize: 2,
+    rate: 5,
+    durationS: 1,
+    ramp: false,
+    rampBoundMs: 1_000,
+    vsFloor: false,
+    workers: 2,
+    env: { PATH: process.env.PATH },
+    signal: AbortSignal.timeout(60_000),
+    ...over,
+  };
+}
+
+/** Structural and plausibility checks every run must pass. */
+function expectExactRun(run: SignalingRun, clients: number, roomSize: number): void {
+  expect(run.join).toMatchObject({ ok: clients, failed: 0, errors: {} });
+  expect(run.join.latencyMs.count).toBe(clients);
+  const w = run.steady;
+  expect(w.sent).toBeGreaterThan(0);
+  // Every signal is owed to the other members of its room (the last room may be smaller).
+  expect(w.expected).toBeGreaterThanOrEqual(w.sent);
+  expect(w.expected).toBeLessThanOrEqual(w.sent * (roomSize - 1));
+  expect(w.delivered).toBe(w.expected);
+  expect(w.deliveredRatio).toBe(1);
+  expect(w.duplicates).toBe(0);
+  expect(w.lost).toBe(0);
+  expect(w.errors).toEqual({});
+  expect(w.relayLatencyMs.count).toBe(w.delivered);
+  expect(w.relayLatencyMs.min).toBeGreaterThan(0);
+  expect(w.relayLatencyMs.p50).toBeLessThanOrEqual(w.relayLatencyMs.p99);
+  expect(w.relayLatencyMs.p99).toBeLessThanOrEqual(w.relayLatencyMs.max);
+  expect(w.sendRate).toBeGreaterThan(0);
+}
+
+describe('signaling scenario', () => {
+  let floor: FloorServer | undefined;
+  let target: LocalTarget | undefined;
+
+  afterEach(async () => {
+    await floor?.close();
+    await target?.close();
+    floor = undefined;
+    target = undefined;
+  });
+
+  it('deals whole rooms out to workers, the last room taking the remainder', () => {
+    const parts = planRooms(7, 3, 2, 'p');
+    expect(parts).toEqual([
+      [
+        { room: 'p-0', members: 3 },
+        { room: 'p-2', members: 1 },
+      ],
+      [{ room: 'p-1', members: 3 }],
+    ]);
+    expect(planRooms(2, 2, 8, 'q')).toHaveLength(1);
+  });
+
+  it('accounts for every delivery exactly against a deployment given by URL', async () => {
+    floor = await startFloor();
+    const result = await runSignaling(options({ url: floor.url, clients: 21, roomSize: 3 }));
+    expect(result.runs).toHaveLength(1);
+    const run = result.runs[0]!;
+    expect(run.target).toBe('remote');
+    expect(run.workers).toBe(2);
+    expect(run.server).toBeUndefined();
+    expectExactRun(run, 21, 3);
+    expect(run.steady.expected).toBe(run.steady.sent * 2);
+    expect(signalingFigures(result)).toMatchObject({ failures: 0 });
+  });
+
+  it('measures server CPU per relayed message and RSS per connection of a local child', async () => {
+    target = await startLocalTarget({ kind: 'floor', env: { PATH: process.env.PATH } });
+    const run = await runSeries('floor', target.url, target, options({ clients: 40, rate: 10 }));
+    expectExactRun(run, 40, 2);
+    expect(run.server?.pid).toBe(target.pid);
+    expect(run.server?.rssJoinedKiB).toBeGreaterThan(0);
+    expect(Number.isFinite(run.server?.rssPerConnectionKiB)).toBe(true);
+    expect(run.steady.serverCpuMs).toBeGreaterThanOrEqual(0);
+    expect(run.steady.serverCpuUsPerMessage).toBeGreaterThanOrEqual(0);
+  });
+
+  it('ramps until a step is not sustained or the step limit, and reports the highest sustained rate', async () => {
+    floor = await startFloor();
+    // A bound of 0 ms can never be met: the first step fails and nothing is sustained.
+    const none = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 0, rampMaxSteps: 3, durationS: 0.5 }));
+    expect(none.runs[0]!.ramp).toMatchObject({ boundMs: 0, maxSustainedRate: null });
+    expect(none.runs[0]!.ramp!.steps).toHaveLength(1);
+    const some = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 5_000, rampMaxSteps: 2, durationS: 0.5 }));
+    const ramp = some.runs[0]!.ramp!;
+    expect(ramp.steps).toHaveLength(2);
+    expect(ramp.steps[1]!.targetRate).toBeCloseTo(ramp.steps[0]!.targetRate * 1.5, 0);
+    for (const s of ramp.steps) expect(s.sustained).toBe(isSustained(s, 5_000));
+    expect(ramp.maxSustainedRate).not.toBeNull();
+  });
+
+  it('counts failed joins when the server is unreachable', async () => {
+    floor = await startFloor();
+    const url = floor.url;
+    await floor.close();
+    const result = await runSignaling(options({ url, clients: 4, joinTimeoutMs: 2_000 }));
+    expect(result.runs[0]!.join).toMatchObject({ ok: 0, failed: 4, errors: { SERVER_UNREACHABLE: 4 } });
+    expect(result.runs[0]!.steady.sent).toBe(0);
+    expect(signalingFigures(result).failures).toBe(4);
+  });
+
+  it('stops and cleans up when aborted', async () => {
+    floor = await startFloor();
+    const controller = new AbortController();
+    const pending = runSignaling(options({ url: floor.url, durationS: 20, signal: controller.signal }));
+    setTimeout(() => controller.abort('SIGINT'), 1_000);
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
