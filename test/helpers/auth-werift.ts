@@ -20,7 +20,11 @@ export function makePeer(iceServers: RTCIceServer[], relayOnly = false): RTCPeer
   });
 }
 
-/** Creates an offer on `pc` and collects its candidates until gathering completes or `ms` passes. */
+/**
+ * Creates an offer on `pc` and collects its candidates until gathering completes or `ms` passes.
+ * werift's setLocalDescription itself waits for gathering (~13 s when TURN refuses the
+ * credentials), so it runs in the background and only the race is awaited.
+ */
 export async function gatherCandidates(pc: RTCPeerConnection, ms: number): Promise<{ candidates: string[]; complete: boolean }> {
   const candidates: string[] = [];
   pc.createDataChannel('probe');
@@ -33,9 +37,10 @@ export async function gatherCandidates(pc: RTCPeerConnection, ms: number): Promi
       if (s === 'complete') resolve();
     });
   });
-  await pc.setLocalDescription(await pc.createOffer());
+  const negotiation = pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+  negotiation.catch(() => undefined);
   let complete = true;
-  await within(ms, 'ICE gathering', done).catch(() => {
+  await within(ms, 'ICE gathering', Promise.all([done, negotiation])).catch(() => {
     complete = false;
   });
   return { candidates, complete };

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RTCIceServer, RTCPeerConnection } from 'werift';
+import { iceServersFor } from '../../src/auth/ice-servers.js';
+import { probeTurn } from '../../src/auth/index.js';
+import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
+import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { connectPair, gatherCandidates, makePeer, selectedPairTypes, within } from '../helpers/auth-werift.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function coturn(): Promise<Coturn> {
+  const turn = await startCoturn();
+  cleanups.push(() => turn.stop());
+  return turn;
+}
+
+function relayPeer(iceServers: RTCIceServer[]): RTCPeerConnection {
+  const pc = makePeer(iceServers, true);
+  cleanups.push(() => pc.close());
+  return pc;
+}
+
+/** What `welcome` hands a session: REST credentials minted from the TURN secret. */
+function iceFor(turn: Coturn, secret: string, user: string): RTCIceServer[] {
+  return iceServersFor({ stun: [], turn: [{ urls: [turn.url], secret, ttlSeconds: 600 }] }, user, Date.now()) as RTCIceServer[];
+}
+
+describe('TURN REST credentials against coturn', () => {
+  it('lets two relay-only werift peers open a data channel through coturn (relay/relay)', async () => {
+    const turn = await coturn();
+    const a = relayPeer(iceFor(turn, turn.secret, 'alice'));
+    const b = relayPeer(iceFor(turn, turn.secret, 'bob'));
+    const { channelA, channelB } = await connectPair(a, b, 20_000);
+    const got = new Promise<string>((resolve) => channelB.onMessage.subscribe((m) => resolve(m.toString())));
+    channelA.send('through the relay');
+    expect(await within(5_000, 'message over the relay', got)).toBe('through the relay');
+    expect(selectedPairTypes(a)).toEqual({ local: 'relay', remote: 'relay' });
+    expect(selectedPairTypes(b)).toEqual({ local: 'relay', remote: 'relay' });
+  });
+
+  it('yields no relay candidate with credentials from a wrong secret (bounded)', async () => {
+    const turn = await coturn();
+    const pc = relayPeer(iceFor(turn, 'not-the-coturn-secret', 'mallory'));
+    const { candidates } = await gatherCandidates(pc, 4_000);
+    expect(candidates.filter((c) => / typ relay /.test(c))).toEqual([]);
+    expect(turn.log()).toMatch(/check_stun_auth/);
+  });
+});
+
+describe('probeTurn against coturn', () => {
+  it('allocates (and releases) a relay with REST credentials minted from the right secret', async () => {
+    const turn = await coturn();
+    const { username, credential } = turnRestCredentials(turn.secret, 'alice', 600, Date.now());
+    const result = await probeTurn({ url: turn.url, username, credential, timeoutMs: 5_000 });
+    expect(result.realm).toBe('sigctl.test');
+    expect(result.relayed.address).toBe('127.0.0.1');
+    expect(result.relayed.port).toBeGreaterThan(0);
+  });
+
+  it('fails with TURN_AUTH_FAILED naming TURN authentication for a wrong secret', async () => {
+    const turn = await coturn();
+    const { username, credential } = turnRestCredentials('not-the-coturn-secret', 'mallory', 600, Date.now());
+    const err = await probeTurn({ url: turn.url, username, credential, timeoutMs: 5_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TURN_AUTH_FAILED', message: expect.stringMatching(/^TURN authentication failed at turn:127\.0\.0\.1:\d+\?transport=udp: 401 .*static-auth-secret/) as unknown });
+    expect((err as Error).message).not.toContain(credential);
+  });
+
+  it('says when REST credentials have expired', async () => {
+    const turn = await coturn();
+    const { username, credential } = turnRestCredentials(turn.secret, 'late', 60, Date.now() - 3_600_000);
+    await expect(probeTurn({ url: turn.url, username, credential, timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'TURN_AUTH_FAILED',
+      message: expect.stringMatching(/REST credentials expired at/) as unknown,
+    });
+  });
+
+  it('times out (TIMEOUT) when nothing answers', async () => {
+    const turn = await coturn();
+    await turn.stop();
+    await expect(probeTurn({ url: turn.url, username: 'u', credential: 'c', timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+});
