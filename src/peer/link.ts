@@ -268,11 +268,15 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
         this.sendCandidate({ candidate: { candidate: json.candidate, sdpMid: json.sdpMid, sdpMLineIndex: json.sdpMLineIndex } });
       }),
       pc.iceConnectionStateChange.subscribe((state) => {
-        if (mine() && (state === 'connected' || state === 'completed')) this.mark('ice-connected');
+        // Not 'completed': werift 0.24 reports it when gathering ends, before any check ran.
+        if (mine() && state === 'connected') this.mark('ice-connected');
       }),
       pc.connectionStateChange.subscribe((state) => {
         if (!mine()) return;
-        if (state === 'connected') this.mark('dtls-connected');
+        if (state === 'connected') {
+          this.mark('ice-connected'); // no-op unless werift skipped 'connected'
+          this.mark('dtls-connected');
+        }
         if (state === 'failed') this.onTrouble('ICE failed');
       }),
       pc.onDataChannel.subscribe((dc) => {
