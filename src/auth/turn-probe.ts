@@ -15,7 +15,6 @@ const COOKIE = 0x2112a442;
 const ALLOCATE = 0x0003;
 const REFRESH = 0x0004;
 const SUCCESS = 0x0100;
-const ERROR = 0x0110;
 
 const A = {
   USERNAME: 0x0006,
@@ -93,7 +92,8 @@ function errorCode(reply: Reply): { code: number; reason: string } {
 function xorAddress(v: Buffer, tx: Buffer): { address: string; port: number } {
   const port = v.readUInt16BE(2) ^ (COOKIE >>> 16);
   const mask = Buffer.concat([Buffer.from([0x21, 0x12, 0xa4, 0x42]), tx]);
-  const raw = Buffer.from(v.subarray(4)).map((b, i) => b ^ mask[i]!);
+  const raw = Buffer.from(v.subarray(4));
+  for (let i = 0; i < raw.length; i++) raw[i] = raw[i]! ^ mask[i]!;
   const address = v[1] === 1 ? [...raw].join('.') : Array.from({ length: 8 }, (_, i) => raw.readUInt16BE(i * 2).toString(16)).join(':');
   return { address, port };
 }
@@ -188,7 +188,8 @@ async function transact(
     };
     const onMessage = (data: Buffer): void => {
       const reply = decode(data, tx);
-      if (reply === undefined || (reply.type & 0x0110) === 0) return;
+      // Only responses (class bits 0x0100: success 0x0100, error 0x0110) end the transaction.
+      if (reply === undefined || (reply.type & 0x0100) === 0) return;
       finish();
       resolve({ reply, tx });
     };

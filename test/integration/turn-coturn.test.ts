@@ -25,7 +25,7 @@ function relayPeer(iceServers: RTCIceServer[]): RTCPeerConnection {
 
 /** What `welcome` hands a session: REST credentials minted from the TURN secret. */
 function iceFor(turn: Coturn, secret: string, user: string): RTCIceServer[] {
-  return iceServersFor({ stun: [], turn: [{ urls: [turn.url], secret, ttlSeconds: 600 }] }, user, Date.now()) as RTCIceServer[];
+  return iceServersFor({ stun: [], turn: [{ urls: [turn.url], secret, ttlSeconds: 600 }] }, user, Date.now());
 }
 
 describe('TURN REST credentials against coturn', () => {
