@@ -311,11 +311,11 @@ export class Hub {
         conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(msg.to)} in room ${JSON.stringify(roomId)}`, msg.id);
         return;
       }
-      this.deliver(roomId, target, encodeSignal(self, msg.data));
+      this.deliver(roomId, target, encodeSignal(self, msg.data), true);
       return;
     }
     const frame = encodeSignal(self, msg.data);
-    for (const m of room.values()) if (m.record.id !== self) this.deliver(roomId, m, frame);
+    for (const m of room.values()) if (m.record.id !== self) this.deliver(roomId, m, frame, true);
   }
 
   async meta(conn: Connection, msg: MetaMessage): Promise<void> {
@@ -423,7 +423,7 @@ export class Hub {
   // ---- delivery --------------------------------------------------------------------------------
 
   /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
-  private deliver(roomId: string, m: LocalMember, frame: Buffer): void {
+  private deliver(roomId: string, m: LocalMember, frame: Buffer, isSignal = false): void {
     switch (m.state) {
       case 'live':
         if (m.record.node !== this.o.store.nodeId) {
@@ -431,7 +431,7 @@ export class Hub {
           return;
         }
         m.conn?.sendBuffer(frame);
-        this.o.metrics.relayed.inc();
+        if (isSignal) this.o.metrics.relayed.inc();
         return;
       case 'resuming':
         m.pending?.push(frame);

@@ -101,35 +101,40 @@ export class TestClient {
     this.ws.send(data, { binary });
   }
 
-  /** The next queued frame of `type` (earlier frames of other types are kept). */
-  async next<T extends Frame['type']>(type: T, timeoutMs = 3000, match: (f: FrameOf<T>) => boolean = () => true): Promise<FrameOf<T>> {
+  /** The next queued frame of `type` (earlier frames of other types are kept). A timed-out wait consumes nothing. */
+  next<T extends Frame['type']>(type: T, timeoutMs = 3000, match: (f: FrameOf<T>) => boolean = () => true): Promise<FrameOf<T>> {
+    return this.nextOf<T>([type], timeoutMs, match as (f: Frame) => boolean);
+  }
+
+  /** The next queued frame of any of `types` (e.g. joined or error). */
+  nextOf<T extends Frame['type']>(types: readonly T[], timeoutMs = 3000, match: (f: Frame) => boolean = () => true): Promise<FrameOf<T>> {
+    const type = types.join('|');
     const find = (): FrameOf<T> | undefined => {
-      const i = this.frames.findIndex((f) => f.type === type && match(f as FrameOf<T>));
+      const i = this.frames.findIndex((f) => (types as readonly string[]).includes(f.type) && match(f));
       return i < 0 ? undefined : (this.frames.splice(i, 1)[0] as FrameOf<T>);
     };
-    return within(
-      new Promise<FrameOf<T>>((resolve, reject) => {
-        const check = (): boolean => {
-          const f = find();
-          if (f !== undefined) {
-            resolve(f);
-            return true;
-          }
-          if (this.ws.readyState === WebSocket.CLOSED) {
-            reject(new Error(`connection closed while waiting for ${type}; queued: ${JSON.stringify(this.frames)}`));
-            return true;
-          }
-          return false;
-        };
-        if (check()) return;
-        const waiter = (): void => {
-          if (check()) this.waiters = this.waiters.filter((w) => w !== waiter);
-        };
-        this.waiters.push(waiter);
-      }),
-      timeoutMs,
-      `a ${type} frame (queued: ${JSON.stringify(this.frames).slice(0, 300)})`,
-    );
+    return new Promise<FrameOf<T>>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      const waiter = (): void => {
+        const f = find();
+        if (f !== undefined) {
+          done();
+          resolve(f);
+        } else if (this.ws.readyState === WebSocket.CLOSED) {
+          done();
+          reject(new Error(`connection closed while waiting for ${type}; queued: ${JSON.stringify(this.frames).slice(0, 300)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a ${type} frame (queued: ${JSON.stringify(this.frames).slice(0, 300)})`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+      waiter();
+    });
   }
 
   /** The next error frame, asserting nothing about its code. */
