@@ -14,6 +14,7 @@ export { roomMatches } from './room-pattern.js';
 export { createOriginCheck } from './origins.js';
 export { mintToken, parseDuration, type MintOptions, type MintedClaims } from './mint.js';
 export { RECEIVE_ONLY_CLAIM, TokenClaims } from './claims.js';
+export { exposureWarnings, isLoopbackHost } from './exposure.js';
 export { probeTurn, type TurnProbeOptions, type TurnProbeResult } from './turn-probe.js';
 export type { AuthFailure, JwtAuthenticatorDeps } from './jwt-authenticator.js';
 
