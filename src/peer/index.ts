@@ -13,3 +13,7 @@ export { selectedPair, classifyPair, candidateTypeOf } from './stats.js';
 export type { SelectedPair, CandidateType } from './stats.js';
 export { createWeriftPeerConnection } from './werift-factory.js';
 export type { WeriftPeerOptions } from './werift-factory.js';
+export { createPeerRun, PeerRun, phaseSplit } from './run.js';
+export type { RunPeerOptions, RunEvent, RunSummary, PhaseSplit, EndReason } from './run.js';
+export { sendFile, FileReceiver, parseControl, DEFAULT_CHUNK_BYTES } from './transfer.js';
+export type { TransferResult, SendFileOptions, FileReceiverHooks } from './transfer.js';

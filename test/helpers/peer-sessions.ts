@@ -27,9 +27,9 @@ export class SessionPool {
 }
 
 /** Collects `peer-connected` events of `session` until `count` have arrived. */
-export function connectedPeers(session: PeerSession, count: number, ms: number): Promise<PeerConnected[]> {
+export function connectedPeers(session: PeerSession, count: number, ms: number): Promise<[PeerConnected, ...PeerConnected[]]> {
   const got: PeerConnected[] = [];
-  return new Promise<PeerConnected[]>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
       reject(new Error(`timed out after ${ms} ms: ${got.length}/${count} peers connected`));
@@ -39,7 +39,7 @@ export function connectedPeers(session: PeerSession, count: number, ms: number):
       if (got.length >= count) {
         clearTimeout(timer);
         off();
-        resolve(got);
+        resolve(got as [PeerConnected, ...PeerConnected[]]);
       }
     });
   });
