@@ -6,6 +6,7 @@
  */
 import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { IceServer } from '../protocol/messages.js';
+import { applyWeriftPatches } from './patches/index.js';
 
 /** What a sigctl peer needs from a werift peer connection's configuration. */
 export interface WeriftPeerOptions {
@@ -22,15 +23,15 @@ export interface WeriftPeerOptions {
   bindAddress?: string | undefined;
 }
 
-// ---- werift patch hook ---------------------------------------------------------------------------
-// The werift-performance engineer provides applyWeriftPatches() in ./patches/index.ts. When it
-// lands, import it here and call it once below; nothing else in sigctl should touch werift
-// internals. It did not exist when this factory was written.
+// ---- werift patch hook: the single call site for runtime patches ---------------------------------
+// applyWeriftPatches() (./patches, owned by the werift-performance work) is idempotent and applies
+// nothing on a werift version other than the pinned one; nothing else in sigctl touches werift
+// internals. Called lazily, so importing this module has no side effect.
 let patched = false;
 function ensurePatched(): void {
   if (patched) return;
   patched = true;
-  // applyWeriftPatches();  <- the single call site for runtime patches
+  applyWeriftPatches();
 }
 // ---------------------------------------------------------------------------------------------------
 
