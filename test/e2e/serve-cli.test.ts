@@ -1,0 +1,113 @@
+/**
+ * `sigctl serve` as a user runs it: the built bin/sigctl, a banner on stdout, JSON logs on stderr,
+ * real WebSocket clients joining and relaying, and signals ending it with 143/130.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
+import { TestClient, within } from '../helpers/server-harness.js';
+
+interface Banner {
+  type: string;
+  protocol: number;
+  port: number;
+  ws: string;
+  listen: string;
+  healthz: string;
+  readyz: string;
+  metrics: string;
+}
+
+describe('sigctl serve (e2e)', () => {
+  const daemons: Daemon[] = [];
+  const clients: TestClient[] = [];
+  const run = (args: string[], env: Record<string, string | undefined> = {}): Daemon => {
+    const d = startDaemon(args, env);
+    daemons.push(d);
+    return d;
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
+  });
+
+  it('prints a JSON banner, accepts joins, relays signals, logs JSON with conn and room, exits 143 on SIGTERM', async () => {
+    const d = run(['serve', '--port', '0', '--json', '--log-level', 'debug'], { SIGCTL_DRAIN_MS: '200' });
+    const banner = JSON.parse(await d.firstLine) as Banner;
+    expect(banner).toMatchObject({ type: 'listening', protocol: 1 });
+    expect(banner.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    expect(banner.port).toBeGreaterThan(0);
+    expect(banner.healthz).toBe(`${banner.listen}/healthz`);
+    expect((await within(fetch(banner.healthz), 3000, 'healthz')).status).toBe(200);
+    expect((await within(fetch(banner.readyz), 3000, 'readyz')).status).toBe(200);
+    expect(await (await within(fetch(banner.metrics), 3000, 'metrics')).text()).toContain('sigctl_connections');
+
+    const a = await TestClient.connect(`${banner.ws}?token=very-secret-token`);
+    const b = await TestClient.connect(banner.ws);
+    clients.push(a, b);
+    a.send({ type: 'join', room: 'e2e' });
+    const ja = await a.next('joined');
+    b.send({ type: 'join', room: 'e2e' });
+    const jb = await b.next('joined');
+    await a.next('ready');
+    a.send({ type: 'signal', to: jb.self.id, data: { description: { type: 'offer', sdp: 'v=0' } } });
+    expect(await b.next('signal')).toEqual({ type: 'signal', from: ja.self.id, data: { description: { type: 'offer', sdp: 'v=0' } } });
+
+    expect(await d.stop('SIGTERM')).toBe(143);
+    expect(await a.next('bye')).toMatchObject({ type: 'bye', reason: 'shutdown' });
+    expect((await a.waitClosed()).code).toBe(1001);
+
+    const lines = d
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const joinedLine = lines.find((l) => l.event === 'joined');
+    expect(joinedLine).toMatchObject({ room: 'e2e', conn: expect.any(String) as string });
+    expect(lines.some((l) => l.event === 'draining')).toBe(true);
+    expect(d.stderr()).not.toContain('very-secret-token');
+    expect(d.stdout().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints a human banner naming the ws URL, health, readiness and metrics; exits 130 on SIGINT', async () => {
+    const d = run(['serve', '--port', '0', '--path', '/signal', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
+    const first = await d.firstLine;
+    expect(first).toMatch(/^sigctl serve listening on http:\/\/127\.0\.0\.1:\d+ \(protocol v1\)$/);
+    await within(
+      new Promise<void>((resolve) => {
+        const check = (): void => (d.stdout().includes('metrics') ? resolve() : void setTimeout(check, 20));
+        check();
+      }),
+      3000,
+      'the full banner',
+    );
+    const out = d.stdout();
+    expect(out).toMatch(/websocket\s+ws:\/\/127\.0\.0\.1:\d+\/signal/);
+    expect(out).toMatch(/health\s+http:\/\/.*\/healthz/);
+    expect(out).toMatch(/ready\s+http:\/\/.*\/readyz/);
+    expect(out).toMatch(/metrics\s+http:\/\/.*\/metrics/);
+    expect(await d.stop('SIGINT')).toBe(130);
+  });
+
+  it('a second signal exits at once instead of waiting for the drain', async () => {
+    const d = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '60000' });
+    const banner = JSON.parse(await d.firstLine) as Banner;
+    const a = await TestClient.connect(banner.ws);
+    clients.push(a);
+    d.child.kill('SIGTERM');
+    await a.next('bye');
+    expect(await d.stop('SIGTERM', 5000)).toBe(143);
+  });
+
+  it('exits 2 for config errors naming the flag or key', async () => {
+    const bad = run(['serve', '--port', '0', '--capacity', '20', '--max-capacity', '4']);
+    expect(await within(bad.exited, 10_000, 'exit')).toBe(2);
+    expect(bad.stderr()).toMatch(/CONFIG_INVALID/);
+    expect(bad.stderr()).toMatch(/rooms/);
+    const usage = run(['serve', '--port', 'eighty']);
+    expect(await within(usage.exited, 10_000, 'exit')).toBe(2);
+    expect(usage.stderr()).toMatch(/--port/);
+    const redis = run(['serve', '--port', '0', '--redis', 'redis://127.0.0.1:1']);
+    expect(await within(redis.exited, 10_000, 'exit')).toBe(2);
+    expect(redis.stderr()).toMatch(/redis/i);
+  });
+});
