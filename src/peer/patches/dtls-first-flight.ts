@@ -1,6 +1,6 @@
 /**
  * Patch "dtls-first-flight": no fixed 100 ms sleep before the DTLS ClientHello, and a lost first
- * flight is resent after 50 ms instead of 500 ms.
+ * flight is resent after 10 ms instead of 500 ms.
  *
  * Replaces `RTCDtlsTransport.prototype.start` (werift 0.24.4, webrtc/src/transport/dtls.ts). The
  * original creates the DTLS client and then `await setTimeout(100)` before `connect()`: every
@@ -10,7 +10,8 @@
  * 500 ms.
  *
  * After the patch the ClientHello goes out at once and, while no answer has arrived, is resent at
- * 50, 150 and 350 ms (then werift's own 500 ms, 1.5 s, ... schedule continues). Resending the
+ * 10, 30, 70, 150 and 310 ms (then werift's own 500 ms, 1.5 s, ... schedule continues). The
+ * ClientHello is ~200 bytes; five early copies cost nothing next to a 500 ms stall. Resending the
  * cookieless ClientHello is safe for the server (HelloVerifyRequest is stateless, and werift's
  * server keeps one cookie per session), but werift's client treats a second HelloVerifyRequest
  * as fatal (`Flight3.exec` throws when already in flight 3); the patched start() therefore drops
@@ -21,7 +22,7 @@ import { DtlsClient, DtlsServer, RTCDtlsTransport, isDtls } from 'werift';
 import type { WeriftPatch } from './index.js';
 
 /** Delays (ms after the first send) at which an unanswered ClientHello is resent. */
-export const FIRST_FLIGHT_RESENDS_MS: readonly number[] = [50, 150, 350];
+export const FIRST_FLIGHT_RESENDS_MS: readonly number[] = [10, 30, 70, 150, 310];
 
 interface IceConnectionLike {
   onData: { subscribe(cb: (buf: Buffer) => void): unknown };
@@ -163,7 +164,7 @@ async function start(this: DtlsTransportLike): Promise<void> {
 /** See the module comment. */
 export const dtlsFirstFlightPatch: WeriftPatch = {
   name: 'dtls-first-flight',
-  summary: 'no fixed 100 ms sleep before the ClientHello; an unanswered first flight is resent at 50/150/350 ms',
+  summary: 'no fixed 100 ms sleep before the ClientHello; an unanswered first flight is resent at 10/30/70/150/310 ms',
   apply() {
     (RTCDtlsTransport.prototype as unknown as { start: unknown }).start = start;
   },
