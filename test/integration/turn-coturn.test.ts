@@ -4,11 +4,15 @@ import { iceServersFor } from '../../src/auth/ice-servers.js';
 import { probeTurn } from '../../src/auth/index.js';
 import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { getJson } from '../helpers/auth-http.js';
+import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { connectPair, gatherCandidates, makePeer, selectedPairTypes, within } from '../helpers/auth-werift.js';
 
 const cleanups: Array<() => unknown> = [];
+const res = new Resources();
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  await res.closeAll();
 });
 
 async function coturn(): Promise<Coturn> {
@@ -47,6 +51,33 @@ describe('TURN REST credentials against coturn', () => {
     const { candidates } = await gatherCandidates(pc, 4_000);
     expect(candidates.filter((c) => / typ relay /.test(c))).toEqual([]);
     expect(turn.log()).toMatch(/check_stun_auth/);
+  });
+});
+
+describe('TURN credentials handed out by the server', () => {
+  it('welcome carries REST credentials that relay two werift peers through coturn', async () => {
+    const turn = await coturn();
+    const s = res.server(await startTestServer({ ice: { turn: [{ urls: [turn.url], secret: turn.secret, ttlSeconds: 600 }] } }));
+    const ca = res.client(await TestClient.open(s.url));
+    const cb = res.client(await TestClient.open(s.url));
+    const [wa, wb] = await Promise.all([ca.next('welcome'), cb.next('welcome')]);
+    expect(wa.iceServers[0]!.username).toMatch(new RegExp(`^\\d+:${wa.session}$`));
+    const a = relayPeer(wa.iceServers);
+    const b = relayPeer(wb.iceServers);
+    await connectPair(a, b, 20_000);
+    expect(selectedPairTypes(a)).toEqual({ local: 'relay', remote: 'relay' });
+  });
+
+  it('GET /v1/ice-servers credentials pass coturn authentication; a server with the wrong secret fails it', async () => {
+    const turn = await coturn();
+    for (const [secret, ok] of [[turn.secret, true], ['wrong-secret', false]] as const) {
+      const s = res.server(await startTestServer({ ice: { turn: [{ urls: [turn.url], secret }] } }));
+      const { body } = await getJson(`${s.httpUrl}/v1/ice-servers`);
+      const server = (body as { iceServers: Array<{ urls: string; username: string; credential: string }> }).iceServers[0]!;
+      const probe = probeTurn({ url: server.urls, username: server.username, credential: server.credential, timeoutMs: 5_000 });
+      if (ok) expect((await probe).relayed.address).toBe('127.0.0.1');
+      else await expect(probe).rejects.toMatchObject({ code: 'TURN_AUTH_FAILED', message: expect.stringMatching(/TURN authentication failed/) as unknown });
+    }
   });
 });
 
