@@ -84,7 +84,7 @@ export function createJwtAuthenticator(jwt: JwtConfig, deps: JwtAuthenticatorDep
     if (err instanceof errors.JOSEAlgNotAllowed) return fail('wrong_algorithm', `wrong algorithm: expected ${expected}`);
     if (err instanceof errors.JWSSignatureVerificationFailed) return fail('bad_signature', 'bad signature: the token was not signed by the configured key');
     if (err instanceof errors.JWKSNoMatchingKey) return fail('bad_signature', 'bad signature: no key in the JWKS matches the token (kid/alg)');
-    if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || isFetchError(err)) {
+    if (keys.source === 'jwksUrl' && (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || isFetchError(err))) {
       // The key server is down or broken: not the client's fault, and worth retrying.
       return new SigctlError('UNAVAILABLE', `cannot verify tokens: the JWKS at ${jwt.jwksUrl ?? '?'} is unreachable or invalid`, {
         cause: err,
