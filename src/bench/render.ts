@@ -4,8 +4,10 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { GateResult } from './gates.js';
+import type { ConnectRun, PhaseBreakdown, ThroughputRun } from './peers.js';
 import type { BenchReport } from './report.js';
 import type { SignalingResult, SignalingWindow } from './signaling.js';
+import type { Summary } from './stats.js';
 import { num, renderTable, type Cell } from './table.js';
 
 function headline(color: ChalkInstance, report: BenchReport, what: string): string[] {
@@ -13,7 +15,7 @@ function headline(color: ChalkInstance, report: BenchReport, what: string): stri
   return [
     `${color.bold.cyan(`sigctl bench ${report.scenario}`)}  ${what}`,
     color.dim(
-      `  node ${e.node} · ${e.cpuCount} cpu (${e.cpuModel}) · load ${e.loadAverage1m} · ${e.loadGenerator.count} load worker thread${e.loadGenerator.count === 1 ? '' : 's'} · ${report.startedAt}`,
+      `  node ${e.node} · ${e.cpuCount} cpu (${e.cpuModel}) · load ${e.loadAverage1m} · load generated in ${e.loadGenerator.count} worker thread${e.loadGenerator.count === 1 ? '' : 's'} · ${report.startedAt}`,
     ),
   ];
 }
@@ -101,6 +103,58 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
       lines.push(`  ramp maximum             ${num(comparison.rampMaxRatio, 3)}x floor (goal >= 0.8x) ${goal(comparison.goals.ramp)}`);
     }
   }
+  lines.push(...renderGates(color, report.gates));
+  return lines;
+}
+
+function phaseRows(color: ChalkInstance, phases: PhaseBreakdown): Cell[][] {
+  const rows: Array<[string, Summary]> = [
+    ['signaling (ws connect -> joined)', phases.signaling],
+    ['offer/answer round trip', phases.offerAnswer],
+    ['ICE connected', phases.ice],
+    ['DTLS connected', phases.dtls],
+    ['data channel open', phases.channel],
+    [color.bold('total'), phases.total],
+  ];
+  return rows.map(([label, s]) => [label, s.count, num(s.p50, 2), num(s.p95, 2), num(s.p99, 2), num(s.max, 2)]);
+}
+
+function connectLines(color: ChalkInstance, run: ConnectRun): string[] {
+  const failed = run.failed === 0 ? color.green('0 failed') : color.red(`${run.failed} failed ${JSON.stringify(run.errors)}`);
+  return [
+    '',
+    `${color.bold('join latency by phase')} (${run.target} ${run.url}) ${run.connected}/${run.pairs} pairs connected, ${failed}`,
+    ...renderTable(color, ['phase', 'pairs', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'], phaseRows(color, run.phasesMs)),
+  ];
+}
+
+/** The connect report. */
+export function renderConnect(color: ChalkInstance, report: BenchReport<ConnectRun>): string[] {
+  const lines = headline(color, report, `${String(report.parameters.pairs)} pair${report.parameters.pairs === 1 ? '' : 's'} of werift peers, one room each`);
+  lines.push(...connectLines(color, report.results));
+  lines.push(...renderGates(color, report.gates));
+  return lines;
+}
+
+/** The throughput report. */
+export function renderThroughput(color: ChalkInstance, report: BenchReport<ThroughputRun>): string[] {
+  const run = report.results;
+  const t = run.transfer;
+  const lines = headline(
+    color,
+    report,
+    `${run.pairs} pair${run.pairs === 1 ? '' : 's'} · ${t.messageSize}-byte ${t.ordered ? 'ordered' : 'unordered'} messages · ${t.durationS} s · engine ${t.engine}`,
+  );
+  lines.push(...connectLines(color, run));
+  lines.push('', `${color.bold('throughput')} aggregate ${color.bold(`${num(t.aggregateMBps, 3)} MB/s`)} (MB = 10^6 bytes)`);
+  lines.push(
+    ...renderTable(
+      color,
+      ['pair', 'MB/s', 'MB delivered', 'messages', 'seconds', 'max buffered KiB', 'error'],
+      t.perPair.map((p) => [String(p.pair), num(p.mbps, 3), num(p.bytes / 1e6, 2), p.messages, num(p.ms / 1000, 2), num(p.maxBufferedBytes / 1024, 0), p.error === undefined ? '' : color.red(p.error)]),
+    ),
+  );
+  lines.push('', `${color.bold('message RTT')} (timestamped pings after the bulk phase): ${t.rttMs.count} pings, p50 ${num(t.rttMs.p50, 3)} ms, p99 ${num(t.rttMs.p99, 3)} ms, max ${num(t.rttMs.max, 3)} ms`);
   lines.push(...renderGates(color, report.gates));
   return lines;
 }

@@ -7,9 +7,10 @@ import { Option, type Command } from 'commander';
 import { benchEnvironment } from '../../bench/environment.js';
 import { startFloor } from '../../bench/floor.js';
 import { checkGatesApply, evaluateGates, gateError, type GateFigures, type GateSpec } from '../../bench/gates.js';
-import { renderSignaling } from '../../bench/render.js';
+import { connectFigures, runConnect, runThroughput, throughputFigures, type ConnectRun, type ThroughputRun } from '../../bench/peers.js';
+import { renderConnect, renderSignaling, renderThroughput } from '../../bench/render.js';
 import { writeReport, type BenchReport, type Scenario } from '../../bench/report.js';
-import { runSignaling, signalingFigures } from '../../bench/signaling.js';
+import { runSignaling, signalingFigures, type SignalingResult } from '../../bench/signaling.js';
 import { SigctlError } from '../../protocol/errors.js';
 import { intOption, numberOption, type RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -40,6 +41,7 @@ const SCENARIOS: readonly Scenario[] = ['connect', 'throughput', 'signaling'];
 /** Flags that only make sense for some scenarios: given elsewhere they are a usage error, not ignored. */
 const SCENARIO_FLAGS: ReadonlyArray<[keyof BenchOptions, string, readonly Scenario[]]> = [
   ['pairs', '--pairs', ['connect', 'throughput']],
+  ['duration', '--duration', ['throughput', 'signaling']],
   ['messageSize', '--message-size', ['throughput']],
   ['unordered', '--unordered', ['throughput']],
   ['clients', '--clients', ['signaling']],
@@ -100,42 +102,56 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   checkUrl(opts.url);
   const gates: GateSpec = { maxJoinP95: opts.maxJoinP95, minMbps: opts.minMbps, maxRelayP99: opts.maxRelayP99, maxFailures: opts.maxFailures };
   checkGatesApply(scenario, gates);
-  if (scenario !== 'signaling') {
-    throw new SigctlError(
-      'USAGE',
-      `the ${scenario} scenario is not available in this build: it runs werift peers through the peer session API (src/peer), which is not there yet; use \`sigctl bench signaling\``,
-    );
-  }
-
   const startedAt = new Date();
   const kills: Array<() => void> = [];
   ctx.onForceExit(() => kills.forEach((k) => k()));
   const live = progress(ctx);
-  const parameters = {
-    url: opts.url ?? null,
-    clients: opts.clients ?? 200,
-    roomSize: opts.roomSize ?? 2,
-    rate: opts.rate ?? 10,
-    durationS: opts.duration ?? 10,
-    ramp: opts.ramp === true,
-    rampBoundMs: opts.maxRelayP99 ?? 50,
-    vsFloor: opts.vsFloor === true,
-  };
+  const common = { url: opts.url, env: ctx.env, signal: ctx.signal, onProgress: live.update, onResource: (kill: () => void) => kills.push(kill) };
+  let parameters: Record<string, unknown>;
   let figures: GateFigures;
   let results: unknown;
-  let workers = 0;
+  let workers: number;
+  let render: (report: BenchReport) => string[];
   try {
-    const result = await runSignaling({
-      ...parameters,
-      url: opts.url,
-      env: ctx.env,
-      signal: ctx.signal,
-      onProgress: live.update,
-      onResource: (kill) => kills.push(kill),
-    });
-    figures = signalingFigures(result);
-    workers = Math.max(...result.runs.map((r) => r.workers));
-    results = result;
+    if (scenario === 'signaling') {
+      const p = {
+        clients: opts.clients ?? 200,
+        roomSize: opts.roomSize ?? 2,
+        rate: opts.rate ?? 10,
+        durationS: opts.duration ?? 10,
+        ramp: opts.ramp === true,
+        rampBoundMs: opts.maxRelayP99 ?? 50,
+        vsFloor: opts.vsFloor === true,
+      };
+      parameters = { url: opts.url ?? null, ...p };
+      const result = await runSignaling({ ...common, ...p });
+      figures = signalingFigures(result);
+      workers = Math.max(...result.runs.map((r) => r.workers));
+      results = result;
+      render = (r) => renderSignaling(ctx.out.color, r as BenchReport<SignalingResult>);
+    } else if (scenario === 'connect') {
+      const p = { pairs: opts.pairs ?? 10 };
+      parameters = { url: opts.url ?? null, ...p };
+      const run = await runConnect({ ...common, ...p });
+      figures = connectFigures(run);
+      workers = run.workers;
+      results = run;
+      render = (r) => renderConnect(ctx.out.color, r as BenchReport<ConnectRun>);
+    } else {
+      const p = {
+        pairs: opts.pairs ?? 1,
+        durationS: opts.duration ?? 10,
+        messageSize: opts.messageSize ?? 16_384,
+        ordered: opts.unordered !== true,
+        engine: 'werift' as const,
+      };
+      parameters = { url: opts.url ?? null, ...p };
+      const run = await runThroughput({ ...common, ...p });
+      figures = throughputFigures(run);
+      workers = run.workers;
+      results = run;
+      render = (r) => renderThroughput(ctx.out.color, r as BenchReport<ThroughputRun>);
+    }
   } finally {
     live.stop();
   }
@@ -166,7 +182,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
     }
     return 0;
   }
-  for (const line of renderSignaling(ctx.out.color, report as BenchReport<never>)) ctx.out.result(line);
+  for (const line of render(report)) ctx.out.result(line);
   if (err !== undefined) throw err;
   return 0;
 }

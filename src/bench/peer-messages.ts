@@ -1,0 +1,89 @@
+/**
+ * Messages between the connect/throughput orchestrator and its peer workers (worker_threads that
+ * run werift peers), validated at both ends. Both peers of a pair live in one worker, so every
+ * phase and RTT is measured on one thread's clock.
+ */
+import { z } from 'zod';
+
+/** Data-channel engines a throughput run can use; werift is the one sigctl ships with. */
+export const ENGINES = ['werift'] as const;
+export const Engine = z.enum(ENGINES);
+export type Engine = z.infer<typeof Engine>;
+
+export const PeerWorkerSetup = z.object({
+  url: z.string(),
+  /** Room ids, one pair each. */
+  rooms: z.array(z.string()),
+  /** Global index of the first pair. */
+  base: z.number().int().nonnegative(),
+  /** Per pair: start to open channel before it counts as failed (ms). */
+  pairTimeoutMs: z.number().int().positive(),
+  /** Bind ICE to this address (e.g. 127.0.0.1); absent: every interface plus loopback. */
+  bindAddress: z.string().optional(),
+  engine: Engine,
+});
+export type PeerWorkerSetup = z.infer<typeof PeerWorkerSetup>;
+
+export const TransferCommand = z.object({
+  type: z.literal('transfer'),
+  durationMs: z.number().int().positive(),
+  messageSize: z.number().int().positive(),
+  /** Timestamped pings after the bulk phase, one outstanding at a time. */
+  pings: z.number().int().nonnegative(),
+  /** Longest time for the ping phase (ms). */
+  pingBudgetMs: z.number().int().positive(),
+});
+export type TransferCommand = z.infer<typeof TransferCommand>;
+
+export const ToPeerWorker = z.discriminatedUnion('type', [TransferCommand, z.object({ type: z.literal('close') })]);
+export type ToPeerWorker = z.infer<typeof ToPeerWorker>;
+
+const Ms = z.number().nullable();
+
+/** How one pair came up, from the newcomer's side (it offers, so it sees every phase). */
+export const PairResult = z.object({
+  pair: z.number().int().nonnegative(),
+  room: z.string(),
+  ok: z.boolean(),
+  /** Error code when it failed. */
+  error: z.string().optional(),
+  /** ms since the newcomer's start(): ws connected, joined, offer sent, answer received, ICE, DTLS, channel open. */
+  at: z.object({
+    wsConnected: Ms,
+    joined: Ms,
+    offerSent: Ms,
+    answerReceived: Ms,
+    iceConnected: Ms,
+    dtlsConnected: Ms,
+    channelOpen: Ms,
+  }),
+  /** Selected candidate pair, e.g. "host/host udp". */
+  candidatePair: z.string().nullable(),
+});
+export type PairResult = z.infer<typeof PairResult>;
+
+export const ConnectedReport = z.object({ type: z.literal('connected'), pairs: z.array(PairResult) });
+
+export const PairTransfer = z.object({
+  pair: z.number().int().nonnegative(),
+  /** Bytes the receiver got within the run. */
+  bytes: z.number().int().nonnegative(),
+  messages: z.number().int().nonnegative(),
+  /** First send to last byte received, ms. */
+  ms: z.number().nonnegative(),
+  /** Largest bufferedAmount the sender saw (proof that buffering stayed bounded). */
+  maxBufferedBytes: z.number().int().nonnegative(),
+  rttMs: z.instanceof(Float64Array),
+  error: z.string().optional(),
+});
+export type PairTransfer = z.infer<typeof PairTransfer>;
+
+export const TransferredReport = z.object({ type: z.literal('transferred'), pairs: z.array(PairTransfer) });
+
+export const FromPeerWorker = z.discriminatedUnion('type', [
+  ConnectedReport,
+  TransferredReport,
+  z.object({ type: z.literal('closed') }),
+  z.object({ type: z.literal('fatal'), message: z.string() }),
+]);
+export type FromPeerWorker = z.infer<typeof FromPeerWorker>;

@@ -1,0 +1,221 @@
+/**
+ * The connect and throughput scenarios: P pairs of werift peers, one room each, run in peer worker
+ * threads through the server under test (a local `sigctl serve` child, or `url`). connect reports
+ * per-phase join latency the way pion's webrtc-bench splits it; throughput then pushes bulk data
+ * over every channel at once (backpressure on bufferedAmount) and measures ping RTT.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { SigctlError } from '../protocol/errors.js';
+import { FromPeerWorker, type Engine, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
+import { benchServerEnv } from './signaling.js';
+import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
+import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
+import { WorkerHandle } from './worker-handle.js';
+import { compiledWorkerUrl } from './worker-url.js';
+
+export interface PeerRunOptions {
+  url?: string | undefined;
+  pairs: number;
+  /** Per pair: start to open channel (ms, default 30000). */
+  pairTimeoutMs?: number;
+  /** Peer worker threads; default one per core, at most one per pair. */
+  workers?: number;
+  /** Bind ICE to this address (default: 127.0.0.1 for a local server, every interface for --url). */
+  bindAddress?: string | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  signal: AbortSignal;
+  onProgress?: (text: string) => void;
+  onResource?: (kill: () => void) => void;
+}
+
+export interface ThroughputRunOptions extends PeerRunOptions {
+  durationS: number;
+  messageSize: number;
+  /** Only ordered channels until the peer session can open unordered ones. */
+  ordered: boolean;
+  /** The data-channel engine; werift is the one sigctl ships with. */
+  engine: Engine;
+  /** Pings for RTT after the bulk phase (default 100). */
+  pings?: number;
+}
+
+/** Consecutive phases from the newcomer's start() to an open data channel; they add up to `total`. */
+export interface PhaseBreakdown {
+  /** ws connect -> joined. */
+  signaling: Summary;
+  /** joined -> answer received (offer created, sent, answered, relayed back). */
+  offerAnswer: Summary;
+  /** answer received -> ICE connected. */
+  ice: Summary;
+  /** ICE connected -> DTLS connected. */
+  dtls: Summary;
+  /** DTLS connected -> data channel open. */
+  channel: Summary;
+  total: Summary;
+}
+
+export interface ConnectRun {
+  target: TargetKind | 'remote';
+  url: string;
+  workers: number;
+  pairs: number;
+  connected: number;
+  failed: number;
+  errors: Record<string, number>;
+  phasesMs: PhaseBreakdown;
+  perPair: PairResult[];
+}
+
+export interface ThroughputRun extends ConnectRun {
+  transfer: {
+    engine: Engine;
+    ordered: boolean;
+    messageSize: number;
+    durationS: number;
+    perPair: Array<Omit<PairTransfer, 'rttMs'> & { mbps: number }>;
+    /** MB/s (10^6 bytes/s) per pair. */
+    perPairMBps: Summary;
+    /** All bytes delivered / the longest pair's transfer time. */
+    aggregateMBps: number;
+    rttMs: Summary;
+    failures: number;
+    errors: Record<string, number>;
+  };
+}
+
+const SEGMENTS = ['signaling', 'offerAnswer', 'ice', 'dtls', 'channel'] as const;
+
+/** Splits each pair's timeline into consecutive segments that add up to its total (a missing or out-of-order mark adds 0). */
+export function phaseSegments(at: PairResult['at']): Record<(typeof SEGMENTS)[number] | 'total', number> | undefined {
+  if (at.channelOpen === null) return undefined;
+  const marks = [at.joined, at.answerReceived, at.iceConnected, at.dtlsConnected, at.channelOpen];
+  let prev = 0;
+  const out = { signaling: 0, offerAnswer: 0, ice: 0, dtls: 0, channel: 0, total: at.channelOpen };
+  marks.forEach((m, i) => {
+    const t = Math.min(Math.max(m ?? prev, prev), at.channelOpen!);
+    out[SEGMENTS[i]!] = t - prev;
+    prev = t;
+  });
+  return out;
+}
+
+export function breakdown(pairs: readonly PairResult[]): PhaseBreakdown {
+  const segs = pairs.flatMap((p) => {
+    const s = p.ok ? phaseSegments(p.at) : undefined;
+    return s === undefined ? [] : [s];
+  });
+  const col = (k: keyof PhaseBreakdown): Summary => roundSummary(summarize(segs.map((s) => s[k])));
+  return { signaling: col('signaling'), offerAnswer: col('offerAnswer'), ice: col('ice'), dtls: col('dtls'), channel: col('channel'), total: col('total') };
+}
+
+function count(errors: Record<string, number>, code: string): void {
+  errors[code] = (errors[code] ?? 0) + 1;
+}
+
+type Handle = WorkerHandle<FromPeerWorker, { pairs: number }>;
+
+/** Peer workers: connects every pair, optionally transfers, always closes. */
+async function withPeers<T>(url: string, opts: PeerRunOptions, local: boolean, body: (handles: Handle[], pairs: PairResult[]) => Promise<T>): Promise<T> {
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const rooms = Array.from({ length: opts.pairs }, (_, i) => `${prefix}-${i}`);
+  const w = Math.max(1, Math.min(opts.workers ?? availableParallelism(), rooms.length));
+  const parts: string[][] = Array.from({ length: w }, () => []);
+  rooms.forEach((r, i) => parts[i % w]!.push(r));
+  const bindAddress = opts.bindAddress ?? (local ? '127.0.0.1' : undefined);
+  const pairTimeoutMs = opts.pairTimeoutMs ?? 30_000;
+  const moduleUrl = compiledWorkerUrl('peer-worker');
+  let base = 0;
+  const handles: Handle[] = parts.map((part) => {
+    const setup: PeerWorkerSetup = { url, rooms: part, base, pairTimeoutMs, engine: 'werift', ...(bindAddress === undefined ? {} : { bindAddress }) };
+    base += part.length;
+    return new WorkerHandle(new Worker(moduleUrl, { workerData: setup }), FromPeerWorker, { pairs: part.length });
+  });
+  opts.onResource?.(() => handles.forEach((h) => void h.worker.terminate()));
+  try {
+    opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${w} worker thread${w === 1 ? '' : 's'}`);
+    // werift loads in each worker (~0.5 s) before the first pair starts.
+    const reports = await Promise.all(handles.map((h) => h.next('connected', pairTimeoutMs * 2 + 15_000, opts.signal)));
+    const pairs = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
+    return await body(handles, pairs);
+  } finally {
+    opts.onProgress?.('closing peers');
+    await Promise.all(handles.map((h) => h.shutdown({ type: 'close' } satisfies ToPeerWorker, 10_000)));
+  }
+}
+
+function connectRun(kind: TargetKind | 'remote', url: string, workers: number, pairs: PairResult[]): ConnectRun {
+  const errors: Record<string, number> = {};
+  for (const p of pairs) if (!p.ok) count(errors, p.error ?? 'INTERNAL');
+  const connected = pairs.filter((p) => p.ok).length;
+  return { target: kind, url, workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs };
+}
+
+async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 'remote', url: string, local: LocalTarget | undefined) => Promise<T>): Promise<T> {
+  if (opts.url !== undefined) return body('remote', opts.url, undefined);
+  opts.onProgress?.('starting a local server');
+  const target = await startLocalTarget({ kind: 'sigctl', env: opts.env, serverEnv: benchServerEnv(opts.pairs * 2, 2), signal: opts.signal });
+  opts.onResource?.(() => target.kill());
+  try {
+    return await body('sigctl', target.url, target);
+  } finally {
+    await target.close();
+  }
+}
+
+/** The connect scenario. */
+export async function runConnect(opts: PeerRunOptions): Promise<ConnectRun> {
+  return withTarget(opts, (kind, url, local) =>
+    withPeers(url, opts, local !== undefined, (handles, pairs) => Promise.resolve(connectRun(kind, url, handles.length, pairs))),
+  );
+}
+
+/** The throughput scenario: connect, then every pair transfers at the same time. */
+export async function runThroughput(opts: ThroughputRunOptions): Promise<ThroughputRun> {
+  if (!opts.ordered) throw new SigctlError('USAGE', '--unordered is not available yet: the peer session API (src/peer) opens ordered channels only');
+  if (opts.engine !== 'werift') throw new SigctlError('ENGINE_MISSING', `engine ${String(opts.engine)} is not available`);
+  const durationMs = Math.round(opts.durationS * 1000);
+  return withTarget(opts, (kind, url, local) =>
+    withPeers(url, opts, local !== undefined, async (handles, pairs) => {
+      const run = connectRun(kind, url, handles.length, pairs);
+      if (opts.signal.aborted) throw new SigctlError('ABORTED', 'interrupted');
+      opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} for ${opts.durationS} s`);
+      const pings = opts.pings ?? 100;
+      const pingBudgetMs = 5_000;
+      for (const h of handles) h.send({ type: 'transfer', durationMs, messageSize: opts.messageSize, pings, pingBudgetMs } satisfies ToPeerWorker);
+      const reports = await Promise.all(handles.map((h) => h.next('transferred', durationMs + 10_000 + pingBudgetMs + 15_000, opts.signal)));
+      const transfers = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
+      const errors: Record<string, number> = {};
+      for (const t of transfers) if (t.error !== undefined) count(errors, t.error);
+      const perPair = transfers.map(({ rttMs: _rtt, ...t }) => ({ ...t, mbps: t.ms > 0 ? round(t.bytes / 1e6 / (t.ms / 1000), 3) : 0 }));
+      const totalBytes = transfers.reduce((n, t) => n + t.bytes, 0);
+      const longest = Math.max(0, ...transfers.map((t) => t.ms));
+      return {
+        ...run,
+        transfer: {
+          engine: opts.engine,
+          ordered: opts.ordered,
+          messageSize: opts.messageSize,
+          durationS: opts.durationS,
+          perPair,
+          perPairMBps: roundSummary(summarize(perPair.map((p) => p.mbps))),
+          aggregateMBps: longest > 0 ? round(totalBytes / 1e6 / (longest / 1000), 3) : 0,
+          rttMs: roundSummary(summarize(concatSamples(transfers.map((t) => t.rttMs)))),
+          failures: transfers.filter((t) => t.error !== undefined).length,
+          errors,
+        },
+      };
+    }),
+  );
+}
+
+/** Gate figures of a connect run. */
+export function connectFigures(run: ConnectRun): { joinP95Ms: number; failures: number } {
+  return { joinP95Ms: run.phasesMs.total.p95, failures: run.failed };
+}
+
+/** Gate figures of a throughput run. */
+export function throughputFigures(run: ThroughputRun): { joinP95Ms: number; failures: number; mbps: number } {
+  return { joinP95Ms: run.phasesMs.total.p95, failures: run.failed + run.transfer.failures, mbps: run.transfer.aggregateMBps };
+}
