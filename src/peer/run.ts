@@ -3,6 +3,7 @@
  * --recv DIR), stop conditions (--count, --timeout, abort) and one stream of events that the CLI
  * prints as JSON lines or human output. Kept apart from src/cli so it is tested without a process.
  */
+import { basename } from 'node:path';
 import { TypedEmitter } from '../client/typed-emitter.js';
 import { SigctlError, isSigctlError } from '../protocol/errors.js';
 import type { PeerInfo, PeerLeftReason } from '../protocol/messages.js';
@@ -279,7 +280,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
     sendFile(channel, path, {
       chunkBytes: this.options.chunkBytes,
       signal: this.abortSends.signal,
-      onProgress: (bytes, total) => this.progress(peer, name, 'sent', path, bytes, total),
+      onProgress: (bytes, total) => this.progress(peer, name, 'sent', basename(path), bytes, total),
     }).then(
       (res) => {
         this.stats.filesSent += 1;
