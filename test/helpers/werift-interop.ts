@@ -106,10 +106,10 @@ export class ChromiumPeer {
 
   /** Creates the channel and returns the complete offer SDP. */
   offer(): Promise<string> {
-    return within(this.page.evaluate('window.t.offer()') as Promise<string>, 10_000, 'chromium offer');
+    return within(this.page.evaluate<string>('window.t.offer()'), 10_000, 'chromium offer');
   }
   answer(offerSdp: string): Promise<string> {
-    return within(this.page.evaluate(`window.t.answer(${JSON.stringify(offerSdp)})`) as Promise<string>, 10_000, 'chromium answer');
+    return within(this.page.evaluate<string>(`window.t.answer(${JSON.stringify(offerSdp)})`), 10_000, 'chromium answer');
   }
   async accept(answerSdp: string): Promise<void> {
     await within(this.page.evaluate(`window.t.accept(${JSON.stringify(answerSdp)})`), 10_000, 'chromium accept');
@@ -119,7 +119,7 @@ export class ChromiumPeer {
   }
   /** Waits until the page has received `messages` messages; returns what it saw. */
   received(messages: number, ms: number): Promise<Received> {
-    return within(this.page.evaluate(`window.t.waitFor(${messages})`) as Promise<Received>, ms, 'chromium receive');
+    return within(this.page.evaluate<Received>(`window.t.waitFor(${messages})`), ms, 'chromium receive');
   }
   /** Makes the page send `count` sequence-numbered messages of `size` bytes with backpressure. */
   async send(count: number, size: number): Promise<void> {

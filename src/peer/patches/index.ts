@@ -71,6 +71,12 @@ function appliedSet(): Set<string> {
   return g[APPLIED];
 }
 
+/** Why patches must not be applied to `version` (undefined when it is the pinned version). */
+export function weriftVersionProblem(version: string | undefined): string | undefined {
+  if (version === PATCHED_WERIFT_VERSION) return undefined;
+  return `werift ${version ?? '(not found)'} is installed; these patches target exactly ${PATCHED_WERIFT_VERSION}`;
+}
+
 /** Installs the werift runtime patches (idempotent). Returns what was applied and what was not. */
 export function applyWeriftPatches(options: ApplyWeriftPatchesOptions = {}): PatchReport {
   const weriftVersion = installedWeriftVersion();
@@ -78,8 +84,8 @@ export function applyWeriftPatches(options: ApplyWeriftPatchesOptions = {}): Pat
   const unknown = (options.only ?? []).filter((n) => !WERIFT_PATCH_NAMES.includes(n));
   const base = { weriftVersion, targetVersion: PATCHED_WERIFT_VERSION };
   const unknownSkips = unknown.map((name) => ({ name, reason: 'no such patch' }));
-  if (weriftVersion !== PATCHED_WERIFT_VERSION) {
-    const reason = `werift ${weriftVersion ?? '(not found)'} is installed; these patches target exactly ${PATCHED_WERIFT_VERSION}`;
+  const reason = weriftVersionProblem(weriftVersion);
+  if (reason !== undefined) {
     return { ...base, applied: [], alreadyApplied: [], skipped: [...wanted.map((p) => ({ name: p.name, reason })), ...unknownSkips] };
   }
   const done = appliedSet();
