@@ -115,7 +115,7 @@ describe('patched SCTP internals', () => {
     await sctp.sendSack();
     const packet = sent.at(-1);
     expect(packet).toBeDefined();
-    const sack = new SackChunk(0, (packet as Buffer).subarray(16)) as SackChunkLike;
+    const sack = new SackChunk(0, (packet as Buffer).subarray(16));
     expect(sack.cumulativeTsn).toBe(999_999_990);
     expect(sack.gaps).toEqual([
       [2, 3],
