@@ -197,6 +197,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       conn.missedPongs = 0;
     });
     ws.on('error', (err) => {
+      // ws reports client protocol violations here (oversized frame, bad UTF-8, bad opcode) and
+      // closes the socket itself: the member leaves at once, as for any misbehaviour.
+      conn.endKind ??= 'kicked';
       conn.log.debug({ err, event: 'socket-error' }, 'socket error');
     });
     ws.on('close', (code) => {

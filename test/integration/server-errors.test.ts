@@ -142,9 +142,12 @@ describe('server errors and limits', () => {
 
   it('closes with 1009 (no reply) for a frame far over the limit, before buffering it', async () => {
     const s = await setup({ limits: { maxFrameBytes: 4096 } });
-    const c = await connect(s);
+    const { c, joined } = await join(s, 'huge');
+    const { c: other } = await join(s, 'huge');
     c.sendRaw('x'.repeat(100_000));
     expect((await c.waitClosed()).code).toBe(CloseCode.TOO_LARGE);
+    // A protocol violation is not a dropped connection: no resume reservation.
+    expect(await other.next('peer-left')).toMatchObject({ peer: joined.self.id, reason: 'disconnect' });
   });
 
   it('RATE_LIMITED over the message rate, and close 4008 when flooding persists', async () => {
