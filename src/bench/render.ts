@@ -26,7 +26,7 @@ export function renderGates(color: ChalkInstance, gates: readonly GateResult[]):
   const lines = ['', color.bold('gates')];
   for (const g of gates) {
     const mark = g.passed ? color.green('pass') : color.red('FAIL');
-    lines.push(`  ${mark}  ${g.flag} ${g.limit}  ${g.measure}: ${g.actual === null ? 'not measured' : num(g.actual, 3)}`);
+    lines.push(`  ${mark}  ${g.flag} ${g.limit}  ${g.measure}: ${g.actual === null ? 'not measured' : Number.isInteger(g.actual) ? String(g.actual) : num(g.actual, 3)}`);
   }
   return lines;
 }
