@@ -197,6 +197,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     }
     const problem = sdpProblem(desc.sdp);
     if (problem !== undefined) throw new SigctlError('BAD_MESSAGE', `unusable ${desc.type} SDP from ${this.remoteId}: ${problem}`);
+    for (const m of desc.sdp.matchAll(/^a=(candidate:.*)$/gm)) {
+      const type = candidateTypeOf(m[1] ?? '');
+      if (type !== undefined) this.remoteTypes.add(type);
+    }
     const identity = sessionIdentity(desc.sdp);
     if (desc.type === 'offer' && this.remoteIdentity !== undefined && identity !== this.remoteIdentity) {
       // The far end started a new ICE/DTLS session (its restart, or it rejoined): werift cannot

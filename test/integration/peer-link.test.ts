@@ -148,4 +148,22 @@ describe('PeerLink (pairwise, no server)', () => {
     await closed;
     expect(p.a.state).toBe('closed');
   });
+
+  it('reports ICE_FAILED with the candidate types tried when no pair works', async () => {
+    // No candidate reaches the other side: not trickled, and stripped from the SDP (werift puts
+    // the ones gathered so far into the description too).
+    const dropCandidates = (to: PeerLink, d: unknown): void => {
+      if (typeof d !== 'object' || d === null || 'candidate' in d) return;
+      const { description } = d as { description: { type: string; sdp: string } };
+      to.handleSignal({ description: { ...description, sdp: description.sdp.replace(/^a=candidate:.*\r\n/gm, '') } });
+    };
+    const p = track(pipeLinks({ a: { connectTimeoutMs: 1_500, maxRestarts: 0 }, b: { connectTimeoutMs: 1_500, maxRestarts: 0 }, deliverToA: dropCandidates, deliverToB: dropCandidates }));
+    const failed = nextEvent(p.a, 'failed', 6_000);
+    p.a.start();
+    p.b.start();
+    const [err] = await failed;
+    expect(err.code).toBe('ICE_FAILED');
+    expect(err.message).toMatch(/candidate types tried: local host, remote none/);
+    expect(err.details).toMatchObject({ localCandidateTypes: ['host'], remoteCandidateTypes: [] });
+  });
 });
