@@ -1,0 +1,67 @@
+/**
+ * `sigctl peer --relay-only` as a user runs it: two peers behind a real server (auth on) that hands
+ * out coturn REST credentials send a file relay/relay. (The wrong-secret case is covered at library
+ * level in turn-coturn.test.ts with probeTurn.)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuthenticator, mintToken } from '../../src/auth/index.js';
+import { spawnCli, type CliProcess } from '../helpers/auth-cli.js';
+import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { TEST_SECRET } from '../helpers/auth-tokens.js';
+import { Resources, startTestServer, testConfig } from '../helpers/server-harness.js';
+
+const res = new Resources();
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  await res.closeAll();
+});
+
+async function coturn(): Promise<Coturn> {
+  const turn = await startCoturn();
+  cleanups.push(() => turn.stop());
+  return turn;
+}
+
+function peer(args: string[]): CliProcess {
+  const p = spawnCli(['peer', '--json', '--relay-only', ...args]);
+  cleanups.push(() => p.kill());
+  return p;
+}
+
+async function server(turnUrl: string, turnSecret: string): Promise<string> {
+  const overrides = { auth: { jwt: { secret: TEST_SECRET } }, ice: { turn: [{ urls: [turnUrl], secret: turnSecret }] } };
+  const s = res.server(await startTestServer(overrides, { authenticator: createAuthenticator(testConfig(overrides).auth) }));
+  return s.url;
+}
+
+async function token(sub: string): Promise<string> {
+  return (await mintToken({ secret: TEST_SECRET, room: 'relay-*', sub, ttlSeconds: 600 })).token;
+}
+
+describe('sigctl peer --relay-only through coturn', () => {
+  it('sends a file relay/relay with credentials minted by the server', async () => {
+    const turn = await coturn();
+    const url = await server(turn.url, turn.secret);
+    const dir = mkdtempSync(join(tmpdir(), 'sigctl-relay-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'payload.bin'), randomBytes(64 * 1024));
+    mkdirSync(join(dir, 'in'));
+    // The receiver stays up until the sender has its confirmation; the sender ends the run.
+    const receiver = peer(['--url', url, '--room', 'relay-1', '--token', await token('receiver'), '--recv', join(dir, 'in'), '--timeout', '30']);
+    const sender = peer(['--url', url, '--room', 'relay-1', '--token', await token('sender'), '--send', join(dir, 'payload.bin'), '--count', '1', '--timeout', '20']);
+    const sc = await sender.exited(25_000);
+    await receiver.kill();
+    const diag = `receiver: ${JSON.stringify(receiver.events())} ${receiver.stderr()}\nsender: ${JSON.stringify(sender.events())} ${sender.stderr()}`;
+    expect(sc, diag).toBe(0);
+    for (const p of [receiver, sender]) {
+      const connected = p.events().find((e) => e.type === 'peer-connected');
+      expect(connected, diag).toMatchObject({ local: 'relay', remote: 'relay' });
+    }
+    expect(receiver.events().find((e) => e.type === 'file'), diag).toMatchObject({ direction: 'received', ok: true });
+  }, 45_000);
+});
