@@ -65,13 +65,15 @@ function wrapWerift(dc: RTCDataChannel): BenchChannel {
   };
 }
 
-/** A werift peer bound to 127.0.0.1 only. */
-export function createWeriftPeer(): BenchPeer {
+/** A werift peer bound to 127.0.0.1 only; `dropPercent` drops that share of outgoing DTLS records. */
+export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchPeer {
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
     iceInterfaceAddresses: { udp4: '127.0.0.1' },
     iceAdditionalHostAddresses: ['127.0.0.1'],
+    // werift's debug option keeps a record when random() < value/100, i.e. the value is the share KEPT.
+    ...(options.dropPercent ? { debug: { outboundPacketLoss: 100 - options.dropPercent } } : {}),
   });
   const open = deferred<BenchChannel>();
   const watch = (dc: RTCDataChannel): void => {
@@ -189,6 +191,6 @@ export async function createNdcPeer(): Promise<BenchPeer> {
 }
 
 /** Creates a peer of the given engine. */
-export function createBenchPeer(engine: EngineName): Promise<BenchPeer> {
-  return engine === 'werift' ? Promise.resolve(createWeriftPeer()) : createNdcPeer();
+export function createBenchPeer(engine: EngineName, options: { dropPercent?: number } = {}): Promise<BenchPeer> {
+  return engine === 'werift' ? Promise.resolve(createWeriftPeer(options)) : createNdcPeer();
 }

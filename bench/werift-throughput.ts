@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     'max-buffered': { type: 'string', default: '262144' },
     connections: { type: 'string', default: '21' },
     child: { type: 'boolean', default: false },
+    /** Percent of the sender's outgoing DTLS records dropped (werift only; the receiver is clean). */
+    drop: { type: 'string', default: '0' },
   },
 });
 
@@ -167,7 +169,7 @@ class ChildLink {
 
 async function connect(link: ChildLink, id: number): Promise<{ peer: BenchPeer; channel: BenchChannel; ms: number }> {
   const t0 = performance.now();
-  const peer = await createBenchPeer(engine);
+  const peer = await createBenchPeer(engine, { dropPercent: Number(args.drop) });
   const offer = await peer.offer();
   link.send({ t: 'offer', id, sdp: offer });
   const answer = await link.wait('answer', 10_000, (m) => m.id === id);
@@ -223,7 +225,7 @@ async function runParent(): Promise<void> {
   const childArgs = ['--child', '--engine', engine, '--patches', args.patches];
   const proc = fork(self, childArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const link = new ChildLink(proc);
-  const base = { engine, patches: patch.applied, mode: args.mode, node: process.version };
+  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), node: process.version };
   try {
     await link.wait('ready', 15_000);
     if (args.mode === 'latency') {

@@ -30,8 +30,8 @@ export interface DataChunkLike {
   sigctlChannel?: ChannelLike | undefined;
   /** Added by the send-queue patch: bytes of bufferedAmount released when first sent. */
   sigctlBuffered?: number;
-  /** Added by the sack-retransmit patch: this chunk was already fast-retransmitted. */
-  sigctlFastRetransmitted?: boolean;
+  /** Added by the sack-retransmit patch: highest TSN sent before this chunk's fast retransmission. */
+  sigctlFence?: number;
 }
 
 /** Any SCTP chunk: what `sendChunk` serialises. */

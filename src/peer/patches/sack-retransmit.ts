@@ -1,17 +1,21 @@
 /**
- * Patch "sack-retransmit": each lost chunk is fast-retransmitted once, and counted once.
+ * Patch "sack-retransmit": a lost chunk is counted missing only by acks of data sent after it,
+ * so each loss is retransmitted once (and a lost retransmission again, promptly).
  *
  * Replaces `SCTP.prototype.receiveSackChunk` (werift 0.24.4, sctp/src/sctp.ts). The original
  * increments the miss indications of every chunk below the highest newly acked TSN that the SACK
- * does not cover, including chunks already marked for retransmission and chunks already
- * retransmitted that are simply still in flight. Such a chunk reaches three misses again, is
- * marked again, has its bytes subtracted from flightSize again (flightSize drifts below the real
- * amount in flight, so cwnd is overrun) and is sent again: one loss costs several copies.
+ * does not cover, including chunks already marked for retransmission and chunks whose
+ * retransmission is simply still in flight. Such a chunk reaches three misses again, has its bytes
+ * subtracted from flightSize again (flightSize drifts below what is really in flight, so cwnd is
+ * overrun) and is sent again: one loss costs several copies.
  *
- * After the patch (RFC 4960 section 7.2.4): miss indications are only counted for chunks that
- * are outstanding, unacked, not abandoned, not already marked for retransmission and not already
- * fast-retransmitted; a chunk marked by fast retransmit is flagged ineligible for another fast
- * retransmit (T3 expiry still covers it). Everything else is the original algorithm unchanged.
+ * After the patch (RFC 4960 section 7.2.4 HTNA, extended as in RFC 8985's detection of lost
+ * retransmissions): a chunk marked for retransmission and not yet resent is not counted; a chunk
+ * that was fast-retransmitted remembers the highest TSN sent before its retransmission (its
+ * "fence") and is counted missing only when a SACK newly acknowledges a TSN above that fence,
+ * i.e. data sent after the retransmission arrived and the retransmission did not. RFC 4960 itself
+ * leaves a lost retransmission to the T3 timer (RTO.Min = 1 s), which measured as a multi-second
+ * stall per lost retransmission at 1% loss. Everything else is the original algorithm.
  */
 import type { WeriftPatch } from './index.js';
 import type { SackChunkLike, SctpLike } from './internals.js';
@@ -74,11 +78,14 @@ async function receiveSackChunk(this: SctpLike, chunk: SackChunkLike): Promise<v
     for (const sChunk of this.sentQueue) {
       if (uint32Gt(sChunk.tsn, highestNewlyAcked)) break;
       if (seen.has(sChunk.tsn) || sChunk.acked || sChunk.abandoned) continue;
-      if (sChunk.retransmit || sChunk.sigctlFastRetransmitted) continue;
+      if (sChunk.retransmit) continue; // already queued for retransmission
+      const fence = sChunk.sigctlFence;
+      if (fence !== undefined && !uint32Gt(highestNewlyAcked, fence)) continue; // only older data was acked
       sChunk.misses++;
       if (sChunk.misses >= 3) {
         sChunk.misses = 0;
-        sChunk.sigctlFastRetransmitted = true;
+        const newest = this.sentQueue[this.sentQueue.length - 1];
+        sChunk.sigctlFence = newest ? newest.tsn : sChunk.tsn;
         if (!this.maybeAbandon(sChunk)) sChunk.retransmit = true;
         this.flightSizeDecrease(sChunk);
         loss = true;
@@ -122,7 +129,7 @@ async function receiveSackChunk(this: SctpLike, chunk: SackChunkLike): Promise<v
 /** See the module comment. */
 export const sackRetransmitPatch: WeriftPatch = {
   name: 'sack-retransmit',
-  summary: 'a lost chunk is counted missing and fast-retransmitted once, not again while its retransmission is in flight',
+  summary: 'a lost chunk is counted missing only by acks of data sent after its last transmission: one retransmission per loss',
   apply(internals) {
     (internals.sctpProto as { receiveSackChunk: unknown }).receiveSackChunk = receiveSackChunk;
   },
