@@ -1,12 +1,7 @@
 /**
- * Rooms as this node sees them: message routing for join, signal, meta and leave, resume
- * reservations, and delivery. The store holds the authoritative membership; the hub keeps a local
- * index of the members it holds so that relaying a signal never awaits the store and frames from
- * one sender reach each recipient in the order they were sent.
- *
- * A local member is `live` (has a connection), `reserved` (dropped, within its resume grace: signals
- * to it go to its store queue) or `resuming` (a new connection is collecting its queue: signals are
- * held in `pending` until the queue has been flushed, so order survives the hand-over).
+ * Room logic of one node: join (with capacity, grants and resume), signal relay, meta, leave, and
+ * what a disconnect does to a membership (a resume reservation or an immediate leave). The store
+ * holds the authoritative membership; the LocalIndex holds this node's members for delivery.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -14,23 +9,12 @@ import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { isSigctlError } from '../protocol/errors.js';
-import type { JoinMessage, LeaveMessage, MetaMessage, PeerInfo, PeerLeftReason, ServerMessage, SignalMessage } from '../protocol/messages.js';
+import type { JoinMessage, LeaveMessage, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
 import type { Connection } from './connection.js';
 import { encode, encodeSignal } from './frames.js';
+import { info, LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
-
-interface LocalMember {
-  record: MemberRecord;
-  conn: Connection | undefined;
-  state: 'live' | 'reserved' | 'resuming';
-  token: string;
-  /** Frames held while `resuming`. */
-  pending: Buffer[] | undefined;
-  grace: NodeJS.Timeout | undefined;
-}
-
-type LocalRoom = Map<string, LocalMember>;
 
 export interface HubOptions {
   config: Readonly<Config>;
@@ -40,10 +24,6 @@ export interface HubOptions {
   now: () => number;
   /** True while the server drains: joins get SHUTTING_DOWN. */
   isDraining: () => boolean;
-}
-
-function info(r: MemberRecord): PeerInfo {
-  return { id: r.id, name: r.name, meta: r.meta };
 }
 
 function forbiddenSend(conn: Connection, what: 'signal' | 'meta'): string {
@@ -60,32 +40,18 @@ function newToken(): string {
 }
 
 export class Hub {
-  private readonly rooms = new Map<string, LocalRoom>();
-  /** Resume tokens of live local members, for a client that resumes before we saw it drop. */
-  private readonly liveTokens = new Map<string, { room: string; id: string }>();
+  private readonly index: LocalIndex;
   private readonly unsubscribe: () => void;
   private closed = false;
 
   constructor(private readonly o: HubOptions) {
-    this.unsubscribe = o.store.subscribe((env) => {
-      if (env.origin === o.store.nodeId) return;
-      const room = this.rooms.get(env.room);
-      if (room === undefined) return;
-      const frame = Buffer.from(env.frame);
-      if (env.to !== undefined) {
-        const m = room.get(env.to);
-        if (m !== undefined) this.deliver(env.room, m, frame);
-        return;
-      }
-      for (const m of room.values()) if (m.record.id !== env.except) this.deliver(env.room, m, frame);
-    });
+    this.index = new LocalIndex({ store: o.store, metrics: o.metrics, logger: o.logger, resumeQueueMax: o.config.rooms.resumeQueueMax });
+    this.unsubscribe = o.store.subscribe((env) => this.index.receive(env));
   }
 
   /** Rooms and members held by this node (for metrics). */
   get size(): { rooms: number; members: number } {
-    let members = 0;
-    for (const r of this.rooms.values()) members += r.size;
-    return { rooms: this.rooms.size, members };
+    return this.index.size;
   }
 
   // ---- join ----------------------------------------------------------------------------------
@@ -141,13 +107,7 @@ export class Hub {
 
     const token = newToken();
     const member: LocalMember = { record, conn, state: 'live', token, pending: undefined, grace: undefined };
-    let room = this.rooms.get(msg.room);
-    if (room === undefined) {
-      room = new Map();
-      this.rooms.set(msg.room, room);
-    }
-    room.set(record.id, member);
-    this.liveTokens.set(token, { room: msg.room, id: record.id });
+    this.index.add(msg.room, member);
     metrics.joins.inc({ result: 'joined' });
 
     if (conn.isClosed()) {
@@ -170,13 +130,13 @@ export class Hub {
       capacity: result.capacity,
       resumeToken: token,
     });
-    this.broadcast(msg.room, { type: 'peer-joined', room: msg.room, peer: info(record) }, record.id);
+    this.index.broadcast(msg.room, { type: 'peer-joined', room: msg.room, peer: info(record) }, record.id);
     if (result.ready) {
       const first = result.peers[0]!;
       const ready = encode({ type: 'ready', room: msg.room, offerer: record.id, peers: [first.id, record.id] });
-      const other = room.get(first.id);
-      if (other !== undefined) this.deliver(msg.room, other, ready);
-      else this.publish(msg.room, ready, first.id);
+      const other = this.index.get(msg.room, first.id);
+      if (other !== undefined) this.index.deliver(msg.room, other, ready);
+      else this.index.publish({ room: msg.room, to: first.id, frame: ready.toString(), origin: store.nodeId, queue: true });
       conn.sendBuffer(ready);
     }
     metrics.joinSeconds.observe((performance.now() - started) / 1000);
@@ -199,16 +159,16 @@ export class Hub {
       return false;
     };
     let member: LocalMember | undefined;
-    const live = this.liveTokens.get(token);
+    const live = this.index.liveToken(token);
     if (live !== undefined && live.room === msg.room) {
       // The client saw the drop before the server did: supersede the old connection.
-      member = this.rooms.get(live.room)?.get(live.id);
+      member = this.index.get(live.room, live.id);
       if (member?.state !== 'live' || member.conn === undefined) return fail('the member is not resumable');
       const old = member.conn;
       old.state = 'idle';
       old.room = undefined;
       old.end('replaced', CloseCode.REPLACED, 'resumed on another connection');
-      this.liveTokens.delete(token);
+      this.index.dropLiveToken(token);
       member.conn = undefined;
       member.state = 'reserved';
     } else {
@@ -224,7 +184,7 @@ export class Hub {
         await store.putResume(token, rec).catch(() => undefined);
         return fail(`the resume token is for another room`);
       }
-      member = this.rooms.get(msg.room)?.get(rec.member.id);
+      member = this.index.get(msg.room, rec.member.id);
       // A reservation held by another node is issue 6 (multi-node); this node cannot hand it over.
       if (member?.state !== 'reserved') return fail('the member is reserved on another node');
     }
@@ -247,24 +207,24 @@ export class Hub {
     } catch (err) {
       conn.log.error({ err, event: 'store-error' }, 'store read during resume failed');
     }
-    const newTokenValue = newToken();
-    member.token = newTokenValue;
     if (conn.isClosed()) {
-      // Dropped again mid-resume: keep the reservation and everything it was owed.
+      // Dropped again mid-resume: keep the reservation (under the token the client still holds)
+      // and everything it was owed.
       for (const f of queued.frames) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
       for (const b of member.pending) void store.enqueue(msg.room, id, b.toString(), config.rooms.resumeQueueMax).catch(() => undefined);
       member.pending = undefined;
       member.state = 'live';
-      this.liveTokens.set(newTokenValue, { room: msg.room, id });
+      member.token = token;
       conn.memberId = id;
       this.disconnected(conn, 'abnormal', true);
       return true;
     }
+    const newTokenValue = newToken();
+    this.index.setLiveToken(msg.room, member, newTokenValue);
     conn.state = 'joined';
     conn.memberId = id;
     conn.resumeToken = newTokenValue;
     conn.log = conn.log.child({ room: msg.room, member: id });
-    this.liveTokens.set(newTokenValue, { room: msg.room, id });
     conn.send({
       type: 'joined',
       ...(msg.id === undefined ? {} : { re: msg.id }),
@@ -302,7 +262,7 @@ export class Hub {
       return;
     }
     const roomId = conn.room!;
-    const room = this.rooms.get(roomId);
+    const room = this.index.room(roomId);
     const self = conn.memberId!;
     if (room === undefined) return;
     if (msg.to !== undefined) {
@@ -311,11 +271,11 @@ export class Hub {
         conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(msg.to)} in room ${JSON.stringify(roomId)}`, msg.id);
         return;
       }
-      this.deliver(roomId, target, encodeSignal(self, msg.data), true);
+      this.index.deliver(roomId, target, encodeSignal(self, msg.data), true);
       return;
     }
     const frame = encodeSignal(self, msg.data);
-    for (const m of room.values()) if (m.record.id !== self) this.deliver(roomId, m, frame, true);
+    for (const m of room.values()) if (m.record.id !== self) this.index.deliver(roomId, m, frame, true);
   }
 
   async meta(conn: Connection, msg: MetaMessage): Promise<void> {
@@ -337,14 +297,14 @@ export class Hub {
       conn.sendError('UNAVAILABLE', 'the metadata could not be recorded; try again', msg.id);
       return;
     }
-    const member = this.rooms.get(roomId)?.get(id);
+    const member = this.index.get(roomId, id);
     if (rec === undefined || member === undefined) {
       conn.sendError('NOT_JOINED', 'no longer a member of the room', msg.id);
       return;
     }
     member.record = rec;
     const peer = info(rec);
-    this.broadcast(roomId, { type: 'peer-updated', room: roomId, peer }, id);
+    this.index.broadcast(roomId, { type: 'peer-updated', room: roomId, peer }, id);
     conn.send({ type: 'peer-updated', room: roomId, peer, ...(msg.id === undefined ? {} : { re: msg.id }) });
   }
 
@@ -354,7 +314,7 @@ export class Hub {
       return;
     }
     const roomId = conn.room!;
-    const member = this.rooms.get(roomId)?.get(conn.memberId!);
+    const member = this.index.get(roomId, conn.memberId!);
     conn.state = 'idle';
     conn.room = undefined;
     conn.memberId = undefined;
@@ -376,14 +336,14 @@ export class Hub {
     const id = conn.memberId;
     conn.state = 'closed';
     if (kind === 'replaced' || roomId === undefined || id === undefined) return;
-    const member = this.rooms.get(roomId)?.get(id);
+    const member = this.index.get(roomId, id);
     if (member?.conn !== conn) return;
     const grace = this.o.config.rooms.resumeGraceMs;
     if (kind !== 'abnormal' || grace === 0 || this.closed) {
       void this.depart(roomId, member, 'disconnect');
       return;
     }
-    this.liveTokens.delete(member.token);
+    this.index.dropLiveToken(member.token);
     member.conn = undefined;
     member.state = 'reserved';
     const token = member.token;
@@ -401,17 +361,10 @@ export class Hub {
 
   /** Removes a member: local index at once (no frame reaches it after this), then the store. */
   private async depart(roomId: string, member: LocalMember, reason: PeerLeftReason): Promise<void> {
-    const room = this.rooms.get(roomId);
     const id = member.record.id;
-    if (room?.get(id) !== member) return;
-    room.delete(id);
-    if (room.size === 0) this.rooms.delete(roomId);
-    this.liveTokens.delete(member.token);
-    if (member.grace !== undefined) clearTimeout(member.grace);
-    member.grace = undefined;
+    if (!this.index.remove(roomId, member)) return;
     member.state = 'reserved';
-    member.conn = undefined;
-    this.broadcast(roomId, { type: 'peer-left', room: roomId, peer: id, reason }, id);
+    this.index.broadcast(roomId, { type: 'peer-left', room: roomId, peer: id, reason }, id);
     this.o.logger.info({ event: 'peer-left', room: roomId, member: id, reason }, 'member left');
     try {
       await this.o.store.leave(roomId, id);
@@ -420,53 +373,10 @@ export class Hub {
     }
   }
 
-  // ---- delivery --------------------------------------------------------------------------------
-
-  /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
-  private deliver(roomId: string, m: LocalMember, frame: Buffer, isSignal = false): void {
-    switch (m.state) {
-      case 'live':
-        if (m.record.node !== this.o.store.nodeId) {
-          this.publish(roomId, frame, m.record.id);
-          return;
-        }
-        m.conn?.sendBuffer(frame);
-        if (isSignal) this.o.metrics.relayed.inc();
-        return;
-      case 'resuming':
-        m.pending?.push(frame);
-        return;
-      case 'reserved':
-        this.o.store.enqueue(roomId, m.record.id, frame.toString(), this.o.config.rooms.resumeQueueMax).catch((err: unknown) => {
-          this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
-        });
-        return;
-    }
-  }
-
-  /** Sends a membership frame to the live members of a room except `except`. */
-  private broadcast(roomId: string, frame: ServerMessage, except: string): void {
-    const room = this.rooms.get(roomId);
-    if (room === undefined) return;
-    const buf = encode(frame);
-    for (const m of room.values()) {
-      if (m.record.id !== except && m.state === 'live' && m.conn !== undefined) m.conn.sendBuffer(buf);
-    }
-  }
-
-  private publish(room: string, frame: Buffer, to: string): void {
-    const { store } = this.o;
-    store.publish({ room, to, frame: frame.toString(), origin: store.nodeId }).catch(() => undefined);
-  }
-
   /** Clears every timer; reservations are abandoned (the process is going away). */
   close(): void {
     this.closed = true;
     this.unsubscribe();
-    for (const room of this.rooms.values()) {
-      for (const m of room.values()) if (m.grace !== undefined) clearTimeout(m.grace);
-    }
-    this.rooms.clear();
-    this.liveTokens.clear();
+    this.index.clear();
   }
 }

@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { allowAll, type Authenticator, type Principal } from '../auth/principal.js';
@@ -15,17 +14,18 @@ import { createOriginCheck } from '../auth/origins.js';
 import { iceServersFor } from '../auth/ice-servers.js';
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { isSigctlError, SigctlError, type ErrorCode } from '../protocol/errors.js';
+import { SigctlError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { MemoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
 import { Connection, type EndKind } from './connection.js';
 import { parseClientFrame } from './frames.js';
-import { authStatus, createRequestHandler, errorBody } from './http.js';
+import { createRequestHandler } from './http.js';
+import { createUpgradeHandler } from './upgrade.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
-import { LOG_REDACT_PATHS, redactRequestUrl } from './redact.js';
+import { LOG_REDACT_PATHS } from './redact.js';
 import { StunResponder } from './stun-responder.js';
 
 /** What the server is built from; every field is optional. */
@@ -144,44 +144,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     socket.destroy();
   });
 
-  const refuse = (socket: Duplex, status: number, code: ErrorCode, message: string): void => {
-    const body = JSON.stringify(errorBody(code, message));
-    const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
-    if (socket.writable) {
-      socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-    } else socket.destroy();
-  };
-
-  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', httpUrl());
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const log = logger.child({ ip, url: redactRequestUrl(req.url) });
-    if (url.pathname !== config.path) return refuse(socket, 404, 'BAD_MESSAGE', `no WebSocket endpoint at ${url.pathname}; use ${config.path}`);
-    if (draining || closed) return refuse(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
-    if (!checkOrigin(req.headers.origin)) {
-      log.info({ event: 'refused', origin: req.headers.origin }, 'origin not allowed');
-      return refuse(socket, 403, 'FORBIDDEN', `origin ${JSON.stringify(req.headers.origin)} is not allowed`);
-    }
-    let principal: Principal;
-    try {
-      principal = await authenticator.authenticate(req, url);
-    } catch (err) {
-      const code = isSigctlError(err) ? err.code : 'INTERNAL';
-      const message = err instanceof Error ? err.message : String(err);
-      log.info({ event: 'refused', code }, message);
-      return refuse(socket, authStatus(code), code, message);
-    }
-    if (draining || closed) return refuse(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
-    if (!perIp.acquire(ip)) {
-      log.warn({ event: 'refused' }, 'too many connections from this address');
-      return refuse(socket, 429, 'RATE_LIMITED', `more than ${config.limits.maxConnectionsPerIp} connections from ${ip}`);
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip, principal));
-  };
-
   const accept = (ws: WebSocket, ip: string, principal: Principal): void => {
     const session = sessionId();
     const conn = new Connection(ws, session, ip, principal, logger.child({ conn: session }), config.limits, metrics, now);
@@ -290,12 +252,21 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   }, config.heartbeatMs);
   heartbeat.unref();
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    onUpgrade(req, socket, head).catch((err: unknown) => {
-      logger.error({ err }, 'upgrade failed');
-      refuse(socket, 500, 'INTERNAL', 'internal error');
-    });
-  });
+  server.on(
+    'upgrade',
+    createUpgradeHandler({
+      path: config.path,
+      maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+      logger,
+      authenticator,
+      checkOrigin,
+      perIp,
+      refusing: () => draining || closed,
+      baseUrl: httpUrl,
+      wss,
+      accept,
+    }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

@@ -72,6 +72,11 @@ export interface Envelope {
   readonly except?: string | undefined;
   /** The serialised server frame, built once by the sending node. */
   readonly frame: string;
+  /**
+   * True for frames a disconnected (resume-reserved) recipient must get later: signals and
+   * `ready`. Membership frames (peer-joined/left/updated) go to connected members only.
+   */
+  readonly queue?: boolean | undefined;
   /** Node that published it (receivers ignore their own envelopes). */
   readonly origin: string;
 }

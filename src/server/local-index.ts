@@ -1,0 +1,175 @@
+/**
+ * The members this node holds, by room, and delivery to them. The store is authoritative for
+ * membership; this index exists so that relaying never awaits the store: a frame for a local
+ * member is written to its socket synchronously, which also keeps each sender's frames in order.
+ *
+ * A member is `live` (has a connection), `reserved` (dropped, within its resume grace: frames for
+ * it go to its store queue) or `resuming` (a new connection is collecting its queue: frames are
+ * held in `pending` until the queue has been flushed, so order survives the hand-over). A live
+ * member whose record names another node is remote: frames for it are published to that node.
+ */
+import type { Logger } from 'pino';
+import type { PeerInfo, ServerMessage } from '../protocol/messages.js';
+import type { Envelope, MemberRecord, Store } from '../store/store.js';
+import type { Connection } from './connection.js';
+import { encode } from './frames.js';
+import type { ServerMetrics } from './metrics.js';
+
+export interface LocalMember {
+  record: MemberRecord;
+  conn: Connection | undefined;
+  state: 'live' | 'reserved' | 'resuming';
+  /** The resume token the member's client holds. */
+  token: string;
+  /** Frames held while `resuming`. */
+  pending: Buffer[] | undefined;
+  /** Resume grace timer while `reserved`. */
+  grace: NodeJS.Timeout | undefined;
+}
+
+export type LocalRoom = ReadonlyMap<string, LocalMember>;
+
+/** The public view of a member record. */
+export function info(r: MemberRecord): PeerInfo {
+  return { id: r.id, name: r.name, meta: r.meta };
+}
+
+export interface LocalIndexOptions {
+  store: Store;
+  metrics: ServerMetrics;
+  logger: Logger;
+  resumeQueueMax: number;
+}
+
+export class LocalIndex {
+  private readonly rooms = new Map<string, Map<string, LocalMember>>();
+  /** Resume tokens of live members, for a client that resumes before we saw it drop. */
+  private readonly liveTokens = new Map<string, { room: string; id: string }>();
+
+  constructor(private readonly o: LocalIndexOptions) {}
+
+  /** Rooms and members held (for metrics). */
+  get size(): { rooms: number; members: number } {
+    let members = 0;
+    for (const r of this.rooms.values()) members += r.size;
+    return { rooms: this.rooms.size, members };
+  }
+
+  room(roomId: string): LocalRoom | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  get(roomId: string, id: string): LocalMember | undefined {
+    return this.rooms.get(roomId)?.get(id);
+  }
+
+  add(roomId: string, member: LocalMember): void {
+    let room = this.rooms.get(roomId);
+    if (room === undefined) {
+      room = new Map();
+      this.rooms.set(roomId, room);
+    }
+    room.set(member.record.id, member);
+    if (member.state === 'live') this.liveTokens.set(member.token, { room: roomId, id: member.record.id });
+  }
+
+  /** Removes `member` (if it is still the one indexed) and frees an emptied room. */
+  remove(roomId: string, member: LocalMember): boolean {
+    const room = this.rooms.get(roomId);
+    if (room?.get(member.record.id) !== member) return false;
+    room.delete(member.record.id);
+    if (room.size === 0) this.rooms.delete(roomId);
+    this.liveTokens.delete(member.token);
+    if (member.grace !== undefined) clearTimeout(member.grace);
+    member.grace = undefined;
+    member.conn = undefined;
+    return true;
+  }
+
+  /** The live member a resume token belongs to. */
+  liveToken(token: string): { room: string; id: string } | undefined {
+    return this.liveTokens.get(token);
+  }
+
+  /** Records that `member` (live again) now answers to `token`. */
+  setLiveToken(roomId: string, member: LocalMember, token: string): void {
+    this.liveTokens.delete(member.token);
+    member.token = token;
+    this.liveTokens.set(token, { room: roomId, id: member.record.id });
+  }
+
+  dropLiveToken(token: string): void {
+    this.liveTokens.delete(token);
+  }
+
+  /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
+  deliver(roomId: string, m: LocalMember, frame: Buffer, isSignal = false): void {
+    switch (m.state) {
+      case 'live':
+        if (m.record.node !== this.o.store.nodeId) {
+          this.publish({ room: roomId, to: m.record.id, frame: frame.toString(), origin: this.o.store.nodeId, queue: true });
+          return;
+        }
+        m.conn?.sendBuffer(frame);
+        if (isSignal) this.o.metrics.relayed.inc();
+        return;
+      case 'resuming':
+        m.pending?.push(frame);
+        return;
+      case 'reserved':
+        this.o.store.enqueue(roomId, m.record.id, frame.toString(), this.o.resumeQueueMax).catch((err: unknown) => {
+          this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
+        });
+        return;
+    }
+  }
+
+  /**
+   * Sends a membership frame to the connected members of a room except `except`: local ones
+   * directly, and one envelope for the members on other nodes.
+   */
+  broadcast(roomId: string, frame: ServerMessage, except: string): void {
+    const room = this.rooms.get(roomId);
+    const buf = encode(frame);
+    if (room !== undefined) this.sendLive(room, buf, except);
+    this.publish({ room: roomId, except, frame: buf.toString(), origin: this.o.store.nodeId });
+  }
+
+  private sendLive(room: ReadonlyMap<string, LocalMember>, buf: Buffer, except: string | undefined): void {
+    const node = this.o.store.nodeId;
+    for (const m of room.values()) {
+      if (m.record.id !== except && m.state === 'live' && m.conn !== undefined && m.record.node === node) m.conn.sendBuffer(buf);
+    }
+  }
+
+  /** Publishes to other nodes (at most once; a no-op for a single-node store). */
+  publish(envelope: Envelope): void {
+    this.o.store.publish(envelope).catch((err: unknown) => this.o.logger.warn({ err, event: 'store-error', room: envelope.room }, 'publish failed'));
+  }
+
+  /** Delivers an envelope published by another node to the local members it addresses. */
+  receive(env: Envelope): void {
+    const node = this.o.store.nodeId;
+    if (env.origin === node) return;
+    const room = this.rooms.get(env.room);
+    if (room === undefined) return;
+    const frame = Buffer.from(env.frame);
+    if (env.queue !== true) {
+      const target = env.to === undefined ? undefined : room.get(env.to);
+      if (env.to === undefined) this.sendLive(room, frame, env.except);
+      else if (target?.state === 'live' && target.record.node === node) target.conn?.sendBuffer(frame);
+      return;
+    }
+    const targets = env.to === undefined ? [...room.values()].filter((m) => m.record.id !== env.except) : [room.get(env.to)];
+    for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame);
+  }
+
+  /** Clears every grace timer and forgets everything (the server is closing). */
+  clear(): void {
+    for (const room of this.rooms.values()) {
+      for (const m of room.values()) if (m.grace !== undefined) clearTimeout(m.grace);
+    }
+    this.rooms.clear();
+    this.liveTokens.clear();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The HTTP upgrade: every check happens here, before the WebSocket exists (ws README "Client
+ * authentication"): path, drain, browser origin, token, connections per address. A refused
+ * upgrade gets an HTTP status and a JSON body `{"error":{"code","message"}}`.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import type { WebSocketServer } from 'ws';
+import type { Authenticator, Principal } from '../auth/principal.js';
+import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
+import { authStatus, errorBody } from './http.js';
+import type { ConnectionCounter } from './rate-limit.js';
+import { redactRequestUrl } from './redact.js';
+
+const REASONS: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Answers an upgrade request with an HTTP error instead of switching protocols. */
+export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  const body = JSON.stringify(errorBody(code, message));
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export interface UpgradeOptions {
+  path: string;
+  maxConnectionsPerIp: number;
+  logger: Logger;
+  authenticator: Authenticator;
+  checkOrigin: (origin: string | undefined) => boolean;
+  perIp: ConnectionCounter;
+  /** True while draining or closed: upgrades get 503. */
+  refusing: () => boolean;
+  baseUrl: () => string;
+  wss: WebSocketServer;
+  /** Takes over an accepted socket; `release` frees its per-address slot when it closes. */
+  accept: (ws: WebSocket, ip: string, principal: Principal) => void;
+}
+
+/** The server's 'upgrade' listener. */
+export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', o.baseUrl());
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const log = o.logger.child({ ip, url: redactRequestUrl(req.url) });
+    if (url.pathname !== o.path) return refuseUpgrade(socket, 404, 'BAD_MESSAGE', `no WebSocket endpoint at ${url.pathname}; use ${o.path}`);
+    if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (!o.checkOrigin(req.headers.origin)) {
+      log.info({ event: 'refused', origin: req.headers.origin }, 'origin not allowed');
+      return refuseUpgrade(socket, 403, 'FORBIDDEN', `origin ${JSON.stringify(req.headers.origin)} is not allowed`);
+    }
+    let principal: Principal;
+    try {
+      principal = await o.authenticator.authenticate(req, url);
+    } catch (err) {
+      const code = isSigctlError(err) ? err.code : 'INTERNAL';
+      const message = err instanceof Error ? err.message : String(err);
+      log.info({ event: 'refused', code }, message);
+      return refuseUpgrade(socket, authStatus(code), code, message);
+    }
+    // Authentication may have taken a while (JWKS fetch): check again.
+    if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (!o.perIp.acquire(ip)) {
+      log.warn({ event: 'refused' }, 'too many connections from this address');
+      return refuseUpgrade(socket, 429, 'RATE_LIMITED', `more than ${o.maxConnectionsPerIp} connections from ${ip}`);
+    }
+    let accepted = false;
+    // A handshake ws rejects (bad key, bad version) never reaches accept: free the slot then.
+    socket.once('close', () => {
+      if (!accepted) o.perIp.release(ip);
+    });
+    o.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      o.accept(ws, ip, principal);
+    });
+  };
+  return (req, socket, head) => {
+    handle(req, socket, head).catch((err: unknown) => {
+      o.logger.error({ err }, 'upgrade failed');
+      refuseUpgrade(socket, 500, 'INTERNAL', 'internal error');
+    });
+  };
+}
