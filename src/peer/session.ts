@@ -14,7 +14,7 @@
  *   await session.close();                       // leaves the room, closes every connection
  */
 import { SignalClient, type ClientLogger, type SignalClientOptions } from '../client/signal-client.js';
-import { systemClock, type Clock } from '../client/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../client/clock.js';
 import { TypedEmitter } from '../client/typed-emitter.js';
 import type { BackoffOptions } from '../client/backoff.js';
 import { SigctlError } from '../protocol/errors.js';
@@ -89,6 +89,13 @@ export interface PeerSessionOptions {
   gatherTimeoutMs?: number | undefined;
   maxRestarts?: number | undefined;
   reconnect?: Partial<BackoffOptions> | false | undefined;
+  /**
+   * Data-channel keepalive with peers that advertise it (other sigctl peers; see KEEPALIVE_META):
+   * a ping every `keepaliveMs` (default 2000); a peer silent for `deadAfterMs` (default 8000) is
+   * dropped as failed. werift alone notices a killed far end only after ~30 s. 0 disables.
+   */
+  keepaliveMs?: number | undefined;
+  deadAfterMs?: number | undefined;
   clock?: Clock | undefined;
   logger?: ClientLogger | undefined;
   wsOptions?: SignalClientOptions['wsOptions'];
@@ -98,6 +105,14 @@ interface Member {
   info: PeerInfo;
   link: PeerLink | undefined;
 }
+
+/**
+ * Meta key a sigctl peer sets to say it understands the keepalive message. Only peers that
+ * advertise it get keepalives, so browser apps never see them on their channel.
+ */
+export const KEEPALIVE_META = 'sigctlKeepalive';
+/** The keepalive message (text); consumed by the session, never delivered as a message. */
+export const KEEPALIVE_MESSAGE = '{"sigctl":"ka"}';
 
 /** Creates a session (not started). */
 export function createPeerSession(options: PeerSessionOptions): PeerSession {
@@ -173,7 +188,8 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       await this.close();
       throw error;
     }
-    const joined = await this.client.join({ room: this.options.room, name: this.options.name, meta: this.options.meta, capacity: this.options.capacity });
+    const meta = this.keepaliveMs() > 0 ? { ...this.options.meta, [KEEPALIVE_META]: true } : this.options.meta;
+    const joined = await this.client.join({ room: this.options.room, name: this.options.name, meta, capacity: this.options.capacity });
     return joined;
   }
 
@@ -195,6 +211,50 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     if (this.ended) return;
     this.ended = true;
     this.emit('closed', { error });
+  }
+
+  private keepaliveMs(): number {
+    return this.options.keepaliveMs ?? 2_000;
+  }
+
+  /**
+   * Pings a peer's channel while it is open; drops the peer when nothing (ping or data) arrived
+   * for deadAfterMs. Returns a function that feeds "heard from it" and one that stops the timer.
+   */
+  private keepalive(peer: PeerInfo, link: PeerLink): { heard: () => void; stop: () => void } {
+    const every = this.keepaliveMs();
+    if (every <= 0 || peer.meta[KEEPALIVE_META] !== true) return { heard: () => undefined, stop: () => undefined };
+    const deadAfter = this.options.deadAfterMs ?? 8_000;
+    let last = this.clock.now();
+    let timer: TimerHandle;
+    const tick = (): void => {
+      timer = undefined;
+      if (this.closing !== undefined || link.state === 'closed') return;
+      if (this.clock.now() - last > deadAfter) {
+        const m = this.members.get(peer.id);
+        if (m?.link === link) m.link = undefined;
+        const error = new SigctlError('CONNECTION_LOST', `peer ${peer.name} went silent on the data channel for ${deadAfter / 1000} s`, { details: { peer: peer.id } });
+        void link.close();
+        this.emit('peer-failed', { peer: peer.id, name: m?.info.name ?? peer.name, error });
+        return;
+      }
+      try {
+        link.channel?.send(KEEPALIVE_MESSAGE);
+      } catch {
+        // channel closing: the next tick decides
+      }
+      timer = this.clock.setTimeout(tick, every);
+    };
+    return {
+      heard: () => {
+        last = this.clock.now();
+        if (timer === undefined && link.channel !== undefined) timer = this.clock.setTimeout(tick, every);
+      },
+      stop: () => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        timer = undefined;
+      },
+    };
   }
 
   private iceServers(fromWelcome: readonly IceServer[]): IceServer[] {
@@ -293,9 +353,18 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     });
     const name = (): string => this.members.get(peer.id)?.info.name ?? peer.name;
     link.on('phase', (phase, at) => this.emit('phase', { phase, at, peer: peer.id }));
-    link.on('channel-open', (channel) => this.emit('channel-open', { peer: peer.id, name: name(), channel }));
+    const ka = this.keepalive(this.members.get(peer.id)?.info ?? peer, link);
+    link.on('channel-open', (channel) => {
+      ka.heard();
+      this.emit('channel-open', { peer: peer.id, name: name(), channel });
+    });
     link.on('connected', (report) => this.emit('peer-connected', { ...report, name: name(), session: { ...this.times } }));
-    link.on('message', (data) => this.emit('message', { peer: peer.id, name: name(), data }));
+    link.on('message', (data) => {
+      ka.heard();
+      if (data === KEEPALIVE_MESSAGE) return;
+      this.emit('message', { peer: peer.id, name: name(), data });
+    });
+    link.on('closed', () => ka.stop());
     link.on('signal-error', (error) => this.emit('error', error));
     link.on('failed', (error) => {
       const m = this.members.get(peer.id);

@@ -1,0 +1,50 @@
+/**
+ * A far end that is killed (SIGKILL: no leave, no SCTP shutdown) is noticed by the data-channel
+ * keepalive within seconds, long before werift (~30 s) or the server's resume grace would say so.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SignalingServer } from '../../src/server/index.js';
+import { startPeerTestServer } from '../helpers/peer-server.js';
+import { startCli, stopAll } from '../helpers/peer-cli.js';
+import { connectedPeers, SessionPool } from '../helpers/peer-sessions.js';
+import { nextEvent } from '../helpers/peer-timeout.js';
+
+let server: SignalingServer | undefined;
+const pool = new SessionPool(() => server!.url);
+
+afterEach(async () => {
+  await stopAll();
+  await pool.closeAll();
+  await server?.close();
+  server = undefined;
+});
+
+describe('keepalive', () => {
+  it('drops a SIGKILLed peer after deadAfterMs while the server still holds its seat', async () => {
+    server = await startPeerTestServer({ rooms: { resumeGraceMs: 60_000 } });
+    const far = startCli(['peer', '--room', 'ka', '--echo', '--json', '--name', 'victim', '--url', server.url, '--timeout', '60']);
+    await far.waitForLine((l) => l.includes('"type":"joined"'), 10_000, 'far end joined');
+    const near = pool.create('ka', { name: 'near', keepaliveMs: 500, deadAfterMs: 2_500 });
+    const connected = connectedPeers(near, 1, 15_000);
+    await near.start();
+    const [peer] = await connected;
+    expect(near.peers()[0]?.info.meta).toMatchObject({ sigctlKeepalive: true });
+    // Stays connected past deadAfterMs while both are alive: the far end's keepalives (every 2 s by
+    // default) arrive, and none reaches the app as a message.
+    let messages = 0;
+    near.on('message', () => (messages += 1));
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(near.channel(peer.peer)).toBeDefined();
+    let left = 0;
+    near.on('peer-left', () => (left += 1));
+    const failed = nextEvent(near, 'peer-failed', 8_000);
+    const killedAt = Date.now();
+    far.child.kill('SIGKILL');
+    const [info] = await failed;
+    expect(info.error.code).toBe('CONNECTION_LOST');
+    expect(info.error.message).toMatch(/went silent/);
+    expect(Date.now() - killedAt).toBeLessThan(8_000);
+    expect(left).toBe(0); // the server is still holding the seat for a resume
+    expect(messages).toBe(0);
+  });
+});
