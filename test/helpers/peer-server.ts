@@ -19,6 +19,8 @@ export interface DropProxy {
   url: string;
   /** Destroys every proxied connection (both directions) at once. */
   dropAll(): void;
+  /** Stops forwarding on every current connection but keeps it open: a half-open, silent link. */
+  stallAll(): void;
   /** While paused, new connections are refused (the server looks down). */
   setRefusing(refusing: boolean): void;
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export interface DropProxy {
 export async function startDropProxy(target: string): Promise<DropProxy> {
   const t = new URL(target);
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   let refusing = false;
   const server: Server = createServer((client) => {
     if (refusing) {
@@ -47,6 +50,7 @@ export async function startDropProxy(target: string): Promise<DropProxy> {
     upstream.on('error', cleanup).on('close', cleanup);
     client.pipe(upstream);
     upstream.pipe(client);
+    pairs.add([client, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
@@ -56,6 +60,15 @@ export async function startDropProxy(target: string): Promise<DropProxy> {
     dropAll: () => {
       for (const s of sockets) s.destroy();
       sockets.clear();
+    },
+    stallAll: () => {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs.clear();
     },
     setRefusing: (r) => {
       refusing = r;

@@ -112,4 +112,17 @@ describe('SignalClient reconnect', () => {
     expect((await reconnecting)[0].delayMs).toBe(150);
     await within(drained, 3_000, 'drain');
   });
+
+  it('notices a silent half-open connection with its heartbeat watchdog and resumes', async () => {
+    server = await startPeerTestServer({ heartbeatMs: 200, rooms: { resumeGraceMs: 5_000 } });
+    proxy = await startDropProxy(server.url);
+    const a = client(proxy.url, { reconnect: { baseMs: 50, capMs: 100, maxAttempts: 5 } });
+    await a.connect();
+    const ja = await a.join({ room: 'silent' });
+    const reconnecting = nextEvent(a, 'reconnecting', 3_000);
+    const resumed = nextEvent(a, 'resumed', 5_000);
+    proxy.stallAll(); // no FIN, no RST: only the missing heartbeats tell
+    expect((await reconnecting)[0].cause.code).toBe('CONNECTION_LOST');
+    expect((await resumed)[0].self.id).toBe(ja.self.id);
+  });
 });
