@@ -4,103 +4,30 @@
  * machine and its invariants are documented in ./state.ts.
  */
 import WebSocket from 'ws';
-import type { ClientOptions as WsClientOptions } from 'ws';
 import { FATAL_CODES, isSigctlError, SigctlError } from '../protocol/errors.js';
-import {
+import type {
+  ClientMessage,
+  JoinedMessage,
+  LeftMessage,
+  Meta,
+  MessageId,
+  PeerUpdatedMessage,
+  PongMessage,
   ServerMessage,
-  type ByeMessage,
-  type ClientMessage,
-  type JoinedMessage,
-  type LeftMessage,
-  type Meta,
-  type MessageId,
-  type PeerJoinedMessage,
-  type PeerLeftMessage,
-  type PeerUpdatedMessage,
-  type PongMessage,
-  type ReadyMessage,
-  type ServerSignalMessage,
-  type SignalMessage,
-  type WelcomeMessage,
+  SignalMessage,
+  WelcomeMessage,
 } from '../protocol/messages.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { errorFromFrame, errorFromUpgradeStatus, redactUrl } from './errors.js';
+import { closeSocket, parseServerFrame } from './frames.js';
+import { PendingRequests } from './requests.js';
 import { canTransition, NON_RETRYABLE_CLOSE_CODES, type ClientState } from './state.js';
 import { TypedEmitter } from './typed-emitter.js';
+import type { JoinParams, SignalClientEvents, SignalClientOptions } from './types.js';
 
-/** The pino-compatible subset of a logger the client uses. Tokens are never passed to it. */
-export interface ClientLogger {
-  debug(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
-export interface SignalClientOptions {
-  /** ws:// or wss:// URL of the server's WebSocket path, e.g. ws://127.0.0.1:8080/ws. */
-  url: string;
-  /** Bearer token (JWT) when the server requires auth. */
-  token?: string | undefined;
-  /** Where the token goes: an `Authorization: Bearer` header (Node, default) or `?token=` (as browsers must). */
-  tokenIn?: 'query' | 'header' | undefined;
-  /** Limit for the TCP/TLS/upgrade handshake plus the `welcome` frame (ms, default 10000). */
-  connectTimeoutMs?: number | undefined;
-  /** Limit for a reply to join/leave/meta/ping (ms, default 10000). */
-  requestTimeoutMs?: number | undefined;
-  /** Reconnect backoff; `false` disables reconnecting. */
-  reconnect?: Partial<BackoffOptions> | false | undefined;
-  /** Jitter source in [0, 1) (tests inject a fixed one). */
-  random?: (() => number) | undefined;
-  clock?: Clock | undefined;
-  logger?: ClientLogger | undefined;
-  /** Extra options for the ws client (e.g. `ca` for a self-signed wss server). */
-  wsOptions?: Pick<WsClientOptions, 'ca' | 'rejectUnauthorized'> | undefined;
-}
-
-/** What join() sends. */
-export interface JoinParams {
-  room: string;
-  name?: string | undefined;
-  meta?: Meta | undefined;
-  /** Capacity to ask for when this join creates the room (mesh rooms). */
-  capacity?: number | undefined;
-}
-
-/** Every event a SignalClient emits, with its arguments. */
-export type SignalClientEvents = {
-  /** Every state change (see ./state.ts). */
-  state: [to: ClientState, from: ClientState];
-  /** The server's greeting on each (re)connect: ICE servers and heartbeat. */
-  welcome: [WelcomeMessage];
-  /** A join() succeeded (first join or a later one). */
-  joined: [JoinedMessage];
-  /** After a reconnect, the resume worked: same member id, queued signals follow. */
-  resumed: [JoinedMessage];
-  /** After a reconnect, the resume failed and the client joined again with a new id: peers must be renegotiated. */
-  rejoined: [JoinedMessage];
-  'peer-joined': [PeerJoinedMessage];
-  'peer-left': [PeerLeftMessage];
-  'peer-updated': [PeerUpdatedMessage];
-  ready: [ReadyMessage];
-  signal: [ServerSignalMessage];
-  /** The server is shutting down; the client reconnects after `reconnectMs`. */
-  bye: [ByeMessage];
-  /** The connection dropped unexpectedly and a retry is scheduled. */
-  reconnecting: [{ attempt: number; delayMs: number; cause: SigctlError }];
-  /** A non-fatal problem: an error frame not answering a request, an invalid frame. */
-  error: [SigctlError];
-  /** Terminal: the client is closed (error set when it ended by failure, not by close()). */
-  closed: [{ error: SigctlError | undefined }];
-};
-
-interface Pending {
-  expect: ReadonlySet<string>;
-  resolve: (msg: ServerMessage) => void;
-  reject: (err: SigctlError) => void;
-  timer: TimerHandle;
-  /** Error codes that are informational for this request (emitted as events; the request keeps waiting). */
-  tolerate: ReadonlySet<string>;
-}
+export type { ClientLogger, JoinParams, SignalClientEvents, SignalClientOptions } from './types.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -116,7 +43,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
   private currentState: ClientState = 'idle';
   private ws: WebSocket | undefined;
   private nextId = 1;
-  private readonly pending = new Map<MessageId, Pending>();
+  private readonly pending: PendingRequests;
   private lastWelcome: WelcomeMessage | undefined;
   /** What to re-join with after a reconnect; cleared by leave(). */
   private membership: { params: JoinParams; joined: JoinedMessage } | undefined;
@@ -133,6 +60,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     this.clock = options.clock ?? systemClock;
     this.backoff = options.reconnect === false ? { ...DEFAULT_BACKOFF, maxAttempts: 0 } : { ...DEFAULT_BACKOFF, ...options.reconnect };
     this.random = options.random ?? Math.random;
+    this.pending = new PendingRequests(this.clock);
   }
 
   /** The current state (see ./state.ts). */
@@ -307,8 +235,11 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
       ws.on('ping', () => this.feedWatchdog(ws));
       ws.on('message', (raw, isBinary) => {
         this.feedWatchdog(ws);
-        const msg = this.parse(raw, isBinary);
-        if (msg === undefined) return;
+        const msg = parseServerFrame(raw, isBinary);
+        if (msg instanceof SigctlError) {
+          this.emit('error', msg);
+          return;
+        }
         if (!settled) {
           if (msg.type !== 'welcome') {
             if (msg.type === 'error') fail(errorFromFrame(msg));
@@ -334,50 +265,13 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     });
   }
 
-  private parse(raw: WebSocket.RawData, isBinary: boolean): ServerMessage | undefined {
-    if (isBinary) {
-      this.emit('error', new SigctlError('BAD_MESSAGE', 'the server sent a binary frame; protocol v1 is text only'));
-      return undefined;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(rawToString(raw));
-    } catch {
-      this.emit('error', new SigctlError('BAD_MESSAGE', 'the server sent a frame that is not JSON'));
-      return undefined;
-    }
-    const parsed = ServerMessage.safeParse(json);
-    if (!parsed.success) {
-      const type = typeof json === 'object' && json !== null && 'type' in json ? String(json.type) : '?';
-      this.emit('error', new SigctlError('BAD_MESSAGE', `invalid ${type} frame from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
-      return undefined;
-    }
-    return parsed.data;
-  }
-
   private dispatch(msg: ServerMessage): void {
-    const re = 're' in msg ? msg.re : undefined;
-    if (re !== undefined) {
-      const p = this.pending.get(re);
-      if (p !== undefined) {
-        if (msg.type === 'error') {
-          const err = errorFromFrame(msg);
-          if (p.tolerate.has(msg.code)) {
-            this.emit('error', err);
-            return;
-          }
-          this.settle(re);
-          p.reject(err);
-          return;
-        }
-        if (p.expect.has(msg.type)) {
-          this.settle(re);
-          p.resolve(msg);
-          // A reply may also be an event for everyone (peer-updated); fall through to emit it.
-          if (msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong') return;
-        }
-      }
+    const matched = this.pending.match(msg);
+    if (matched.kind === 'tolerated') {
+      this.emit('error', matched.error);
+      return;
     }
+    if (matched.kind === 'settled' && !matched.alsoEvent) return;
     switch (msg.type) {
       case 'error': {
         const err = errorFromFrame(msg);
@@ -417,13 +311,6 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     }
   }
 
-  private settle(id: MessageId): void {
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.clock.clearTimeout(p.timer);
-    this.pending.delete(id);
-  }
-
   private send(msg: ClientMessage): void {
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
@@ -434,19 +321,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
 
   private request(msg: ClientMessage & { id: MessageId }, expect: readonly string[], tolerate: readonly string[] = []): Promise<ServerMessage> {
     const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    return new Promise<ServerMessage>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.pending.delete(msg.id);
-        reject(new SigctlError('TIMEOUT', `no reply to ${msg.type} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(msg.id, { expect: new Set(expect), resolve, reject, timer, tolerate: new Set(tolerate) });
-      try {
-        this.send(msg);
-      } catch (err) {
-        this.settle(msg.id);
-        reject(toSigctl(err));
-      }
-    });
+    return this.pending.add(msg.id, msg.type, { expect, tolerate, timeoutMs }, () => this.send(msg));
   }
 
   private async sendJoin(params: JoinParams, resume: string | undefined): Promise<JoinedMessage> {
@@ -461,13 +336,6 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     };
     // RESUME_FAILED is informational: the server joins us as a new member and a `joined` follows.
     return (await this.request(msg, ['joined'], resume === undefined ? [] : ['RESUME_FAILED'])) as JoinedMessage;
-  }
-
-  private rejectPending(error: SigctlError): void {
-    for (const [id, p] of [...this.pending]) {
-      this.settle(id);
-      p.reject(error);
-    }
   }
 
   private feedWatchdog(ws: WebSocket): void {
@@ -494,7 +362,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     this.ws = undefined;
     this.clearWatchdog();
     const cause = new SigctlError('CONNECTION_LOST', `signaling connection closed (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { code } });
-    this.rejectPending(cause);
+    this.pending.rejectAll(cause);
     if (this.currentState === 'closed') return;
     // Reconnecting exists to keep a membership: with none (never joined, or after leave()) there
     // is nothing to resume, and a deliberate leave must never lead to a reconnect.
@@ -566,7 +434,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     this.clearWatchdog();
     this.membership = undefined;
     this.transition('closed');
-    this.rejectPending(error ?? new SigctlError('ABORTED', 'the signaling client was closed'));
+    this.pending.rejectAll(error ?? new SigctlError('ABORTED', 'the signaling client was closed'));
     this.emit('closed', { error });
   }
 }
@@ -574,27 +442,4 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
 function toSigctl(err: unknown): SigctlError {
   if (isSigctlError(err)) return err;
   return new SigctlError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
-}
-
-function rawToString(raw: WebSocket.RawData): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  return Buffer.from(raw).toString('utf8');
-}
-
-/** Closes a socket with 1000 and resolves when it is closed (terminating after 2 s). */
-function closeSocket(ws: WebSocket, clock: Clock): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = clock.setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, 2_000);
-    ws.once('close', () => {
-      clock.clearTimeout(timer);
-      resolve();
-    });
-    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-    else ws.close(1000);
-  });
 }
