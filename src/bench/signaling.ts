@@ -159,19 +159,38 @@ export function isSustained(w: SignalingWindow, boundMs: number): boolean {
 
 const DRAIN_MS = 3_000;
 
+/** Joins a few clients, relays for half a second, and closes them again. */
+async function warmUp(url: string, opts: SignalingOptions, workers: number): Promise<void> {
+  const clients = Math.min(opts.clients, 20 * opts.roomSize);
+  const { pool } = await LoadGenerator.start(
+    { url, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
+    opts.signal,
+  );
+  opts.onResource?.(() => pool.terminate());
+  try {
+    await pool.run(0, clients * 10, 500, 1_000, opts.signal);
+  } finally {
+    await pool.close();
+  }
+}
+
 /** One series of windows against one target (exported for tests and for composing series). */
 export async function runSeries(kind: TargetKind | 'remote', url: string, local: LocalTarget | undefined, opts: SignalingOptions): Promise<SignalingRun> {
   const progress = (text: string): void => opts.onProgress?.(`${kind}: ${text}`);
   let phase = 0;
   let rssBaselineKiB = 0;
+  const workers = opts.workers ?? Math.max(1, availableParallelism());
   if (local !== undefined) {
+    // A fresh server allocates on its first connections (code paths compiled, buffers and pools
+    // created): a short warm-up before the baseline keeps that out of the per-connection figure.
+    progress('warming the server up');
+    await warmUp(url, opts, workers);
     await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
     rssBaselineKiB = local.sample()?.rssKiB ?? 0;
   }
   aborted(opts.signal);
   progress(`joining ${opts.clients} clients in rooms of ${opts.roomSize}`);
   const roomPrefix = `bench-${randomBytes(4).toString('hex')}`;
-  const workers = opts.workers ?? Math.max(1, availableParallelism());
   const { pool, joined } = await LoadGenerator.start(
     { url, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
     opts.signal,

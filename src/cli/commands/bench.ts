@@ -3,7 +3,7 @@
  * signaling load against a deployment (`--url`) or a local server, with CI gates (exit 3).
  * `sigctl bench floor` (hidden) runs the floor relay in the foreground for comparisons.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { benchEnvironment } from '../../bench/environment.js';
 import { startFloor } from '../../bench/floor.js';
 import { checkGatesApply, evaluateGates, gateError, type GateFigures, type GateSpec } from '../../bench/gates.js';
@@ -34,6 +34,13 @@ interface BenchOptions {
   maxRelayP99?: number;
   maxFailures?: number;
   port?: number;
+}
+
+/** Every run stops by itself: one window lasts at most an hour. */
+function durationOption(value: string): number {
+  const n = numberOption(0.1)(value);
+  if (n > 3600) throw new InvalidArgumentError('expected at most 3600 seconds.');
+  return n;
 }
 
 const SCENARIOS: readonly Scenario[] = ['connect', 'throughput', 'signaling'];
@@ -195,8 +202,8 @@ export const registerBench: RegisterCommand = (program, run) => {
     .argument('[scenario]', 'connect (default), throughput or signaling', 'connect')
     .option('--url <url>', 'ws:// or wss:// URL of a running deployment (default: start a local server on 127.0.0.1, port 0)')
     .option('--pairs <P>', 'connect/throughput: peer pairs, one room each (default 10 for connect, 1 for throughput)', intOption(1, 1000))
-    .option('--duration <S>', 'throughput/signaling: seconds per measurement window (default 10)', numberOption(0.1))
-    .option('--message-size <BYTES>', 'throughput: data-channel message size (default 16384)', intOption(1, 262_144))
+    .option('--duration <S>', 'throughput/signaling: seconds per measurement window, at most 3600 (default 10)', durationOption)
+    .option('--message-size <BYTES>', 'throughput: data-channel message size, at most 65536 (default 16384)', intOption(1, 65_536))
     .option('--unordered', 'throughput: unordered data channel')
     .option('--clients <C>', 'signaling: WebSocket clients (default 200)', intOption(1, 100_000))
     .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
