@@ -81,7 +81,9 @@ function bar(fraction: number, width = 24): string {
 /** Human rendering: results (messages) on stdout, progress and connection lines on stderr. */
 function humanRenderer(out: Output, url: string): { onEvent: (e: RunEvent) => void; stop: () => void } {
   const c = out.color;
-  let spinner: Ora | undefined = out.spinner(`connecting to ${url}`);
+  // A pseudo-terminal that reports 0 columns makes ora redraw an "infinitely tall" spinner.
+  const columns = (out.stderr as { columns?: number }).columns ?? 0;
+  let spinner: Ora | undefined = columns > 0 ? out.spinner(`connecting to ${url}`) : undefined;
   const say = (line: string): void => {
     if (spinner !== undefined) spinner.stopAndPersist({ symbol: ' ', text: line }).start();
     else out.info(line);
