@@ -2,11 +2,14 @@
  * Summarises V8 .cpuprofile files written by `node --cpu-prof` (issue 5: where does the time go).
  *
  *   node .bench-out/werift/bench/werift-profile.js <dir-or-file>... [--top 25]
+ *     [--doc docs/werift-patches.md --section profile-after --title "..."]
  *
  * Prints, per profile, the top functions by self time (with the werift bundle line they live on)
  * and self time grouped by werift source module (the bundle's `// ../sctp/src/sctp.ts` markers).
+ * With --doc, also writes the summary as markdown between `<!-- werift-bench:<section>:... -->`
+ * markers. Profiles of one bench run are labelled by pid order: the parent (sender) starts first.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -23,7 +26,15 @@ interface Profile {
   endTime: number;
 }
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: {
+    top: { type: 'string', default: '25' },
+    doc: { type: 'string' },
+    section: { type: 'string' },
+    title: { type: 'string', default: '' },
+  },
+  allowPositionals: true,
+});
 
 let bundleMarkers: { line: number; module: string }[] | undefined;
 function moduleOf(url: string, line: number): string {
@@ -51,7 +62,9 @@ function moduleOf(url: string, line: number): string {
   return found;
 }
 
-function summarise(file: string, top: number): void {
+const markdown: string[] = [];
+
+function summarise(file: string, top: number, role: string): void {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
@@ -73,6 +86,21 @@ function summarise(file: string, top: number): void {
   for (const [k, v] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(v)}  ${k}`);
   console.log('\nself time by function:');
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(v)}  ${k}`);
+  const n = Math.min(top, 12);
+  markdown.push(
+    `**${role}** (${(total / 1e6).toFixed(2)} s sampled): self time by module / by function`,
+    '',
+    '| share | module | | share | function |',
+    '|---:|---|---|---:|---|',
+  );
+  const mods = [...byModule].sort((a, b) => b[1] - a[1]).slice(0, n);
+  const fns = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, n);
+  for (let i = 0; i < n; i++) {
+    const m = mods[i];
+    const f = fns[i];
+    markdown.push(`| ${m ? pct(m[1]).trim() : ''} | ${m ? m[0] : ''} | | ${f ? pct(f[1]).trim() : ''} | ${f ? '`' + f[0].replace(/\|/g, '/') + '`' : ''} |`);
+  }
+  markdown.push('');
 }
 
 const files = positionals.flatMap((p) =>
@@ -82,4 +110,13 @@ const files = positionals.flatMap((p) =>
         .map((f) => join(p, f))
     : [p],
 );
-for (const f of files) summarise(f, Number(values.top));
+const pidOf = (f: string): number => Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1] ?? 0);
+files.sort((a, b) => pidOf(a) - pidOf(b));
+files.forEach((f, i) => summarise(f, Number(values.top), files.length === 2 ? (i === 0 ? 'sender (parent process)' : 'receiver (child process)') : f));
+if (values.doc && values.section) {
+  const body = [values.title, '', ...markdown].join('\n');
+  const re = new RegExp(`(<!-- werift-bench:${values.section}:begin -->)[\\s\\S]*?(<!-- werift-bench:${values.section}:end -->)`);
+  const doc = readFileSync(values.doc, 'utf8');
+  if (!re.test(doc)) throw new Error(`no markers for ${values.section} in ${values.doc}`);
+  writeFileSync(values.doc, doc.replace(re, (_m, begin: string, end: string) => `${begin}\n${body}\n${end}`));
+}

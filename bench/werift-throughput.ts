@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { createBenchPeer } from './werift-engines.js';
 import type { BenchChannel, BenchPeer, EngineName } from './werift-engines.js';
-import { applyWeriftPatches, WERIFT_PATCH_NAMES } from '../src/peer/patches/index.js';
+import { applyWeriftPatches, prewarmWerift, WERIFT_PATCH_NAMES } from '../src/peer/patches/index.js';
 
 type ToChild =
   | { t: 'offer'; id: number; sdp: string }
@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     child: { type: 'boolean', default: false },
     /** Percent of the sender's outgoing DTLS records dropped (werift only; the receiver is clean). */
     drop: { type: 'string', default: '0' },
+    /** Run prewarmWerift() in both processes before the first connection (not timed). */
+    prewarm: { type: 'boolean', default: false },
   },
 });
 
@@ -135,7 +137,9 @@ function runChild(): void {
       process.exit(1);
     });
   });
-  send({ t: 'ready' });
+  const ready = (): void => send({ t: 'ready' });
+  if (args.prewarm && engine === 'werift') prewarmWerift().then(ready, ready);
+  else ready();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -222,11 +226,12 @@ function percentile(sorted: readonly number[], p: number): number {
 async function runParent(): Promise<void> {
   const patch = installPatches();
   const self = fileURLToPath(import.meta.url);
-  const childArgs = ['--child', '--engine', engine, '--patches', args.patches];
+  const childArgs = ['--child', '--engine', engine, '--patches', args.patches, ...(args.prewarm ? ['--prewarm'] : [])];
   const proc = fork(self, childArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const link = new ChildLink(proc);
-  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), node: process.version };
+  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), prewarm: args.prewarm, node: process.version };
   try {
+    if (args.prewarm && engine === 'werift') await prewarmWerift();
     await link.wait('ready', 15_000);
     if (args.mode === 'latency') {
       const n = Number(args.connections);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RTCSctpTransport, crc32c } from 'werift';
-import { applyWeriftPatches, weriftVersionProblem } from '../../src/peer/patches/index.js';
+import { RTCDtlsTransport, RTCSctpTransport, crc32c } from 'werift';
+import { applyWeriftPatches, prewarmWerift, weriftVersionProblem } from '../../src/peer/patches/index.js';
 import { installedWeriftVersion } from '../../src/peer/patches/version.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import { serializeSctpPacket, sctpChecksumOk } from '../../src/peer/patches/sctp-packet.js';
@@ -157,4 +157,11 @@ describe('patched SCTP internals', () => {
     for (const handle of [sctp.timer3Handle]) if (handle) clearTimeout(handle);
     sctp.timer3Cancel();
   });
+});
+
+describe('prewarmWerift', () => {
+  it('creates the process certificate and completes a throwaway loopback connection', async () => {
+    expect(await prewarmWerift({ timeoutMs: 10_000 })).toBe(true);
+    expect(RTCDtlsTransport.localCertificate).toBeDefined();
+  }, 20_000);
 });

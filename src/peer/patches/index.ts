@@ -19,6 +19,9 @@ import { sctpPacketPatch } from './sctp-packet.js';
 import { sackFrequencyPatch } from './sack-frequency.js';
 import { fastPathPatch } from './fast-path.js';
 
+export { prewarmWerift } from './prewarm.js';
+export type { PrewarmOptions } from './prewarm.js';
+
 /** One runtime patch: a name, what it fixes, and how to install it. */
 export interface WeriftPatch {
   readonly name: string;
