@@ -117,4 +117,29 @@ describe('PeerSession with a real server', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(joinedSeen).toBe(0);
   });
+
+  it('rejoins with a new id when the resume grace has passed, and renegotiates with the room', async () => {
+    server = await startPeerTestServer({ rooms: { resumeGraceMs: 200 } });
+    proxy = await startDropProxy(server.url);
+    const a = pool.create('late', { name: 'steady' });
+    const b = pool.create('late', { name: 'slow', url: proxy.url, reconnect: { baseMs: 100, capMs: 300, maxAttempts: 20 } });
+    await a.start();
+    const first = connectedPeers(a, 1, 15_000);
+    const jb = await b.start();
+    await first;
+    const timedOut = nextEvent(a, 'peer-left', 5_000);
+    proxy.setRefusing(true);
+    proxy.dropAll();
+    expect((await timedOut)[0]).toMatchObject({ peer: jb.self.id, reason: 'timeout' });
+    const again = connectedPeers(a, 1, 15_000);
+    const againB = connectedPeers(b, 1, 15_000);
+    const rejoined = nextEvent(b, 'joined', 10_000);
+    proxy.setRefusing(false);
+    const [joined] = await rejoined;
+    expect(joined.self.id).not.toBe(jb.self.id);
+    const [p] = await again;
+    expect(p.peer).toBe(joined.self.id);
+    await againB;
+    expect(await roundTrip(a, b, 'welcome back')).toBe('welcome back');
+  });
 });
