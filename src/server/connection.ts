@@ -101,10 +101,10 @@ export class Connection {
     return false;
   }
 
-  /** Writes an encoded frame. A client that lets its send buffer pass the bound is closed (4009). */
-  sendBuffer(frame: Buffer): void {
+  /** Writes a serialised frame. A client that lets its send buffer pass the bound is dropped (4009). */
+  sendFrame(frame: string): void {
     if (!this.open) return;
-    this.ws.send(frame, { binary: false });
+    this.ws.send(frame);
     if (this.ws.bufferedAmount > this.limits.sendBufferBytes) {
       this.log.warn({ event: 'slow-consumer', buffered: this.ws.bufferedAmount }, 'closing a client that does not read');
       this.kick(CloseCode.SLOW_CONSUMER, 'slow consumer');
@@ -114,7 +114,7 @@ export class Connection {
   }
 
   send(frame: ServerMessage): void {
-    if (this.open) this.sendBuffer(encode(frame));
+    if (this.open) this.sendFrame(encode(frame));
   }
 
   sendError(code: WireErrorCode, message: string, re?: MessageId): void {

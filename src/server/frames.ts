@@ -1,10 +1,12 @@
 /**
  * Inbound frame parsing (validated with the protocol schemas, never cast) and outbound frame
- * encoding. Outbound frames are encoded to a Buffer once and handed to every recipient as is.
+ * encoding. Outbound frames are serialised once per message and handed to every recipient as is
+ * (ws writes a string straight into the socket: no intermediate Buffer).
  */
 import type { z } from 'zod';
 import { ROOM_ID_PATTERN, JoinMessage, LeaveMessage, MessageId, MetaMessage, PingMessage, SignalMessage } from '../protocol/messages.js';
 import type { ClientMessage, ErrorMessage, ServerMessage } from '../protocol/messages.js';
+import type { SignalMessage as SignalMessageType } from '../protocol/messages.js';
 import type { WireErrorCode } from '../protocol/errors.js';
 
 const SCHEMAS: Readonly<Record<ClientMessage['type'], z.ZodType<ClientMessage>>> = {
@@ -40,6 +42,10 @@ export function parseClientFrame(text: string): ParseResult {
   if (typeof type !== 'string') {
     return { ok: false, code: 'BAD_MESSAGE', message: 'missing string field "type"', re: correlationId(obj) };
   }
+  if (type === 'signal') {
+    const fast = plainSignal(obj);
+    if (fast !== undefined) return { ok: true, msg: fast };
+  }
   const schema = Object.hasOwn(SCHEMAS, type) ? SCHEMAS[type as ClientMessage['type']] : undefined;
   if (schema === undefined) {
     return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, re: correlationId(obj) };
@@ -58,14 +64,33 @@ export function parseClientFrame(text: string): ParseResult {
   return { ok: true, msg };
 }
 
+/**
+ * The relay hot path: a signal frame with only the keys SignalMessage knows, each of the type the
+ * schema requires, is accepted without building zod's output copy. Anything else (unknown keys,
+ * a wrong type, a missing `data`) returns undefined and goes through SignalMessage itself, which
+ * accepts or explains; so this never accepts what the schema would refuse
+ * (test/unit/server-frames.test.ts checks the two agree).
+ */
+export function plainSignal(obj: Record<string, unknown>): SignalMessageType | undefined {
+  for (const k in obj) if (k !== 'type' && k !== 'data' && k !== 'to' && k !== 'id') return undefined;
+  const { to, id, data } = obj;
+  if (data === undefined) return undefined;
+  if (to !== undefined && (typeof to !== 'string' || to.length === 0 || to.length > 64)) return undefined;
+  if (id !== undefined && !((typeof id === 'string' && id.length <= 128) || (typeof id === 'number' && Number.isFinite(id)))) return undefined;
+  const msg: SignalMessageType = { type: 'signal', data };
+  if (to !== undefined) msg.to = to;
+  if (id !== undefined) msg.id = id;
+  return msg;
+}
+
 /** Encodes a server frame once. */
-export function encode(frame: ServerMessage): Buffer {
-  return Buffer.from(JSON.stringify(frame));
+export function encode(frame: ServerMessage): string {
+  return JSON.stringify(frame);
 }
 
 /** Encodes a relayed signal without building an intermediate object (the hot path). */
-export function encodeSignal(from: string, data: unknown): Buffer {
-  return Buffer.from(`{"type":"signal","from":${JSON.stringify(from)},"data":${JSON.stringify(data)}}`);
+export function encodeSignal(from: string, data: unknown): string {
+  return `{"type":"signal","from":${JSON.stringify(from)},"data":${JSON.stringify(data)}}`;
 }
 
 /** An error frame. */

@@ -136,8 +136,8 @@ export class Hub {
       const ready = encode({ type: 'ready', room: msg.room, offerer: record.id, peers: [first.id, record.id] });
       const other = this.index.get(msg.room, first.id);
       if (other !== undefined) this.index.deliver(msg.room, other, ready);
-      else this.index.publish({ room: msg.room, to: first.id, frame: ready.toString(), origin: store.nodeId, queue: true });
-      conn.sendBuffer(ready);
+      else this.index.publish({ room: msg.room, to: first.id, frame: ready, origin: store.nodeId, queue: true });
+      conn.sendFrame(ready);
     }
     metrics.joinSeconds.observe((performance.now() - started) / 1000);
   }
@@ -211,7 +211,7 @@ export class Hub {
       // Dropped again mid-resume: keep the reservation (under the token the client still holds)
       // and everything it was owed.
       for (const f of queued.frames) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
-      for (const b of member.pending) void store.enqueue(msg.room, id, b.toString(), config.rooms.resumeQueueMax).catch(() => undefined);
+      for (const f of member.pending) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
       member.pending = undefined;
       member.state = 'live';
       member.token = token;
@@ -238,8 +238,8 @@ export class Hub {
     if (queued.dropped > 0) {
       conn.sendError('SIGNALS_DROPPED', `${queued.dropped} signal(s) sent to you while disconnected were dropped (queue limit ${config.rooms.resumeQueueMax})`);
     }
-    for (const f of queued.frames) conn.sendBuffer(Buffer.from(f));
-    for (const b of member.pending) conn.sendBuffer(b);
+    for (const f of queued.frames) conn.sendFrame(f);
+    for (const f of member.pending) conn.sendFrame(f);
     member.pending = undefined;
     member.state = 'live';
     if (member.record.node !== store.nodeId) void store.setNode(msg.room, id, store.nodeId).catch(() => undefined);

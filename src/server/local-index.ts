@@ -22,7 +22,7 @@ export interface LocalMember {
   /** The resume token the member's client holds. */
   token: string;
   /** Frames held while `resuming`. */
-  pending: Buffer[] | undefined;
+  pending: string[] | undefined;
   /** Resume grace timer while `reserved`. */
   grace: NodeJS.Timeout | undefined;
 }
@@ -103,21 +103,21 @@ export class LocalIndex {
   }
 
   /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
-  deliver(roomId: string, m: LocalMember, frame: Buffer, isSignal = false): void {
+  deliver(roomId: string, m: LocalMember, frame: string, isSignal = false): void {
     switch (m.state) {
       case 'live':
         if (m.record.node !== this.o.store.nodeId) {
-          this.publish({ room: roomId, to: m.record.id, frame: frame.toString(), origin: this.o.store.nodeId, queue: true });
+          this.publish({ room: roomId, to: m.record.id, frame, origin: this.o.store.nodeId, queue: true });
           return;
         }
-        m.conn?.sendBuffer(frame);
+        m.conn?.sendFrame(frame);
         if (isSignal) this.o.metrics.relayed.inc();
         return;
       case 'resuming':
         m.pending?.push(frame);
         return;
       case 'reserved':
-        this.o.store.enqueue(roomId, m.record.id, frame.toString(), this.o.resumeQueueMax).catch((err: unknown) => {
+        this.o.store.enqueue(roomId, m.record.id, frame, this.o.resumeQueueMax).catch((err: unknown) => {
           this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
         });
         return;
@@ -130,15 +130,15 @@ export class LocalIndex {
    */
   broadcast(roomId: string, frame: ServerMessage, except: string): void {
     const room = this.rooms.get(roomId);
-    const buf = encode(frame);
-    if (room !== undefined) this.sendLive(room, buf, except);
-    this.publish({ room: roomId, except, frame: buf.toString(), origin: this.o.store.nodeId });
+    const text = encode(frame);
+    if (room !== undefined) this.sendLive(room, text, except);
+    this.publish({ room: roomId, except, frame: text, origin: this.o.store.nodeId });
   }
 
-  private sendLive(room: ReadonlyMap<string, LocalMember>, buf: Buffer, except: string | undefined): void {
+  private sendLive(room: ReadonlyMap<string, LocalMember>, frame: string, except: string | undefined): void {
     const node = this.o.store.nodeId;
     for (const m of room.values()) {
-      if (m.record.id !== except && m.state === 'live' && m.conn !== undefined && m.record.node === node) m.conn.sendBuffer(buf);
+      if (m.record.id !== except && m.state === 'live' && m.conn !== undefined && m.record.node === node) m.conn.sendFrame(frame);
     }
   }
 
@@ -153,11 +153,11 @@ export class LocalIndex {
     if (env.origin === node) return;
     const room = this.rooms.get(env.room);
     if (room === undefined) return;
-    const frame = Buffer.from(env.frame);
+    const frame = env.frame;
     if (env.queue !== true) {
       const target = env.to === undefined ? undefined : room.get(env.to);
       if (env.to === undefined) this.sendLive(room, frame, env.except);
-      else if (target?.state === 'live' && target.record.node === node) target.conn?.sendBuffer(frame);
+      else if (target?.state === 'live' && target.record.node === node) target.conn?.sendFrame(frame);
       return;
     }
     const targets = env.to === undefined ? [...room.values()].filter((m) => m.record.id !== env.except) : [room.get(env.to)];

@@ -1,6 +1,7 @@
 /** Inbound frame parsing and the token bucket, without sockets. */
 import { describe, expect, it } from 'vitest';
-import { encodeSignal, parseClientFrame } from '../../src/server/frames.js';
+import { SignalMessage } from '../../src/protocol/messages.js';
+import { encodeSignal, parseClientFrame, plainSignal } from '../../src/server/frames.js';
 import { ConnectionCounter, StrikeCounter, TokenBucket } from '../../src/server/rate-limit.js';
 import { redactRequestUrl } from '../../src/server/redact.js';
 
@@ -29,8 +30,42 @@ describe('parseClientFrame', () => {
     expect(parseClientFrame('{"type":"join","room":"r","capacity":0}')).toMatchObject({ ok: false, code: 'BAD_MESSAGE' });
   });
 
+  it('the signal fast path never accepts what SignalMessage refuses, and agrees when it accepts', () => {
+    const corpus: Array<Record<string, unknown>> = [
+      { type: 'signal', data: 1 },
+      { type: 'signal', data: null },
+      { type: 'signal', data: { a: [1, { b: 'c' }] }, to: 'p1', id: 'x' },
+      { type: 'signal', data: 'x', id: 3.5 },
+      { type: 'signal' },
+      { type: 'signal', data: 1, to: '' },
+      { type: 'signal', data: 1, to: 'x'.repeat(65) },
+      { type: 'signal', data: 1, to: 'x'.repeat(64) },
+      { type: 'signal', data: 1, to: 5 },
+      { type: 'signal', data: 1, id: 'i'.repeat(129) },
+      { type: 'signal', data: 1, id: 'i'.repeat(128) },
+      { type: 'signal', data: 1, id: {} },
+      { type: 'signal', data: 1, id: Infinity },
+      { type: 'signal', data: 1, from: 'spoof' },
+      { type: 'signal', data: 1, extra: true },
+    ];
+    for (const obj of corpus) {
+      const fast = plainSignal(obj);
+      const schema = SignalMessage.safeParse(obj);
+      if (fast !== undefined) {
+        expect(schema.success, JSON.stringify(obj)).toBe(true);
+        expect(fast).toEqual(schema.data);
+      }
+      // Whatever the fast path declines, the full parse decides exactly as the schema does.
+      const text = JSON.stringify(obj);
+      const onWire = SignalMessage.safeParse(JSON.parse(text));
+      const full = parseClientFrame(text);
+      expect(full.ok, text).toBe(onWire.success);
+      if (full.ok) expect(full.msg).toEqual(onWire.data);
+    }
+  });
+
   it('encodes a relayed signal as the schema shape', () => {
-    expect(JSON.parse(encodeSignal('p1', { a: [1] }).toString())).toEqual({ type: 'signal', from: 'p1', data: { a: [1] } });
+    expect(JSON.parse(encodeSignal('p1', { a: [1] }))).toEqual({ type: 'signal', from: 'p1', data: { a: [1] } });
   });
 });
 
