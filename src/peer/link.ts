@@ -176,6 +176,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const pc = this.pc;
     if (this.channelWrapper === undefined) this.adoptChannel(pc.createDataChannel(this.options.channelLabel ?? 'sigctl', { ordered: true }));
     this.makingOffer = true;
+    // werift gathers inside setLocalDescription and stalls there on a bad TURN server: the gather
+    // limit has to run before it, not after.
+    this.armGatherTimer();
     try {
       await pc.setLocalDescription(await pc.createOffer());
     } finally {
@@ -187,7 +190,6 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.options.sendSignal({ description: { type: 'offer', sdp } });
     this.mark('offer-sent');
     this.flushOutbox();
-    this.armGatherTimer();
   }
 
   private async applyDescription(desc: { type: string; sdp: string }): Promise<void> {
@@ -221,13 +223,13 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.pending = [];
     for (const c of buffered) await this.addCandidate(pc, c);
     if (desc.type === 'offer') {
+      this.armGatherTimer();
       await pc.setLocalDescription(await pc.createAnswer());
       const sdp = pc.localDescription?.sdp;
       if (pc !== this.pc || sdp === undefined) return;
       this.options.sendSignal({ description: { type: 'answer', sdp } });
       this.mark('answer-sent');
       this.flushOutbox();
-      this.armGatherTimer();
     }
   }
 

@@ -142,4 +142,16 @@ describe('PeerSession with a real server', () => {
     await againB;
     expect(await roundTrip(a, b, 'welcome back')).toBe('welcome back');
   });
+
+  it('--relay-only with an unreachable TURN server fails with a coded error, not a hang', async () => {
+    server = await startPeerTestServer({ ice: { turn: [{ urls: ['turn:127.0.0.1:9?transport=udp'], username: 'u', credential: 'p' }] } });
+    const a = pool.create('relay-dead', { name: 'a', relayOnly: true, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
+    const b = pool.create('relay-dead', { name: 'b', relayOnly: true, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
+    await a.start();
+    const failed = nextEvent(b, 'peer-failed', 12_000);
+    await b.start();
+    const [{ error }] = await failed;
+    expect(error.code).toBe('TURN_AUTH_FAILED');
+    expect(error.message).toMatch(/relay/);
+  });
 });
