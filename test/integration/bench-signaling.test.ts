@@ -90,10 +90,16 @@ describe('signaling scenario', () => {
 
   it('ramps until a step is not sustained or the step limit, and reports the highest sustained rate', async () => {
     floor = await startFloor();
-    // A bound of 0 ms can never be met: the first step fails and nothing is sustained.
+    // A bound of 0 ms can never be met: the first step misses on latency alone, is retried once,
+    // misses again, and nothing is sustained.
     const none = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 0, rampMaxSteps: 3, durationS: 0.5 }));
     expect(none.runs[0]!.ramp).toMatchObject({ boundMs: 0, maxSustainedRate: null });
-    expect(none.runs[0]!.ramp!.steps).toHaveLength(1);
+    const steps = none.runs[0]!.ramp!.steps;
+    expect(steps).toHaveLength(2);
+    expect(steps.map((s) => [s.targetRate, s.sustained, s.retry])).toEqual([
+      [100, false, undefined],
+      [100, false, true],
+    ]);
     const some = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 5_000, rampMaxSteps: 2, durationS: 0.5 }));
     const ramp = some.runs[0]!.ramp!;
     expect(ramp.steps).toHaveLength(2);
