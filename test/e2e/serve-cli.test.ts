@@ -2,6 +2,10 @@
  * `sigctl serve` as a user runs it: the built bin/sigctl, a banner on stdout, JSON logs on stderr,
  * real WebSocket clients joining and relaying, and signals ending it with 143/130.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as pathJoin } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient, within } from '../helpers/server-harness.js';
@@ -20,8 +24,8 @@ interface Banner {
 describe('sigctl serve (e2e)', () => {
   const daemons: Daemon[] = [];
   const clients: TestClient[] = [];
-  const run = (args: string[], env: Record<string, string | undefined> = {}): Daemon => {
-    const d = startDaemon(args, env);
+  const run = (args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Daemon => {
+    const d = startDaemon(args, env, 15_000, nodeArgs);
     daemons.push(d);
     return d;
   };
@@ -96,6 +100,28 @@ describe('sigctl serve (e2e)', () => {
     d.child.kill('SIGTERM');
     await a.next('bye');
     expect(await d.stop('SIGTERM', 5000)).toBe(143);
+  });
+
+  it('never loads werift (it costs ~0.5 s and serve does not need it)', async () => {
+    // A module resolve hook reports every werift import the process makes.
+    const dir = mkdtempSync(pathJoin(tmpdir(), 'sigctl-hook-'));
+    try {
+      writeFileSync(
+        pathJoin(dir, 'hook.mjs'),
+        "export async function resolve(s, c, next) { if (s.includes('werift')) process.stderr.write('WERIFT-LOADED ' + s + '\\n'); return next(s, c); }\n",
+      );
+      writeFileSync(pathJoin(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(pathJoin(dir, 'hook.mjs')).href)});\n`);
+      const d = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' }, ['--import', pathToFileURL(pathJoin(dir, 'register.mjs')).href]);
+      const banner = JSON.parse(await d.firstLine) as Banner;
+      const a = await TestClient.connect(banner.ws);
+      clients.push(a);
+      a.send({ type: 'join', room: 'no-werift' });
+      await a.next('joined');
+      expect(await d.stop('SIGTERM')).toBe(143);
+      expect(d.stderr()).not.toContain('WERIFT-LOADED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 for config errors naming the flag or key', async () => {

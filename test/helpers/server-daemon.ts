@@ -22,9 +22,9 @@ export interface Daemon {
 }
 
 /** Starts `sigctl ...args`; `bin/sigctl` needs `dist/` (npm test builds it first). */
-export function startDaemon(args: readonly string[], env: Record<string, string | undefined> = {}, timeoutMs = 15_000): Daemon {
+export function startDaemon(args: readonly string[], env: Record<string, string | undefined> = {}, timeoutMs = 15_000, nodeArgs: readonly string[] = []): Daemon {
   if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
