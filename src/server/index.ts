@@ -97,6 +97,11 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined;
 
   const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining });
+  // Readiness follows the store (GET /readyz reads store.healthy); liveness never does.
+  const offHealth = store.onHealth((health) => {
+    if (health === 'down') logger.warn({ event: 'store-down' }, 'room store unreachable: joins refused, /readyz 503');
+    else logger.info({ event: 'store-up' }, 'room store reachable again');
+  });
 
   let server: Server;
   try {
@@ -104,6 +109,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       ? createHttpsServer({ cert: await readFile(config.tls.cert!), key: await readFile(config.tls.key!) })
       : createHttpServer();
   } catch (err) {
+    offHealth();
+    hub.close();
+    if (ownStore) await store.close();
     throw new SigctlError('LISTEN_FAILED', `cannot load TLS files: ${(err as Error).message}`, { cause: err });
   }
   const httpUrl = (): string => `${tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${boundPort}`;
@@ -287,6 +295,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     });
   }).catch(async (err: unknown) => {
     clearInterval(heartbeat);
+    offHealth();
     hub.close();
     if (ownStore) await store.close();
     throw err;
@@ -300,6 +309,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       stunPort = (await stun.start(config.stunPort, config.host)).port;
     } catch (err) {
       clearInterval(heartbeat);
+      offHealth();
       hub.close();
       await stun.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -317,6 +327,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     closing ??= (async () => {
       closed = true;
       clearInterval(heartbeat);
+      offHealth();
       for (const conn of connections) conn.ws.terminate();
       hub.close();
       server.closeAllConnections();

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Authenticator, Principal } from '../../src/auth/principal.js';
 import { SigctlError } from '../../src/protocol/errors.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { SwitchableStore } from '../helpers/server-store.js';
 
 /** An authenticator keyed by `?token=`: a real implementation of the interface, not a mock of ws. */
 function tableAuth(table: Record<string, Principal>): Authenticator {
@@ -148,5 +149,33 @@ describe('server HTTP endpoints and access control', () => {
     // Receive-only members still receive.
     a.send({ type: 'signal', data: 'hi' });
     expect((await v.next('signal')).data).toBe('hi');
+  });
+
+  it('while the store is down: /readyz 503, /healthz 200, joins UNAVAILABLE, local relay continues', async () => {
+    const store = new SwitchableStore();
+    const s = res.server(await startTestServer({}, { store }));
+    const a = res.client(await TestClient.connect(s.url));
+    const b = res.client(await TestClient.connect(s.url));
+    a.send({ type: 'join', room: 'up' });
+    await a.next('joined');
+    b.send({ type: 'join', room: 'up' });
+    await b.next('joined');
+    store.setHealthy(false);
+    const ready = await get(`${s.httpUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toEqual({ status: 'unavailable', draining: false, store: 'down' });
+    expect((await get(`${s.httpUrl}/healthz`)).status).toBe(200);
+    const c = res.client(await TestClient.connect(s.url));
+    c.send({ type: 'join', room: 'other', id: 1 });
+    expect(await c.error()).toMatchObject({ code: 'UNAVAILABLE', re: 1 });
+    a.send({ type: 'meta', meta: { x: 1 }, id: 2 });
+    expect(await a.error()).toMatchObject({ code: 'UNAVAILABLE', re: 2 });
+    // Members already connected keep relaying locally.
+    a.send({ type: 'signal', data: 'still here' });
+    expect((await b.next('signal')).data).toBe('still here');
+    store.setHealthy(true);
+    expect((await get(`${s.httpUrl}/readyz`)).status).toBe(200);
+    c.send({ type: 'join', room: 'other' });
+    await c.next('joined');
   });
 });
