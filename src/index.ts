@@ -1,8 +1,6 @@
 /**
- * The sigctl library surface: the protocol v1 types and schemas, the signaling client, and the
- * werift peer (sessions, data channels, file transfer). Importing this module loads werift (the
- * peer half); the CLI's `serve` path never imports it.
+ * The sigctl library surface: the protocol v1 types and schemas and the signaling client. It does
+ * not load werift; the werift peer (sessions, data channels, file transfer) is `sigctl/peer`.
  */
 export * from './protocol/index.js';
 export * from './client/index.js';
-export * from './peer/index.js';
