@@ -73,7 +73,8 @@ export class Output {
 
   /** A spinner on a TTY; undefined otherwise (callers use optional chaining). */
   spinner(text: string): Ora | undefined {
-    if (!this.interactive) return undefined;
+    // A pseudo-terminal that reports 0 columns makes ora redraw without end: no spinner there.
+    if (!this.interactive || ((this.streams.stderr as { columns?: number }).columns ?? 0) <= 0) return undefined;
     return ora({ text, stream: this.streams.stderr, color: 'cyan' }).start();
   }
 
