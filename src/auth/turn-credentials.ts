@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 
+/** A TURN REST username/credential pair. */
 export interface TurnCredentials {
   username: string;
   credential: string;

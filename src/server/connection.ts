@@ -16,6 +16,7 @@ import { encode, errorFrame } from './frames.js';
 import type { ServerMetrics } from './metrics.js';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
 
+/** Where a connection is in its membership life cycle. */
 export type ConnectionState = 'idle' | 'joining' | 'joined' | 'closed';
 
 /**
@@ -27,6 +28,7 @@ export type ConnectionState = 'idle' | 'joining' | 'joined' | 'closed';
  */
 export type EndKind = 'abnormal' | 'clean' | 'kicked' | 'replaced';
 
+/** The per-connection limits from `config.limits`. */
 export interface ConnectionLimits {
   messagesPerSecond: number;
   burst: number;
@@ -36,6 +38,7 @@ export interface ConnectionLimits {
 
 const STRIKE_WINDOW_MS = 10_000;
 
+/** One client connection and the only writer to its socket. */
 export class Connection {
   state: ConnectionState = 'idle';
   /** The joined room (set while joining/joined). */

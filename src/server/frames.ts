@@ -17,6 +17,7 @@ const SCHEMAS: Readonly<Record<ClientMessage['type'], z.ZodType<ClientMessage>>>
   ping: PingMessage,
 };
 
+/** A validated client message, or the error code and message to answer it with. */
 export type ParseResult =
   | { ok: true; msg: ClientMessage }
   | { ok: false; code: Extract<WireErrorCode, 'BAD_MESSAGE' | 'UNKNOWN_TYPE' | 'BAD_ROOM'>; message: string; re: MessageId | undefined };

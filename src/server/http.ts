@@ -10,6 +10,7 @@ import type { IceServer } from '../protocol/messages.js';
 import type { ServerMetrics } from './metrics.js';
 import { redactRequestUrl } from './redact.js';
 
+/** What the HTTP handler reads from the server. */
 export interface HttpContext {
   metrics: ServerMetrics;
   logger: Logger;
@@ -40,6 +41,7 @@ export function authStatus(code: ErrorCode): number {
   return code === 'UNAUTHORIZED' ? 401 : code === 'FORBIDDEN' ? 403 : 500;
 }
 
+/** The server's 'request' listener (every non-upgrade request). */
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', ctx.baseUrl());

@@ -16,6 +16,7 @@ import { encode, encodeSignal } from './frames.js';
 import { info, LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
 
+/** The hub's dependencies. */
 export interface HubOptions {
   config: Readonly<Config>;
   store: Store;
@@ -39,6 +40,7 @@ function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** Room logic of one node (see the module comment). */
 export class Hub {
   private readonly index: LocalIndex;
   private readonly unsubscribe: () => void;

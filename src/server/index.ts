@@ -397,5 +397,6 @@ function reOf(id: string | number | undefined): { re?: string | number } {
   return id === undefined ? {} : { re: id };
 }
 
+/** The default store and the interface a custom `deps.store` implements. */
 export { MemoryStore } from '../store/memory.js';
 export type { Store } from '../store/store.js';

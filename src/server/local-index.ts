@@ -15,6 +15,7 @@ import type { Connection } from './connection.js';
 import { encode } from './frames.js';
 import type { ServerMetrics } from './metrics.js';
 
+/** A member held by this node (or a remote member it knows of: `record.node` names its node). */
 export interface LocalMember {
   record: MemberRecord;
   conn: Connection | undefined;
@@ -27,6 +28,7 @@ export interface LocalMember {
   grace: NodeJS.Timeout | undefined;
 }
 
+/** The members of one room held by this node, by id. */
 export type LocalRoom = ReadonlyMap<string, LocalMember>;
 
 /** The public view of a member record. */
@@ -34,6 +36,7 @@ export function info(r: MemberRecord): PeerInfo {
   return { id: r.id, name: r.name, meta: r.meta };
 }
 
+/** The index's dependencies. */
 export interface LocalIndexOptions {
   store: Store;
   metrics: ServerMetrics;
@@ -41,6 +44,7 @@ export interface LocalIndexOptions {
   resumeQueueMax: number;
 }
 
+/** This node's members by room, and delivery to them (see the module comment). */
 export class LocalIndex {
   private readonly rooms = new Map<string, Map<string, LocalMember>>();
   /** Resume tokens of live members, for a client that resumes before we saw it drop. */

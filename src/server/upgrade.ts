@@ -35,6 +35,7 @@ export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, m
   );
 }
 
+/** What the upgrade checks need from the server. */
 export interface UpgradeOptions {
   path: string;
   maxConnectionsPerIp: number;

@@ -16,6 +16,7 @@ interface Queue {
   dropped: number;
 }
 
+/** Options of the in-memory store. */
 export interface MemoryStoreOptions {
   nodeId?: string;
   /** Clock for resume expiry (unix ms). */

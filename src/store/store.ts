@@ -27,6 +27,7 @@ export interface MemberRecord {
   readonly node: string;
 }
 
+/** The outcome of `Store.join`. */
 export type JoinResult =
   | {
       readonly ok: true;
@@ -39,6 +40,7 @@ export type JoinResult =
     }
   | { readonly ok: false; readonly reason: 'full'; readonly capacity: number };
 
+/** The outcome of `Store.leave`. */
 export interface LeaveResult {
   /** False when the member was not (or no longer) in the room. */
   readonly removed: boolean;
@@ -81,8 +83,10 @@ export interface Envelope {
   readonly origin: string;
 }
 
+/** Reachability of a store's backing service. */
 export type StoreHealth = 'up' | 'down';
 
+/** The room/presence store (see the module comment for the invariants). */
 export interface Store {
   /** This node's id; member records created here carry it. */
   readonly nodeId: string;

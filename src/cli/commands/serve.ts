@@ -93,6 +93,7 @@ async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promi
   return 0;
 }
 
+/** Registers `sigctl serve`. */
 export const registerServe: RegisterCommand = (program, run) => {
   program
     .command('serve')
