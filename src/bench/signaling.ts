@@ -248,7 +248,7 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
 
     if (opts.ramp) {
       const factor = opts.rampFactor ?? 1.5;
-      const maxSteps = opts.rampMaxSteps ?? 8;
+      const maxSteps = opts.rampMaxSteps ?? 12;
       const steps: SignalingWindow[] = [];
       let rate = baseRate;
       for (let i = 0; i < maxSteps; i++) {
