@@ -104,6 +104,7 @@ export function applyWeriftPatches(options: ApplyWeriftPatchesOptions = {}): Pat
     try {
       patch.apply(internals);
       done.add(patch.name);
+      internals.installed.add(patch.name);
       applied.push(patch.name);
     } catch (error) {
       skipped.push({ name: patch.name, reason: error instanceof Error ? error.message : String(error) });

@@ -112,6 +112,13 @@ export interface SctpLike {
   updateRto(r: number): void;
   updateAdvancedPeerAckPoint(): void;
   handleData(data: Buffer): Promise<void>;
+  /** Instance arrow in werift: T3 (retransmission timer) expiry. */
+  timer3Expired: () => void;
+  /**
+   * Added by the send-queue patch: false when no chunk in sentQueue can be marked for
+   * retransmission, so transmitOnce() can skip scanning it.
+   */
+  sigctlRetransmitScan?: boolean;
 }
 
 /** A parsed SACK chunk. */

@@ -21,6 +21,8 @@ export interface WeriftInternals {
   readonly DataChunk: new (flags: number, body: Buffer | undefined) => DataChunkLike;
   /** The `SackChunk` constructor (`new SackChunk(0, undefined)`). */
   readonly SackChunk: new (flags: number, body: Buffer | undefined) => SackChunkLike;
+  /** Names of patches installed so far (patches that depend on each other look here). */
+  readonly installed: Set<string>;
 }
 
 interface ProbeTransport {
@@ -66,6 +68,6 @@ export function reachWeriftInternals(): WeriftInternals {
   const DataChunk = chunk.constructor as WeriftInternals['DataChunk'];
   sctp.outboundQueue = [];
   for (const dispose of probe.eventDisposer) dispose();
-  cached = { sctpProto, DataChunk, SackChunk };
+  cached = { sctpProto, DataChunk, SackChunk, installed: new Set<string>() };
   return cached;
 }

@@ -87,6 +87,7 @@ async function receiveSackChunk(this: SctpLike, chunk: SackChunkLike): Promise<v
         const newest = this.sentQueue[this.sentQueue.length - 1];
         sChunk.sigctlFence = newest ? newest.tsn : sChunk.tsn;
         if (!this.maybeAbandon(sChunk)) sChunk.retransmit = true;
+        this.sigctlRetransmitScan = true; // tells send-queue's transmitOnce to look
         this.flightSizeDecrease(sChunk);
         loss = true;
       }

@@ -123,57 +123,78 @@ function makeDataChannelFlush(internals: WeriftInternals) {
 }
 
 /** Replaces SCTP.prototype.transmitOnce (sctp/src/sctp.ts). */
-async function transmitOnce(this: SctpLike): Promise<void> {
-  if (this.isStopped) return;
-  if (this.forwardTsnChunk) {
-    await this.sendChunk(this.forwardTsnChunk).catch(() => undefined);
-    this.forwardTsnChunk = undefined;
-    if (!this.timer3Handle) this.timer3Start();
-  }
-  const burstSize = (this.fastRecoveryExit !== undefined ? 2 : 4) * USERDATA_MAX_LENGTH;
-  const cwnd = Math.min(this.flightSize + burstSize, this.cwnd);
+function makeTransmitOnce(internals: WeriftInternals) {
+  return async function transmitOnce(this: SctpLike): Promise<void> {
+    if (this.isStopped) return;
+    if (this.forwardTsnChunk) {
+      await this.sendChunk(this.forwardTsnChunk).catch(() => undefined);
+      this.forwardTsnChunk = undefined;
+      if (!this.timer3Handle) this.timer3Start();
+    }
+    const burstSize = (this.fastRecoveryExit !== undefined ? 2 : 4) * USERDATA_MAX_LENGTH;
+    const cwnd = Math.min(this.flightSize + burstSize, this.cwnd);
 
-  // Retransmissions first (RFC 4960 6.1 C). Chunks the peer gap-acked or that were abandoned are
-  // not retransmitted even if T3 expiry marked them.
-  let retransmitEarliest = true;
-  for (const chunk of this.sentQueue) {
-    if (chunk.retransmit) {
-      if (chunk.acked || chunk.abandoned) {
-        chunk.retransmit = false;
-        continue;
+    // Retransmissions first (RFC 4960 6.1 C). Chunks the peer gap-acked or that were abandoned are
+    // not retransmitted even if T3 expiry marked them. The scan of the whole sent queue (up to cwnd
+    // worth of chunks, on every call) is skipped when nothing can be marked: marks come only from
+    // T3 expiry (wrapped below) and from receiveSackChunk, which flags them when sack-retransmit is
+    // installed; with werift's own receiveSackChunk we always scan.
+    if (this.sigctlRetransmitScan !== false || !internals.installed.has('sack-retransmit')) {
+      let retransmitEarliest = true;
+      let complete = true;
+      for (const chunk of this.sentQueue) {
+        if (chunk.retransmit) {
+          if (chunk.acked || chunk.abandoned) {
+            chunk.retransmit = false;
+            continue;
+          }
+          if (this.fastRecoveryTransmit) this.fastRecoveryTransmit = false;
+          else if (this.flightSize >= cwnd) {
+            complete = false;
+            break;
+          }
+          this.flightSizeIncrease(chunk);
+          chunk.misses = 0;
+          chunk.retransmit = false;
+          chunk.sentCount++;
+          // Every layer below runs synchronously up to the socket, so not awaiting keeps packet order.
+          this.sendChunk(chunk).catch(() => undefined);
+          if (retransmitEarliest) this.timer3Restart();
+        }
+        retransmitEarliest = false;
       }
-      if (this.fastRecoveryTransmit) this.fastRecoveryTransmit = false;
-      else if (this.flightSize >= cwnd) break;
-      this.flightSizeIncrease(chunk);
-      chunk.misses = 0;
-      chunk.retransmit = false;
-      chunk.sentCount++;
-      // Every layer below runs synchronously up to the socket, so not awaiting keeps packet order.
-      this.sendChunk(chunk).catch(() => undefined);
-      if (retransmitEarliest) this.timer3Restart();
+      this.sigctlRetransmitScan = !complete;
     }
-    retransmitEarliest = false;
-  }
 
-  const now = Date.now() / 1000;
-  while (this.outboundQueue.length > 0 && this.flightSize < cwnd && this.peerRwnd > 0) {
-    const chunk = this.outboundQueue[0] as DataChunkLike;
-    if (chunk.bookSize > this.peerRwnd && this.flightSize > 0) break;
-    this.outboundQueue.shift();
-    this.sentQueue.push(chunk);
-    this.flightSizeIncrease(chunk);
-    chunk.sentCount++;
-    chunk.sentTime = now;
-    this.sendChunk(chunk).catch(() => undefined);
-    if (!this.timer3Handle) this.timer3Start();
-    const channel = chunk.sigctlChannel;
-    if (channel) {
-      chunk.sigctlChannel = undefined;
-      // May run the application's bufferedamountlow handler, which may queue more chunks.
-      channel.addBufferedAmount(-(chunk.sigctlBuffered ?? 0));
+    const now = Date.now() / 1000;
+    while (this.outboundQueue.length > 0 && this.flightSize < cwnd && this.peerRwnd > 0) {
+      const chunk = this.outboundQueue[0] as DataChunkLike;
+      if (chunk.bookSize > this.peerRwnd && this.flightSize > 0) break;
+      this.outboundQueue.shift();
+      this.sentQueue.push(chunk);
+      this.flightSizeIncrease(chunk);
+      chunk.sentCount++;
+      chunk.sentTime = now;
+      this.sendChunk(chunk).catch(() => undefined);
+      if (!this.timer3Handle) this.timer3Start();
+      const channel = chunk.sigctlChannel;
+      if (channel) {
+        chunk.sigctlChannel = undefined;
+        // May run the application's bufferedamountlow handler, which may queue more chunks.
+        channel.addBufferedAmount(-(chunk.sigctlBuffered ?? 0));
+      }
     }
-  }
-  this.flush.execute();
+    this.flush.execute();
+  };
+}
+
+/** Makes T3 expiry (an instance arrow in werift) request a scan of the sent queue. */
+function watchT3(sctp: SctpLike): void {
+  const expired = sctp.timer3Expired;
+  sctp.timer3Expired = () => {
+    sctp.sigctlRetransmitScan = true;
+    expired();
+  };
 }
 
 /** See the module comment. */
@@ -181,8 +202,15 @@ export const sendQueuePatch: WeriftPatch = {
   name: 'send-queue',
   summary: 'send() queues without waiting for the whole queue to drain; bufferedAmount falls as chunks are sent; empty messages and maxPacketLifeTime work',
   apply(internals) {
-    const proto = RTCSctpTransport.prototype as unknown as { dataChannelFlush: unknown };
+    type TransportThis = { sctp?: SctpLike };
+    const proto = RTCSctpTransport.prototype as unknown as { dataChannelFlush: unknown; setDtlsTransport: (this: TransportThis, dtls: unknown) => void };
     proto.dataChannelFlush = makeDataChannelFlush(internals);
-    (internals.sctpProto as { transmitOnce: unknown }).transmitOnce = transmitOnce;
+    (internals.sctpProto as { transmitOnce: unknown }).transmitOnce = makeTransmitOnce(internals);
+    const setDtlsTransport = proto.setDtlsTransport;
+    proto.setDtlsTransport = function (this: TransportThis, dtls: unknown): void {
+      const before = this.sctp;
+      setDtlsTransport.call(this, dtls);
+      if (this.sctp && this.sctp !== before) watchT3(this.sctp);
+    };
   },
 };
