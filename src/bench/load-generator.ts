@@ -18,6 +18,7 @@ export interface LoadPlan {
   /** Prefix of room ids, unique per run so that a shared deployment sees no collisions. */
   roomPrefix: string;
   joinTimeoutMs: number;
+  token?: string | undefined;
 }
 
 /** Splits C clients into rooms of K (the last room may be smaller) dealt out to W workers. */
@@ -43,6 +44,7 @@ export class LoadGenerator {
       const clients = rooms.reduce((n, r) => n + r.members, 0);
       const setup: WorkerSetup = {
         url: plan.url,
+        ...(plan.token === undefined ? {} : { token: plan.token }),
         base,
         rooms,
         capacity: plan.roomSize,

@@ -12,6 +12,8 @@ export type Engine = z.infer<typeof Engine>;
 
 export const PeerWorkerSetup = z.object({
   url: z.string(),
+  /** Bearer token for a deployment that requires auth (sent as Authorization, never logged). */
+  token: z.string().optional(),
   /** Room ids, one pair each. */
   rooms: z.array(z.string()),
   /** Global index of the first pair. */

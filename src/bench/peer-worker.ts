@@ -114,6 +114,7 @@ class PeerWorker {
       iceTimeoutMs: this.setup.pairTimeoutMs,
       connectTimeoutMs: this.setup.pairTimeoutMs,
       ...(this.setup.bindAddress === undefined ? {} : { bindAddress: this.setup.bindAddress }),
+      ...(this.setup.token === undefined ? {} : { token: this.setup.token, tokenIn: 'header' as const }),
     });
     this.sessions.add(session);
     return session;

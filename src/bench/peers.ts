@@ -17,6 +17,8 @@ import { compiledWorkerUrl } from './worker-url.js';
 
 export interface PeerRunOptions {
   url?: string | undefined;
+  /** Bearer token for `url` (a deployment with auth). */
+  token?: string | undefined;
   pairs: number;
   /** Per pair: start to open channel (ms, default 30000). */
   pairTimeoutMs?: number;
@@ -128,7 +130,15 @@ async function withPeers<T>(url: string, opts: PeerRunOptions, local: boolean, b
   const moduleUrl = compiledWorkerUrl('peer-worker');
   let base = 0;
   const handles: Handle[] = parts.map((part) => {
-    const setup: PeerWorkerSetup = { url, rooms: part, base, pairTimeoutMs, engine: 'werift', ...(bindAddress === undefined ? {} : { bindAddress }) };
+    const setup: PeerWorkerSetup = {
+      url,
+      rooms: part,
+      base,
+      pairTimeoutMs,
+      engine: 'werift',
+      ...(bindAddress === undefined ? {} : { bindAddress }),
+      ...(opts.token === undefined || local ? {} : { token: opts.token }),
+    };
     base += part.length;
     return new WorkerHandle(new Worker(moduleUrl, { workerData: setup }), FromPeerWorker, { pairs: part.length });
   });

@@ -8,6 +8,8 @@ import { z } from 'zod';
 /** What a load worker is started with (its `workerData`). */
 export const WorkerSetup = z.object({
   url: z.string(),
+  /** Bearer token for a deployment that requires auth (sent as Authorization, never logged). */
+  token: z.string().optional(),
   /** Global index of this worker's first client; client i of the worker is sender `base + i`. */
   base: z.number().int().nonnegative(),
   /** Rooms of this worker: id and member count. */

@@ -45,6 +45,16 @@ function text(data: WebSocket.RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
+/** The catalogue code for a failed connect: refused, or an HTTP status on the upgrade (401, 403, 503). */
+function connectErrorCode(err: NodeJS.ErrnoException): string {
+  const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
+  if (status === '401') return 'UNAUTHORIZED';
+  if (status === '403') return 'FORBIDDEN';
+  if (status === '503') return 'UNAVAILABLE';
+  if (status !== undefined || err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') return 'SERVER_UNREACHABLE';
+  return 'CONNECTION_LOST';
+}
+
 /** A signal payload of ours, checked field by field (cheap enough for the hot path, no cast). */
 function benchSignal(msg: unknown): { s: number; q: number; p: number; t: number } | undefined {
   if (typeof msg !== 'object' || msg === null) return undefined;
@@ -102,7 +112,11 @@ class LoadWorker {
     const room = this.setup.rooms[client.room]!;
     const started = performance.now();
     return new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(this.setup.url, SUBPROTOCOL, { perMessageDeflate: false, handshakeTimeout: this.setup.joinTimeoutMs });
+      const ws = new WebSocket(this.setup.url, SUBPROTOCOL, {
+        perMessageDeflate: false,
+        handshakeTimeout: this.setup.joinTimeoutMs,
+        ...(this.setup.token === undefined ? {} : { headers: { Authorization: `Bearer ${this.setup.token}` } }),
+      });
       client.ws = ws;
       let settled = false;
       const fail = (code: string): void => {
@@ -113,7 +127,7 @@ class LoadWorker {
         reject(new Error(code));
       };
       const timer = setTimeout(() => fail('TIMEOUT'), this.setup.joinTimeoutMs);
-      ws.on('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ECONNREFUSED' ? 'SERVER_UNREACHABLE' : 'CONNECTION_LOST'));
+      ws.on('error', (err: NodeJS.ErrnoException) => fail(connectErrorCode(err)));
       ws.on('close', (code) => {
         if (!settled) fail(`CLOSED_${code}`);
         else if (!this.closed && this.window !== undefined) count(this.window.errors, `CLOSED_${code}`);

@@ -17,6 +17,8 @@ import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js
 export interface SignalingOptions {
   /** A running deployment; absent: a local `sigctl serve` child on 127.0.0.1 port 0. */
   url?: string | undefined;
+  /** Bearer token for `url` (a deployment with auth). */
+  token?: string | undefined;
   clients: number;
   roomSize: number;
   /** Signals per second per client. */
@@ -202,7 +204,7 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
   progress(`joining ${opts.clients} clients in rooms of ${opts.roomSize}`);
   const roomPrefix = `bench-${randomBytes(4).toString('hex')}`;
   const { pool, joined } = await LoadGenerator.start(
-    { url, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
+    { url, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
     opts.signal,
   );
   opts.onResource?.(() => pool.terminate());

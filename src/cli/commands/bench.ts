@@ -113,7 +113,9 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   const kills: Array<() => void> = [];
   ctx.onForceExit(() => kills.forEach((k) => k()));
   const live = progress(ctx);
-  const common = { url: opts.url, env: ctx.env, signal: ctx.signal, onProgress: live.update, onResource: (kill: () => void) => kills.push(kill) };
+  // A deployment with auth: the token comes from SIGCTL_TOKEN (as for `sigctl peer`), never from a flag or a log.
+  const token = opts.url === undefined ? undefined : ctx.env.SIGCTL_TOKEN;
+  const common = { url: opts.url, token, env: ctx.env, signal: ctx.signal, onProgress: live.update, onResource: (kill: () => void) => kills.push(kill) };
   let parameters: Record<string, unknown>;
   let figures: GateFigures;
   let results: unknown;
@@ -130,7 +132,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
         rampBoundMs: opts.maxRelayP99 ?? 50,
         vsFloor: opts.vsFloor === true,
       };
-      parameters = { url: opts.url ?? null, ...p };
+      parameters = { url: opts.url ?? null, auth: token !== undefined, ...p };
       const result = await runSignaling({ ...common, ...p });
       figures = signalingFigures(result);
       workers = Math.max(...result.runs.map((r) => r.workers));
@@ -138,7 +140,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       render = (r) => renderSignaling(ctx.out.color, r as BenchReport<SignalingResult>);
     } else if (scenario === 'connect') {
       const p = { pairs: opts.pairs ?? 10 };
-      parameters = { url: opts.url ?? null, ...p };
+      parameters = { url: opts.url ?? null, auth: token !== undefined, ...p };
       const run = await runConnect({ ...common, ...p });
       figures = connectFigures(run);
       workers = run.workers;
@@ -152,7 +154,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
         ordered: opts.unordered !== true,
         engine: 'werift' as const,
       };
-      parameters = { url: opts.url ?? null, ...p };
+      parameters = { url: opts.url ?? null, auth: token !== undefined, ...p };
       const run = await runThroughput({ ...common, ...p });
       figures = throughputFigures(run);
       workers = run.workers;
@@ -200,7 +202,7 @@ export const registerBench: RegisterCommand = (program, run) => {
     .command('bench')
     .description('benchmark a deployment: join latency (connect), data-channel throughput, signaling load; gates for CI (exit 3)')
     .argument('[scenario]', 'connect (default), throughput or signaling', 'connect')
-    .option('--url <url>', 'ws:// or wss:// URL of a running deployment (default: start a local server on 127.0.0.1, port 0)')
+    .option('--url <url>', 'ws:// or wss:// URL of a running deployment; SIGCTL_TOKEN is sent as its bearer token (default: start a local sigctl serve on 127.0.0.1, port 0)')
     .option('--pairs <P>', 'connect/throughput: peer pairs, one room each (default 10 for connect, 1 for throughput)', intOption(1, 1000))
     .option('--duration <S>', 'throughput/signaling: seconds per measurement window, at most 3600 (default 10)', durationOption)
     .option('--message-size <BYTES>', 'throughput: data-channel message size, at most 65536 (default 16384)', intOption(1, 65_536))
