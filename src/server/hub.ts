@@ -44,11 +44,19 @@ function newToken(): string {
 export class Hub {
   private readonly index: LocalIndex;
   private readonly unsubscribe: () => void;
+  private readonly offReap: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly o: HubOptions) {
     this.index = new LocalIndex({ store: o.store, metrics: o.metrics, logger: o.logger, resumeQueueMax: o.config.rooms.resumeQueueMax });
     this.unsubscribe = o.store.subscribe((env) => this.index.receive(env));
+    // A dead node's members were removed from the store by this node: tell their rooms.
+    this.offReap = o.store.onReap?.(({ room, memberId }) => {
+      const held = this.index.get(room, memberId);
+      if (held !== undefined) this.index.remove(room, held);
+      this.index.broadcast(room, { type: 'peer-left', room, peer: memberId, reason: 'disconnect' }, memberId);
+      o.logger.info({ event: 'reaped', room, member: memberId }, 'member of a dead node removed');
+    });
   }
 
   /** Rooms and members held by this node (for metrics). */
@@ -187,8 +195,12 @@ export class Hub {
         return fail(`the resume token is for another room`);
       }
       member = this.index.get(msg.room, rec.member.id);
-      // A reservation held by another node is issue 6 (multi-node); this node cannot hand it over.
-      if (member?.state !== 'reserved') return fail('the member is reserved on another node');
+      if (member === undefined && this.index.shared && rec.member.node !== store.nodeId) {
+        // Reserved on another node: take it over here (setNode below moves the record).
+        member = { record: rec.member, conn: undefined, state: 'reserved', token, pending: undefined, grace: undefined };
+        this.index.add(msg.room, member);
+      }
+      if (member?.state !== 'reserved') return fail('the member is not reserved any more');
     }
     if (member.grace !== undefined) clearTimeout(member.grace);
     member.grace = undefined;
@@ -196,6 +208,17 @@ export class Hub {
     member.pending = [];
     member.conn = conn;
     const id = member.record.id;
+    if (member.record.node !== store.nodeId) {
+      // Move the record first (a shared store starts routing the room's envelopes here), then tell
+      // the old node to drop its reservation.
+      try {
+        member.record = (await store.setNode(msg.room, id, store.nodeId)) ?? { ...member.record, node: store.nodeId };
+      } catch (err) {
+        conn.log.error({ err, event: 'store-error' }, 'store setNode failed');
+        member.record = { ...member.record, node: store.nodeId };
+      }
+      this.index.publish({ room: msg.room, moved: id, frame: '', origin: store.nodeId });
+    }
 
     let members: readonly MemberRecord[] = [];
     let queued: { frames: readonly string[]; dropped: number } = { frames: [], dropped: 0 };
@@ -244,7 +267,6 @@ export class Hub {
     for (const f of member.pending) conn.sendFrame(f);
     member.pending = undefined;
     member.state = 'live';
-    if (member.record.node !== store.nodeId) void store.setNode(msg.room, id, store.nodeId).catch(() => undefined);
     metrics.joins.inc({ result: 'resumed' });
     metrics.joinSeconds.observe((performance.now() - started) / 1000);
     conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped, at: now() }, 'resumed');
@@ -269,15 +291,19 @@ export class Hub {
     if (room === undefined) return;
     if (msg.to !== undefined) {
       const target = msg.to === self ? undefined : room.get(msg.to);
-      if (target === undefined) {
+      if (target !== undefined) {
+        this.index.deliver(roomId, target, encodeSignal(self, msg.data), true);
+      } else if (msg.to !== self && this.index.shared) {
+        // Not held here: another node may hold it (no per-message membership lookup).
+        this.index.publish({ room: roomId, to: msg.to, frame: encodeSignal(self, msg.data), origin: this.o.store.nodeId, queue: true });
+      } else {
         conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(msg.to)} in room ${JSON.stringify(roomId)}`, msg.id);
-        return;
       }
-      this.index.deliver(roomId, target, encodeSignal(self, msg.data), true);
       return;
     }
     const frame = encodeSignal(self, msg.data);
     for (const m of room.values()) if (m.record.id !== self) this.index.deliver(roomId, m, frame, true);
+    if (this.index.shared) this.index.publish({ room: roomId, except: self, frame, origin: this.o.store.nodeId, queue: true });
   }
 
   async meta(conn: Connection, msg: MetaMessage): Promise<void> {
@@ -354,11 +380,25 @@ export class Hub {
       .catch((err: unknown) => conn.log.error({ err, event: 'store-error' }, 'store putResume failed'));
     member.grace = setTimeout(() => {
       member.grace = undefined;
-      if (member.state !== 'reserved' || member.token !== token) return;
-      void this.o.store.takeResume(token).catch(() => undefined);
-      void this.depart(roomId, member, 'timeout');
+      void this.expire(roomId, member, token);
     }, grace);
     conn.log.info({ event: 'reserved', graceMs: grace }, 'disconnected; reserved for resume');
+  }
+
+  /** The grace period of a reservation ended without a resume here. */
+  private async expire(roomId: string, member: LocalMember, token: string): Promise<void> {
+    const { store } = this.o;
+    if (this.index.shared) {
+      // It may have resumed on another node (the `moved` envelope is at-most-once): ask the store.
+      const rec = (await store.members(roomId).catch(() => undefined))?.find((m) => m.id === member.record.id);
+      if (rec !== undefined && rec.node !== store.nodeId) {
+        this.index.remove(roomId, member);
+        return;
+      }
+    }
+    if (member.state !== 'reserved' || member.token !== token) return;
+    void store.takeResume(token).catch(() => undefined);
+    await this.depart(roomId, member, 'timeout');
   }
 
   /** Removes a member: local index at once (no frame reaches it after this), then the store. */
@@ -379,6 +419,7 @@ export class Hub {
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    this.offReap?.();
     this.index.clear();
   }
 }

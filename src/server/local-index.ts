@@ -49,8 +49,12 @@ export class LocalIndex {
   private readonly rooms = new Map<string, Map<string, LocalMember>>();
   /** Resume tokens of live members, for a client that resumes before we saw it drop. */
   private readonly liveTokens = new Map<string, { room: string; id: string }>();
+  /** Other nodes may hold members of our rooms (see Store.shared). */
+  readonly shared: boolean;
 
-  constructor(private readonly o: LocalIndexOptions) {}
+  constructor(private readonly o: LocalIndexOptions) {
+    this.shared = o.store.shared !== false;
+  }
 
   /** Rooms and members held (for metrics). */
   get size(): { rooms: number; members: number } {
@@ -146,8 +150,9 @@ export class LocalIndex {
     }
   }
 
-  /** Publishes to other nodes (at most once; a no-op for a single-node store). */
+  /** Publishes to other nodes (at most once; skipped for a store private to this process). */
   publish(envelope: Envelope): void {
+    if (!this.shared) return;
     this.o.store.publish(envelope).catch((err: unknown) => this.o.logger.warn({ err, event: 'store-error', room: envelope.room }, 'publish failed'));
   }
 
@@ -157,6 +162,12 @@ export class LocalIndex {
     if (env.origin === node) return;
     const room = this.rooms.get(env.room);
     if (room === undefined) return;
+    if (env.moved !== undefined) {
+      // The member resumed on the origin node: forget our reservation without telling anyone.
+      const m = room.get(env.moved);
+      if (m?.state === 'reserved' && m.record.node === node) this.remove(env.room, m);
+      return;
+    }
     const frame = env.frame;
     if (env.queue !== true) {
       const target = env.to === undefined ? undefined : room.get(env.to);
@@ -165,7 +176,7 @@ export class LocalIndex {
       return;
     }
     const targets = env.to === undefined ? [...room.values()].filter((m) => m.record.id !== env.except) : [room.get(env.to)];
-    for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame);
+    for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame, true);
   }
 
   /** Clears every grace timer and forgets everything (the server is closing). */

@@ -27,6 +27,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly nodeId: string;
   readonly healthy = true;
+  /** Private to this process: every member is local. */
+  readonly shared = false;
   private readonly rooms = new Map<string, Room>();
   private readonly resumes = new Map<string, ResumeRecord>();
   private readonly queues = new Map<string, Queue>();

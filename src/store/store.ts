@@ -81,6 +81,11 @@ export interface Envelope {
   readonly queue?: boolean | undefined;
   /** Node that published it (receivers ignore their own envelopes). */
   readonly origin: string;
+  /**
+   * Set (with an empty `frame`) when this member resumed on the origin node: a node still holding
+   * it reserved drops its reservation silently (the member lives on, elsewhere).
+   */
+  readonly moved?: string | undefined;
 }
 
 /** Reachability of a store's backing service. */
@@ -90,10 +95,21 @@ export type StoreHealth = 'up' | 'down';
 export interface Store {
   /** This node's id; member records created here carry it. */
   readonly nodeId: string;
+  /**
+   * False for a store private to this process (MemoryStore): every member is local, so a `to`
+   * that is not held here is UNKNOWN_PEER. Absent or true: other nodes may hold members, and
+   * frames for members not held here are published.
+   */
+  readonly shared?: boolean;
   /** False while a required backing service is unreachable (readyz 503, joins get UNAVAILABLE). */
   readonly healthy: boolean;
   /** Called on every health change; returns an unsubscribe function. */
   onHealth(listener: (health: StoreHealth) => void): () => void;
+  /**
+   * Members this node removed because the node holding them died (shared stores only); the server
+   * tells their rooms `peer-left` with reason `disconnect`. Returns an unsubscribe function.
+   */
+  onReap?(listener: (reaped: { room: string; memberId: string }) => void): () => void;
 
   /** Adds `member` to `room` unless it is full. `capacity` applies only when this join creates the room. */
   join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult>;

@@ -12,6 +12,7 @@ export class SwitchableStore implements Store {
   private readonly listeners = new Set<(h: StoreHealth) => void>();
   private up = true;
   readonly nodeId = 'switchable';
+  readonly shared = false;
 
   get healthy(): boolean {
     return this.up;

@@ -5,10 +5,10 @@
 import { Option } from 'commander';
 import type { FlagValue } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
-import { SigctlError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { createAuthenticator } from '../../auth/index.js';
 import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
+import { createStore } from '../../store/factory.js';
 import { intOption, type RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
 import type { GlobalOptions } from '../output.js';
@@ -71,14 +71,19 @@ function banner(ctx: CliContext, server: SignalingServer): void {
 
 async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promise<number> {
   const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env, flags: serveFlags(opts) });
-  // Accepted by the schema for what is coming; refusing is better than silently ignoring them.
-  if (config.redis.url !== undefined) {
-    throw new SigctlError('CONFIG_INVALID', 'redis.url (--redis / SIGCTL_REDIS_URL) is not supported by this build yet: multi-node serve over Redis is not implemented');
-  }
   if (ctx.signal.aborted) return 0;
   const logger = createServerLogger(config.logLevel, ctx.out.stderr);
   const authenticator = createAuthenticator(config.auth);
-  const server = await startServer(config, { logger, authenticator });
+  // Memory by default; Redis (shared with other nodes) when redis.url is set. Throws UNAVAILABLE
+  // when Redis cannot be reached at start.
+  const store = await createStore(config, { logger });
+  let server: SignalingServer;
+  try {
+    server = await startServer(config, { logger, authenticator, store });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   ctx.onForceExit(() => {
     logger.warn({ event: 'force-exit' }, 'second signal: exiting at once');
     void server.close();
@@ -90,6 +95,7 @@ async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promi
   });
   logger.info({ event: 'signal', signal: String(ctx.signal.reason) }, 'shutting down');
   await server.drain();
+  await store.close();
   return 0;
 }
 
@@ -106,7 +112,7 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--tls-key <file>', 'PEM private key (with --tls-cert)')
     .option('--capacity <n>', 'default room capacity (config: rooms.capacity, default 2)', intOption(1))
     .option('--max-capacity <n>', 'largest capacity a join may ask for (config: rooms.maxCapacity, default 16)', intOption(1))
-    .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; not available yet)')
+    .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; docs/scaling.md)')
     .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort)', intOption(0, 65535))
     .option('--json', 'print the banner as one JSON line')
     .action(run<ServeOptions>((ctx, opts) => serve(ctx, opts)));
