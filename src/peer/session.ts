@@ -21,6 +21,7 @@ import { SigctlError } from '../protocol/errors.js';
 import type { IceServer, JoinedMessage, Meta, PeerInfo, PeerLeftReason } from '../protocol/messages.js';
 import type { ChannelData, PeerChannel } from './channel.js';
 import { PeerLink, type LinkPhase, type LinkReport } from './link.js';
+import { checkTurnCredentials } from './turn-check.js';
 
 /** Session-level phases, then the per-peer link phases. */
 export type SessionPhase = 'ws-connected' | 'joined' | LinkPhase;
@@ -87,6 +88,11 @@ export interface PeerSessionOptions {
   iceTimeoutMs?: number | undefined;
   /** --relay-only: time for a relay candidate to appear (ms, default 10000). */
   gatherTimeoutMs?: number | undefined;
+  /**
+   * --relay-only: probe each UDP TURN server's credentials (one Allocate) before joining, so a
+   * refused credential fails with TURN_AUTH_FAILED in about a second (default true).
+   */
+  turnCheck?: boolean | undefined;
   maxRestarts?: number | undefined;
   reconnect?: Partial<BackoffOptions> | false | undefined;
   /**
@@ -129,6 +135,8 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   private times = { startedAt: 0, wsConnectedAt: 0, joinedAt: 0 };
   private closing: Promise<void> | undefined;
   private ended = false;
+  /** Aborts start-up work (the TURN credential check) when the session closes. */
+  private readonly aborter = new AbortController();
 
   constructor(options: PeerSessionOptions) {
     super();
@@ -188,6 +196,16 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       await this.close();
       throw error;
     }
+    if (this.options.relayOnly === true && this.options.turnCheck !== false) {
+      // Name a refused TURN credential now, on both ends of the room, instead of letting werift
+      // stall in gathering and then report only "no relay candidate" (or nothing, when answering).
+      try {
+        await checkTurnCredentials(this.iceServers(welcome.iceServers), { signal: this.aborter.signal });
+      } catch (err) {
+        await this.close();
+        throw err;
+      }
+    }
     const meta = this.keepaliveMs() > 0 ? { ...this.options.meta, [KEEPALIVE_META]: true } : this.options.meta;
     const joined = await this.client.join({ room: this.options.room, name: this.options.name, meta, capacity: this.options.capacity });
     return joined;
@@ -196,6 +214,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   /** Leaves the room and closes every connection (idempotent). */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
+    this.aborter.abort();
     this.closing = (async () => {
       const links = [...this.members.values()].map((m) => m.link).filter((l): l is PeerLink => l !== undefined);
       this.members.clear();

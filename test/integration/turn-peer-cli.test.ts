@@ -1,7 +1,6 @@
 /**
- * `sigctl peer --relay-only` as a user runs it: two peers behind a real server (auth on) that hands
- * out coturn REST credentials send a file relay/relay. (The wrong-secret case is covered at library
- * level in turn-coturn.test.ts with probeTurn.)
+ * `sigctl peer --relay-only` as a user runs it: two peers behind a real server that hands out coturn
+ * REST credentials connect relay/relay; with a wrong TURN secret both fail with TURN_AUTH_FAILED.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,5 +62,19 @@ describe('sigctl peer --relay-only through coturn', () => {
       expect(connected, diag).toMatchObject({ local: 'relay', remote: 'relay' });
     }
     expect(receiver.events().find((e) => e.type === 'file'), diag).toMatchObject({ direction: 'received', ok: true });
+  }, 45_000);
+
+  it('fails with TURN_AUTH_FAILED when the server holds the wrong TURN secret', async () => {
+    const turn = await coturn();
+    const url = await server(turn.url, 'not-the-coturn-secret');
+    const a = peer(['--url', url, '--room', 'relay-2', '--token', await token('a'), '--timeout', '20']);
+    const b = peer(['--url', url, '--room', 'relay-2', '--token', await token('b'), '--timeout', '20']);
+    const codes = await Promise.all([a.exited(25_000), b.exited(25_000)]);
+    const diag = `a: ${JSON.stringify(a.events())} ${a.stderr()}\nb: ${JSON.stringify(b.events())} ${b.stderr()}`;
+    expect(codes, diag).toEqual([1, 1]);
+    for (const p of [a, b]) {
+      const error = p.events().find((e) => e.type === 'error');
+      expect(error, diag).toMatchObject({ code: 'TURN_AUTH_FAILED', message: expect.stringMatching(/TURN/) as unknown });
+    }
   }, 45_000);
 });

@@ -1,0 +1,55 @@
+/**
+ * The --relay-only pre-flight: before any peer connection gathers, each UDP TURN server with
+ * credentials gets one authenticated Allocate (probeTurn). werift reports a refused credential only
+ * as "no relay candidate" after a ~13 s stall (and the answering side reports nothing at all); the
+ * probe names the cause in about a second, so both ends of a room fail with TURN_AUTH_FAILED.
+ */
+import { probeTurn } from '../auth/turn-probe.js';
+import { isSigctlError, SigctlError } from '../protocol/errors.js';
+import type { IceServer } from '../protocol/messages.js';
+
+export interface TurnCheckOptions {
+  /** Bound for each probe (ms, default 3000). A silent server is left to the gather limit. */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Injected for tests; defaults to probeTurn from src/auth. */
+  probe?: typeof probeTurn | undefined;
+}
+
+/** The `turn:` UDP URLs (with credentials) that can be probed. */
+export function probeableTurnUrls(servers: readonly IceServer[]): Array<{ url: string; username: string; credential: string }> {
+  const out: Array<{ url: string; username: string; credential: string }> = [];
+  for (const s of servers) {
+    if (s.username === undefined || s.credential === undefined) continue;
+    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
+      if (/^turn:[^?]+(\?transport=udp)?$/i.test(url)) out.push({ url, username: s.username, credential: s.credential });
+    }
+  }
+  return out;
+}
+
+/**
+ * Resolves when at least one TURN server accepted its credentials, or when no probe was conclusive
+ * (nothing probeable, silence, TCP/TLS only): gathering then has the last word. Rejects with the
+ * first TURN_AUTH_FAILED when every probed server refused or failed and at least one refused.
+ */
+export async function checkTurnCredentials(servers: readonly IceServer[], options: TurnCheckOptions = {}): Promise<void> {
+  const targets = probeableTurnUrls(servers);
+  if (targets.length === 0) return;
+  const probe = options.probe ?? probeTurn;
+  const outcomes = await Promise.all(
+    targets.map((t) =>
+      probe({ ...t, timeoutMs: options.timeoutMs ?? 3_000, ...(options.signal === undefined ? {} : { signal: options.signal }) }).then(
+        () => undefined,
+        (err: unknown) => (isSigctlError(err) ? err : new SigctlError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err })),
+      ),
+    ),
+  );
+  if (outcomes.some((o) => o === undefined)) return;
+  const aborted = outcomes.find((o) => o?.code === 'ABORTED');
+  if (aborted !== undefined) throw aborted;
+  const refused = outcomes.find((o) => o?.code === 'TURN_AUTH_FAILED');
+  if (refused !== undefined) {
+    throw new SigctlError('TURN_AUTH_FAILED', `--relay-only: ${refused.message}`, { details: refused.details, cause: refused });
+  }
+}
