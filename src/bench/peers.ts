@@ -11,6 +11,7 @@ import { SigctlError } from '../protocol/errors.js';
 import { FromPeerWorker, type Engine, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
 import { benchServerEnv } from './signaling.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
+import { countdown, type ProgressFn } from './progress.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
 import { WorkerHandle } from './worker-handle.js';
 import { compiledWorkerUrl } from './worker-url.js';
@@ -28,7 +29,8 @@ export interface PeerRunOptions {
   bindAddress?: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
   signal: AbortSignal;
-  onProgress?: (text: string) => void;
+  /** Progress text; `transient` updates (a countdown) are for a spinner only, not for log lines. */
+  onProgress?: ProgressFn;
   onResource?: (kill: () => void) => void;
 }
 
@@ -194,7 +196,11 @@ export async function runThroughput(opts: ThroughputRunOptions): Promise<Through
       const pings = opts.pings ?? 100;
       const pingBudgetMs = 5_000;
       for (const h of handles) h.send({ type: 'transfer', durationMs, messageSize: opts.messageSize, pings, pingBudgetMs } satisfies ToPeerWorker);
-      const reports = await Promise.all(handles.map((h) => h.next('transferred', durationMs + 10_000 + pingBudgetMs + 15_000, opts.signal)));
+      const reports = await countdown(
+        opts.durationS,
+        (left) => opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} (${left} s left)`, true),
+        () => Promise.all(handles.map((h) => h.next('transferred', durationMs + 10_000 + pingBudgetMs + 15_000, opts.signal))),
+      );
       const transfers = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
       const errors: Record<string, number> = {};
       for (const t of transfers) if (t.error !== undefined) count(errors, t.error);

@@ -12,6 +12,7 @@ import { SigctlError } from '../protocol/errors.js';
 import { LoadGenerator } from './load-generator.js';
 import type { RunReport } from './signaling-messages.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
+import { countdown, type ProgressFn } from './progress.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
 
 export interface SignalingOptions {
@@ -37,7 +38,8 @@ export interface SignalingOptions {
   /** Environment for local server children. */
   env: Readonly<Record<string, string | undefined>>;
   signal: AbortSignal;
-  onProgress?: (text: string) => void;
+  /** Progress text; `transient` updates (a countdown) are for a spinner only, not for log lines. */
+  onProgress?: ProgressFn;
   /** Called with every started child/pool so a second Ctrl-C can kill it at once. */
   onResource?: (kill: () => void) => void;
 }
@@ -188,7 +190,7 @@ async function warmUp(url: string, opts: SignalingOptions, workers: number): Pro
 
 /** One series of windows against one target (exported for tests and for composing series). */
 export async function runSeries(kind: TargetKind | 'remote', url: string, local: LocalTarget | undefined, opts: SignalingOptions): Promise<SignalingRun> {
-  const progress = (text: string): void => opts.onProgress?.(`${kind}: ${text}`);
+  const progress = (text: string, transient = false): void => opts.onProgress?.(`${kind}: ${text}`, transient);
   let phase = 0;
   let rssBaselineKiB = 0;
   const workers = opts.workers ?? Math.max(1, availableParallelism());
@@ -229,9 +231,12 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
 
     const window = async (rate: number, durationS: number, label: string): Promise<SignalingWindow> => {
       aborted(opts.signal);
-      progress(`${label}: ${round(rate, 1)} signals/s for ${durationS} s`);
+      const what = `${label}: ${round(rate, 1)} signals/s for ${durationS} s`;
+      progress(what);
       const before = local?.sample();
-      const reports = await pool.run(++phase, rate, Math.round(durationS * 1000), DRAIN_MS, opts.signal);
+      const reports = await countdown(durationS, (left) => progress(`${what} (${left} s left)`, true), () =>
+        pool.run(++phase, rate, Math.round(durationS * 1000), DRAIN_MS, opts.signal),
+      );
       const after = local?.sample();
       const w = foldWindow(rate, durationS, reports);
       if (before !== undefined && after !== undefined) {

@@ -77,12 +77,13 @@ function checkUrl(url: string | undefined): void {
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new SigctlError('USAGE', `--url must be ws:// or wss://, got ${parsed.protocol}`);
 }
 
-/** Progress: a spinner on a TTY, stderr lines otherwise (only with -v under --json). */
-function progress(ctx: CliContext): { update: (text: string) => void; stop: () => void } {
+/** Progress: a spinner on a TTY (with countdowns), stderr lines otherwise (only with -v under --json). */
+function progress(ctx: CliContext): { update: (text: string, transient?: boolean) => void; stop: () => void } {
   const spinner = ctx.out.spinner('sigctl bench: starting');
   return {
-    update: (text) => {
+    update: (text, transient = false) => {
       if (spinner !== undefined) spinner.text = text;
+      else if (transient) return;
       else if (ctx.out.json) ctx.out.debug(text);
       else ctx.out.info(ctx.out.color.dim(text));
     },
