@@ -21,6 +21,8 @@ export interface HttpContext {
   iceServers: (user: string | undefined) => IceServer[];
   /** Called before the metrics text is rendered, to refresh gauges. */
   refreshGauges: () => void;
+  /** Live nodes with their load (just this one without a shared store). */
+  nodes: () => Promise<readonly unknown[]>;
   baseUrl: () => URL;
 }
 
@@ -68,6 +70,9 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
         res.end(text);
         return;
       }
+      case '/v1/nodes':
+        sendJson(res, 200, { nodes: await ctx.nodes() });
+        return;
       case '/v1/ice-servers': {
         let user: string | undefined;
         if (ctx.authenticator.required) {

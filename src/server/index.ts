@@ -85,7 +85,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const logger = deps.logger ?? silentLogger();
   const now = deps.now ?? Date.now;
   const ownStore = deps.store === undefined;
-  const store = deps.store ?? new MemoryStore({ nodeId: sessionId(), now });
+  const store: Store = deps.store ?? new MemoryStore({ nodeId: sessionId(), now });
   const authenticator = deps.authenticator ?? allowAll;
   const checkOrigin = deps.checkOrigin ?? createOriginCheck(config.origins);
   const metrics = new ServerMetrics();
@@ -97,6 +97,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined;
 
   const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining });
+  const startedAt = now();
+  const load = (): { connections: number; rooms: number; url: string } => ({ connections: connections.size, rooms: hub.size.rooms, url: wsUrl() });
   // Readiness follows the store (GET /readyz reads store.healthy); liveness never does.
   const offHealth = store.onHealth((health) => {
     if (health === 'down') logger.warn({ event: 'store-down' }, 'room store unreachable: joins refused, /readyz 503');
@@ -115,6 +117,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     throw new SigctlError('LISTEN_FAILED', `cannot load TLS files: ${(err as Error).message}`, { cause: err });
   }
   const httpUrl = (): string => `${tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${boundPort}`;
+  const wsUrl = (): string => `${tls ? 'wss' : 'ws'}://${hostForUrl(config.host)}:${boundPort}${config.path}`;
 
   server.on(
     'request',
@@ -132,6 +135,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
         metrics.connections.set(connections.size);
       },
       baseUrl: () => new URL(httpUrl()),
+      nodes: () => (store.nodes !== undefined ? store.nodes() : Promise.resolve([{ id: store.nodeId, ...load(), startedAt, updatedAt: now() }])),
     }),
   );
   server.on('clientError', (_err, socket) => {
@@ -267,6 +271,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     }
   }, config.heartbeatMs);
   heartbeat.unref();
+  // A shared store publishes this node's load with its own heartbeat; keep it current.
+  const loadTimer = store.reportLoad === undefined ? undefined : setInterval(() => store.reportLoad?.(load()), 1000);
+  loadTimer?.unref();
 
   server.on(
     'upgrade',
@@ -295,6 +302,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     });
   }).catch(async (err: unknown) => {
     clearInterval(heartbeat);
+    clearInterval(loadTimer);
     offHealth();
     hub.close();
     if (ownStore) await store.close();
@@ -309,6 +317,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       stunPort = (await stun.start(config.stunPort, config.host)).port;
     } catch (err) {
       clearInterval(heartbeat);
+      clearInterval(loadTimer);
       offHealth();
       hub.close();
       await stun.close();
@@ -327,6 +336,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     closing ??= (async () => {
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(loadTimer);
       offHealth();
       for (const conn of connections) conn.ws.terminate();
       hub.close();
@@ -371,9 +381,10 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
 
   const host = config.host;
   const port = boundPort;
-  logger.info({ event: 'listening', url: `${httpUrl()}`, ws: `${tls ? 'wss' : 'ws'}://${hostForUrl(host)}:${port}${config.path}` }, 'listening');
+  store.reportLoad?.(load());
+  logger.info({ event: 'listening', url: httpUrl(), ws: wsUrl(), node: store.nodeId }, 'listening');
   return {
-    url: `${tls ? 'wss' : 'ws'}://${hostForUrl(host)}:${port}${config.path}`,
+    url: wsUrl(),
     httpUrl: httpUrl(),
     port,
     host,

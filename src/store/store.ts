@@ -91,6 +91,21 @@ export interface Envelope {
 /** Reachability of a store's backing service. */
 export type StoreHealth = 'up' | 'down';
 
+/** A node's load as reported to the others (GET /v1/nodes). */
+export interface NodeLoad {
+  readonly connections: number;
+  readonly rooms: number;
+  /** The node's WebSocket URL, so a client can go to it. */
+  readonly url?: string | undefined;
+}
+
+/** A live node as listed by a shared store. */
+export interface NodeStatus extends NodeLoad {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+}
+
 /** The room/presence store (see the module comment for the invariants). */
 export interface Store {
   /** This node's id; member records created here carry it. */
@@ -110,6 +125,10 @@ export interface Store {
    * tells their rooms `peer-left` with reason `disconnect`. Returns an unsubscribe function.
    */
   onReap?(listener: (reaped: { room: string; memberId: string }) => void): () => void;
+  /** Records this node's load for the other nodes (shared stores; published with its heartbeat). */
+  reportLoad?(load: NodeLoad): void;
+  /** Live nodes with their load (shared stores). */
+  nodes?(): Promise<readonly NodeStatus[]>;
 
   /** Adds `member` to `room` unless it is full. `capacity` applies only when this join creates the room. */
   join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult>;

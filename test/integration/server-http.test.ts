@@ -39,6 +39,8 @@ describe('server HTTP endpoints and access control', () => {
     const ready = await get(`${s.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(JSON.parse(ready.body)).toEqual({ status: 'ready', draining: false, store: 'up' });
+    const nodes = JSON.parse((await get(`${s.httpUrl}/v1/nodes`)).body) as { nodes: unknown[] };
+    expect(nodes.nodes).toEqual([{ id: expect.any(String) as string, connections: 0, rooms: 0, url: s.url, startedAt: expect.any(Number) as number, updatedAt: expect.any(Number) as number }]);
     const missing = await get(`${s.httpUrl}/nope`);
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body)).toMatchObject({ error: { code: 'BAD_MESSAGE' } });

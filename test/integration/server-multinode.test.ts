@@ -67,6 +67,21 @@ describe('server across nodes (Redis store)', () => {
     expect(await a.next('peer-left')).toEqual({ type: 'peer-left', room: 'x', peer: jb.self.id, reason: 'leave' });
   });
 
+  it('GET /v1/nodes lists every live node with its load', async () => {
+    const [n1, n2] = await nodes(2);
+    await join(n1!, 'load');
+    const deadline = Date.now() + 5000;
+    let listed: Array<{ id: string; connections: number; rooms: number; url?: string }> = [];
+    // Load travels with the store's heartbeat (1 s here).
+    while (Date.now() < deadline) {
+      listed = ((await (await fetch(`${n2!.httpUrl}/v1/nodes`)).json()) as { nodes: typeof listed }).nodes;
+      if (listed.some((n) => n.id === 'node-0' && n.connections === 1)) break;
+      await sleep(200);
+    }
+    expect(listed.map((n) => n.id).sort()).toEqual(['node-0', 'node-1']);
+    expect(listed.find((n) => n.id === 'node-0')).toMatchObject({ connections: 1, rooms: 1, url: n1!.url });
+  });
+
   it('capacity holds across nodes: 40 joiners spread over two nodes into 10 rooms of 2', async () => {
     const [n1, n2] = await nodes(2);
     const clients = await Promise.all(Array.from({ length: 40 }, async (_, i) => res.client(await TestClient.connect((i % 2 === 0 ? n1 : n2)!.url))));
