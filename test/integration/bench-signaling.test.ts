@@ -92,7 +92,7 @@ describe('signaling scenario', () => {
     floor = await startFloor();
     // A bound of 0 ms can never be met: the first step misses on latency alone, is retried once,
     // misses again, and nothing is sustained.
-    const none = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 0, rampMaxSteps: 3, durationS: 0.5 }));
+    const none = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 0, rampMaxSteps: 3, durationS: 1 }));
     expect(none.runs[0]!.ramp).toMatchObject({ boundMs: 0, maxSustainedRate: null });
     const steps = none.runs[0]!.ramp!.steps;
     expect(steps).toHaveLength(2);
@@ -100,7 +100,7 @@ describe('signaling scenario', () => {
       [100, false, undefined],
       [100, false, true],
     ]);
-    const some = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 5_000, rampMaxSteps: 2, durationS: 0.5 }));
+    const some = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 5_000, rampMaxSteps: 2, durationS: 1 }));
     const ramp = some.runs[0]!.ramp!;
     expect(ramp.steps).toHaveLength(2);
     expect(ramp.steps[1]!.targetRate).toBeCloseTo(ramp.steps[0]!.targetRate * 1.5, 0);
