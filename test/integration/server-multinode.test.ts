@@ -111,4 +111,34 @@ describe('server across nodes (Redis store)', () => {
     b.send({ type: 'signal', to: ja.self.id, data: 'same node now' });
     expect((await a2.next('signal')).data).toBe('same node now');
   });
+
+  it('Redis going away: readyz 503, healthz 200, local relay continues, joins UNAVAILABLE; back after restart', async () => {
+    const [n1] = await nodes(1);
+    const { c: a } = await join(n1!, 'local');
+    const { c: b } = await join(n1!, 'local');
+    await redis.stop(true);
+    const until = async (pred: () => Promise<boolean>, what: string): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (!(await pred())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await sleep(100);
+      }
+    };
+    await until(async () => (await fetch(`${n1!.httpUrl}/readyz`)).status === 503, 'readyz 503');
+    expect((await fetch(`${n1!.httpUrl}/healthz`)).status).toBe(200);
+    a.send({ type: 'signal', data: 'no redis needed' });
+    expect((await b.next('signal')).data).toBe('no redis needed');
+    const c = res.client(await TestClient.connect(n1!.url));
+    c.send({ type: 'join', room: 'new', id: 1 });
+    expect(await c.error()).toMatchObject({ code: 'UNAVAILABLE', re: 1 });
+
+    await redis.restart();
+    await until(async () => (await fetch(`${n1!.httpUrl}/readyz`)).status === 200, 'readyz 200');
+    c.send({ type: 'join', room: 'new' });
+    await c.next('joined', 5000);
+    // The members held through the outage were re-registered: the room is still full.
+    const d = res.client(await TestClient.connect(n1!.url));
+    d.send({ type: 'join', room: 'local' });
+    expect((await d.error()).code).toBe('ROOM_FULL');
+  });
 });
