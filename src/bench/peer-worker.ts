@@ -111,6 +111,8 @@ class PeerWorker {
       capacity: 2,
       reconnect: false,
       maxRestarts: 0,
+      // No keepalive pings on the measured channel: the bench owns every message on it.
+      keepaliveMs: 0,
       iceTimeoutMs: this.setup.pairTimeoutMs,
       connectTimeoutMs: this.setup.pairTimeoutMs,
       ...(this.setup.bindAddress === undefined ? {} : { bindAddress: this.setup.bindAddress }),
