@@ -14,6 +14,12 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
  */
 export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
+/** The parts of werift's SCTP association that delivered() reads (private in werift's typings). */
+interface AssociationView {
+  outboundQueue?: unknown;
+  flightSize?: unknown;
+}
+
 /** A received message: text or binary. */
 export type ChannelData = string | Buffer;
 
@@ -86,6 +92,48 @@ export class PeerChannel {
       if (signal?.aborted === true) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * Resolves true once everything sent so far has reached the far end: the channel's buffer is
+   * empty and the SCTP association has nothing queued or unacknowledged (the far end's SACK came
+   * back). bufferedAmount 0 alone only means "handed to SCTP": closing the peer connection then
+   * (an SCTP ABORT) or exiting the process can still lose the last message. Resolves false when
+   * `timeoutMs` passes or the channel closes first.
+   */
+  async delivered(timeoutMs = 2_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const drained = this.drained(0).then(
+        () => true,
+        () => false,
+      );
+      const ok = await Promise.race([
+        drained,
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      if (!ok) return false;
+      while (this.isOpen) {
+        if (this.associationIdle()) return true;
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10, left)));
+      }
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Nothing queued or in flight on the association (werift 0.24.4 internals; see src/peer/patches). */
+  private associationIdle(): boolean {
+    const sctp = (this.raw.sctp as unknown as { sctp?: AssociationView } | undefined)?.sctp;
+    // Unknown shape (another werift): no way to tell, so report idle rather than wait in vain.
+    if (sctp === undefined || !Array.isArray(sctp.outboundQueue) || typeof sctp.flightSize !== 'number') return true;
+    return sctp.outboundQueue.length === 0 && sctp.flightSize === 0;
   }
 
   /** Adds a message listener; returns a function that removes it. */

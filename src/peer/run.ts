@@ -100,6 +100,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
   private stats = { peersConnected: 0, messagesIn: 0, messagesOut: 0, filesSent: 0, filesReceived: 0, bytesSent: 0, bytesReceived: 0, errors: 0 };
   private finish: ((outcome: { reason: EndReason } | { error: SigctlError }) => void) | undefined;
   private readonly abortSends = new AbortController();
+  private summarized = false;
 
   constructor(options: RunPeerOptions) {
     super();
@@ -152,8 +153,8 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
     } catch (err) {
       const error = isSigctlError(err) ? err : new SigctlError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
       this.stats.errors += 1;
-      this.emit('event', { type: 'error', code: error.code, message: error.message });
-      this.emit('event', this.summaryEvent('error', started));
+      this.event({ type: 'error', code: error.code, message: error.message });
+      this.event(this.summaryEvent('error', started));
       throw error;
     } finally {
       clearTimeout(timer);
@@ -167,6 +168,13 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
 
   // ---- internals ----------------------------------------------------------------------------------
 
+  /** Emits a run event; `summary` is always the last one (cleanup after it, e.g. a peer leaving while we drain, is not reported). */
+  private event(e: RunEvent): void {
+    if (this.summarized) return;
+    if (e.type === 'summary') this.summarized = true;
+    this.emit('event', e);
+  }
+
   private hasGoal(): boolean {
     return this.options.sendFile !== undefined || this.options.count !== undefined;
   }
@@ -178,7 +186,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
 
   private summary(reason: EndReason, started: number): RunSummary {
     const s = this.summaryEvent(reason, started);
-    this.emit('event', s);
+    this.event(s);
     return s;
   }
 
@@ -188,7 +196,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
 
   private wire(end: (o: { reason: EndReason } | { error: SigctlError }) => void): void {
     const s = this.session;
-    const emit = (e: RunEvent): void => this.emit('event', e);
+    const emit = (e: RunEvent): void => this.event(e);
     const received = (): void => {
       if (this.options.sendFile === undefined && this.options.count !== undefined && this.stats.messagesIn + this.stats.filesReceived >= this.options.count) end({ reason: 'count' });
     };
@@ -249,8 +257,8 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
             this.stats.bytesReceived += res.bytes;
             if (res.ok) this.stats.filesReceived += 1;
             else this.stats.errors += 1;
-            this.emit('event', { type: 'file', peer, name, direction: 'received', file: res.name, bytes: res.bytes, sha256: res.sha256, ok: res.ok, ms: round(res.ms) ?? 0, path: res.path });
-            if (!res.ok) this.emit('event', { type: 'error', peer, code: 'TRANSFER_FAILED', message: `${res.name}: SHA-256 ${res.sha256} does not match the sender's ${res.expectedSha256}` });
+            this.event({ type: 'file', peer, name, direction: 'received', file: res.name, bytes: res.bytes, sha256: res.sha256, ok: res.ok, ms: round(res.ms) ?? 0, path: res.path });
+            if (!res.ok) this.event({ type: 'error', peer, code: 'TRANSFER_FAILED', message: `${res.name}: SHA-256 ${res.sha256} does not match the sender's ${res.expectedSha256}` });
             received();
           },
         },
@@ -269,7 +277,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
       ch.send(data);
       this.stats.messagesOut += 1;
     } catch (err) {
-      this.emit('event', { type: 'error', peer, code: isSigctlError(err) ? err.code : 'INTERNAL', message: err instanceof Error ? err.message : String(err) });
+      this.event({ type: 'error', peer, code: isSigctlError(err) ? err.code : 'INTERNAL', message: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -285,7 +293,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
       (res) => {
         this.stats.filesSent += 1;
         this.stats.bytesSent += res.bytes;
-        this.emit('event', { type: 'file', peer, name, direction: 'sent', file: res.name, bytes: res.bytes, sha256: res.sha256, ok: true, ms: round(res.ms) ?? 0 });
+        this.event({ type: 'file', peer, name, direction: 'sent', file: res.name, bytes: res.bytes, sha256: res.sha256, ok: true, ms: round(res.ms) ?? 0 });
         if (this.stats.filesSent >= (this.options.count ?? 1)) end({ reason: 'sent' });
       },
       (err: unknown) => {
@@ -302,23 +310,20 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
     const last = this.lastProgress.get(key) ?? 0;
     if (bytes < total && now - last < PROGRESS_EVERY_MS) return;
     this.lastProgress.set(key, now);
-    this.emit('event', { type: 'bytes', peer, name, direction, file, bytes, total });
+    this.event({ type: 'bytes', peer, name, direction, file, bytes, total });
   }
 
-  /** Lets queued data (the last echo, an ack) leave before the connections close; bounded. */
+  /**
+   * Lets queued data (the last echo, a file-ack) reach the far end before the connections close;
+   * bounded. Without it `--recv DIR --count 1` exits before the sender has its confirmation: the
+   * ack is still unacknowledged in SCTP when close() aborts the association and the process exits.
+   */
   private async drainChannels(): Promise<void> {
     const channels = this.session
       .peers()
       .map((p) => this.session.channel(p.info.id))
       .filter((c) => c !== undefined);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(channels.map((c) => c.drained(0).catch(() => undefined))),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, 2_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    await Promise.all(channels.map((c) => c.delivered(2_000)));
   }
 }
 
