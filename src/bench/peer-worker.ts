@@ -1,6 +1,6 @@
 /**
- * A peer worker (worker_threads entry) for the connect and throughput scenarios: for each room it
- * runs a pair of werift peers through the peer session API (src/peer), never its own negotiation.
+ * A peer worker (worker_threads entry) for the connect and throughput scenarios: werift is warmed
+ * up first (prewarmWerift), then for each room it runs a pair of werift peers through the peer session API (src/peer), never its own negotiation.
  * The first peer joins and waits; the second joins as the newcomer, offers, and reports every
  * phase. On `transfer`, each newcomer sends bulk messages with backpressure on bufferedAmount for
  * the given time, then measures RTT with timestamped pings echoed by the other peer.
@@ -9,6 +9,7 @@ import { isMainThread, parentPort, workerData, type MessagePort } from 'node:wor
 import { performance } from 'node:perf_hooks';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
 import { createPeerSession, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
+import { prewarmWerift } from '../peer/patches/index.js';
 import { SampleBuffer } from './stats.js';
 import { PeerWorkerSetup, ToPeerWorker, type FromPeerWorker, type PairResult, type PairTransfer, type TransferCommand } from './peer-messages.js';
 
@@ -123,6 +124,9 @@ class PeerWorker {
   }
 
   async connectAll(): Promise<void> {
+    // A fresh worker would otherwise charge its first pairs for werift's certificate generation and
+    // JIT warm-up: a cost of this bench's worker, not of the deployment under test.
+    await prewarmWerift({ handshake: true, timeoutMs: 5_000 }).catch(() => false);
     await Promise.all(this.pairs.map((p) => this.connect(p)));
     this.post({ type: 'connected', pairs: this.pairs.map((p) => p.result) });
   }
