@@ -416,6 +416,40 @@ export class Hub {
   }
 
   /** Clears every timer; reservations are abandoned (the process is going away). */
+  /** True when other nodes share the store (see Store.shared). */
+  get shared(): boolean {
+    return this.index.shared;
+  }
+
+  /** From now on a disconnect leaves at once: no new resume reservations. */
+  beginClose(): void {
+    this.closed = true;
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until this node holds no member: each reservation either resumed
+   * on another node or ran out its grace. A draining node of a shared store does this so its
+   * members can move, and the ones that do not are announced, before it goes away.
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.index.size.members > 0 && Date.now() < deadline && !this.closed) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /**
+   * Removes every member still held from the store, announcing `peer-left` (disconnect). With a
+   * shared store no other node would ever remove them. Bounded by `timeoutMs`.
+   */
+  async releaseAll(timeoutMs: number): Promise<void> {
+    const work = Promise.all(this.index.all().map(([room, m]) => this.depart(room, m, 'disconnect')));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Clears every timer and forgets every member. */
   close(): void {
     this.closed = true;
     this.unsubscribe();

@@ -338,7 +338,10 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       clearInterval(heartbeat);
       clearInterval(loadTimer);
       offHealth();
+      hub.beginClose();
       for (const conn of connections) conn.ws.terminate();
+      // Members of a shared store would otherwise stay in their rooms for good.
+      if (hub.shared) await hub.releaseAll(1000);
       hub.close();
       server.closeAllConnections();
       await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), stun?.close()]);
@@ -374,6 +377,12 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       // Give close handshakes a moment, then stop everything.
       const t0 = Date.now();
       while (connections.size > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 20));
+      if (hub.shared && hub.size.members > 0) {
+        // The members just closed are reserved: let them resume on other nodes (or time out and
+        // be announced) before this node goes away.
+        logger.info({ event: 'settling', members: hub.size.members, graceMs: config.rooms.resumeGraceMs }, 'waiting for reserved members');
+        await hub.settle(config.rooms.resumeGraceMs + 500);
+      }
       await close();
     })();
     return drainPromise;

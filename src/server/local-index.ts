@@ -63,6 +63,13 @@ export class LocalIndex {
     return { rooms: this.rooms.size, members };
   }
 
+  /** Every member held, with its room. */
+  all(): Array<[string, LocalMember]> {
+    const out: Array<[string, LocalMember]> = [];
+    for (const [roomId, room] of this.rooms) for (const m of room.values()) out.push([roomId, m]);
+    return out;
+  }
+
   room(roomId: string): LocalRoom | undefined {
     return this.rooms.get(roomId);
   }

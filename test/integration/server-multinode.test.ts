@@ -112,6 +112,43 @@ describe('server across nodes (Redis store)', () => {
     expect((await a2.next('signal')).data).toBe('same node now');
   });
 
+  it('a draining node lets its members resume elsewhere, announces the rest, and leaves nothing behind', async () => {
+    const [n1, n2] = await nodes(2, { drainMs: 100, rooms: { resumeGraceMs: 1500 } });
+    const { c: a, joined: ja } = await join(n1!, 'move');
+    const { c: b, joined: jb } = await join(n2!, 'move');
+    const { c: gone, joined: jg } = await join(n1!, 'stay');
+    const { c: watcher, joined: jw } = await join(n2!, 'stay');
+    await a.next('ready');
+    const drained = n1!.drain();
+    expect((await a.next('bye')).reconnectMs).toBeGreaterThanOrEqual(0);
+    await gone.next('bye');
+    expect((await a.waitClosed()).code).toBe(1001);
+    // `a` comes back on the other node; `gone` never does.
+    const a2 = res.client(await TestClient.connect(n2!.url));
+    a2.send({ type: 'join', room: 'move', resume: ja.resumeToken });
+    expect(await a2.next('joined')).toMatchObject({ resumed: true, self: ja.self, peers: [jb.self] });
+    b.send({ type: 'signal', to: ja.self.id, data: 'welcome back' });
+    expect((await a2.next('signal')).data).toBe('welcome back');
+    expect(await watcher.next('peer-left', 5000)).toMatchObject({ peer: jg.self.id, reason: 'timeout' });
+    await drained;
+    expect(await b.none('peer-left', 0)).toBe(true);
+    const left = stores[1]!;
+    expect((await left.members('move')).map((m) => [m.id, m.node])).toEqual([
+      [ja.self.id, 'node-1'],
+      [jb.self.id, 'node-1'],
+    ]);
+    expect((await left.members('stay')).map((m) => m.id)).toEqual([jw.self.id]);
+  });
+
+  it('an immediate close removes its members from the shared rooms and announces them', async () => {
+    const [n1, n2] = await nodes(2);
+    const { joined: ja } = await join(n1!, 'shut');
+    const { c: b, joined: jb } = await join(n2!, 'shut');
+    await n1!.close();
+    expect(await b.next('peer-left')).toMatchObject({ peer: ja.self.id, reason: 'disconnect' });
+    expect((await stores[1]!.members('shut')).map((m) => m.id)).toEqual([jb.self.id]);
+  });
+
   it('Redis going away: readyz 503, healthz 200, local relay continues, joins UNAVAILABLE; back after restart', async () => {
     const [n1] = await nodes(1);
     const { c: a } = await join(n1!, 'local');
