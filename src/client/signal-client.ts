@@ -1,7 +1,8 @@
 /**
  * The signaling client for protocol v1: connect, join, signal, meta, leave, typed events for every
  * server message, request/response correlation by `id`/`re`, and reconnect with resume. The state
- * machine and its invariants are documented in ./state.ts.
+ * machine and its invariants are documented in ./state.ts; one socket's handshake and frames are
+ * ./socket.ts, reply matching ./requests.ts.
  */
 import WebSocket from 'ws';
 import { FATAL_CODES, isSigctlError, SigctlError } from '../protocol/errors.js';
@@ -17,12 +18,12 @@ import type {
   SignalMessage,
   WelcomeMessage,
 } from '../protocol/messages.js';
-import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { errorFromFrame, errorFromUpgradeStatus, redactUrl } from './errors.js';
-import { closeSocket, parseServerFrame } from './frames.js';
+import { errorFromFrame } from './errors.js';
+import { closeSocket } from './frames.js';
 import { PendingRequests } from './requests.js';
+import { openSocket } from './socket.js';
 import { canTransition, NON_RETRYABLE_CLOSE_CODES, type ClientState } from './state.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { JoinParams, SignalClientEvents, SignalClientOptions } from './types.js';
@@ -179,89 +180,36 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
     return this.nextId++;
   }
 
-  private socketUrl(): string {
-    if (this.options.token === undefined || this.options.tokenIn !== 'query') return this.options.url;
-    const u = new URL(this.options.url);
-    u.searchParams.set('token', this.options.token);
-    return u.toString();
-  }
-
-  /** Opens a socket; resolves on `welcome`. The socket becomes current at once. */
+  /** Opens a socket (./socket.ts); resolves on `welcome`. The socket becomes current at once. */
   private openSocket(): Promise<WelcomeMessage> {
-    const url = redactUrl(this.options.url);
-    const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const headers: Record<string, string> = {};
-    if (this.options.token !== undefined && this.options.tokenIn !== 'query') headers.Authorization = `Bearer ${this.options.token}`;
-    return new Promise<WelcomeMessage>((resolve, reject) => {
-      let settled = false;
-      let ws: WebSocket;
-      try {
-        ws = new WebSocket(this.socketUrl(), [SUBPROTOCOL], { ...this.options.wsOptions, headers, handshakeTimeout: timeoutMs, maxPayload: 1024 * 1024 });
-      } catch (err) {
-        reject(new SigctlError('SERVER_UNREACHABLE', `cannot connect to ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
-        return;
-      }
-      this.ws = ws;
-      const fail = (error: SigctlError): void => {
-        if (settled) return;
-        settled = true;
-        this.clock.clearTimeout(timer);
-        if (this.ws === ws) this.ws = undefined;
-        if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
-        reject(error);
-      };
-      const timer = this.clock.setTimeout(() => {
-        ws.terminate();
-        fail(new SigctlError('TIMEOUT', `no welcome from ${url} within ${timeoutMs} ms`, { details: { url } }));
-      }, timeoutMs);
-      ws.on('unexpected-response', (req, res) => {
-        const status = res.statusCode ?? 0;
-        res.resume();
-        req.destroy();
-        fail(errorFromUpgradeStatus(status, url));
-      });
-      ws.on('error', (err) => {
-        if (!settled) fail(new SigctlError('SERVER_UNREACHABLE', `cannot connect to ${url}: ${err.message}`, { cause: err, details: { url } }));
-        else this.options.logger?.debug({ err: err.message }, 'signal socket error');
-      });
-      ws.on('close', (code, reasonBuf) => {
-        const reason = reasonBuf.toString();
-        if (!settled) {
-          fail(new SigctlError('SERVER_UNREACHABLE', `${url} closed the connection before welcome (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { url, code } }));
-          return;
-        }
-        this.onSocketGone(ws, code, reason);
-      });
-      ws.on('ping', () => this.feedWatchdog(ws));
-      ws.on('message', (raw, isBinary) => {
-        this.feedWatchdog(ws);
-        const msg = parseServerFrame(raw, isBinary);
-        if (msg instanceof SigctlError) {
-          this.emit('error', msg);
-          return;
-        }
-        if (!settled) {
-          if (msg.type !== 'welcome') {
-            if (msg.type === 'error') fail(errorFromFrame(msg));
-            return;
-          }
-          if (msg.protocol !== PROTOCOL_VERSION) {
-            ws.terminate();
-            fail(new SigctlError('PROTOCOL_MISMATCH', `server speaks protocol ${msg.protocol}, this client ${PROTOCOL_VERSION}`));
-            return;
-          }
-          settled = true;
-          this.clock.clearTimeout(timer);
+    const { ws, ready } = openSocket(
+      {
+        url: this.options.url,
+        token: this.options.token,
+        tokenIn: this.options.tokenIn,
+        timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        clock: this.clock,
+        wsOptions: this.options.wsOptions,
+      },
+      {
+        welcome: (socket, msg) => {
           this.lastWelcome = msg;
           this.byeDelayMs = undefined;
           this.transition('connected');
-          this.feedWatchdog(ws);
+          this.feedWatchdog(socket);
           this.emit('welcome', msg);
-          resolve(msg);
-          return;
-        }
-        this.dispatch(msg);
-      });
+        },
+        frame: (_socket, msg) => this.dispatch(msg),
+        invalid: (err) => this.emit('error', err),
+        activity: (socket) => this.feedWatchdog(socket),
+        closed: (socket, code, reason) => this.onSocketGone(socket, code, reason),
+        error: (err) => this.options.logger?.debug({ err: err.message }, 'signal socket error'),
+      },
+    );
+    this.ws = ws;
+    return ready.catch((err: unknown) => {
+      if (ws !== undefined && this.ws === ws) this.ws = undefined;
+      throw err;
     });
   }
 

@@ -39,8 +39,8 @@ export interface SignalClientOptions {
   random?: (() => number) | undefined;
   clock?: Clock | undefined;
   logger?: ClientLogger | undefined;
-  /** Extra options for the ws client (e.g. `ca` for a self-signed wss server). */
-  wsOptions?: Pick<WsClientOptions, 'ca' | 'rejectUnauthorized'> | undefined;
+  /** Extra options for the ws client (`ca` for a self-signed wss server, `origin` to act as a browser page). */
+  wsOptions?: Pick<WsClientOptions, 'ca' | 'rejectUnauthorized' | 'origin'> | undefined;
 }
 
 /** What join() sends. */

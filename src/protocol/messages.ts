@@ -192,3 +192,11 @@ export const CandidatePayload = z.object({
 
 export const SignalPayload = z.union([SessionDescriptionPayload, CandidatePayload]);
 export type SignalPayload = z.infer<typeof SignalPayload>;
+
+// ---- HTTP error bodies ---------------------------------------------------------------------------
+
+/** The JSON body of a refused HTTP request or WebSocket upgrade (401, 403, 429, 503, ...). */
+export const HttpErrorBody = z.object({
+  error: z.object({ code: z.string().max(64), message: z.string().max(2048) }),
+});
+export type HttpErrorBody = z.infer<typeof HttpErrorBody>;
