@@ -3,11 +3,9 @@
  * what a disconnect does to a membership (a resume reservation or an immediate leave). The store
  * holds the authoritative membership; the LocalIndex holds this node's members for delivery.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
-import { CloseCode } from '../protocol/close-codes.js';
 import { isSigctlError } from '../protocol/errors.js';
 import type { JoinMessage, LeaveMessage, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
@@ -15,6 +13,7 @@ import type { Connection } from './connection.js';
 import { encode, encodeSignal } from './frames.js';
 import { info, LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
+import { newResumeToken, resumeMember } from './resume.js';
 
 /** The hub's dependencies. */
 export interface HubOptions {
@@ -36,9 +35,6 @@ function forbiddenSend(conn: Connection, what: 'signal' | 'meta'): string {
   }
 }
 
-function newToken(): string {
-  return randomBytes(24).toString('base64url');
-}
 
 /** Room logic of one node (see the module comment). */
 export class Hub {
@@ -115,7 +111,7 @@ export class Hub {
       return;
     }
 
-    const token = newToken();
+    const token = newResumeToken();
     const member: LocalMember = { record, conn, state: 'live', token, pending: undefined, grace: undefined };
     this.index.add(msg.room, member);
     metrics.joins.inc({ result: 'joined' });
@@ -157,120 +153,9 @@ export class Hub {
     conn.sendError(code, message, re);
   }
 
-  /**
-   * Resumes a reserved (or still-live) member on `conn`. False when the token is unknown, expired
-   * or for another room: RESUME_FAILED has been sent and the caller joins as a new member.
-   */
-  private async resume(conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
-    const { store, metrics, config, now } = this.o;
-    const fail = (why: string): false => {
-      conn.sendError('RESUME_FAILED', `cannot resume: ${why}; joining as a new member`, msg.id);
-      metrics.joins.inc({ result: 'resume-failed' });
-      return false;
-    };
-    let member: LocalMember | undefined;
-    const live = this.index.liveToken(token);
-    if (live !== undefined && live.room === msg.room) {
-      // The client saw the drop before the server did: supersede the old connection.
-      member = this.index.get(live.room, live.id);
-      if (member?.state !== 'live' || member.conn === undefined) return fail('the member is not resumable');
-      const old = member.conn;
-      old.state = 'idle';
-      old.room = undefined;
-      old.end('replaced', CloseCode.REPLACED, 'resumed on another connection');
-      this.index.dropLiveToken(token);
-      member.conn = undefined;
-      member.state = 'reserved';
-    } else {
-      let rec;
-      try {
-        rec = await store.takeResume(token);
-      } catch (err) {
-        conn.log.error({ err, event: 'store-error' }, 'store takeResume failed');
-        return fail('the store is unreachable');
-      }
-      if (rec === undefined) return fail('the resume token is unknown or its grace period ended');
-      if (rec.room !== msg.room) {
-        await store.putResume(token, rec).catch(() => undefined);
-        return fail(`the resume token is for another room`);
-      }
-      member = this.index.get(msg.room, rec.member.id);
-      if (member === undefined && this.index.shared && rec.member.node !== store.nodeId) {
-        // Reserved on another node: take it over here (setNode below moves the record).
-        member = { record: rec.member, conn: undefined, state: 'reserved', token, pending: undefined, grace: undefined };
-        this.index.add(msg.room, member);
-      }
-      if (member?.state !== 'reserved') return fail('the member is not reserved any more');
-    }
-    if (member.grace !== undefined) clearTimeout(member.grace);
-    member.grace = undefined;
-    member.state = 'resuming';
-    member.pending = [];
-    member.conn = conn;
-    const id = member.record.id;
-    if (member.record.node !== store.nodeId) {
-      // Move the record first (a shared store starts routing the room's envelopes here), then tell
-      // the old node to drop its reservation.
-      try {
-        member.record = (await store.setNode(msg.room, id, store.nodeId)) ?? { ...member.record, node: store.nodeId };
-      } catch (err) {
-        conn.log.error({ err, event: 'store-error' }, 'store setNode failed');
-        member.record = { ...member.record, node: store.nodeId };
-      }
-      this.index.publish({ room: msg.room, moved: id, frame: '', origin: store.nodeId });
-    }
-
-    let members: readonly MemberRecord[] = [];
-    let queued: { frames: readonly string[]; dropped: number } = { frames: [], dropped: 0 };
-    let capacity = config.rooms.capacity;
-    try {
-      [members, queued, capacity] = await Promise.all([
-        store.members(msg.room),
-        store.drainQueue(msg.room, id),
-        store.capacity(msg.room).then((c) => c ?? capacity),
-      ]);
-    } catch (err) {
-      conn.log.error({ err, event: 'store-error' }, 'store read during resume failed');
-    }
-    if (conn.isClosed()) {
-      // Dropped again mid-resume: keep the reservation (under the token the client still holds)
-      // and everything it was owed.
-      for (const f of queued.frames) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
-      for (const f of member.pending) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
-      member.pending = undefined;
-      member.state = 'live';
-      member.token = token;
-      conn.memberId = id;
-      this.disconnected(conn, 'abnormal', true);
-      return true;
-    }
-    const newTokenValue = newToken();
-    this.index.setLiveToken(msg.room, member, newTokenValue);
-    conn.state = 'joined';
-    conn.memberId = id;
-    conn.resumeToken = newTokenValue;
-    conn.log = conn.log.child({ room: msg.room, member: id });
-    conn.send({
-      type: 'joined',
-      ...(msg.id === undefined ? {} : { re: msg.id }),
-      room: msg.room,
-      self: info(member.record),
-      peers: members.filter((m) => m.id !== id).map(info),
-      capacity,
-      resumeToken: newTokenValue,
-      resumed: true,
-    });
-    if (queued.dropped > 0) {
-      conn.sendError('SIGNALS_DROPPED', `${queued.dropped} signal(s) sent to you while disconnected were dropped (queue limit ${config.rooms.resumeQueueMax})`);
-    }
-    for (const f of queued.frames) conn.sendFrame(f);
-    for (const f of member.pending) conn.sendFrame(f);
-    member.pending = undefined;
-    member.state = 'live';
-    metrics.joins.inc({ result: 'resumed' });
-    metrics.joinSeconds.observe((performance.now() - started) / 1000);
-    conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped, at: now() }, 'resumed');
-    return true;
+  /** See resumeMember (resume.ts). */
+  private resume(conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
+    return resumeMember({ ...this.o, index: this.index, redisconnected: (c) => this.disconnected(c, 'abnormal', true) }, conn, msg, token, started);
   }
 
   // ---- signal, meta, leave -------------------------------------------------------------------

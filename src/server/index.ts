@@ -19,7 +19,7 @@ import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { MemoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
 import { Connection, type EndKind } from './connection.js';
-import { parseClientFrame } from './frames.js';
+import { createDispatcher } from './dispatch.js';
 import { createRequestHandler } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { Hub } from './hub.js';
@@ -62,9 +62,6 @@ export interface SignalingServer {
 }
 
 const silentLogger = (): Logger => pino({ enabled: false });
-
-/** A power of two: 1 in RELAY_SAMPLE signals is timed for sigctl_relay_duration_seconds. */
-const RELAY_SAMPLE = 16;
 
 /** Creates a pino logger for the server writing JSON lines to `destination` (the CLI passes stderr). */
 export function createServerLogger(level: Config['logLevel'], destination: NodeJS.WritableStream): Logger {
@@ -200,57 +197,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     if (draining) conn.send({ type: 'bye', reason: 'shutdown', reconnectMs: config.reconnectMs });
   };
 
-  // Relay latency is sampled (1 in RELAY_SAMPLE signals): timing every message would cost more
-  // than the relay itself on small frames.
-  let relayCount = 0;
-  const onMessage = (conn: Connection, data: Buffer, isBinary: boolean): void => {
-    if (conn.isClosed()) return;
-    if (isBinary) {
-      conn.sendError('BAD_MESSAGE', 'binary frames are not part of the protocol; send JSON text');
-      return;
-    }
-    if (data.length > config.limits.maxFrameBytes) {
-      conn.sendError('TOO_LARGE', `frame of ${data.length} bytes exceeds the limit of ${config.limits.maxFrameBytes}`);
-      conn.kick(CloseCode.TOO_LARGE, 'frame too large');
-      return;
-    }
-    const parsed = parseClientFrame(data.toString());
-    if (!conn.admit(parsed.ok ? parsed.msg.id : parsed.re)) return;
-    if (!parsed.ok) {
-      conn.sendError(parsed.code, parsed.message, parsed.re);
-      return;
-    }
-    const msg = parsed.msg;
-    switch (msg.type) {
-      case 'signal':
-        if ((++relayCount & (RELAY_SAMPLE - 1)) === 0) {
-          const started = performance.now();
-          hub.signal(conn, msg);
-          metrics.relaySeconds.observe((performance.now() - started) / 1000);
-        } else hub.signal(conn, msg);
-        return;
-      case 'ping':
-        conn.send(msg.ts === undefined ? { type: 'pong', ...reOf(msg.id) } : { type: 'pong', ...reOf(msg.id), ts: msg.ts });
-        return;
-      case 'join':
-        control(conn, () => hub.join(conn, msg));
-        return;
-      case 'meta':
-        control(conn, () => hub.meta(conn, msg));
-        return;
-      case 'leave':
-        control(conn, () => hub.leave(conn, msg));
-        return;
-    }
-  };
-
-  /** Runs control messages of one connection one at a time; a failure answers INTERNAL. */
-  const control = (conn: Connection, op: () => Promise<void>): void => {
-    conn.control = conn.control.then(op).catch((err: unknown) => {
-      conn.log.error({ err }, 'control message failed');
-      conn.sendError('INTERNAL', 'internal error; the connection keeps working');
-    });
-  };
+  const onMessage = createDispatcher(config, hub, metrics);
 
   // Liveness: ping every heartbeatMs; two unanswered pings close the connection (4010) and count
   // as an unexpected disconnect (the member is reserved for resume).
@@ -413,9 +360,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   };
 }
 
-function reOf(id: string | number | undefined): { re?: string | number } {
-  return id === undefined ? {} : { re: id };
-}
 
 /** The default store and the interface a custom `deps.store` implements. */
 export { MemoryStore } from '../store/memory.js';
