@@ -36,28 +36,56 @@ interface Config {
   readonly label: string;
   readonly argv: readonly string[];
 }
+/** Configurations run back to back in every round; the first is the baseline of the paired ratios. */
+interface Group {
+  readonly id: string;
+  readonly configs: readonly Config[];
+}
 const tput = (id: string, label: string, patches: string, extra: string[] = []): Config => ({
   id,
   label,
   argv: ['--mode', 'throughput', '--patches', patches, '--seconds', args.seconds, ...extra],
 });
-const CONFIGS: readonly Config[] = [
-  tput('t:none', 'werift unpatched', 'none'),
-  tput('t:all', 'werift, all patches', ALL),
-  { id: 't:ndc', label: 'node-datachannel (libdatachannel)', argv: ['--mode', 'throughput', '--engine', 'node-datachannel', '--seconds', args.seconds] },
-  ...WERIFT_PATCH_NAMES.map((n) => tput(`t:${n}`, `werift, only ${n}`, n)),
-  tput('t4:none', 'werift unpatched, 4 MiB buffered', 'none', ['--max-buffered', String(4 * 1024 * 1024)]),
-  tput('t4:send-queue', 'werift, only send-queue, 4 MiB buffered', 'send-queue', ['--max-buffered', String(4 * 1024 * 1024)]),
-  tput('t4:all', 'werift, all patches, 4 MiB buffered', ALL, ['--max-buffered', String(4 * 1024 * 1024)]),
-  tput('d:none', 'werift unpatched, 1% records dropped', 'none', ['--drop', '1']),
-  tput('d:all', 'werift, all patches, 1% dropped', ALL, ['--drop', '1']),
-  tput('d:-sack-retransmit', 'werift, all but sack-retransmit, 1% dropped', without('sack-retransmit'), ['--drop', '1']),
-  tput('d:-sack-frequency', 'werift, all but sack-frequency, 1% dropped', without('sack-frequency'), ['--drop', '1']),
-  { id: 'l:none', label: 'werift unpatched', argv: ['--mode', 'latency', '--patches', 'none'] },
-  { id: 'l:dtls-first-flight', label: 'werift, only dtls-first-flight', argv: ['--mode', 'latency', '--patches', 'dtls-first-flight'] },
-  { id: 'l:all', label: 'werift, all patches', argv: ['--mode', 'latency', '--patches', ALL] },
-  { id: 'l:all+prewarm', label: 'werift, all patches, prewarmWerift() at start-up', argv: ['--mode', 'latency', '--patches', ALL, '--prewarm'] },
-  { id: 'l:ndc', label: 'node-datachannel (libdatachannel)', argv: ['--mode', 'latency', '--engine', 'node-datachannel'] },
+const lat = (id: string, label: string, extra: string[]): Config => ({ id, label, argv: ['--mode', 'latency', ...extra] });
+const MiB4 = String(4 * 1024 * 1024);
+const NONE = tput('t:none', 'werift unpatched', 'none');
+const GROUPS: readonly Group[] = [
+  {
+    id: 'main',
+    configs: [
+      NONE,
+      tput('t:all', 'werift, all patches', ALL),
+      { id: 't:ndc', label: 'node-datachannel (libdatachannel)', argv: ['--mode', 'throughput', '--engine', 'node-datachannel', '--seconds', args.seconds] },
+    ],
+  },
+  ...WERIFT_PATCH_NAMES.map((n) => ({ id: `only:${n}`, configs: [NONE, tput(`t:${n}`, `werift, only ${n}`, n)] })),
+  {
+    id: 'buffered',
+    configs: [
+      tput('t4:none', 'werift unpatched, 4 MiB buffered', 'none', ['--max-buffered', MiB4]),
+      tput('t4:send-queue', 'werift, only send-queue, 4 MiB buffered', 'send-queue', ['--max-buffered', MiB4]),
+      tput('t4:all', 'werift, all patches, 4 MiB buffered', ALL, ['--max-buffered', MiB4]),
+    ],
+  },
+  {
+    id: 'drop',
+    configs: [
+      tput('d:none', 'werift unpatched, 1% of records dropped', 'none', ['--drop', '1']),
+      tput('d:all', 'werift, all patches, 1% dropped', ALL, ['--drop', '1']),
+      tput('d:-sack-retransmit', 'werift, all but sack-retransmit, 1% dropped', without('sack-retransmit'), ['--drop', '1']),
+      tput('d:-sack-frequency', 'werift, all but sack-frequency, 1% dropped', without('sack-frequency'), ['--drop', '1']),
+    ],
+  },
+  {
+    id: 'latency',
+    configs: [
+      lat('l:none', 'werift unpatched', ['--patches', 'none']),
+      lat('l:dtls-first-flight', 'werift, only dtls-first-flight', ['--patches', 'dtls-first-flight']),
+      lat('l:all', 'werift, all patches', ['--patches', ALL]),
+      lat('l:all+prewarm', 'werift, all patches, prewarmWerift() at start-up', ['--patches', ALL, '--prewarm']),
+      lat('l:ndc', 'node-datachannel (libdatachannel)', ['--engine', 'node-datachannel']),
+    ],
+  },
 ];
 
 type Result = Record<string, unknown> & { error?: string };
@@ -68,72 +96,86 @@ function run(config: Config): Result {
     const line = out.trim().split('\n').at(-1) ?? '{}';
     return JSON.parse(line) as Result;
   } catch (error) {
-    return { error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
+    return { error: error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error) };
   }
 }
 
 const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length === 0 ? NaN : s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-const num = (r: Result, k: string): number => (typeof r[k] === 'number' ? (r[k]) : NaN);
+const num = (r: Result | undefined, k: string): number => (r && typeof r[k] === 'number' ? (r[k]) : NaN);
+const warm = (r: Result | undefined, k: string): number => {
+  const w = r?.warm as Record<string, number> | undefined;
+  return typeof w?.[k] === 'number' ? w[k] : NaN;
+};
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 const rounds = Number(args.rounds);
-const results = new Map<string, Result[]>(CONFIGS.map((c) => [c.id, []]));
+/** results[group][config][round] */
+const results = new Map<string, Map<string, Result[]>>(GROUPS.map((g) => [g.id, new Map(g.configs.map((c) => [c.id, []]))]));
 const started = new Date().toISOString();
 const loadBefore = loadavg()[0] ?? NaN;
 for (let round = 1; round <= rounds; round++) {
-  for (const config of CONFIGS) {
-    const r = run(config);
-    results.get(config.id)?.push(r);
-    console.error(`[round ${round}/${rounds}] ${config.id}: ${r.error ?? fmt(num(r, 'mbPerSecond')) + ' MB/s ' + fmt(num(r, 'firstMs'), 0)}`);
+  for (const group of GROUPS) {
+    for (const config of group.configs) {
+      const r = run(config);
+      results.get(group.id)?.get(config.id)?.push(r);
+      console.error(`[round ${round}/${rounds}] ${group.id} ${config.id}: ${r.error ?? fmt(num(r, 'mbPerSecond')) + ' MB/s ' + fmt(warm(r, 'p50Ms'), 0) + ' ms'}`);
+    }
   }
 }
 const loadAfter = loadavg()[0] ?? NaN;
 mkdirSync(dirname(args.out), { recursive: true });
-writeFileSync(args.out, JSON.stringify({ started, configs: CONFIGS, results: Object.fromEntries(results) }, null, 2));
+writeFileSync(args.out, JSON.stringify({ started, groups: GROUPS, results: Object.fromEntries([...results].map(([g, m]) => [g, Object.fromEntries(m)])) }, null, 2));
 
 // ---- markdown -------------------------------------------------------------------------------------
-interface TRow {
-  mb: number;
-  mbMin: number;
-  mbMax: number;
-  sCpu: number;
-  rCpu: number;
-  ok: string;
+const runsOf = (group: string, config: string): Result[] => results.get(group)?.get(config) ?? [];
+/** Median over rounds of (config / baseline) for one metric, both from the same round. */
+function pairedRatio(group: string, config: string, metric: (r: Result | undefined) => number): number {
+  const g = GROUPS.find((x) => x.id === group);
+  const base = g?.configs[0]?.id;
+  if (!base || base === config) return NaN;
+  const a = runsOf(group, config);
+  const b = runsOf(group, base);
+  return median(a.map((r, i) => metric(r) / metric(b[i])));
 }
-function tRow(id: string): TRow {
-  const rs = (results.get(id) ?? []).filter((r) => !r.error);
-  const mbs = rs.map((r) => num(r, 'mbPerSecond'));
-  const bad = (results.get(id) ?? []).length - rs.filter((r) => r.complete === true && r.inOrder === true).length;
-  return {
-    mb: median(mbs),
-    mbMin: Math.min(...mbs),
-    mbMax: Math.max(...mbs),
-    sCpu: median(rs.map((r) => num(r, 'senderCpuPerMb'))) * 1000,
-    rCpu: median(rs.map((r) => num(r, 'receiverCpuPerMb'))) * 1000,
-    ok: bad === 0 ? `${rs.length}/${rs.length}` : `${rs.length - bad}/${(results.get(id) ?? []).length}`,
-  };
+const ratio = (x: number): string => (Number.isFinite(x) ? `x${x.toFixed(2)}` : '');
+function tLine(group: string, config: string): string {
+  const c = GROUPS.find((g) => g.id === group)?.configs.find((x) => x.id === config);
+  const rs = runsOf(group, config);
+  const ok = rs.filter((r) => !r.error && r.complete === true && r.inOrder === true).length;
+  const mb = rs.map((r) => num(r, 'mbPerSecond'));
+  const sCpu = (r: Result | undefined): number => num(r, 'senderCpuPerMb') * 1000;
+  const rCpu = (r: Result | undefined): number => num(r, 'receiverCpuPerMb') * 1000;
+  const mbFinite = mb.filter(Number.isFinite);
+  return [
+    `| ${c?.label ?? config}`,
+    fmt(median(mb)),
+    mbFinite.length ? `${fmt(Math.min(...mbFinite))}-${fmt(Math.max(...mbFinite))}` : 'n/a',
+    ratio(pairedRatio(group, config, (r) => num(r, 'mbPerSecond'))),
+    fmt(median(rs.map(sCpu))),
+    ratio(pairedRatio(group, config, sCpu)),
+    fmt(median(rs.map(rCpu))),
+    ratio(pairedRatio(group, config, rCpu)),
+    `${ok}/${rs.length} |`,
+  ].join(' | ');
 }
-function tLine(id: string): string {
-  const c = CONFIGS.find((x) => x.id === id);
-  const r = tRow(id);
-  return `| ${c?.label ?? id} | ${fmt(r.mb)} | ${fmt(r.mbMin)}-${fmt(r.mbMax)} | ${fmt(r.sCpu)} | ${fmt(r.rCpu)} | ${r.ok} |`;
+const T_HEAD =
+  '| configuration | MB/s (median) | MB/s range | MB/s vs baseline | sender CPU ms/MB | vs baseline | receiver CPU ms/MB | vs baseline | complete & in order |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+function lLine(config: string): string {
+  const c = GROUPS.find((g) => g.id === 'latency')?.configs.find((x) => x.id === config);
+  const rs = runsOf('latency', config);
+  return `| ${c?.label ?? config} | ${fmt(median(rs.map((r) => warm(r, 'p50Ms'))), 0)} | ${fmt(median(rs.map((r) => warm(r, 'p99Ms'))), 0)} | ${fmt(median(rs.map((r) => num(r, 'firstMs'))), 0)} | ${fmt(median(rs.map((r) => num(r, 'firstUptimeMs'))), 0)} | ${rs.filter((r) => !r.error).length}/${rs.length} |`;
 }
-const T_HEAD = '| configuration | MB/s (median) | MB/s range | sender CPU ms/MB | receiver CPU ms/MB | complete & in order |\n|---|---:|---:|---:|---:|---:|';
-function lLine(id: string): string {
-  const c = CONFIGS.find((x) => x.id === id);
-  const rs = (results.get(id) ?? []).filter((r) => !r.error);
-  const warm = (k: string): number => median(rs.map((r) => ((r.warm as Record<string, number> | undefined)?.[k] ?? NaN)));
-  return `| ${c?.label ?? id} | ${fmt(warm('p50Ms'), 0)} | ${fmt(warm('p99Ms'), 0)} | ${fmt(median(rs.map((r) => num(r, 'firstMs'))), 0)} | ${fmt(median(rs.map((r) => num(r, 'firstUptimeMs'))), 0)} |`;
-}
-const L_HEAD = '| configuration | warm p50 ms | warm p99 ms | first connection in a fresh process, ms | process uptime when it opened, ms |\n|---|---:|---:|---:|---:|';
+const L_HEAD =
+  '| configuration | warm p50 ms | warm p99 ms | first connection of a fresh process, ms | process uptime when it opened, ms | runs ok |\n|---|---:|---:|---:|---:|---:|';
 
 const cmd = `node .bench-out/werift/bench/werift-report.js --rounds ${rounds} --seconds ${args.seconds}`;
-const provenance = `Measured ${started} with \`${cmd}\` (build: see "How to reproduce"); ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${fmt(loadBefore, 2)} before / ${fmt(loadAfter, 2)} after (the machine is shared). Medians of ${rounds} interleaved runs, ${args.seconds} s each; 16 KiB messages, sender keeps bufferedAmount <= 256 KiB unless noted; 1 MB = 10^6 bytes.`;
+const provenance = `Measured ${started} with \`${cmd}\` (build: see "How to reproduce"); ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, 1-minute load average ${fmt(loadBefore, 2)} before / ${fmt(loadAfter, 2)} after on this shared machine. Each row: ${rounds} runs of ${args.seconds} s, in groups run back to back every round; "vs baseline" is the median over rounds of the ratio to the first row of the group in the same round (for CPU, lower is better). 16 KiB messages; the sender keeps bufferedAmount <= 256 KiB unless noted; 1 MB = 10^6 bytes.`;
 
+const only = (n: string): string[] => [tLine(`only:${n}`, 't:none'), tLine(`only:${n}`, `t:${n}`)];
 const sections: Record<string, string> = {
   summary: [
     provenance,
@@ -141,22 +183,35 @@ const sections: Record<string, string> = {
     '**Throughput** (two processes, loopback, default MTU):',
     '',
     T_HEAD,
-    ...['t:none', 't:all', 't:ndc', 't4:none', 't4:all', 'd:none', 'd:all'].map(tLine),
+    tLine('main', 't:none'),
+    tLine('main', 't:all'),
+    tLine('main', 't:ndc'),
+    tLine('buffered', 't4:none'),
+    tLine('buffered', 't4:all'),
+    tLine('drop', 'd:none'),
+    tLine('drop', 'd:all'),
     '',
-    '**createOffer -> data channel open** (two processes, non-trickle, 1 + 20 connections per run):',
+    '**createOffer -> data channel open** (two processes, non-trickle; per run 1 + 20 sequential connections):',
     '',
     L_HEAD,
     ...['l:none', 'l:dtls-first-flight', 'l:all', 'l:all+prewarm', 'l:ndc'].map(lLine),
   ].join('\n'),
-  'per-patch': [provenance, '', 'Each patch applied alone, against unpatched werift in the same rounds:', '', T_HEAD, tLine('t:none'), ...WERIFT_PATCH_NAMES.map((n) => tLine(`t:${n}`)), tLine('t:all')].join('\n'),
-  'send-queue': [T_HEAD, tLine('t4:none'), tLine('t4:send-queue'), tLine('t4:all'), tLine('t:none'), tLine('t:send-queue')].join('\n'),
-  'udp-buffers': [T_HEAD, tLine('t:none'), tLine('t:udp-buffers')].join('\n'),
-  'sack-retransmit': [T_HEAD, tLine('d:none'), tLine('d:all'), tLine('d:-sack-retransmit'), tLine('t:none'), tLine('t:sack-retransmit')].join('\n'),
-  'tsn-order': [T_HEAD, tLine('t:none'), tLine('t:tsn-order')].join('\n'),
-  'dtls-first-flight': [L_HEAD, lLine('l:none'), lLine('l:dtls-first-flight'), lLine('l:all')].join('\n'),
-  'sctp-packet': [T_HEAD, tLine('t:none'), tLine('t:sctp-packet')].join('\n'),
-  'sack-frequency': [T_HEAD, tLine('t:none'), tLine('t:sack-frequency'), tLine('d:all'), tLine('d:-sack-frequency')].join('\n'),
-  'fast-path': [T_HEAD, tLine('t:none'), tLine('t:fast-path')].join('\n'),
+  'per-patch': [
+    provenance,
+    '',
+    'Each patch alone, paired with an unpatched run right before it in every round:',
+    '',
+    T_HEAD,
+    ...WERIFT_PATCH_NAMES.map((n) => tLine(`only:${n}`, `t:${n}`)),
+  ].join('\n'),
+  'send-queue': [T_HEAD, ...only('send-queue'), tLine('buffered', 't4:none'), tLine('buffered', 't4:send-queue'), tLine('buffered', 't4:all')].join('\n'),
+  'udp-buffers': [T_HEAD, ...only('udp-buffers')].join('\n'),
+  'sack-retransmit': [T_HEAD, tLine('drop', 'd:none'), tLine('drop', 'd:all'), tLine('drop', 'd:-sack-retransmit'), ...only('sack-retransmit')].join('\n'),
+  'tsn-order': [T_HEAD, ...only('tsn-order')].join('\n'),
+  'dtls-first-flight': [L_HEAD, ...['l:none', 'l:dtls-first-flight', 'l:all', 'l:all+prewarm'].map(lLine)].join('\n'),
+  'sctp-packet': [T_HEAD, ...only('sctp-packet')].join('\n'),
+  'sack-frequency': [T_HEAD, ...only('sack-frequency'), tLine('drop', 'd:all'), tLine('drop', 'd:-sack-frequency')].join('\n'),
+  'fast-path': [T_HEAD, ...only('fast-path')].join('\n'),
 };
 
 let doc = readFileSync(args.doc, 'utf8');

@@ -9,9 +9,9 @@
  * - `SCTP.prototype.scheduleSack`: the original delays a non-immediate SACK by 200 ms
  *   (SCTP_SACK_DELAY_MS), which would stall a sender waiting on the last odd packet of a burst.
  *
- * After the patch a SACK is immediate for duplicates, for out-of-order chunks (gaps must be
- * reported at once for fast retransmit) and on every second packet carrying new data (handleData
- * already counts those); otherwise it is sent 1 ms later, i.e. after the process has drained the
+ * After the patch a SACK is immediate for duplicates, for out-of-order chunks and the chunk that
+ * closes a gap (gaps must be reported at once for fast retransmit and recovery) and on every
+ * second packet carrying new data (handleData already counts those); otherwise it is sent 1 ms later, i.e. after the process has drained the
  * datagrams already queued on its socket, which batches acknowledgements of a burst without
  * delaying the sender.
  */
@@ -24,12 +24,15 @@ export const DELAYED_SACK_MS = 1;
 /** Replaces SCTP.prototype.receiveDataChunk (sctp/src/sctp.ts). */
 function receiveDataChunk(this: SctpLike, chunk: DataChunkLike): void {
   this.sackNeeded = true;
+  const hadGap = this.sackMisOrdered.size > 0;
   if (this.markReceived(chunk.tsn)) {
     this.sackImmediate = true;
     return;
   }
   this.sackHasNewDataInPacket = true;
-  if (this.sackMisOrdered.size > 0) this.sackImmediate = true;
+  // Immediately while there is a gap, and when this chunk closes one (the sender in fast
+  // recovery is waiting for exactly this cumulative ack).
+  if (hadGap || this.sackMisOrdered.size > 0) this.sackImmediate = true;
   const inbound = this.getInboundStream(chunk.streamId);
   inbound.addChunk(chunk);
   this.advertisedRwnd -= chunk.userData.length;

@@ -15,7 +15,9 @@
  * "fence") and is counted missing only when a SACK newly acknowledges a TSN above that fence,
  * i.e. data sent after the retransmission arrived and the retransmission did not. RFC 4960 itself
  * leaves a lost retransmission to the T3 timer (RTO.Min = 1 s), which measured as a multi-second
- * stall per lost retransmission at 1% loss. Everything else is the original algorithm.
+ * stall per lost retransmission at 1% loss. In slow start cwnd grows by up to two MTUs per SACK
+ * (RFC 3465 byte counting, L = 2) instead of one, so delayed SACKs (RFC 4960 section 6.2, the
+ * sack-frequency patch) do not halve the growth. Everything else is the original algorithm.
  */
 import type { WeriftPatch } from './index.js';
 import type { SackChunkLike, SctpLike } from './internals.js';
@@ -97,7 +99,9 @@ async function receiveSackChunk(this: SctpLike, chunk: SackChunkLike): Promise<v
   if (this.fastRecoveryExit === undefined) {
     if (done && cwndFullyUtilized) {
       if (this.cwnd <= this.ssthresh) {
-        this.cwnd += Math.min(doneBytes, USERDATA_MAX_LENGTH);
+        // Slow start: up to 2 MTU per SACK (RFC 3465 byte counting with L = 2), since a receiver
+        // that SACKs every second packet (RFC 4960 6.2) would otherwise halve the growth rate.
+        this.cwnd += Math.min(doneBytes, 2 * USERDATA_MAX_LENGTH);
       } else {
         this.partialBytesAcked += doneBytes;
         if (this.partialBytesAcked >= this.cwnd) {
