@@ -88,6 +88,8 @@ function records(identities: unknown, metas: unknown): MemberRecord[] {
 
 export class RedisStore implements Store {
   readonly nodeId: string;
+  /** Other nodes share this store: frames for members not held here are published. */
+  readonly shared = true;
   private readonly keys: RedisKeys;
   private readonly cmd: Client;
   private readonly sub: Client;
@@ -289,6 +291,11 @@ export class RedisStore implements Store {
       return;
     }
     if (env.origin === this.nodeId || typeof env.frame !== 'string' || typeof env.room !== 'string') return;
+    if (typeof env.moved === 'string' && this.held.get(env.room)?.has(env.moved) === true) {
+      // The member resumed on the origin node: this node no longer holds it (nor re-registers it).
+      this.unhold(env.room, env.moved);
+      this.unsubscribeRoom(env.room).catch(() => undefined);
+    }
     for (const h of this.envelopeHandlers) h(env);
   }
 

@@ -117,6 +117,20 @@ describe('RedisStore', () => {
     expect((await a!.members('r'))[0]!.node).toBe('b');
   });
 
+  it('forgets a member that resumed on another node, so an outage does not bring it back', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const [a, b] = await Promise.all(['a', 'b'].map((id) => node(id, 200)));
+    a!.subscribe(() => undefined);
+    await a!.join('r', member('m', 'a'), 2);
+    await b!.setNode('r', 'm', 'b');
+    await b!.publish({ room: 'r', moved: 'm', frame: '', origin: 'b' });
+    await delay(200);
+    await redis.restart();
+    await until(async () => ((await a!.members('r').catch(() => [])).length === 1 && a!.healthy && b!.healthy ? true : undefined), 10_000);
+    await delay(300);
+    expect((await b!.members('r')).map((m) => `${m.id}@${m.node}`)).toEqual(['m@b']);
+  });
+
   it('reaps the members of a node that stopped heartbeating', async () => {
     prefix = `t${prefixSeq++}:`;
     const survivor = await node('s', 200);
