@@ -65,6 +65,9 @@ export function openSocket(o: OpenSocketOptions, on: SocketHandlers): { ws: WebS
   }
   const ready = new Promise<WelcomeMessage>((resolve, reject) => {
     let settled = false;
+    // Only a socket that got `welcome` is the owner's business after the handshake: a failed one
+    // still emits 'close' (synchronously after 'error'), which must not look like a dropped session.
+    let established = false;
     const fail = (error: SigctlError): void => {
       if (settled) return;
       settled = true;
@@ -85,7 +88,7 @@ export function openSocket(o: OpenSocketOptions, on: SocketHandlers): { ws: WebS
     });
     ws.on('error', (err) => {
       if (!settled) fail(new SigctlError('SERVER_UNREACHABLE', `cannot connect to ${url}: ${err.message}`, { cause: err, details: { url } }));
-      else on.error(err);
+      else if (established) on.error(err);
     });
     ws.on('close', (code, reasonBuf) => {
       const reason = reasonBuf.toString();
@@ -93,17 +96,21 @@ export function openSocket(o: OpenSocketOptions, on: SocketHandlers): { ws: WebS
         fail(new SigctlError('SERVER_UNREACHABLE', `${url} closed the connection before welcome (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { url, code } }));
         return;
       }
-      on.closed(ws, code, reason);
+      if (established) on.closed(ws, code, reason);
     });
-    ws.on('ping', () => on.activity(ws));
+    const live = (): boolean => !settled || established;
+    ws.on('ping', () => {
+      if (live()) on.activity(ws);
+    });
     ws.on('message', (raw, isBinary) => {
+      if (!live()) return;
       on.activity(ws);
       const msg = parseServerFrame(raw, isBinary);
       if (msg instanceof SigctlError) {
         on.invalid(msg);
         return;
       }
-      if (settled) {
+      if (established) {
         on.frame(ws, msg);
         return;
       }
@@ -116,6 +123,7 @@ export function openSocket(o: OpenSocketOptions, on: SocketHandlers): { ws: WebS
         return;
       }
       settled = true;
+      established = true;
       o.clock.clearTimeout(timer);
       on.welcome(ws, msg);
       resolve(msg);

@@ -98,10 +98,14 @@ describe('SignalClient protocol', () => {
     server = undefined;
     const c = new SignalClient({ url, connectTimeoutMs: 2_000, reconnect: false });
     clients.push(c);
+    const closedWith: Array<string | undefined> = [];
+    c.on('closed', ({ error }) => closedWith.push(error?.code));
     const err = await rejection(c.connect());
     expect(err.code).toBe('SERVER_UNREACHABLE');
     expect(err.message).toContain('127.0.0.1');
     expect(c.state).toBe('closed');
+    // The refused socket's own 'close' is not a dropped session: `closed` carries the same code.
+    expect(closedWith).toEqual(['SERVER_UNREACHABLE']);
   });
 
   it('sends the token as a Bearer header or as ?token=, and stops for good on UNAUTHORIZED', async () => {
