@@ -5,75 +5,28 @@
  *
  * werift facts handled here: restartIce() breaks the connection silently, so recovery recreates
  * the peer connection and offers again; addIceCandidate before the remote description "succeeds"
- * and loses the candidate, so candidates are buffered; garbage SDP is accepted, so descriptions
- * are checked (./sdp.ts); a failed connection that is never closed keeps the process alive, so
- * every path that gives up closes it.
+ * and loses the candidate, so candidates are buffered (./candidates.ts); garbage SDP is accepted,
+ * so descriptions are checked (./sdp.ts); a failed connection that is never closed keeps the
+ * process alive, so every path that gives up closes it.
+ *
+ * One channel per pair: the initiator creates it. When offers cross, the polite side rolls back
+ * its offer and closes the channel it had created (not yet open), so both sides use the impolite
+ * side's channel and no second SCTP stream is ever opened.
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { TypedEmitter } from '../client/typed-emitter.js';
 import { systemClock, type Clock, type TimerHandle } from '../client/clock.js';
 import { SigctlError } from '../protocol/errors.js';
 import { SignalPayload } from '../protocol/messages.js';
-import { PeerChannel, type ChannelData } from './channel.js';
+import { CandidateQueues, type CandidateInit } from './candidates.js';
+import { PeerChannel } from './channel.js';
+import type { LinkPhase, LinkReport, PeerLinkEvents, PeerLinkOptions } from './link-types.js';
 import { sdpProblem, sessionIdentity } from './sdp.js';
-import { candidateTypeOf, selectedPair, type SelectedPair } from './stats.js';
-import { createWeriftPeerConnection, type WeriftPeerOptions } from './werift-factory.js';
+import { selectedPair, type SelectedPair } from './stats.js';
+import { closeWeriftPeerConnection, createWeriftPeerConnection } from './werift-factory.js';
 
-/** Connection phases of one link, in the order they normally happen. */
-export type LinkPhase = 'offer-sent' | 'offer-received' | 'answer-sent' | 'answer-received' | 'ice-connected' | 'dtls-connected' | 'channel-open';
+export type { LinkPhase, LinkReport, OutgoingSignal, PeerLinkEvents, PeerLinkOptions } from './link-types.js';
 
-/** How a link came up: phase timestamps (clock.now() ms), the selected pair, restarts needed. */
-export interface LinkReport {
-  peer: string;
-  /** When this link (or its latest restart) started. */
-  startedAt: number;
-  phases: Partial<Record<LinkPhase, number>>;
-  pair: SelectedPair | undefined;
-  restarts: number;
-}
-
-/** Events of a PeerLink. */
-export type PeerLinkEvents = {
-  phase: [phase: LinkPhase, at: number];
-  /** The data channel is open (again, after a restart). */
-  'channel-open': [PeerChannel];
-  /** Channel open and the selected pair read: the link is usable. */
-  connected: [LinkReport];
-  message: [ChannelData];
-  /** A signal from the far end could not be used (invalid payload, bad SDP); the link goes on. */
-  'signal-error': [SigctlError];
-  /** Recovering: the peer connection is being recreated. */
-  restarting: [reason: string];
-  /** Terminal: ICE_FAILED, TIMEOUT, NO_RELAY_CANDIDATES or TURN_AUTH_FAILED. The link is closed. */
-  failed: [SigctlError];
-  closed: [];
-};
-
-/** The signal payloads a link sends (the W3C perfect-negotiation shape). */
-export type OutgoingSignal =
-  | { description: { type: 'offer' | 'answer'; sdp: string } }
-  | { candidate: { candidate: string; sdpMid?: string | undefined; sdpMLineIndex?: number | undefined } | null };
-
-export interface PeerLinkOptions extends WeriftPeerOptions {
-  remoteId: string;
-  /** Perfect negotiation: the polite peer rolls back its own offer when offers cross (the smaller id is polite). */
-  polite: boolean;
-  /** Creates the data channel and makes the first offer (by convention: the newcomer). */
-  initiator: boolean;
-  /** Delivers a payload to the far end. */
-  sendSignal: (data: OutgoingSignal) => void;
-  clock?: Clock | undefined;
-  /** From start (or restart) to an open data channel, before a restart or failure (ms, default 20000). */
-  connectTimeoutMs?: number | undefined;
-  /** With relayOnly: time for a relay candidate to appear (ms, default 10000; werift stalls ~13 s on bad TURN credentials). */
-  gatherTimeoutMs?: number | undefined;
-  /** Recreate-and-reoffer attempts after a failure (default 1). */
-  maxRestarts?: number | undefined;
-  /** Data channel label (default "sigctl"). */
-  channelLabel?: string | undefined;
-}
-
-type CandidateInit = { candidate: string; sdpMid?: string | undefined; sdpMLineIndex?: number | undefined };
 type LinkState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 interface Subscription {
   unSubscribe: () => void;
@@ -90,19 +43,14 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private linkState: LinkState = 'new';
   private makingOffer = false;
   private ignoreOffer = false;
-  private pending: CandidateInit[] = [];
-  /**
-   * Local candidates wait until our description has been sent: werift gathers inside
-   * setLocalDescription, and a browser far end rejects candidates that precede the description.
-   */
-  private outbox: OutgoingSignal[] | undefined = [];
+  /** Remote types outlive a recreated connection (they go into the ICE_FAILED message). */
+  private readonly remoteTypes = new Set<string>();
+  private candidates = new CandidateQueues(this.remoteTypes);
   private queue: Promise<void> = Promise.resolve();
   private remoteIdentity: string | undefined;
   private phases: Partial<Record<LinkPhase, number>> = {};
   private startedAt: number;
   private restarts = 0;
-  private localTypes = new Set<string>();
-  private remoteTypes = new Set<string>();
   private connectTimer: TimerHandle;
   private gatherTimer: TimerHandle;
   private closing: Promise<void> | undefined;
@@ -189,7 +137,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     if (sdp === undefined) return;
     this.options.sendSignal({ description: { type: 'offer', sdp } });
     this.mark('offer-sent');
-    this.flushOutbox();
+    this.candidates.flush(this.options.sendSignal);
   }
 
   private async applyDescription(desc: { type: string; sdp: string }): Promise<void> {
@@ -199,10 +147,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     }
     const problem = sdpProblem(desc.sdp);
     if (problem !== undefined) throw new SigctlError('BAD_MESSAGE', `unusable ${desc.type} SDP from ${this.remoteId}: ${problem}`);
-    for (const m of desc.sdp.matchAll(/^a=(candidate:.*)$/gm)) {
-      const type = candidateTypeOf(m[1] ?? '');
-      if (type !== undefined) this.remoteTypes.add(type);
-    }
+    this.candidates.noteRemoteSdp(desc.sdp);
     const identity = sessionIdentity(desc.sdp);
     if (desc.type === 'offer' && this.remoteIdentity !== undefined && identity !== this.remoteIdentity) {
       // The far end started a new ICE/DTLS session (its restart, or it rejoined): werift cannot
@@ -213,15 +158,16 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const collision = desc.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
     this.ignoreOffer = !this.options.polite && collision;
     if (this.ignoreOffer) return;
-    if (collision) await pc.setLocalDescription({ type: 'rollback' });
+    if (collision) {
+      await pc.setLocalDescription({ type: 'rollback' });
+      this.dropOwnChannel();
+    }
     if (desc.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // stale answer
     await pc.setRemoteDescription({ type: desc.type, sdp: desc.sdp });
     if (pc !== this.pc) return;
     this.remoteIdentity = identity;
     this.mark(desc.type === 'offer' ? 'offer-received' : 'answer-received');
-    const buffered = this.pending;
-    this.pending = [];
-    for (const c of buffered) await this.addCandidate(pc, c);
+    for (const c of this.candidates.takeHeld()) await this.addCandidate(pc, c);
     if (desc.type === 'offer') {
       this.armGatherTimer();
       await pc.setLocalDescription(await pc.createAnswer());
@@ -229,18 +175,17 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       if (pc !== this.pc || sdp === undefined) return;
       this.options.sendSignal({ description: { type: 'answer', sdp } });
       this.mark('answer-sent');
-      this.flushOutbox();
+      this.candidates.flush(this.options.sendSignal);
     }
   }
 
   private async applyCandidate(c: { candidate: string; sdpMid?: string | null | undefined; sdpMLineIndex?: number | null | undefined } | null): Promise<void> {
     if (c === null || this.linkState === 'closed') return; // end of candidates: werift needs nothing
     if (c.candidate === '') return; // an empty candidate is the legacy end-of-candidates marker
-    const type = candidateTypeOf(c.candidate);
-    if (type !== undefined) this.remoteTypes.add(type);
+    this.candidates.noteRemote(c.candidate);
     const init: CandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined };
     if (this.pc.remoteDescription === null) {
-      this.pending.push(init);
+      this.candidates.hold(init);
       return;
     }
     await this.addCandidate(this.pc, init);
@@ -258,20 +203,19 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   private createPc(): RTCPeerConnection {
     const pc = createWeriftPeerConnection(this.options);
+    const candidates = this.candidates;
     const mine = (): boolean => pc === this.pc && this.linkState !== 'closed';
     this.subs = [
       pc.onIceCandidate.subscribe((candidate) => {
         if (!mine()) return;
         if (candidate === undefined) {
-          this.sendCandidate({ candidate: null });
+          candidates.sendOrQueue({ candidate: null }, this.options.sendSignal);
           this.onGatheringComplete();
           return;
         }
-        const type = candidateTypeOf(candidate.candidate);
-        if (type !== undefined) this.localTypes.add(type);
-        if (type === 'relay') this.clearGatherTimer();
+        if (candidates.noteLocal(candidate.candidate) === 'relay') this.clearGatherTimer();
         const json = candidate.toJSON();
-        this.sendCandidate({ candidate: { candidate: json.candidate, sdpMid: json.sdpMid, sdpMLineIndex: json.sdpMLineIndex } });
+        candidates.sendOrQueue({ candidate: { candidate: json.candidate, sdpMid: json.sdpMid, sdpMLineIndex: json.sdpMLineIndex } }, this.options.sendSignal);
       }),
       pc.iceConnectionStateChange.subscribe((state) => {
         // Not 'completed': werift 0.24 reports it when gathering ends, before any check ran.
@@ -286,8 +230,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
         if (state === 'failed') this.onTrouble('ICE failed');
       }),
       pc.onDataChannel.subscribe((dc) => {
-        // The first channel is the one we send on. After crossed offers both sides may have opened
-        // one; messages from every channel are delivered, so either side's choice works.
+        // The first channel is the one we send on (a browser may open more: their messages are
+        // delivered too). After crossed offers the polite side has dropped its own (dropOwnChannel).
         if (!mine()) return;
         if (this.channelWrapper === undefined) this.adoptChannel(dc);
         else this.listenTo(dc);
@@ -296,15 +240,17 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     return pc;
   }
 
-  private sendCandidate(signal: OutgoingSignal): void {
-    if (this.outbox !== undefined) this.outbox.push(signal);
-    else this.options.sendSignal(signal);
-  }
-
-  private flushOutbox(): void {
-    const queued = this.outbox ?? [];
-    this.outbox = undefined;
-    for (const s of queued) this.options.sendSignal(s);
+  /**
+   * Polite side, offers crossed: our offer was rolled back, so the channel we created for it is
+   * dropped while SCTP is not up yet (werift then never announces it) and the impolite side's
+   * channel, announced on the association, becomes the one. Without this both sides kept their
+   * own channel and each sent on a different stream.
+   */
+  private dropOwnChannel(): void {
+    const own = this.channelWrapper?.raw;
+    if (own === undefined || own.isCreatedByRemote || own.readyState !== 'connecting') return;
+    this.channelWrapper = undefined;
+    own.close();
   }
 
   private adoptChannel(dc: RTCDataChannel): void {
@@ -358,14 +304,12 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     for (const s of this.subs) s.unSubscribe();
     void this.closePc(old);
     this.channelWrapper = undefined;
-    this.pending = [];
-    this.outbox = [];
+    this.candidates = new CandidateQueues(this.remoteTypes);
     this.remoteIdentity = undefined;
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.phases = {};
     this.startedAt = this.clock.now();
-    this.localTypes = new Set();
     this.linkState = 'connecting';
     this.clearTimers();
     this.pc = this.createPc();
@@ -387,13 +331,12 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   }
 
   private failureError(reason: string): SigctlError {
-    const local = [...this.localTypes].sort().join(',') || 'none';
-    const remote = [...this.remoteTypes].sort().join(',') || 'none';
-    const details = { peer: this.remoteId, localCandidateTypes: [...this.localTypes], remoteCandidateTypes: [...this.remoteTypes], restarts: this.restarts };
+    const tried = this.candidates.describeTried();
+    const details = { peer: this.remoteId, localCandidateTypes: tried.local, remoteCandidateTypes: tried.remote, restarts: this.restarts };
     if (this.pc.remoteDescription === null) {
       return new SigctlError('TIMEOUT', `no ${this.options.initiator ? 'answer' : 'offer'} from peer ${this.remoteId} (${reason})`, { details });
     }
-    return new SigctlError('ICE_FAILED', `ICE with peer ${this.remoteId} failed (${reason}); candidate types tried: local ${local}, remote ${remote}`, { details });
+    return new SigctlError('ICE_FAILED', `ICE with peer ${this.remoteId} failed (${reason}); candidate types tried: ${tried.text}`, { details });
   }
 
   private fail(error: SigctlError): void {
@@ -405,7 +348,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   }
 
   private onGatheringComplete(): void {
-    if (this.options.relayOnly === true && !this.localTypes.has('relay')) {
+    if (this.options.relayOnly === true && !this.candidates.localTypes.has('relay')) {
       this.fail(new SigctlError('NO_RELAY_CANDIDATES', `--relay-only: gathering finished without a relay candidate (check the TURN servers and their credentials)`, { details: { peer: this.remoteId } }));
     }
   }
@@ -420,11 +363,11 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   }
 
   private armGatherTimer(): void {
-    if (this.options.relayOnly !== true || this.localTypes.has('relay') || this.gatherTimer !== undefined) return;
+    if (this.options.relayOnly !== true || this.candidates.localTypes.has('relay') || this.gatherTimer !== undefined) return;
     const ms = this.options.gatherTimeoutMs ?? 10_000;
     this.gatherTimer = this.clock.setTimeout(() => {
       this.gatherTimer = undefined;
-      if (this.localTypes.has('relay')) return;
+      if (this.candidates.localTypes.has('relay')) return;
       this.fail(new SigctlError('TURN_AUTH_FAILED', `--relay-only: no relay candidate within ${ms / 1000} s (TURN refused the credentials or is unreachable)`, { details: { peer: this.remoteId } }));
     }, ms);
   }
@@ -442,13 +385,6 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   private async closePc(pc: RTCPeerConnection): Promise<void> {
     if (pc === this.pc) for (const s of this.subs) s.unSubscribe();
-    let timer: TimerHandle;
-    await Promise.race([
-      pc.close().catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = this.clock.setTimeout(resolve, 2_000);
-      }),
-    ]);
-    this.clock.clearTimeout(timer);
+    await closeWeriftPeerConnection(pc, this.clock);
   }
 }

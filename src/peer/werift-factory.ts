@@ -5,6 +5,7 @@
  * (loopback, public STUN fallback) are handled once.
  */
 import { RTCPeerConnection, type RTCIceServer } from 'werift';
+import type { Clock, TimerHandle } from '../client/clock.js';
 import type { IceServer } from '../protocol/messages.js';
 import { applyWeriftPatches } from './patches/index.js';
 
@@ -50,4 +51,19 @@ export function createWeriftPeerConnection(options: WeriftPeerOptions): RTCPeerC
     ...(options.loopback === false ? {} : { iceAdditionalHostAddresses: ['127.0.0.1'] }),
     ...(options.bindAddress === undefined ? {} : { iceInterfaceAddresses: { udp4: options.bindAddress } }),
   });
+}
+
+/**
+ * Closes a werift peer connection, bounded: close() can hang on a half-dead transport, and a
+ * connection that is never closed keeps the process alive.
+ */
+export async function closeWeriftPeerConnection(pc: RTCPeerConnection, clock: Clock, limitMs = 2_000): Promise<void> {
+  let timer: TimerHandle;
+  await Promise.race([
+    pc.close().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, limitMs);
+    }),
+  ]);
+  clock.clearTimeout(timer);
 }

@@ -5,9 +5,10 @@
  * bad SDP is refused without breaking the link.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RTCDataChannel } from 'werift';
 import type { PeerLink } from '../../src/peer/link.js';
 import { pipeLinks, type Pipe } from '../helpers/peer-pipe.js';
-import { nextEvent, within } from '../helpers/peer-timeout.js';
+import { nextEvent, until, within } from '../helpers/peer-timeout.js';
 
 let pipes: Pipe[] = [];
 const track = (p: Pipe): Pipe => {
@@ -19,6 +20,14 @@ afterEach(async () => {
   await Promise.all(pipes.map((p) => p.close()));
   pipes = [];
 });
+
+const isDescription = (d: unknown, type: string): boolean =>
+  typeof d === 'object' && d !== null && 'description' in d && (d as { description: { type: string } }).description.type === type;
+
+/** The data channels open on a link's SCTP association (werift's public `dataChannels` map). */
+function openChannels(link: PeerLink): RTCDataChannel[] {
+  return Object.values(link.channel?.raw.sctp.dataChannels ?? {}).filter((dc) => dc.readyState === 'open');
+}
 
 async function exchange(from: PeerLink, to: PeerLink, text: string): Promise<string> {
   const got = nextEvent(to, 'message', 5_000);
@@ -94,6 +103,30 @@ describe('PeerLink (pairwise, no server)', () => {
     p.b.start();
     await Promise.all([openA, openB]);
     expect(await exchange(p.a, p.b, 'after glare')).toBe('after glare');
+  });
+
+  it('after crossed offers exactly one channel per pair stays: the impolite side\'s; the polite one is closed', async () => {
+    const p = track(pipeLinks({ b: { initiator: true } }));
+    const connectedA = nextEvent(p.a, 'connected', 15_000);
+    const connectedB = nextEvent(p.b, 'connected', 15_000);
+    p.a.start();
+    p.b.start();
+    await Promise.all([connectedA, connectedB]);
+    // The offers did cross: b (impolite) ignored a's offer, a (polite) rolled back and answered b's.
+    expect(p.aToB.some((d) => isDescription(d, 'offer'))).toBe(true);
+    expect(p.bToA.some((d) => isDescription(d, 'offer'))).toBe(true);
+    expect(p.aToB.some((d) => isDescription(d, 'answer'))).toBe(true);
+    const chA = p.a.channel;
+    const chB = p.b.channel;
+    expect(chB?.raw.isCreatedByRemote).toBe(false);
+    expect(chA?.raw.isCreatedByRemote).toBe(true);
+    expect(chA?.raw.id).toBe(chB?.raw.id);
+    // Settled: each side has exactly one open channel, the same SCTP stream; a's own is closed.
+    await until(() => openChannels(p.a).length === 1 && openChannels(p.b).length === 1, 5_000, 'one open channel on each side');
+    expect(openChannels(p.a)[0]?.id).toBe(chB?.raw.id);
+    expect(openChannels(p.b)[0]?.id).toBe(chB?.raw.id);
+    expect(await exchange(p.a, p.b, 'one channel a->b')).toBe('one channel a->b');
+    expect(await exchange(p.b, p.a, 'one channel b->a')).toBe('one channel b->a');
   });
 
   it('refuses garbage SDP with a coded error and still connects afterwards', async () => {
