@@ -40,7 +40,7 @@ export function errorBody(code: ErrorCode, message: string): { error: { code: Er
 
 /** HTTP status for an authentication failure. */
 export function authStatus(code: ErrorCode): number {
-  return code === 'UNAUTHORIZED' ? 401 : code === 'FORBIDDEN' ? 403 : 500;
+  return code === 'UNAUTHORIZED' ? 401 : code === 'FORBIDDEN' ? 403 : code === 'UNAVAILABLE' ? 503 : 500;
 }
 
 /** The server's 'request' listener (every non-upgrade request). */

@@ -92,6 +92,18 @@ describe('sigctl serve (e2e)', () => {
     expect(await d.stop('SIGINT')).toBe(130);
   });
 
+  it('warns on stderr when it listens beyond loopback without auth or origin checks', async () => {
+    // Listens on every interface for a moment; no traffic leaves loopback.
+    const d = run(['serve', '--host', '0.0.0.0', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
+    JSON.parse(await d.firstLine);
+    expect(d.stderr()).toContain('without auth.jwt');
+    expect(d.stderr()).toContain('empty origins list');
+    expect(await d.stop('SIGTERM')).toBe(143);
+    const quiet = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
+    JSON.parse(await quiet.firstLine);
+    expect(quiet.stderr()).not.toContain('warning');
+  });
+
   it('a second signal exits at once instead of waiting for the drain', async () => {
     const d = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '60000' });
     const banner = JSON.parse(await d.firstLine) as Banner;

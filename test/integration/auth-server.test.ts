@@ -4,6 +4,7 @@
  * ice-servers endpoint, and the browser-origin allowlist (403).
  */
 import { createSecretKey } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, createOriginCheck, type AuthenticatorDeps } from '../../src/auth/index.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -199,5 +200,19 @@ describe('origins', () => {
     const s = await authServer({ ...HS, origins: ['https://app.example.com'] });
     expect((await refusedUpgrade(s.url, { origin: 'https://evil.example.net' })).status).toBe(403);
     expect((await refusedUpgrade(s.url, { origin: 'https://app.example.com' })).status).toBe(401);
+  });
+});
+
+describe('an unreachable key source', () => {
+  it('answers 503 UNAVAILABLE (try again), not 401 or 500, when the JWKS cannot be fetched', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const s = await authServer({ auth: { jwt: { jwksUrl: `http://127.0.0.1:${port}/jwks.json` } } }, { jwksTimeoutMs: 1000 });
+    const es = await keyPair('ES256', 'k');
+    const token = await signToken({ sub: 'a', room: 'r' }, { alg: 'ES256', key: es.privateKey, kid: 'k' });
+    const r = await refusedUpgrade(`${s.url}?token=${encodeURIComponent(token)}`);
+    expect(r).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
   });
 });

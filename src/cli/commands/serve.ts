@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import type { FlagValue } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
-import { createAuthenticator } from '../../auth/index.js';
+import { createAuthenticator, exposureWarnings } from '../../auth/index.js';
 import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
 import { createStore } from '../../store/factory.js';
 import { intOption, type RegisterCommand } from '../command.js';
@@ -72,6 +72,8 @@ function banner(ctx: CliContext, server: SignalingServer): void {
 async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promise<number> {
   const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env, flags: serveFlags(opts) });
   if (ctx.signal.aborted) return 0;
+  // Exposed beyond loopback without auth, origin checks or TLS: say so before serving.
+  for (const warning of exposureWarnings(config)) ctx.out.warn(warning);
   const logger = createServerLogger(config.logLevel, ctx.out.stderr);
   const authenticator = createAuthenticator(config.auth);
   // Memory by default; Redis (shared with other nodes) when redis.url is set. Throws UNAVAILABLE
