@@ -200,7 +200,10 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       // Name a refused TURN credential now, on both ends of the room, instead of letting werift
       // stall in gathering and then report only "no relay candidate" (or nothing, when answering).
       try {
-        await checkTurnCredentials(this.iceServers(welcome.iceServers), { signal: this.aborter.signal });
+        // Bounded by the gather limit too: a silent TURN server is left to gathering, so the
+        // probe must not add more than that limit to a start that will fail anyway.
+        const timeoutMs = Math.min(this.options.gatherTimeoutMs ?? 10_000, 3_000);
+        await checkTurnCredentials(this.iceServers(welcome.iceServers), { signal: this.aborter.signal, timeoutMs });
       } catch (err) {
         await this.close();
         throw err;
