@@ -14,14 +14,17 @@
  *   await session.close();                       // leaves the room, closes every connection
  */
 import { SignalClient, type ClientLogger, type SignalClientOptions } from '../client/signal-client.js';
-import { systemClock, type Clock, type TimerHandle } from '../client/clock.js';
+import { systemClock, type Clock } from '../client/clock.js';
 import { TypedEmitter } from '../client/typed-emitter.js';
 import type { BackoffOptions } from '../client/backoff.js';
 import { SigctlError } from '../protocol/errors.js';
 import type { IceServer, JoinedMessage, Meta, PeerInfo, PeerLeftReason } from '../protocol/messages.js';
 import type { ChannelData, PeerChannel } from './channel.js';
+import { KEEPALIVE_MESSAGE, KEEPALIVE_META, startKeepalive } from './keepalive.js';
 import { PeerLink, type LinkPhase, type LinkReport } from './link.js';
 import { checkTurnCredentials } from './turn-check.js';
+
+export { KEEPALIVE_MESSAGE, KEEPALIVE_META } from './keepalive.js';
 
 /** Session-level phases, then the per-peer link phases. */
 export type SessionPhase = 'ws-connected' | 'joined' | LinkPhase;
@@ -111,14 +114,6 @@ interface Member {
   info: PeerInfo;
   link: PeerLink | undefined;
 }
-
-/**
- * Meta key a sigctl peer sets to say it understands the keepalive message. Only peers that
- * advertise it get keepalives, so browser apps never see them on their channel.
- */
-export const KEEPALIVE_META = 'sigctlKeepalive';
-/** The keepalive message (text); consumed by the session, never delivered as a message. */
-export const KEEPALIVE_MESSAGE = '{"sigctl":"ka"}';
 
 /** Creates a session (not started). */
 export function createPeerSession(options: PeerSessionOptions): PeerSession {
@@ -239,46 +234,6 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     return this.options.keepaliveMs ?? 2_000;
   }
 
-  /**
-   * Pings a peer's channel while it is open; drops the peer when nothing (ping or data) arrived
-   * for deadAfterMs. Returns a function that feeds "heard from it" and one that stops the timer.
-   */
-  private keepalive(peer: PeerInfo, link: PeerLink): { heard: () => void; stop: () => void } {
-    const every = this.keepaliveMs();
-    if (every <= 0 || peer.meta[KEEPALIVE_META] !== true) return { heard: () => undefined, stop: () => undefined };
-    const deadAfter = this.options.deadAfterMs ?? 8_000;
-    let last = this.clock.now();
-    let timer: TimerHandle;
-    const tick = (): void => {
-      timer = undefined;
-      if (this.closing !== undefined || link.state === 'closed') return;
-      if (this.clock.now() - last > deadAfter) {
-        const m = this.members.get(peer.id);
-        if (m?.link === link) m.link = undefined;
-        const error = new SigctlError('CONNECTION_LOST', `peer ${peer.name} went silent on the data channel for ${deadAfter / 1000} s`, { details: { peer: peer.id } });
-        void link.close();
-        this.emit('peer-failed', { peer: peer.id, name: m?.info.name ?? peer.name, error });
-        return;
-      }
-      try {
-        link.channel?.send(KEEPALIVE_MESSAGE);
-      } catch {
-        // channel closing: the next tick decides
-      }
-      timer = this.clock.setTimeout(tick, every);
-    };
-    return {
-      heard: () => {
-        last = this.clock.now();
-        if (timer === undefined && link.channel !== undefined) timer = this.clock.setTimeout(tick, every);
-      },
-      stop: () => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        timer = undefined;
-      },
-    };
-  }
-
   private iceServers(fromWelcome: readonly IceServer[]): IceServer[] {
     return [...fromWelcome, ...(this.options.iceServers ?? [])];
   }
@@ -375,7 +330,23 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     });
     const name = (): string => this.members.get(peer.id)?.info.name ?? peer.name;
     link.on('phase', (phase, at) => this.emit('phase', { phase, at, peer: peer.id }));
-    const ka = this.keepalive(this.members.get(peer.id)?.info ?? peer, link);
+    const info = this.members.get(peer.id)?.info ?? peer;
+    const deadAfterMs = this.options.deadAfterMs ?? 8_000;
+    const ka = startKeepalive({
+      peer: info,
+      link,
+      everyMs: this.keepaliveMs(),
+      deadAfterMs,
+      clock: this.clock,
+      stopped: () => this.closing !== undefined,
+      onDead: () => {
+        const m = this.members.get(peer.id);
+        if (m?.link === link) m.link = undefined;
+        const error = new SigctlError('CONNECTION_LOST', `peer ${info.name} went silent on the data channel for ${deadAfterMs / 1000} s`, { details: { peer: peer.id } });
+        void link.close();
+        this.emit('peer-failed', { peer: peer.id, name: m?.info.name ?? info.name, error });
+      },
+    });
     link.on('channel-open', (channel) => {
       ka.heard();
       this.emit('channel-open', { peer: peer.id, name: name(), channel });
