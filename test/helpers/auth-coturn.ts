@@ -32,13 +32,27 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-/** Starts coturn and waits (at most `readyMs`) until it answers STUN. */
+/**
+ * Starts coturn and waits (at most `readyMs`) until it answers STUN. A port that was free when
+ * picked may be taken before coturn binds it (other test files run in parallel): then it retries
+ * on a fresh port, at most 3 times.
+ */
 export async function startCoturn(options: { secret?: string; readyMs?: number } = {}): Promise<Coturn> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCoturnOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startCoturnOnce(options: { secret?: string; readyMs?: number }): Promise<Coturn> {
   const secret = options.secret ?? randomBytes(16).toString('hex');
   const realm = 'sigctl.test';
   const port = await freeUdpPort();
-  // A random 64-port relay range well above the ephemeral ports the kernel hands out for port 0.
-  const minPort = 20_000 + randomInt(0, 300) * 64;
+  // A random 64-port relay range below the kernel's ephemeral range (32768-60999), which port 0 uses.
+  const minPort = 20_000 + randomInt(0, 190) * 64;
   const dir = mkdtempSync(join(tmpdir(), 'sigctl-coturn-'));
   const child: ChildProcess = spawn(
     TURNSERVER,
@@ -55,6 +69,9 @@ export async function startCoturn(options: { secret?: string; readyMs?: number }
       '--no-tls',
       '--no-dtls',
       '--no-tcp-relay',
+      // UDP only: TURN over UDP is what the tests use, and fewer sockets mean fewer port clashes.
+      '--no-tcp',
+      '--no-rfc5780',
       '--allow-loopback-peers',
       '--no-cli',
       '--relay-threads=1',
@@ -88,6 +105,8 @@ export async function startCoturn(options: { secret?: string; readyMs?: number }
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`turnserver exited with ${child.exitCode}:\n${output}`);
+      // coturn retries a failed bind for ever: give up at once and let the caller pick another port.
+      if (/Address already in use/.test(output)) throw new Error(`turnserver: Address already in use on port ${port}:\n${output}`);
       if ((await probe.send(stunPacket(0x0001), port, 200)) !== undefined) break;
       if (Date.now() > deadline) throw new Error(`turnserver did not answer STUN on 127.0.0.1:${port} within ${options.readyMs ?? 10_000} ms:\n${output}`);
     }
