@@ -23,6 +23,8 @@ export const PeerWorkerSetup = z.object({
   /** Bind ICE to this address (e.g. 127.0.0.1); absent: every interface plus loopback. */
   bindAddress: z.string().optional(),
   engine: Engine,
+  /** In-order delivery on the measured channels (throughput --unordered: false). */
+  ordered: z.boolean(),
 });
 export type PeerWorkerSetup = z.infer<typeof PeerWorkerSetup>;
 
@@ -75,6 +77,8 @@ export const PairTransfer = z.object({
   ms: z.number().nonnegative(),
   /** Largest bufferedAmount the sender saw (proof that buffering stayed bounded). */
   maxBufferedBytes: z.number().int().nonnegative(),
+  /** Ordering of the channel as each end sees it (the receiver's comes from the DCEP open). */
+  ordered: z.object({ sender: z.boolean(), receiver: z.boolean() }),
   rttMs: z.instanceof(Float64Array),
   error: z.string().optional(),
 });

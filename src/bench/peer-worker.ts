@@ -114,6 +114,7 @@ class PeerWorker {
       maxRestarts: 0,
       // No keepalive pings on the measured channel: the bench owns every message on it.
       keepaliveMs: 0,
+      ordered: this.setup.ordered,
       iceTimeoutMs: this.setup.pairTimeoutMs,
       connectTimeoutMs: this.setup.pairTimeoutMs,
       ...(this.setup.bindAddress === undefined ? {} : { bindAddress: this.setup.bindAddress }),
@@ -183,7 +184,8 @@ class PeerWorker {
   private async transfer(p: Pair, cmd: TransferCommand): Promise<PairTransfer> {
     const sender = p.sender!;
     const receiver = p.receiver!;
-    const out: PairTransfer = { pair: p.index, bytes: 0, messages: 0, ms: 0, maxBufferedBytes: 0, rttMs: new Float64Array(0) };
+    const ordered = { sender: sender.raw.ordered, receiver: receiver.raw.ordered };
+    const out: PairTransfer = { pair: p.index, bytes: 0, messages: 0, ms: 0, maxBufferedBytes: 0, ordered, rttMs: new Float64Array(0) };
     let lastAt = 0;
     let received = 0;
     let messages = 0;

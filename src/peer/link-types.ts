@@ -59,4 +59,9 @@ export interface PeerLinkOptions extends WeriftPeerOptions {
   maxRestarts?: number | undefined;
   /** Data channel label (default "sigctl"). */
   channelLabel?: string | undefined;
+  /**
+   * In-order delivery on the data channel (default true). Only the initiator's value counts: it
+   * creates the channel, and the far end adopts the ordering announced in the DCEP open.
+   */
+  ordered?: boolean | undefined;
 }

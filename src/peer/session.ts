@@ -85,6 +85,11 @@ export interface PeerSessionOptions {
   loopback?: boolean | undefined;
   /** Bind ICE to one IPv4 address (tests: 127.0.0.1). */
   bindAddress?: string | undefined;
+  /**
+   * In-order delivery on the channels this session opens (default true). A session opens the
+   * channel to each member already in the room; channels opened by newcomers use their ordering.
+   */
+  ordered?: boolean | undefined;
   /** Signaling connect limit (ms). */
   connectTimeoutMs?: number | undefined;
   /** Per peer: start to open data channel before restart/failure (ms, default 20000). */
@@ -314,6 +319,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       relayOnly: this.options.relayOnly,
       loopback: this.options.loopback,
       bindAddress: this.options.bindAddress,
+      ordered: this.options.ordered,
       clock: this.clock,
       connectTimeoutMs: this.options.iceTimeoutMs,
       gatherTimeoutMs: this.options.gatherTimeoutMs,

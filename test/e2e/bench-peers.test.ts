@@ -35,6 +35,16 @@ describe('sigctl bench connect / throughput (built CLI)', () => {
     expect(r.stderr).toMatch(/GATE_FAILED: 1 gate missed: --min-mbps 1000000: aggregate MB\/s was/);
   });
 
+  it('throughput --unordered runs over unordered channels', async () => {
+    const r = await runCli(['bench', 'throughput', '--unordered', '--duration', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = oneDocument<ThroughputRun>(r.stdout);
+    expect(doc.parameters).toMatchObject({ ordered: false, engine: 'werift' });
+    expect(doc.results.transfer.ordered).toBe(false);
+    expect(doc.results.transfer.perPair[0]!.ordered).toEqual({ sender: false, receiver: false });
+    expect(doc.results.transfer.aggregateMBps).toBeGreaterThan(0);
+  });
+
   it('prints the phase table and fails --max-join-p95 0 with exit 3', async () => {
     const r = await runCli(['bench', 'connect', '--pairs', '1', '--max-join-p95', '0']);
     expect(r.code).toBe(3);
@@ -43,12 +53,12 @@ describe('sigctl bench connect / throughput (built CLI)', () => {
     expect(r.stderr).toMatch(/error GATE_FAILED: 1 gate missed: --max-join-p95 0/);
   });
 
-  it('rejects flags of another scenario and --unordered (not supported by the peer session yet) with exit 2', async () => {
+  it('rejects flags of another scenario with exit 2', async () => {
     for (const args of [
       ['bench', 'connect', '--duration', '1'],
       ['bench', 'connect', '--rate', '1'],
       ['bench', 'throughput', '--max-relay-p99', '5'],
-      ['bench', 'throughput', '--unordered', '--duration', '1'],
+      ['bench', 'connect', '--unordered'],
     ]) {
       const r = await runCli(args, 20_000);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);

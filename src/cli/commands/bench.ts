@@ -207,7 +207,7 @@ export const registerBench: RegisterCommand = (program, run) => {
     .option('--pairs <P>', 'connect/throughput: peer pairs, one room each (default 10 for connect, 1 for throughput)', intOption(1, 1000))
     .option('--duration <S>', 'throughput/signaling: seconds per measurement window, at most 3600 (default 10)', durationOption)
     .option('--message-size <BYTES>', 'throughput: data-channel message size, at most 65536 (default 16384)', intOption(1, 65_536))
-    .option('--unordered', 'throughput: unordered data channel (not available yet: the peer session opens ordered channels only)')
+    .option('--unordered', 'throughput: unordered (still reliable) data channels')
     .option('--clients <C>', 'signaling: WebSocket clients (default 200)', intOption(1, 100_000))
     .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
     .option('--rate <M>', 'signaling: signals per second per client (default 10)', numberOption(0.01))
