@@ -31,6 +31,8 @@ export interface BenchPeer {
   /** Resolves when the channel is open on this side. */
   readonly channel: Promise<BenchChannel>;
   close(): Promise<void>;
+  /** Timestamped state changes (werift only), for diagnosing slow connections. */
+  readonly trace: string[];
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -76,7 +78,16 @@ export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchP
     ...(options.dropPercent ? { debug: { outboundPacketLoss: 100 - options.dropPercent } } : {}),
   });
   const open = deferred<BenchChannel>();
+  const trace: string[] = [];
+  const t0 = performance.now();
+  const mark = (what: string): void => {
+    trace.push(`${(performance.now() - t0).toFixed(1)}ms ${what}`);
+  };
+  pc.iceConnectionStateChange.subscribe((s) => mark(`ice:${s}`));
+  pc.connectionStateChange.subscribe((s) => mark(`pc:${s}`));
+  pc.iceGatheringStateChange.subscribe((s) => mark(`gather:${s}`));
   const watch = (dc: RTCDataChannel): void => {
+    dc.stateChanged.subscribe((s) => mark(`dc:${s}`));
     if (dc.readyState === 'open') open.resolve(wrapWerift(dc));
     dc.stateChanged.subscribe((s) => {
       if (s === 'open') open.resolve(wrapWerift(dc));
@@ -99,6 +110,7 @@ export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchP
     return sdp;
   };
   return {
+    trace,
     channel: open.promise,
     async offer() {
       watch(pc.createDataChannel('bench'));
@@ -166,6 +178,7 @@ export async function createNdcPeer(): Promise<BenchPeer> {
       'libdatachannel ICE gathering',
     );
   return {
+    trace: [],
     channel: open.promise,
     async offer() {
       const g = gathered();

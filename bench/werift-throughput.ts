@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     drop: { type: 'string', default: '0' },
     /** Run prewarmWerift() in both processes before the first connection (not timed). */
     prewarm: { type: 'boolean', default: false },
+    /** With --prewarm: also the throwaway in-process handshake (prewarmWerift({ handshake: true })). */
+    'prewarm-handshake': { type: 'boolean', default: false },
   },
 });
 
@@ -112,6 +114,7 @@ function runChild(): void {
           peers.set(raw.id, peer);
           void peer.channel.then((ch) => ch.onMessage(onMessage));
           send({ t: 'answer', id: raw.id, sdp: await peer.answer(raw.sdp) });
+          if (peer.trace.some((t) => parseFloat(t) > 1000)) console.error(`slow answer ${raw.id}: ${peer.trace.join(', ')}`);
           break;
         }
         case 'close': {
@@ -138,7 +141,7 @@ function runChild(): void {
     });
   });
   const ready = (): void => send({ t: 'ready' });
-  if (args.prewarm && engine === 'werift') prewarmWerift().then(ready, ready);
+  if (args.prewarm && engine === 'werift') prewarmWerift({ handshake: args['prewarm-handshake'] }).then(ready, ready);
   else ready();
 }
 
@@ -226,12 +229,12 @@ function percentile(sorted: readonly number[], p: number): number {
 async function runParent(): Promise<void> {
   const patch = installPatches();
   const self = fileURLToPath(import.meta.url);
-  const childArgs = ['--child', '--engine', engine, '--patches', args.patches, ...(args.prewarm ? ['--prewarm'] : [])];
+  const childArgs = ['--child', '--engine', engine, '--patches', args.patches, ...(args.prewarm ? ['--prewarm'] : []), ...(args['prewarm-handshake'] ? ['--prewarm-handshake'] : [])];
   const proc = fork(self, childArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const link = new ChildLink(proc);
-  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), prewarm: args.prewarm, node: process.version };
+  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), prewarm: args.prewarm ? (args['prewarm-handshake'] ? 'certificate+handshake' : 'certificate') : false, node: process.version };
   try {
-    if (args.prewarm && engine === 'werift') await prewarmWerift();
+    if (args.prewarm && engine === 'werift') await prewarmWerift({ handshake: args['prewarm-handshake'] });
     await link.wait('ready', 15_000);
     if (args.mode === 'latency') {
       const n = Number(args.connections);
@@ -241,6 +244,7 @@ async function runParent(): Promise<void> {
         const c = await connect(link, id);
         if (id === 0) firstUptimeMs = process.uptime() * 1000;
         times.push(c.ms);
+        if (c.ms > 1000) console.error(`slow connection ${id} (${c.ms.toFixed(0)} ms): ${c.peer.trace.join(', ')}`);
         await c.peer.close();
         link.send({ t: 'close', id });
       }

@@ -8,7 +8,12 @@ import { RTCDtlsTransport, RTCPeerConnection } from 'werift';
 
 /** Options for prewarmWerift(). */
 export interface PrewarmOptions {
-  /** Also run one throwaway in-process loopback connection (two peers, one data channel). Default true. */
+  /**
+   * Also run one throwaway in-process loopback connection (two peers, one data channel), which
+   * JIT-warms the handshake too. Default false: measured here, a process that did this saw an
+   * intermittent 5 s stall in ICE gathering of a LATER connection (werift, not yet diagnosed;
+   * see docs/werift-patches.md), so it is opt-in.
+   */
   readonly handshake?: boolean;
   /** Upper bound for the throwaway connection, ms. Default 3000. */
   readonly timeoutMs?: number;
@@ -20,7 +25,7 @@ export interface PrewarmOptions {
  */
 export async function prewarmWerift(options: PrewarmOptions = {}): Promise<boolean> {
   await RTCDtlsTransport.SetupCertificate();
-  if (options.handshake === false) return false;
+  if (options.handshake !== true) return false;
   const config = {
     iceServers: [],
     iceUseIpv6: false,
