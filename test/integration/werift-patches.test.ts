@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RTCDtlsTransport, RTCSctpTransport, crc32c } from 'werift';
+import { RTCDtlsTransport, RTCPeerConnection, RTCSctpTransport, crc32c } from 'werift';
 import { applyWeriftPatches, prewarmWerift, weriftVersionProblem } from '../../src/peer/patches/index.js';
 import { installedWeriftVersion } from '../../src/peer/patches/version.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
@@ -165,5 +165,33 @@ describe('prewarmWerift', () => {
     expect(RTCDtlsTransport.localCertificate).toBeDefined();
     expect(await prewarmWerift({ handshake: true, timeoutMs: 10_000 })).toBe(true);
     expect(RTCDtlsTransport.localCertificate).toBeDefined();
+  }, 20_000);
+});
+
+describe('no-default-stun', () => {
+  it('gathers without a STUN server when none is configured, and keeps a configured one', async () => {
+    const gather = async (iceServers: { urls: string }[]): Promise<unknown> => {
+      const pc = new RTCPeerConnection({ iceServers, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'] });
+      try {
+        pc.createDataChannel('x');
+        const done = new Promise<void>((resolve) => {
+          pc.iceGatheringStateChange.subscribe((s) => {
+            if (s === 'complete') resolve();
+          });
+        });
+        await pc.setLocalDescription(await pc.createOffer());
+        if (pc.iceGatheringState !== 'complete') {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, 8000)))]).finally(() => clearTimeout(timer));
+        }
+        expect(pc.iceGatheringState).toBe('complete');
+        const connection = pc.iceTransports[0]?.connection as unknown as { stunServer: unknown };
+        return connection.stunServer;
+      } finally {
+        await pc.close();
+      }
+    };
+    expect(await gather([])).toBeUndefined(); // werift alone would use stun.l.google.com:19302
+    expect(await gather([{ urls: 'stun:127.0.0.1:3478' }])).toEqual(['127.0.0.1', 3478]);
   }, 20_000);
 });

@@ -18,6 +18,7 @@ import { dtlsFirstFlightPatch } from './dtls-first-flight.js';
 import { sctpPacketPatch } from './sctp-packet.js';
 import { sackFrequencyPatch } from './sack-frequency.js';
 import { fastPathPatch } from './fast-path.js';
+import { noDefaultStunPatch } from './no-default-stun.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -39,6 +40,7 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   sctpPacketPatch,
   sackFrequencyPatch,
   fastPathPatch,
+  noDefaultStunPatch,
 ];
 
 /** The names of all patches. */
