@@ -44,8 +44,8 @@ const { values: args } = parseArgs({
     drop: { type: 'string', default: '0' },
     /** Run prewarmWerift() in both processes before the first connection (not timed). */
     prewarm: { type: 'boolean', default: false },
-    /** With --prewarm: also the throwaway in-process handshake (prewarmWerift({ handshake: true })). */
-    'prewarm-handshake': { type: 'boolean', default: false },
+    /** With --prewarm: certificate only (prewarmWerift({ handshake: false })). */
+    'prewarm-cert-only': { type: 'boolean', default: false },
   },
 });
 
@@ -141,7 +141,7 @@ function runChild(): void {
     });
   });
   const ready = (): void => send({ t: 'ready' });
-  if (args.prewarm && engine === 'werift') prewarmWerift({ handshake: args['prewarm-handshake'] }).then(ready, ready);
+  if (args.prewarm && engine === 'werift') prewarmWerift({ handshake: !args['prewarm-cert-only'] }).then(ready, ready);
   else ready();
 }
 
@@ -229,12 +229,12 @@ function percentile(sorted: readonly number[], p: number): number {
 async function runParent(): Promise<void> {
   const patch = installPatches();
   const self = fileURLToPath(import.meta.url);
-  const childArgs = ['--child', '--engine', engine, '--patches', args.patches, ...(args.prewarm ? ['--prewarm'] : []), ...(args['prewarm-handshake'] ? ['--prewarm-handshake'] : [])];
+  const childArgs = ['--child', '--engine', engine, '--patches', args.patches, ...(args.prewarm ? ['--prewarm'] : []), ...(args['prewarm-cert-only'] ? ['--prewarm-cert-only'] : [])];
   const proc = fork(self, childArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const link = new ChildLink(proc);
-  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), prewarm: args.prewarm ? (args['prewarm-handshake'] ? 'certificate+handshake' : 'certificate') : false, node: process.version };
+  const base = { engine, patches: patch.applied, mode: args.mode, dropPercent: Number(args.drop), prewarm: args.prewarm ? (args['prewarm-cert-only'] ? 'certificate' : 'certificate+handshake') : false, node: process.version };
   try {
-    if (args.prewarm && engine === 'werift') await prewarmWerift({ handshake: args['prewarm-handshake'] });
+    if (args.prewarm && engine === 'werift') await prewarmWerift({ handshake: !args['prewarm-cert-only'] });
     await link.wait('ready', 15_000);
     if (args.mode === 'latency') {
       const n = Number(args.connections);

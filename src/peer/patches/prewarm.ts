@@ -10,9 +10,8 @@ import { RTCDtlsTransport, RTCPeerConnection } from 'werift';
 export interface PrewarmOptions {
   /**
    * Also run one throwaway in-process loopback connection (two peers, one data channel), which
-   * JIT-warms the handshake too. Default false: measured here, a process that did this saw an
-   * intermittent 5 s stall in ICE gathering of a LATER connection (werift, not yet diagnosed;
-   * see docs/werift-patches.md), so it is opt-in.
+   * JIT-warms the handshake too. Default true. (Without the no-default-stun patch every werift
+   * gathering, this one included, queries stun.l.google.com and can wait 5 s for it.)
    */
   readonly handshake?: boolean;
   /** Upper bound for the throwaway connection, ms. Default 3000. */
@@ -25,7 +24,7 @@ export interface PrewarmOptions {
  */
 export async function prewarmWerift(options: PrewarmOptions = {}): Promise<boolean> {
   await RTCDtlsTransport.SetupCertificate();
-  if (options.handshake !== true) return false;
+  if (options.handshake === false) return false;
   const config = {
     iceServers: [],
     iceUseIpv6: false,
