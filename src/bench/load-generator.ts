@@ -11,7 +11,8 @@ import { compiledWorkerUrl } from './worker-url.js';
 type Handle = WorkerHandle<FromWorker, { clients: number }>;
 
 export interface LoadPlan {
-  url: string;
+  /** Nodes of the deployment; clients are spread round-robin (spread.ts). */
+  urls: readonly string[];
   clients: number;
   roomSize: number;
   workers: number;
@@ -43,7 +44,7 @@ export class LoadGenerator {
     const handles = parts.map((rooms) => {
       const clients = rooms.reduce((n, r) => n + r.members, 0);
       const setup: WorkerSetup = {
-        url: plan.url,
+        urls: [...plan.urls],
         ...(plan.token === undefined ? {} : { token: plan.token }),
         base,
         rooms,

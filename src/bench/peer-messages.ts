@@ -11,7 +11,8 @@ export const Engine = z.enum(ENGINES);
 export type Engine = z.infer<typeof Engine>;
 
 export const PeerWorkerSetup = z.object({
-  url: z.string(),
+  /** Nodes of the deployment: peer k (pair i's first peer is 2i, its second 2i+1) uses urls[k % n]. */
+  urls: z.array(z.string()).min(1),
   /** Bearer token for a deployment that requires auth (sent as Authorization, never logged). */
   token: z.string().optional(),
   /** Room ids, one pair each. */
@@ -63,6 +64,8 @@ export const PairResult = z.object({
   }),
   /** Selected candidate pair, e.g. "host/host udp". */
   candidatePair: z.string().nullable(),
+  /** The URLs the first and the second peer signalled through. */
+  urls: z.array(z.string()),
 });
 export type PairResult = z.infer<typeof PairResult>;
 

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
 import { createPeerSession, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
 import { prewarmWerift } from '../peer/patches/index.js';
+import { urlFor } from './spread.js';
 import { SampleBuffer } from './stats.js';
 import { PeerWorkerSetup, ToPeerWorker, type FromPeerWorker, type PairResult, type PairTransfer, type TransferCommand } from './peer-messages.js';
 
@@ -54,10 +55,11 @@ function within<T>(ms: number, what: string, start: (resolve: (v: T) => void, re
   });
 }
 
-function emptyResult(index: number, room: string): PairResult {
+function emptyResult(index: number, room: string, urls: string[]): PairResult {
   return {
     pair: index,
     room,
+    urls,
     ok: false,
     at: { wsConnected: null, joined: null, offerSent: null, answerReceived: null, iceConnected: null, dtlsConnected: null, channelOpen: null },
     candidatePair: null,
@@ -95,7 +97,7 @@ class PeerWorker {
       second: undefined,
       sender: undefined,
       receiver: undefined,
-      result: emptyResult(setup.base + i, room),
+      result: emptyResult(setup.base + i, room, [urlFor(2 * (setup.base + i), setup.urls), urlFor(2 * (setup.base + i) + 1, setup.urls)]),
     }));
   }
 
@@ -103,10 +105,10 @@ class PeerWorker {
     this.port.postMessage(msg, transfer);
   }
 
-  private session(room: string, name: string): PeerSession {
+  private session(url: string, room: string, name: string): PeerSession {
     if (this.closed) throw new SigctlError('ABORTED', 'closing');
     const session = createPeerSession({
-      url: this.setup.url,
+      url,
       room,
       name,
       capacity: 2,
@@ -135,14 +137,14 @@ class PeerWorker {
   private async connect(p: Pair): Promise<void> {
     try {
       const deadline = this.setup.pairTimeoutMs;
-      p.first = this.session(p.room, `a${p.index}`);
+      p.first = this.session(p.result.urls[0]!, p.room, `a${p.index}`);
       const first = p.first;
       const receiverOpen = within<PeerChannel>(deadline, 'the first peer\'s channel', (resolve) => first.on('channel-open', ({ channel }) => resolve(channel)));
       // Awaited below; until then a rejection (the pair failed earlier) must not go unhandled.
       receiverOpen.catch(() => undefined);
       await first.start();
       if (this.closed) return;
-      p.second = this.session(p.room, `b${p.index}`);
+      p.second = this.session(p.result.urls[1]!, p.room, `b${p.index}`);
       const second = p.second;
       const connected = within<{ report: PeerConnected; channel: PeerChannel }>(deadline, 'the pair\'s data channel', (resolve, reject) => {
         let channel: PeerChannel | undefined;

@@ -12,12 +12,14 @@ import { FromPeerWorker, type Engine, type PairResult, type PairTransfer, type P
 import { benchServerEnv } from './signaling.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
 import { countdown, type ProgressFn } from './progress.js';
+import { urlList, type TargetUrls } from './spread.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
 import { WorkerHandle } from './worker-handle.js';
 import { compiledWorkerUrl } from './worker-url.js';
 
 export interface PeerRunOptions {
-  url?: string | undefined;
+  /** A running deployment, or several nodes of one (each pair's two peers on different nodes); absent: a local server. */
+  url?: TargetUrls | undefined;
   /** Bearer token for `url` (a deployment with auth). */
   token?: string | undefined;
   pairs: number;
@@ -62,7 +64,10 @@ export interface PhaseBreakdown {
 
 export interface ConnectRun {
   target: TargetKind | 'remote';
+  /** The first (or only) target URL. */
   url: string;
+  /** Every target URL; each pair's peers were spread over them (PairResult.urls). */
+  urls: string[];
   workers: number;
   pairs: number;
   connected: number;
@@ -121,7 +126,7 @@ function count(errors: Record<string, number>, code: string): void {
 type Handle = WorkerHandle<FromPeerWorker, { pairs: number }>;
 
 /** Peer workers: connects every pair, optionally transfers, always closes. */
-async function withPeers<T>(url: string, opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (handles: Handle[], pairs: PairResult[]) => Promise<T>): Promise<T> {
+async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (handles: Handle[], pairs: PairResult[]) => Promise<T>): Promise<T> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const rooms = Array.from({ length: opts.pairs }, (_, i) => `${prefix}-${i}`);
   const w = Math.max(1, Math.min(opts.workers ?? availableParallelism(), rooms.length));
@@ -133,7 +138,7 @@ async function withPeers<T>(url: string, opts: PeerRunOptions & { ordered?: bool
   let base = 0;
   const handles: Handle[] = parts.map((part) => {
     const setup: PeerWorkerSetup = {
-      url,
+      urls: [...urls],
       rooms: part,
       base,
       pairTimeoutMs,
@@ -158,20 +163,21 @@ async function withPeers<T>(url: string, opts: PeerRunOptions & { ordered?: bool
   }
 }
 
-function connectRun(kind: TargetKind | 'remote', url: string, workers: number, pairs: PairResult[]): ConnectRun {
+function connectRun(kind: TargetKind | 'remote', urls: readonly string[], workers: number, pairs: PairResult[]): ConnectRun {
   const errors: Record<string, number> = {};
   for (const p of pairs) if (!p.ok) count(errors, p.error ?? 'INTERNAL');
   const connected = pairs.filter((p) => p.ok).length;
-  return { target: kind, url, workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs };
+  return { target: kind, url: urls[0]!, urls: [...urls], workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs };
 }
 
-async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 'remote', url: string, local: LocalTarget | undefined) => Promise<T>): Promise<T> {
-  if (opts.url !== undefined) return body('remote', opts.url, undefined);
+async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 'remote', urls: readonly string[], local: LocalTarget | undefined) => Promise<T>): Promise<T> {
+  const urls = urlList(opts.url);
+  if (urls.length > 0) return body('remote', urls, undefined);
   opts.onProgress?.('starting a local server');
   const target = await startLocalTarget({ kind: 'sigctl', env: opts.env, serverEnv: benchServerEnv(opts.pairs * 2, 2), signal: opts.signal });
   opts.onResource?.(() => target.kill());
   try {
-    return await body('sigctl', target.url, target);
+    return await body('sigctl', [target.url], target);
   } finally {
     await target.close();
   }
@@ -179,8 +185,8 @@ async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 're
 
 /** The connect scenario. */
 export async function runConnect(opts: PeerRunOptions): Promise<ConnectRun> {
-  return withTarget(opts, (kind, url, local) =>
-    withPeers(url, opts, local !== undefined, (handles, pairs) => Promise.resolve(connectRun(kind, url, handles.length, pairs))),
+  return withTarget(opts, (kind, urls, local) =>
+    withPeers(urls, opts, local !== undefined, (handles, pairs) => Promise.resolve(connectRun(kind, urls, handles.length, pairs))),
   );
 }
 
@@ -188,9 +194,9 @@ export async function runConnect(opts: PeerRunOptions): Promise<ConnectRun> {
 export async function runThroughput(opts: ThroughputRunOptions): Promise<ThroughputRun> {
   if (opts.engine !== 'werift') throw new SigctlError('ENGINE_MISSING', `engine ${String(opts.engine)} is not available`);
   const durationMs = Math.round(opts.durationS * 1000);
-  return withTarget(opts, (kind, url, local) =>
-    withPeers(url, opts, local !== undefined, async (handles, pairs) => {
-      const run = connectRun(kind, url, handles.length, pairs);
+  return withTarget(opts, (kind, urls, local) =>
+    withPeers(urls, opts, local !== undefined, async (handles, pairs) => {
+      const run = connectRun(kind, urls, handles.length, pairs);
       if (opts.signal.aborted) throw new SigctlError('ABORTED', 'interrupted');
       opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} for ${opts.durationS} s`);
       const pings = opts.pings ?? 100;

@@ -91,6 +91,11 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
       ]),
     ),
   );
+  for (const r of runs) {
+    if (r.urls.length < 2) continue;
+    const where = r.join.byUrl.map((b) => `${b.url} (${b.joined} joined)`).join(', ');
+    lines.push('', `${color.bold(`targets: ${r.target}`)} ${where}; rooms spanning targets: ${r.join.spanningRooms}/${r.join.rooms}`);
+  }
   lines.push('', color.bold('relay (steady window)'));
   lines.push(...renderTable(color, WINDOW_HEADER, runs.map((r) => windowRow(color, r.target, r.steady))));
   for (const r of runs) {
@@ -129,7 +134,7 @@ function connectLines(color: ChalkInstance, run: ConnectRun): string[] {
   const failed = run.failed === 0 ? color.green('0 failed') : color.red(`${run.failed} failed ${JSON.stringify(run.errors)}`);
   return [
     '',
-    `${color.bold('join latency by phase')} (${run.target} ${run.url}) ${run.connected}/${run.pairs} pairs connected, ${failed}`,
+    `${color.bold('join latency by phase')} (${run.target} ${run.urls.join(' + ')}) ${run.connected}/${run.pairs} pairs connected, ${failed}`,
     ...renderTable(color, ['phase', 'pairs', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'], phaseRows(color, run.phasesMs)),
   ];
 }

@@ -7,7 +7,8 @@ import { z } from 'zod';
 
 /** What a load worker is started with (its `workerData`). */
 export const WorkerSetup = z.object({
-  url: z.string(),
+  /** Nodes of the deployment; client `base + i` connects to urls[(base + i) % n] (spread.ts). */
+  urls: z.array(z.string()).min(1),
   /** Bearer token for a deployment that requires auth (sent as Authorization, never logged). */
   token: z.string().optional(),
   /** Global index of this worker's first client; client i of the worker is sender `base + i`. */
@@ -49,6 +50,10 @@ export const JoinedReport = z.object({
   joinMs: Float64,
   /** Failure reasons (error codes from the server, TIMEOUT, SERVER_UNREACHABLE, ...). */
   errors: Counts,
+  /** Joined clients per URL (aligned with WorkerSetup.urls). */
+  joinedByUrl: z.array(z.number().int().nonnegative()),
+  /** Rooms whose joined members sit on more than one URL (cross-node rooms). */
+  spanningRooms: z.number().int().nonnegative(),
 });
 export type JoinedReport = z.infer<typeof JoinedReport>;
 

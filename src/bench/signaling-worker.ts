@@ -9,12 +9,15 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { SUBPROTOCOL } from '../protocol/index.js';
 import { SampleBuffer } from './stats.js';
+import { urlFor } from './spread.js';
 import { ToWorker, WorkerSetup, type FromWorker, type RunCommand } from './signaling-messages.js';
 
 interface Client {
   /** Global sender index carried in every signal. */
   index: number;
   room: number;
+  /** The node this client connects to. */
+  url: string;
   ws: WebSocket | undefined;
   joined: boolean;
   seq: number;
@@ -79,7 +82,7 @@ class LoadWorker {
     this.roomJoined = setup.rooms.map(() => 0);
     let index = setup.base;
     setup.rooms.forEach((r, room) => {
-      for (let i = 0; i < r.members; i++) this.clients.push({ index: index++, room, ws: undefined, joined: false, seq: 0, seen: new Map() });
+      for (let i = 0; i < r.members; i++) this.clients.push({ index, room, url: urlFor(index++, setup.urls), ws: undefined, joined: false, seq: 0, seen: new Map() });
     });
   }
 
@@ -104,7 +107,12 @@ class LoadWorker {
     await Promise.all(Array.from({ length: Math.min(this.setup.joinConcurrency, this.clients.length) }, lane));
     const ms = joinMs.toArray();
     const failed = this.clients.length - ms.length;
-    this.post({ type: 'joined', ok: ms.length, failed, joinMs: ms, errors: Object.fromEntries(errors) }, [ms.buffer]);
+    const joined = this.clients.filter((c) => c.joined);
+    const joinedByUrl = this.setup.urls.map((u) => joined.filter((c) => c.url === u).length);
+    const urlsOfRoom = this.setup.rooms.map(() => new Set<string>());
+    for (const c of joined) urlsOfRoom[c.room]!.add(c.url);
+    const spanningRooms = urlsOfRoom.filter((s) => s.size > 1).length;
+    this.post({ type: 'joined', ok: ms.length, failed, joinMs: ms, errors: Object.fromEntries(errors), joinedByUrl, spanningRooms }, [ms.buffer]);
   }
 
   /** Opens one client and joins its room; resolves with ws-connect -> joined in ms, rejects with a code. */
@@ -112,7 +120,7 @@ class LoadWorker {
     const room = this.setup.rooms[client.room]!;
     const started = performance.now();
     return new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(this.setup.url, SUBPROTOCOL, {
+      const ws = new WebSocket(client.url, SUBPROTOCOL, {
         perMessageDeflate: false,
         handshakeTimeout: this.setup.joinTimeoutMs,
         ...(this.setup.token === undefined ? {} : { headers: { Authorization: `Bearer ${this.setup.token}` } }),

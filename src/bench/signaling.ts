@@ -13,11 +13,15 @@ import { LoadGenerator } from './load-generator.js';
 import type { RunReport } from './signaling-messages.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
 import { countdown, type ProgressFn } from './progress.js';
+import { urlList, type TargetUrls } from './spread.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
 
 export interface SignalingOptions {
-  /** A running deployment; absent: a local `sigctl serve` child on 127.0.0.1 port 0. */
-  url?: string | undefined;
+  /**
+   * A running deployment, or several nodes of one (clients spread round-robin, so rooms span
+   * nodes); absent: a local `sigctl serve` child on 127.0.0.1 port 0.
+   */
+  url?: TargetUrls | undefined;
   /** Bearer token for `url` (a deployment with auth). */
   token?: string | undefined;
   clients: number;
@@ -79,10 +83,23 @@ export interface SignalingWindow {
 
 export interface SignalingRun {
   target: TargetKind | 'remote';
+  /** The first (or only) target URL. */
   url: string;
+  /** Every target URL; clients were spread over them round-robin. */
+  urls: string[];
   /** Load worker threads used. */
   workers: number;
-  join: { ok: number; failed: number; errors: Record<string, number>; latencyMs: Summary };
+  join: {
+    ok: number;
+    failed: number;
+    errors: Record<string, number>;
+    latencyMs: Summary;
+    /** Joined clients per target URL. */
+    byUrl: Array<{ url: string; joined: number }>;
+    rooms: number;
+    /** Rooms whose members sit on more than one target (cross-node rooms). */
+    spanningRooms: number;
+  };
   steady: SignalingWindow;
   /** Local targets: RSS in KiB before the clients connected and once all had joined. */
   server?: { pid: number; rssBaselineKiB: number; rssJoinedKiB: number; rssPerConnectionKiB: number };
@@ -174,10 +191,10 @@ function missedOnLatencyOnly(w: SignalingWindow, boundMs: number): boolean {
 const DRAIN_MS = 3_000;
 
 /** Joins a few clients, relays for half a second, and closes them again. */
-async function warmUp(url: string, opts: SignalingOptions, workers: number): Promise<void> {
+async function warmUp(urls: readonly string[], opts: SignalingOptions, workers: number): Promise<void> {
   const clients = Math.min(opts.clients, 20 * opts.roomSize);
   const { pool } = await LoadGenerator.start(
-    { url, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
+    { urls, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
     opts.signal,
   );
   opts.onResource?.(() => pool.terminate());
@@ -189,7 +206,9 @@ async function warmUp(url: string, opts: SignalingOptions, workers: number): Pro
 }
 
 /** One series of windows against one target (exported for tests and for composing series). */
-export async function runSeries(kind: TargetKind | 'remote', url: string, local: LocalTarget | undefined, opts: SignalingOptions): Promise<SignalingRun> {
+export async function runSeries(kind: TargetKind | 'remote', target: TargetUrls, local: LocalTarget | undefined, opts: SignalingOptions): Promise<SignalingRun> {
+  const urls = urlList(target);
+  if (urls.length === 0) throw new SigctlError('USAGE', 'runSeries needs at least one URL');
   const progress = (text: string, transient = false): void => opts.onProgress?.(`${kind}: ${text}`, transient);
   let phase = 0;
   let rssBaselineKiB = 0;
@@ -198,7 +217,7 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
     // A fresh server allocates on its first connections (code paths compiled, buffers and pools
     // created): a short warm-up before the baseline keeps that out of the per-connection figure.
     progress('warming the server up');
-    await warmUp(url, opts, workers);
+    await warmUp(urls, opts, workers);
     await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
     rssBaselineKiB = local.sample()?.rssKiB ?? 0;
   }
@@ -206,7 +225,7 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
   progress(`joining ${opts.clients} clients in rooms of ${opts.roomSize}`);
   const roomPrefix = `bench-${randomBytes(4).toString('hex')}`;
   const { pool, joined } = await LoadGenerator.start(
-    { url, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
+    { urls, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
     opts.signal,
   );
   opts.onResource?.(() => pool.terminate());
@@ -216,6 +235,9 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
       failed: joined.reduce((n, j) => n + j.failed, 0),
       errors: mergeCounts(joined.map((j) => j.errors)),
       latencyMs: roundSummary(summarize(concatSamples(joined.map((j) => j.joinMs)))),
+      byUrl: urls.map((u, i) => ({ url: u, joined: joined.reduce((n, j) => n + (j.joinedByUrl[i] ?? 0), 0) })),
+      rooms: Math.ceil(opts.clients / opts.roomSize),
+      spanningRooms: joined.reduce((n, j) => n + j.spanningRooms, 0),
     };
     let server: SignalingRun['server'];
     if (local !== undefined) {
@@ -251,7 +273,7 @@ export async function runSeries(kind: TargetKind | 'remote', url: string, local:
     // Warm-up (not reported): JIT and allocator settle before CPU per message is measured.
     await window(baseRate, Math.min(1, opts.durationS / 5), 'warm-up');
     const steady = await window(baseRate, opts.durationS, 'steady');
-    const run: SignalingRun = { target: kind, url, workers: pool.workerCount, join, steady, ...(server === undefined ? {} : { server }) };
+    const run: SignalingRun = { target: kind, url: urls[0]!, urls, workers: pool.workerCount, join, steady, ...(server === undefined ? {} : { server }) };
 
     if (opts.ramp) {
       const factor = opts.rampFactor ?? 1.5;
@@ -320,9 +342,10 @@ async function withLocal<T>(kind: TargetKind, opts: SignalingOptions, body: (t: 
 
 /** Runs the signaling scenario. Throws SigctlError('ABORTED') when `signal` fires; cleans up either way. */
 export async function runSignaling(opts: SignalingOptions): Promise<SignalingResult> {
-  if (opts.url !== undefined) {
+  const urls = urlList(opts.url);
+  if (urls.length > 0) {
     if (opts.vsFloor) throw new SigctlError('USAGE', '--vs-floor needs a local server: leave out --url');
-    return { runs: [await runSeries('remote', opts.url, undefined, opts)] };
+    return { runs: [await runSeries('remote', urls, undefined, opts)] };
   }
   const sigctl = await withLocal('sigctl', opts, (t) => runSeries('sigctl', t.url, t, opts));
   if (!opts.vsFloor) return { runs: [sigctl] };

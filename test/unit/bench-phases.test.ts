@@ -14,7 +14,7 @@ const at = (over: Partial<PairResult['at']>): PairResult['at'] => ({
 });
 
 function pair(i: number, a: PairResult['at'], ok = true): PairResult {
-  return { pair: i, room: `r${i}`, ok, at: a, candidatePair: null };
+  return { pair: i, room: `r${i}`, ok, at: a, candidatePair: null, urls: ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:1/ws'] };
 }
 
 describe('join latency phases', () => {

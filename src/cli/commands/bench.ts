@@ -18,7 +18,8 @@ import type { GlobalOptions } from '../output.js';
 import { packageVersion } from '../version.js';
 
 interface BenchOptions {
-  url?: string;
+  /** Repeatable: the nodes of one deployment. */
+  url?: string[];
   pairs?: number;
   duration?: number;
   messageSize?: number;
@@ -66,8 +67,12 @@ function checkFlags(scenario: Scenario, opts: BenchOptions): void {
   }
 }
 
-function checkUrl(url: string | undefined): void {
-  if (url === undefined) return;
+/** Collects a repeatable option. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function checkUrl(url: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -107,7 +112,9 @@ async function runFloor(ctx: CliContext, opts: BenchOptions): Promise<number> {
 
 async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions & GlobalOptions): Promise<number> {
   checkFlags(scenario, opts);
-  checkUrl(opts.url);
+  const urls = opts.url ?? [];
+  for (const u of urls) checkUrl(u);
+  const target = urls.length === 0 ? undefined : urls;
   const gates: GateSpec = { maxJoinP95: opts.maxJoinP95, minMbps: opts.minMbps, maxRelayP99: opts.maxRelayP99, maxFailures: opts.maxFailures };
   checkGatesApply(scenario, gates);
   const startedAt = new Date();
@@ -115,8 +122,8 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   ctx.onForceExit(() => kills.forEach((k) => k()));
   const live = progress(ctx);
   // A deployment with auth: the token comes from SIGCTL_TOKEN (as for `sigctl peer`), never from a flag or a log.
-  const token = opts.url === undefined ? undefined : ctx.env.SIGCTL_TOKEN;
-  const common = { url: opts.url, token, env: ctx.env, signal: ctx.signal, onProgress: live.update, onResource: (kill: () => void) => kills.push(kill) };
+  const token = target === undefined ? undefined : ctx.env.SIGCTL_TOKEN;
+  const common = { url: target, token, env: ctx.env, signal: ctx.signal, onProgress: live.update, onResource: (kill: () => void) => kills.push(kill) };
   let parameters: Record<string, unknown>;
   let figures: GateFigures;
   let results: unknown;
@@ -133,7 +140,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
         rampBoundMs: opts.maxRelayP99 ?? 50,
         vsFloor: opts.vsFloor === true,
       };
-      parameters = { url: opts.url ?? null, auth: token !== undefined, ...p };
+      parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const result = await runSignaling({ ...common, ...p });
       figures = signalingFigures(result);
       workers = Math.max(...result.runs.map((r) => r.workers));
@@ -141,7 +148,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       render = (r) => renderSignaling(ctx.out.color, r as BenchReport<SignalingResult>);
     } else if (scenario === 'connect') {
       const p = { pairs: opts.pairs ?? 10 };
-      parameters = { url: opts.url ?? null, auth: token !== undefined, ...p };
+      parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runConnect({ ...common, ...p });
       figures = connectFigures(run);
       workers = run.workers;
@@ -155,7 +162,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
         ordered: opts.unordered !== true,
         engine: 'werift' as const,
       };
-      parameters = { url: opts.url ?? null, auth: token !== undefined, ...p };
+      parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runThroughput({ ...common, ...p });
       figures = throughputFigures(run);
       workers = run.workers;
@@ -203,7 +210,11 @@ export const registerBench: RegisterCommand = (program, run) => {
     .command('bench')
     .description('benchmark a deployment: join latency (connect), data-channel throughput, signaling load; gates for CI (exit 3)')
     .argument('[scenario]', 'connect (default), throughput or signaling', 'connect')
-    .option('--url <url>', 'ws:// or wss:// URL of a running deployment; SIGCTL_TOKEN is sent as its bearer token (default: start a local sigctl serve on 127.0.0.1, port 0)')
+    .option(
+      '--url <url>',
+      'ws:// or wss:// URL of a running deployment; repeat it for the nodes of a multi-node deployment (clients are spread round-robin, so rooms span nodes); SIGCTL_TOKEN is sent as its bearer token (default: start a local sigctl serve on 127.0.0.1, port 0)',
+      collect,
+    )
     .option('--pairs <P>', 'connect/throughput: peer pairs, one room each (default 10 for connect, 1 for throughput)', intOption(1, 1000))
     .option('--duration <S>', 'throughput/signaling: seconds per measurement window, at most 3600 (default 10)', durationOption)
     .option('--message-size <BYTES>', 'throughput: data-channel message size, at most 65536 (default 16384)', intOption(1, 65_536))
@@ -226,7 +237,8 @@ export const registerBench: RegisterCommand = (program, run) => {
 Examples:
   sigctl bench signaling --clients 200 --rate 10 --duration 10 --vs-floor
   sigctl bench signaling --ramp --max-relay-p99 50 --json --out bench.json
-  sigctl bench --url wss://signal.example.com/ws --pairs 10 --max-join-p95 2000 --max-failures 0`,
+  sigctl bench --url wss://signal.example.com/ws --pairs 10 --max-join-p95 2000 --max-failures 0
+  sigctl bench signaling --url ws://10.0.0.1:8080/ws --url ws://10.0.0.2:8080/ws --max-failures 0`,
     )
     .action(
       run<BenchOptions>(async (ctx, opts, cmd: Command) => {
