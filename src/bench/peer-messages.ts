@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 
-/** Data-channel engines a throughput run can use; werift is the one sigctl ships with. */
-export const ENGINES = ['werift'] as const;
+/** Data-channel engines a connect/throughput run can use; werift is the one sigctl ships with, node-datachannel (libdatachannel) is optional. */
+export const ENGINES = ['werift', 'node-datachannel'] as const;
 export const Engine = z.enum(ENGINES);
 export type Engine = z.infer<typeof Engine>;
 

@@ -1,15 +1,15 @@
 /**
- * A peer worker (worker_threads entry) for the connect and throughput scenarios: werift is warmed
- * up first (prewarmWerift), then for each room it runs a pair of werift peers through the peer session API (src/peer), never its own negotiation.
- * The first peer joins and waits; the second joins as the newcomer, offers, and reports every
- * phase. On `transfer`, each newcomer sends bulk messages with backpressure on bufferedAmount for
- * the given time, then measures RTT with timestamped pings echoed by the other peer.
+ * A peer worker (worker_threads entry) for the connect and throughput scenarios. It loads the one
+ * engine asked for (engine.ts: werift through the peer session API, or libdatachannel), warms it
+ * up, then connects a pair of that engine's peers per room: the first joins and waits, the second
+ * joins as the newcomer, offers, and reports every phase. On `transfer`, each newcomer sends bulk
+ * messages with backpressure for the given time, then measures RTT with timestamped pings echoed
+ * by the other peer. The transfer code is the same for every engine.
  */
-import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
-import { createPeerSession, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
-import { prewarmWerift } from '../peer/patches/index.js';
+import { loadEngine, within, type BenchChannel, type PairEngine } from './engine.js';
 import { urlFor } from './spread.js';
 import { SampleBuffer } from './stats.js';
 import { PeerWorkerSetup, ToPeerWorker, type FromPeerWorker, type PairResult, type PairTransfer, type TransferCommand } from './peer-messages.js';
@@ -17,12 +17,10 @@ import { PeerWorkerSetup, ToPeerWorker, type FromPeerWorker, type PairResult, ty
 interface Pair {
   index: number;
   room: string;
-  first: PeerSession | undefined;
-  second: PeerSession | undefined;
   /** The newcomer's channel (sends bulk and pings). */
-  sender: PeerChannel | undefined;
+  sender: BenchChannel | undefined;
   /** The first peer's channel (receives bulk, echoes pings). */
-  receiver: PeerChannel | undefined;
+  receiver: BenchChannel | undefined;
   result: PairResult;
 }
 
@@ -32,30 +30,7 @@ function codeOf(err: unknown): string {
   return isSigctlError(err) ? err.code : 'INTERNAL';
 }
 
-/** Runs `start` (which subscribes and returns its unsubscribe); rejects with TIMEOUT after `ms`. */
-function within<T>(ms: number, what: string, start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let cleanup: () => void = () => undefined;
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new SigctlError('TIMEOUT', `${what} did not happen within ${ms} ms`));
-    }, ms);
-    cleanup = start(
-      (v) => {
-        clearTimeout(timer);
-        cleanup();
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        cleanup();
-        reject(e);
-      },
-    );
-  });
-}
-
-function emptyResult(index: number, room: string, urls: string[]): PairResult {
+function emptyResult(index: number, room: string, urls: [string, string]): PairResult {
   return {
     pair: index,
     room,
@@ -66,112 +41,64 @@ function emptyResult(index: number, room: string, urls: string[]): PairResult {
   };
 }
 
-function phasesOf(report: PeerConnected): PairResult['at'] {
-  const t0 = report.session.startedAt;
-  const rel = (t: number | undefined): number | null => (t === undefined || t === 0 ? null : t - t0);
-  return {
-    wsConnected: rel(report.session.wsConnectedAt),
-    joined: rel(report.session.joinedAt),
-    offerSent: rel(report.phases['offer-sent']),
-    answerReceived: rel(report.phases['answer-received']),
-    iceConnected: rel(report.phases['ice-connected']),
-    dtlsConnected: rel(report.phases['dtls-connected']),
-    channelOpen: rel(report.phases['channel-open']),
-  };
-}
-
 class PeerWorker {
   private readonly pairs: Pair[];
   private closed = false;
   private readonly stop = new AbortController();
-  private readonly sessions = new Set<PeerSession>();
+  private engine: PairEngine | undefined;
 
   constructor(
     private readonly setup: PeerWorkerSetup,
-    private readonly port: MessagePort,
+    private readonly port: PeerWorkerPort,
   ) {
-    this.pairs = setup.rooms.map((room, i) => ({
-      index: setup.base + i,
-      room,
-      first: undefined,
-      second: undefined,
-      sender: undefined,
-      receiver: undefined,
-      result: emptyResult(setup.base + i, room, [urlFor(2 * (setup.base + i), setup.urls), urlFor(2 * (setup.base + i) + 1, setup.urls)]),
-    }));
+    this.pairs = setup.rooms.map((room, i) => {
+      const index = setup.base + i;
+      // Peer k of the run uses urls[k % n]: with two or more nodes a pair's peers sit on different nodes.
+      const urls: [string, string] = [urlFor(2 * index, setup.urls), urlFor(2 * index + 1, setup.urls)];
+      return { index, room, sender: undefined, receiver: undefined, result: emptyResult(index, room, urls) };
+    });
   }
 
   private post(msg: FromPeerWorker, transfer: ArrayBuffer[] = []): void {
     this.port.postMessage(msg, transfer);
   }
 
-  private session(url: string, room: string, name: string): PeerSession {
-    if (this.closed) throw new SigctlError('ABORTED', 'closing');
-    const session = createPeerSession({
-      url,
-      room,
-      name,
-      capacity: 2,
-      reconnect: false,
-      maxRestarts: 0,
-      // No keepalive pings on the measured channel: the bench owns every message on it.
-      keepaliveMs: 0,
-      ordered: this.setup.ordered,
-      iceTimeoutMs: this.setup.pairTimeoutMs,
-      connectTimeoutMs: this.setup.pairTimeoutMs,
-      ...(this.setup.bindAddress === undefined ? {} : { bindAddress: this.setup.bindAddress }),
-      ...(this.setup.token === undefined ? {} : { token: this.setup.token, tokenIn: 'header' as const }),
-    });
-    this.sessions.add(session);
-    return session;
-  }
-
   async connectAll(): Promise<void> {
-    // A fresh worker would otherwise charge its first pairs for werift's certificate generation and
-    // JIT warm-up: a cost of this bench's worker, not of the deployment under test.
-    await prewarmWerift({ handshake: true, timeoutMs: 5_000 }).catch(() => false);
-    await Promise.all(this.pairs.map((p) => this.connect(p)));
+    let engine: PairEngine;
+    try {
+      engine = await loadEngine(this.setup.engine);
+    } catch (err) {
+      // Every pair fails with the engine's code (ENGINE_MISSING): reported, not a worker crash.
+      for (const p of this.pairs) p.result = { ...p.result, error: codeOf(err) };
+      this.post({ type: 'connected', pairs: this.pairs.map((p) => p.result) });
+      return;
+    }
+    this.engine = engine;
+    if (this.closed) {
+      await engine.close();
+      return;
+    }
+    await engine.warmUp();
+    await Promise.all(this.pairs.map((p) => this.connect(engine, p)));
     this.post({ type: 'connected', pairs: this.pairs.map((p) => p.result) });
   }
 
-  private async connect(p: Pair): Promise<void> {
+  private async connect(engine: PairEngine, p: Pair): Promise<void> {
     try {
-      const deadline = this.setup.pairTimeoutMs;
-      p.first = this.session(p.result.urls[0]!, p.room, `a${p.index}`);
-      const first = p.first;
-      const receiverOpen = within<PeerChannel>(deadline, 'the first peer\'s channel', (resolve) => first.on('channel-open', ({ channel }) => resolve(channel)));
-      // Awaited below; until then a rejection (the pair failed earlier) must not go unhandled.
-      receiverOpen.catch(() => undefined);
-      await first.start();
-      if (this.closed) return;
-      p.second = this.session(p.result.urls[1]!, p.room, `b${p.index}`);
-      const second = p.second;
-      const connected = within<{ report: PeerConnected; channel: PeerChannel }>(deadline, 'the pair\'s data channel', (resolve, reject) => {
-        let channel: PeerChannel | undefined;
-        let report: PeerConnected | undefined;
-        const check = (): void => {
-          if (channel !== undefined && report !== undefined) resolve({ report, channel });
-        };
-        const offs = [
-          second.on('channel-open', (e) => {
-            channel = e.channel;
-            check();
-          }),
-          second.on('peer-connected', (r) => {
-            report = r;
-            check();
-          }),
-          second.on('peer-failed', ({ error }) => reject(error)),
-          second.on('closed', ({ error }) => reject(error ?? new SigctlError('CONNECTION_LOST', 'session closed'))),
-        ];
-        return () => offs.forEach((off) => off());
+      if (this.closed) throw new SigctlError('ABORTED', 'closing');
+      const [first, second] = p.result.urls;
+      const pair = await engine.connectPair({
+        index: p.index,
+        room: p.room,
+        urls: [first!, second!],
+        timeoutMs: this.setup.pairTimeoutMs,
+        ordered: this.setup.ordered,
+        bindAddress: this.setup.bindAddress,
+        token: this.setup.token,
       });
-      connected.catch(() => undefined);
-      await second.start();
-      const [{ report, channel }, receiver] = await Promise.all([connected, receiverOpen]);
-      p.sender = channel;
-      p.receiver = receiver;
-      p.result = { ...p.result, ok: true, at: phasesOf(report), candidatePair: report.pair === undefined ? null : `${report.pair.local}/${report.pair.remote} (${report.pair.type})` };
+      p.sender = pair.sender;
+      p.receiver = pair.receiver;
+      p.result = { ...p.result, ok: true, at: pair.at, candidatePair: pair.candidatePair };
     } catch (err) {
       p.result = { ...p.result, ok: false, error: codeOf(err) };
     }
@@ -186,7 +113,7 @@ class PeerWorker {
   private async transfer(p: Pair, cmd: TransferCommand): Promise<PairTransfer> {
     const sender = p.sender!;
     const receiver = p.receiver!;
-    const ordered = { sender: sender.raw.ordered, receiver: receiver.raw.ordered };
+    const ordered = { sender: sender.ordered, receiver: receiver.ordered };
     const out: PairTransfer = { pair: p.index, bytes: 0, messages: 0, ms: 0, maxBufferedBytes: 0, ordered, rttMs: new Float64Array(0) };
     let lastAt = 0;
     let received = 0;
@@ -232,7 +159,7 @@ class PeerWorker {
   }
 
   /** Sequential timestamped pings: each waits for its echo (or 1 s) before the next is sent. */
-  private async pings(sender: PeerChannel, cmd: TransferCommand, rtt: SampleBuffer): Promise<void> {
+  private async pings(sender: BenchChannel, cmd: TransferCommand, rtt: SampleBuffer): Promise<void> {
     const budgetEnd = performance.now() + cmd.pingBudgetMs;
     for (let seq = 0; seq < cmd.pings && performance.now() < budgetEnd && !this.closed; seq++) {
       const tag = `${PING}${seq}:`;
@@ -247,29 +174,46 @@ class PeerWorker {
     }
   }
 
-  stopNow(): void {
+  /** Closes every peer at once (also those still connecting); idempotent. */
+  async close(): Promise<void> {
     this.closed = true;
     this.stop.abort();
-  }
-
-  /** Closes every session at once (also those still connecting); idempotent. */
-  async close(): Promise<void> {
-    this.stopNow();
-    await Promise.all([...this.sessions].map((s) => Promise.race([s.close(), new Promise((r) => setTimeout(r, 5_000))])));
+    await this.engine?.close();
     this.post({ type: 'closed' });
   }
 }
 
-if (!isMainThread && parentPort !== null) {
-  const port = parentPort;
-  const worker = new PeerWorker(PeerWorkerSetup.parse(workerData), port);
+/** The peer worker's link to the orchestrator: a worker thread's parentPort, or a child process's IPC. */
+export interface PeerWorkerPort {
+  postMessage(msg: FromPeerWorker, transfer?: ArrayBuffer[]): void;
+  onMessage(listener: (raw: unknown) => void): void;
+}
+
+/** Runs a peer worker on `port` (the setup is validated here): connects, then obeys transfer/close. */
+export function servePeerWorker(setup: unknown, port: PeerWorkerPort): void {
+  const fatal = (err: unknown): void => port.postMessage({ type: 'fatal', message: err instanceof Error ? err.message : String(err) });
+  let worker: PeerWorker;
+  try {
+    worker = new PeerWorker(PeerWorkerSetup.parse(setup), port);
+  } catch (err) {
+    fatal(err);
+    return;
+  }
   let queue = Promise.resolve();
-  const fatal = (err: unknown): void => port.postMessage({ type: 'fatal', message: err instanceof Error ? err.message : String(err) } satisfies FromPeerWorker);
-  port.on('message', (raw: unknown) => {
-    const cmd = ToPeerWorker.parse(raw);
+  port.onMessage((raw: unknown) => {
+    const cmd = ToPeerWorker.safeParse(raw);
+    if (!cmd.success) return fatal(cmd.error);
     // close does not queue behind a running connect or transfer: it ends them.
-    if (cmd.type === 'close') worker.close().catch(fatal);
-    else queue = queue.then(() => worker.transferAll(cmd)).catch(fatal);
+    if (cmd.data.type === 'close') worker.close().catch(fatal);
+    else {
+      const transfer = cmd.data;
+      queue = queue.then(() => worker.transferAll(transfer)).catch(fatal);
+    }
   });
   queue = queue.then(() => worker.connectAll()).catch(fatal);
+}
+
+if (!isMainThread && parentPort !== null) {
+  const port = parentPort;
+  servePeerWorker(workerData, { postMessage: (msg, transfer) => port.postMessage(msg, transfer ?? []), onMessage: (listener) => port.on('message', listener) });
 }

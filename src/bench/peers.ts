@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SigctlError } from '../protocol/errors.js';
-import { FromPeerWorker, type Engine, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
+import { ChildWorker } from './child-worker.js';
+import type { LoadGeneratorKind } from './report.js';
+import { requireEngine } from './engine.js';
+import { ENGINES, FromPeerWorker, type Engine, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
 import { benchServerEnv } from './signaling.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
 import { countdown, type ProgressFn } from './progress.js';
@@ -29,6 +32,8 @@ export interface PeerRunOptions {
   workers?: number;
   /** Bind ICE to this address (default: 127.0.0.1 for a local server, every interface for --url). */
   bindAddress?: string | undefined;
+  /** The data-channel engine (default werift); ENGINE_MISSING when its package is not installed. */
+  engine?: Engine | undefined;
   env: Readonly<Record<string, string | undefined>>;
   signal: AbortSignal;
   /** Progress text; `transient` updates (a countdown) are for a spinner only, not for log lines. */
@@ -64,6 +69,11 @@ export interface PhaseBreakdown {
 
 export interface ConnectRun {
   target: TargetKind | 'remote';
+  /** The engine both peers of every pair ran, and its package version. */
+  engine: Engine;
+  engineVersion: string;
+  /** Where the peers ran. */
+  workerKind: LoadGeneratorKind;
   /** The first (or only) target URL. */
   url: string;
   /** Every target URL; each pair's peers were spread over them (PairResult.urls). */
@@ -125,6 +135,11 @@ function count(errors: Record<string, number>, code: string): void {
 
 type Handle = WorkerHandle<FromPeerWorker, { pairs: number }>;
 
+/** Where an engine's peers run: libdatachannel cannot live in worker threads (see child-worker.ts). */
+export function workerKindOf(engine: Engine | undefined): LoadGeneratorKind {
+  return engine === 'node-datachannel' ? 'child_processes' : 'worker_threads';
+}
+
 /** Peer workers: connects every pair, optionally transfers, always closes. */
 async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (handles: Handle[], pairs: PairResult[]) => Promise<T>): Promise<T> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
@@ -142,17 +157,20 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
       rooms: part,
       base,
       pairTimeoutMs,
-      engine: 'werift',
+      engine: opts.engine ?? 'werift',
       ordered: opts.ordered ?? true,
       ...(bindAddress === undefined ? {} : { bindAddress }),
       ...(opts.token === undefined || local ? {} : { token: opts.token }),
     };
     base += part.length;
-    return new WorkerHandle(new Worker(moduleUrl, { workerData: setup }), FromPeerWorker, { pairs: part.length });
+    // libdatachannel cannot live in worker threads (see child-worker.ts): its peers get processes.
+    const worker = workerKindOf(setup.engine) === 'child_processes' ? new ChildWorker(setup, opts.env) : new Worker(moduleUrl, { workerData: setup });
+    return new WorkerHandle(worker, FromPeerWorker, { pairs: part.length });
   });
-  opts.onResource?.(() => handles.forEach((h) => void h.worker.terminate()));
+  opts.onResource?.(() => handles.forEach((h) => (h.worker instanceof ChildWorker ? h.worker.kill() : void h.worker.terminate())));
   try {
-    opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${w} worker thread${w === 1 ? '' : 's'}`);
+    const where = workerKindOf(opts.engine) === 'child_processes' ? `child process${w === 1 ? '' : 'es'}` : `worker thread${w === 1 ? '' : 's'}`;
+    opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${w} ${where}`);
     // werift loads in each worker (~0.5 s) before the first pair starts.
     const reports = await Promise.all(handles.map((h) => h.next('connected', pairTimeoutMs * 2 + 15_000, opts.signal)));
     const pairs = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
@@ -163,11 +181,11 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
   }
 }
 
-function connectRun(kind: TargetKind | 'remote', urls: readonly string[], workers: number, pairs: PairResult[]): ConnectRun {
+function connectRun(kind: TargetKind | 'remote', urls: readonly string[], engine: { engine: Engine; engineVersion: string }, workers: number, pairs: PairResult[]): ConnectRun {
   const errors: Record<string, number> = {};
   for (const p of pairs) if (!p.ok) count(errors, p.error ?? 'INTERNAL');
   const connected = pairs.filter((p) => p.ok).length;
-  return { target: kind, url: urls[0]!, urls: [...urls], workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs };
+  return { target: kind, ...engine, workerKind: workerKindOf(engine.engine), url: urls[0]!, urls: [...urls], workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs };
 }
 
 async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 'remote', urls: readonly string[], local: LocalTarget | undefined) => Promise<T>): Promise<T> {
@@ -185,18 +203,21 @@ async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 're
 
 /** The connect scenario. */
 export async function runConnect(opts: PeerRunOptions): Promise<ConnectRun> {
+  const engine = opts.engine ?? 'werift';
+  const version = { engine, engineVersion: requireEngine(engine) };
   return withTarget(opts, (kind, urls, local) =>
-    withPeers(urls, opts, local !== undefined, (handles, pairs) => Promise.resolve(connectRun(kind, urls, handles.length, pairs))),
+    withPeers(urls, opts, local !== undefined, (handles, pairs) => Promise.resolve(connectRun(kind, urls, version, handles.length, pairs))),
   );
 }
 
 /** The throughput scenario: connect, then every pair transfers at the same time. */
 export async function runThroughput(opts: ThroughputRunOptions): Promise<ThroughputRun> {
-  if (opts.engine !== 'werift') throw new SigctlError('ENGINE_MISSING', `engine ${String(opts.engine)} is not available`);
+  if (!(ENGINES as readonly string[]).includes(opts.engine)) throw new SigctlError('ENGINE_MISSING', `unknown engine ${String(opts.engine)} (expected ${ENGINES.join(' or ')})`);
+  const version = { engine: opts.engine, engineVersion: requireEngine(opts.engine) };
   const durationMs = Math.round(opts.durationS * 1000);
   return withTarget(opts, (kind, urls, local) =>
     withPeers(urls, opts, local !== undefined, async (handles, pairs) => {
-      const run = connectRun(kind, urls, handles.length, pairs);
+      const run = connectRun(kind, urls, version, handles.length, pairs);
       if (opts.signal.aborted) throw new SigctlError('ABORTED', 'interrupted');
       opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} for ${opts.durationS} s`);
       const pings = opts.pings ?? 100;

@@ -15,7 +15,7 @@ function headline(color: ChalkInstance, report: BenchReport, what: string): stri
   return [
     `${color.bold.cyan(`sigctl bench ${report.scenario}`)}  ${what}`,
     color.dim(
-      `  node ${e.node} · ${e.cpuCount} cpu (${e.cpuModel}) · load ${e.loadAverage1m} · load generated in ${e.loadGenerator.count} worker thread${e.loadGenerator.count === 1 ? '' : 's'} · ${report.startedAt}`,
+      `  node ${e.node} · ${e.cpuCount} cpu (${e.cpuModel}) · load ${e.loadAverage1m} · load generated in ${e.loadGenerator.count} ${e.loadGenerator.kind === 'child_processes' ? 'child process' : 'worker thread'}${e.loadGenerator.count === 1 ? '' : e.loadGenerator.kind === 'child_processes' ? 'es' : 's'} · ${report.startedAt}`,
     ),
   ];
 }
@@ -141,7 +141,8 @@ function connectLines(color: ChalkInstance, run: ConnectRun): string[] {
 
 /** The connect report. */
 export function renderConnect(color: ChalkInstance, report: BenchReport<ConnectRun>): string[] {
-  const lines = headline(color, report, `${String(report.parameters.pairs)} pair${report.parameters.pairs === 1 ? '' : 's'} of werift peers, one room each`);
+  const run = report.results;
+  const lines = headline(color, report, `${run.pairs} pair${run.pairs === 1 ? '' : 's'} of ${run.engine} ${run.engineVersion} peers, one room each`);
   lines.push(...connectLines(color, report.results));
   lines.push(...renderGates(color, report.gates));
   return lines;
@@ -154,7 +155,7 @@ export function renderThroughput(color: ChalkInstance, report: BenchReport<Throu
   const lines = headline(
     color,
     report,
-    `${run.pairs} pair${run.pairs === 1 ? '' : 's'} · ${t.messageSize}-byte ${t.ordered ? 'ordered' : 'unordered'} messages · ${t.durationS} s · engine ${t.engine}`,
+    `${run.pairs} pair${run.pairs === 1 ? '' : 's'} · ${t.messageSize}-byte ${t.ordered ? 'ordered' : 'unordered'} messages · ${t.durationS} s · engine ${t.engine} ${run.engineVersion}`,
   );
   lines.push(...connectLines(color, run));
   lines.push('', `${color.bold('throughput')} aggregate ${color.bold(`${num(t.aggregateMBps, 3)} MB/s`)} (MB = 10^6 bytes)`);

@@ -8,12 +8,15 @@ import type { GateResult } from './gates.js';
 
 export type Scenario = 'connect' | 'throughput' | 'signaling';
 
+/** Where load was generated: worker threads of the bench process, or child processes (engines that cannot live in threads). */
+export type LoadGeneratorKind = 'worker_threads' | 'child_processes';
+
 export interface BenchReport<R = unknown> {
   scenario: Scenario;
   parameters: Record<string, unknown>;
   environment: BenchEnvironment & {
-    /** Where load generation ran: worker threads of the bench process. */
-    loadGenerator: { kind: 'worker_threads'; count: number };
+    /** Where load generation ran. */
+    loadGenerator: { kind: LoadGeneratorKind; count: number };
   };
   startedAt: string;
   finishedAt: string;

@@ -3,9 +3,9 @@
  * bounded by a timeout and an AbortSignal, and failure (a worker error, a `fatal` report or an
  * unexpected exit) rejecting whoever is waiting. Shared by the signaling and peer workers.
  */
-import type { Worker } from 'node:worker_threads';
 import type { z } from 'zod';
 import { SigctlError } from '../protocol/errors.js';
+import type { WorkerLike } from './child-worker.js';
 
 type Tagged = { type: string };
 type Waiter<M> = { type: string; resolve: (m: M) => void; reject: (e: Error) => void };
@@ -18,7 +18,7 @@ export class WorkerHandle<M extends Tagged, C = unknown> {
   private exited = false;
 
   constructor(
-    readonly worker: Worker,
+    readonly worker: WorkerLike,
     schema: z.ZodType<M>,
     /** What the caller wants to remember about this worker (e.g. how many clients it runs). */
     readonly info: C,

@@ -7,9 +7,10 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { benchEnvironment } from '../../bench/environment.js';
 import { startFloor } from '../../bench/floor.js';
 import { checkGatesApply, evaluateGates, gateError, type GateFigures, type GateSpec } from '../../bench/gates.js';
+import { ENGINES, type Engine } from '../../bench/peer-messages.js';
 import { connectFigures, runConnect, runThroughput, throughputFigures, type ConnectRun, type ThroughputRun } from '../../bench/peers.js';
 import { renderConnect, renderSignaling, renderThroughput } from '../../bench/render.js';
-import { writeReport, type BenchReport, type Scenario } from '../../bench/report.js';
+import { writeReport, type BenchReport, type LoadGeneratorKind, type Scenario } from '../../bench/report.js';
 import { runSignaling, signalingFigures, type SignalingResult } from '../../bench/signaling.js';
 import { SigctlError } from '../../protocol/errors.js';
 import { intOption, numberOption, type RegisterCommand } from '../command.js';
@@ -24,6 +25,7 @@ interface BenchOptions {
   duration?: number;
   messageSize?: number;
   unordered?: boolean;
+  engine?: Engine;
   clients?: number;
   roomSize?: number;
   rate?: number;
@@ -52,6 +54,7 @@ const SCENARIO_FLAGS: ReadonlyArray<[keyof BenchOptions, string, readonly Scenar
   ['duration', '--duration', ['throughput', 'signaling']],
   ['messageSize', '--message-size', ['throughput']],
   ['unordered', '--unordered', ['throughput']],
+  ['engine', '--engine', ['connect', 'throughput']],
   ['clients', '--clients', ['signaling']],
   ['roomSize', '--room-size', ['signaling']],
   ['rate', '--rate', ['signaling']],
@@ -110,6 +113,34 @@ async function runFloor(ctx: CliContext, opts: BenchOptions): Promise<number> {
   return 0;
 }
 
+/**
+ * `sigctl bench peer-worker` (internal): a peer worker in a child process, started by the bench
+ * itself over IPC for engines that cannot live in worker threads (src/bench/child-worker.ts). The
+ * first IPC message is the setup; it ends once the worker reported `closed`, or on a signal.
+ */
+async function runPeerProcess(ctx: CliContext): Promise<number> {
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new SigctlError('USAGE', 'bench peer-worker is internal: the bench starts it with an IPC channel');
+  const { servePeerWorker } = await import('../../bench/peer-worker.js');
+  await new Promise<void>((resolve) => {
+    const onAbort = (): void => resolve();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    process.once('disconnect', onAbort);
+    process.once('message', (setup: unknown) => {
+      servePeerWorker(setup, {
+        postMessage: (msg) => {
+          // Resolve only once `closed` is written out: the process exits right after.
+          send(msg, undefined, undefined, () => {
+            if (msg.type === 'closed') resolve();
+          });
+        },
+        onMessage: (listener) => process.on('message', listener),
+      });
+    });
+  });
+  return 0;
+}
+
 async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions & GlobalOptions): Promise<number> {
   checkFlags(scenario, opts);
   const urls = opts.url ?? [];
@@ -128,6 +159,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   let figures: GateFigures;
   let results: unknown;
   let workers: number;
+  let workerKind: LoadGeneratorKind = 'worker_threads';
   let render: (report: BenchReport) => string[];
   try {
     if (scenario === 'signaling') {
@@ -147,11 +179,12 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       results = result;
       render = (r) => renderSignaling(ctx.out.color, r as BenchReport<SignalingResult>);
     } else if (scenario === 'connect') {
-      const p = { pairs: opts.pairs ?? 10 };
+      const p = { pairs: opts.pairs ?? 10, engine: opts.engine ?? 'werift' };
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runConnect({ ...common, ...p });
       figures = connectFigures(run);
       workers = run.workers;
+      workerKind = run.workerKind;
       results = run;
       render = (r) => renderConnect(ctx.out.color, r as BenchReport<ConnectRun>);
     } else {
@@ -160,12 +193,13 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
         durationS: opts.duration ?? 10,
         messageSize: opts.messageSize ?? 16_384,
         ordered: opts.unordered !== true,
-        engine: 'werift' as const,
+        engine: opts.engine ?? 'werift',
       };
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runThroughput({ ...common, ...p });
       figures = throughputFigures(run);
       workers = run.workers;
+      workerKind = run.workerKind;
       results = run;
       render = (r) => renderThroughput(ctx.out.color, r as BenchReport<ThroughputRun>);
     }
@@ -180,7 +214,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
     parameters,
     environment: {
       ...benchEnvironment({ nodeVersion: process.version, sigctlVersion: packageVersion() }),
-      loadGenerator: { kind: 'worker_threads', count: workers },
+      loadGenerator: { kind: workerKind, count: workers },
     },
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -219,6 +253,11 @@ export const registerBench: RegisterCommand = (program, run) => {
     .option('--duration <S>', 'throughput/signaling: seconds per measurement window, at most 3600 (default 10)', durationOption)
     .option('--message-size <BYTES>', 'throughput: data-channel message size, at most 65536 (default 16384)', intOption(1, 65_536))
     .option('--unordered', 'throughput: unordered (still reliable) data channels')
+    .addOption(
+      new Option('--engine <name>', 'connect/throughput: the peers\' WebRTC stack: werift (what sigctl ships) or node-datachannel (libdatachannel, optional dependency) (default werift)').choices(
+        ENGINES,
+      ),
+    )
     .option('--clients <C>', 'signaling: WebSocket clients (default 200)', intOption(1, 100_000))
     .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
     .option('--rate <M>', 'signaling: signals per second per client (default 10)', numberOption(0.01))
@@ -238,12 +277,14 @@ Examples:
   sigctl bench signaling --clients 200 --rate 10 --duration 10 --vs-floor
   sigctl bench signaling --ramp --max-relay-p99 50 --json --out bench.json
   sigctl bench --url wss://signal.example.com/ws --pairs 10 --max-join-p95 2000 --max-failures 0
+  sigctl bench throughput --engine node-datachannel --duration 5
   sigctl bench signaling --url ws://10.0.0.1:8080/ws --url ws://10.0.0.2:8080/ws --max-failures 0`,
     )
     .action(
       run<BenchOptions>(async (ctx, opts, cmd: Command) => {
         const scenario = (cmd.processedArgs[0] as string | undefined) ?? 'connect';
         if (scenario === 'floor') return runFloor(ctx, opts);
+        if (scenario === 'peer-worker') return runPeerProcess(ctx);
         if (!(SCENARIOS as readonly string[]).includes(scenario)) {
           throw new SigctlError('USAGE', `unknown scenario ${JSON.stringify(scenario)} (expected ${SCENARIOS.join(', ')})`);
         }
