@@ -22,9 +22,9 @@ export interface BenchReport<R = unknown> {
   finishedAt: string;
   results: R;
   gates: GateResult[];
-  /** True when every gate passed (and there was no error). */
+  /** True when every gate passed and something connected. */
   passed: boolean;
-  /** Set when a gate was missed: GATE_FAILED and which. */
+  /** Set when a gate was missed (GATE_FAILED and which), or when nothing connected (the most frequent failure code, exit 1). */
   error?: { code: string; message: string };
 }
 

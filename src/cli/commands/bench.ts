@@ -11,6 +11,7 @@ import { ENGINES, type Engine } from '../../bench/peer-messages.js';
 import { connectFigures, runConnect, runThroughput, throughputFigures, type ConnectRun, type ThroughputRun } from '../../bench/peers.js';
 import { renderConnect, renderSignaling, renderThroughput } from '../../bench/render.js';
 import { writeReport, type BenchReport, type LoadGeneratorKind, type Scenario } from '../../bench/report.js';
+import { nothingConnected } from '../../bench/outcome.js';
 import { runSignaling, signalingFigures, type SignalingResult } from '../../bench/signaling.js';
 import { SigctlError } from '../../protocol/errors.js';
 import { intOption, numberOption, type RegisterCommand } from '../command.js';
@@ -160,6 +161,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   let results: unknown;
   let workers: number;
   let workerKind: LoadGeneratorKind = 'worker_threads';
+  let failure: SigctlError | undefined;
   let render: (report: BenchReport) => string[];
   try {
     if (scenario === 'signaling') {
@@ -175,6 +177,8 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const result = await runSignaling({ ...common, ...p });
       figures = signalingFigures(result);
+      const first = result.runs[0]!;
+      failure = nothingConnected('client', first.join.ok + first.join.failed, first.join.ok, first.join.errors);
       workers = Math.max(...result.runs.map((r) => r.workers));
       results = result;
       render = (r) => renderSignaling(ctx.out.color, r as BenchReport<SignalingResult>);
@@ -183,6 +187,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runConnect({ ...common, ...p });
       figures = connectFigures(run);
+      failure = nothingConnected('pair', run.pairs, run.connected, run.errors);
       workers = run.workers;
       workerKind = run.workerKind;
       results = run;
@@ -198,6 +203,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runThroughput({ ...common, ...p });
       figures = throughputFigures(run);
+      failure = nothingConnected('pair', run.pairs, run.connected, run.errors);
       workers = run.workers;
       workerKind = run.workerKind;
       results = run;
@@ -208,7 +214,8 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   }
 
   const gateResults = evaluateGates(gates, figures);
-  const err = gateError(gateResults);
+  // A run that measured nothing is an error of its own (exit 1), before any gate (exit 3).
+  const err = failure ?? gateError(gateResults);
   const report: BenchReport = {
     scenario,
     parameters,
