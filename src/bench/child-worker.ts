@@ -5,7 +5,7 @@
  * terminated, or when a second worker loads it. A child process loads it once and exits whole.
  * Messages go over IPC with the `advanced` serialization, so Float64Arrays arrive intact.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type Serializable } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { SigctlError } from '../protocol/errors.js';
@@ -45,10 +45,9 @@ export class ChildWorker extends EventEmitter implements WorkerLike {
 
   postMessage(msg: unknown): void {
     if (this.exited || !this.child.connected) return;
-    this.child.send(msg as never, (err) => {
-      // A message to a process that is exiting is lost: the waiter's timeout or the exit reports it.
-      if (err !== null && err !== undefined) return;
-    });
+    // With a callback, a failed send does not throw or emit: a message to a process that is exiting
+    // is lost, and the waiter's timeout or the exit reports it.
+    this.child.send(msg as Serializable, () => undefined);
   }
 
   /** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone (idempotent). */
