@@ -5,14 +5,18 @@
  *
  * State machine: idle -> joining -> joined -> (leave) idle ...; any state -> closed. Control
  * messages (join, leave, meta) run one at a time through `control`; signals run at once.
+ *
+ * Thousands of these live at once, so a connection keeps little: its child logger is made only
+ * when a line is written, the strike counter only on the first strike, the control chain only
+ * while a control message runs.
  */
-import type { Logger } from 'pino';
+import type { Level, Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/principal.js';
 import type { WireErrorCode } from '../protocol/errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { MessageId, ServerMessage } from '../protocol/messages.js';
-import { encode, errorFrame } from './frames.js';
+import { encode, errorFrame, signalPrefix } from './frames.js';
 import type { ServerMetrics } from './metrics.js';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
 
@@ -38,38 +42,74 @@ export interface ConnectionLimits {
 
 const STRIKE_WINDOW_MS = 10_000;
 
+/** A serialised server frame: a string, or the Buffer of a relayed signal (relayFrame). */
+export type Frame = string | Buffer;
+
+/** The frame as text (for a store queue or another node, which keep strings). */
+export function frameText(frame: Frame): string {
+  return typeof frame === 'string' ? frame : frame.toString('utf8');
+}
+
+// ws sends a Buffer as binary unless told otherwise; one options object for every send.
+const TEXT: { binary: false } = Object.freeze({ binary: false });
+
 /** One client connection and the only writer to its socket. */
 export class Connection {
   state: ConnectionState = 'idle';
   /** The joined room (set while joining/joined). */
   room: string | undefined;
-  /** The member id in `room` (stable across resumes, so not always `session`). */
-  memberId: string | undefined;
   /** The token that lets this member resume. */
   resumeToken: string | undefined;
   /** Heartbeats sent without a pong since the last pong. */
   missedPongs = 0;
   /** Set by whoever closes the socket first, read by the close handler. */
   endKind: EndKind | undefined;
-  log: Logger;
-  /** Serialises control messages so a leave completes before a following join. */
-  control: Promise<void> = Promise.resolve();
+  /** Serialises control messages so a leave completes before a following join (unset when idle). */
+  control: Promise<void> | undefined;
+  /** signalPrefix(memberId) and its UTF-8 length, kept with the id for relayFrame. */
+  relayPrefix = '';
+  relayPrefixBytes = 0;
+  private member: string | undefined;
   private readonly bucket: TokenBucket;
-  private readonly strikes: StrikeCounter;
+  private strikes: StrikeCounter | undefined;
 
   constructor(
     readonly ws: WebSocket,
     readonly session: string,
     readonly ip: string,
     readonly principal: Principal,
-    baseLog: Logger,
+    private readonly baseLog: Logger,
     private readonly limits: ConnectionLimits,
     private readonly metrics: ServerMetrics,
-    now: () => number,
+    private readonly now: () => number,
   ) {
-    this.log = baseLog;
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burst, now);
-    this.strikes = new StrikeCounter(limits.floodStrikes, STRIKE_WINDOW_MS, now);
+  }
+
+  /** The member id in `room` (stable across resumes, so not always `session`). */
+  get memberId(): string | undefined {
+    return this.member;
+  }
+
+  set memberId(id: string | undefined) {
+    this.member = id;
+    this.relayPrefix = id === undefined ? '' : signalPrefix(id);
+    this.relayPrefixBytes = Buffer.byteLength(this.relayPrefix);
+  }
+
+  /**
+   * A logger for one line about this connection: a pino child carrying `conn`, and `room` and
+   * `member` while it is a member. Made per use, not kept: most connections never log a line,
+   * and a child logger per connection would cost more memory than the rest of the connection.
+   */
+  get log(): Logger {
+    const { room, member } = this;
+    return this.baseLog.child(room === undefined || member === undefined ? { conn: this.session } : { conn: this.session, room, member });
+  }
+
+  /** True when a line at `level` would be written (skip building it otherwise). */
+  logs(level: Level): boolean {
+    return this.baseLog.isLevelEnabled(level);
   }
 
   /** A method, not a property test, so the check is not narrowed away across awaits. */
@@ -95,6 +135,7 @@ export class Connection {
    */
   admit(re: MessageId | undefined): boolean {
     if (this.bucket.take()) return true;
+    this.strikes ??= new StrikeCounter(this.limits.floodStrikes, STRIKE_WINDOW_MS, this.now);
     if (this.strikes.strike()) {
       this.log.warn({ event: 'flood' }, 'closing a connection that keeps flooding');
       this.kick(CloseCode.RATE_LIMITED, 'rate limited');
@@ -105,9 +146,10 @@ export class Connection {
   }
 
   /** Writes a serialised frame. A client that lets its send buffer pass the bound is dropped (4009). */
-  sendFrame(frame: string): void {
+  sendFrame(frame: Frame): void {
     if (!this.open) return;
-    this.ws.send(frame);
+    if (typeof frame === 'string') this.ws.send(frame);
+    else this.ws.send(frame, TEXT);
     if (this.ws.bufferedAmount > this.limits.sendBufferBytes) {
       this.log.warn({ event: 'slow-consumer', buffered: this.ws.bufferedAmount }, 'closing a client that does not read');
       this.kick(CloseCode.SLOW_CONSUMER, 'slow consumer');
@@ -122,7 +164,7 @@ export class Connection {
 
   sendError(code: WireErrorCode, message: string, re?: MessageId): void {
     this.metrics.errors.inc({ code });
-    this.log.debug({ event: 'error-sent', code, re }, message);
+    if (this.logs('debug')) this.log.debug({ event: 'error-sent', code, re }, message);
     this.send(errorFrame(code, message, re));
   }
 

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { MessageId } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
-import { parseClientFrame } from './frames.js';
+import { classifyClientValue, fastSignal, parseClientFrame } from './frames.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -20,10 +20,17 @@ function reOf(id: MessageId | undefined): { re?: MessageId } {
 
 /** Runs control messages of one connection one at a time; a failure answers INTERNAL. */
 function control(conn: Connection, op: () => Promise<void>): void {
-  conn.control = conn.control.then(op).catch((err: unknown) => {
-    conn.log.error({ err }, 'control message failed');
-    conn.sendError('INTERNAL', 'internal error; the connection keeps working');
-  });
+  const next: Promise<void> = (conn.control ?? Promise.resolve())
+    .then(op)
+    .catch((err: unknown) => {
+      conn.log.error({ err }, 'control message failed');
+      conn.sendError('INTERNAL', 'internal error; the connection keeps working');
+    })
+    .then(() => {
+      // Nothing queued behind it: drop the settled chain (one less object per idle connection).
+      if (conn.control === next) conn.control = undefined;
+    });
+  conn.control = next;
 }
 
 /** The 'message' handler shared by every connection of a server. */
@@ -42,7 +49,27 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
       conn.kick(CloseCode.TOO_LARGE, 'frame too large');
       return;
     }
-    const parsed = parseClientFrame(data.toString());
+    const text = data.toString();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      const bad = parseClientFrame(text);
+      if (conn.admit(bad.ok ? bad.msg.id : bad.re) && !bad.ok) conn.sendError(bad.code, bad.message, bad.re);
+      return;
+    }
+    // The hot path: a plain signal needs no result object, no schema and no re-encoding.
+    const signal = fastSignal(value);
+    if (signal !== undefined) {
+      if (!conn.admit(signal.id)) return;
+      if ((++relayCount & (RELAY_SAMPLE - 1)) === 0) {
+        const started = performance.now();
+        hub.signal(conn, signal, data);
+        metrics.relaySeconds.observe((performance.now() - started) / 1000);
+      } else hub.signal(conn, signal, data);
+      return;
+    }
+    const parsed = classifyClientValue(value);
     if (!conn.admit(parsed.ok ? parsed.msg.id : parsed.re)) return;
     if (!parsed.ok) {
       conn.sendError(parsed.code, parsed.message, parsed.re);
@@ -51,11 +78,8 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
     const msg = parsed.msg;
     switch (msg.type) {
       case 'signal':
-        if ((++relayCount & (RELAY_SAMPLE - 1)) === 0) {
-          const started = performance.now();
-          hub.signal(conn, msg);
-          metrics.relaySeconds.observe((performance.now() - started) / 1000);
-        } else hub.signal(conn, msg);
+        // A signal the schema had to accept (it stripped unknown keys): re-encoded from `data`.
+        hub.signal(conn, msg, undefined);
         return;
       case 'ping':
         conn.send(msg.ts === undefined ? { type: 'pong', ...reOf(msg.id) } : { type: 'pong', ...reOf(msg.id), ts: msg.ts });

@@ -1,13 +1,14 @@
 /**
  * Inbound frame parsing (validated with the protocol schemas, never cast) and outbound frame
- * encoding. Outbound frames are serialised once per message and handed to every recipient as is
- * (ws writes a string straight into the socket: no intermediate Buffer).
+ * encoding. Outbound frames are serialised once per message and handed to every recipient as is.
+ * A relayed signal is built as a Buffer around the `data` bytes the sender sent (see relayFrame).
  */
 import type { z } from 'zod';
 import { ROOM_ID_PATTERN, JoinMessage, LeaveMessage, MessageId, MetaMessage, PingMessage, SignalMessage } from '../protocol/messages.js';
 import type { ClientMessage, ErrorMessage, ServerMessage } from '../protocol/messages.js';
 import type { SignalMessage as SignalMessageType } from '../protocol/messages.js';
 import type { WireErrorCode } from '../protocol/errors.js';
+import { memberSpan } from './json-span.js';
 
 const SCHEMAS: Readonly<Record<ClientMessage['type'], z.ZodType<ClientMessage>>> = {
   join: JoinMessage,
@@ -35,6 +36,21 @@ export function parseClientFrame(text: string): ParseResult {
   } catch (err) {
     return { ok: false, code: 'BAD_MESSAGE', message: `invalid JSON: ${(err as Error).message}`, re: undefined };
   }
+  return classifyClientValue(value);
+}
+
+/**
+ * The relay hot path: the parsed frame itself when it is a signal plainSignal accepts (no result
+ * object, no copy); undefined sends the frame through classifyClientValue.
+ */
+export function fastSignal(value: unknown): SignalMessageType | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const obj = value as Record<string, unknown>;
+  return obj.type === 'signal' ? plainSignal(obj) : undefined;
+}
+
+/** Validates a value JSON.parse produced from one client frame. */
+export function classifyClientValue(value: unknown): ParseResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, code: 'BAD_MESSAGE', message: 'a frame must be a JSON object', re: undefined };
   }
@@ -67,21 +83,21 @@ export function parseClientFrame(text: string): ParseResult {
 
 /**
  * The relay hot path: a signal frame with only the keys SignalMessage knows, each of the type the
- * schema requires, is accepted without building zod's output copy. Anything else (unknown keys,
- * a wrong type, a missing `data`) returns undefined and goes through SignalMessage itself, which
- * accepts or explains; so this never accepts what the schema would refuse
- * (test/unit/server-frames.test.ts checks the two agree).
+ * schema requires, is accepted as it is, without building zod's output copy (having no other key,
+ * it already is the schema's output). Anything else (unknown keys, a wrong type, a missing `data`)
+ * returns undefined and goes through SignalMessage itself, which accepts or explains; so this
+ * never accepts what the schema would refuse (test/unit/server-frames.test.ts checks the two agree).
  */
 export function plainSignal(obj: Record<string, unknown>): SignalMessageType | undefined {
-  for (const k in obj) if (k !== 'type' && k !== 'data' && k !== 'to' && k !== 'id') return undefined;
-  const { to, id, data } = obj;
-  if (data === undefined) return undefined;
-  if (to !== undefined && (typeof to !== 'string' || to.length === 0 || to.length > 64)) return undefined;
-  if (id !== undefined && !((typeof id === 'string' && id.length <= 128) || (typeof id === 'number' && Number.isFinite(id)))) return undefined;
-  const msg: SignalMessageType = { type: 'signal', data };
-  if (to !== undefined) msg.to = to;
-  if (id !== undefined) msg.id = id;
-  return msg;
+  return isPlainSignal(obj) ? obj : undefined;
+}
+
+function isPlainSignal(obj: Record<string, unknown>): obj is SignalMessageType {
+  for (const k in obj) if (k !== 'type' && k !== 'data' && k !== 'to' && k !== 'id') return false;
+  const { type, to, id, data } = obj;
+  if (type !== 'signal' || data === undefined) return false;
+  if (to !== undefined && (typeof to !== 'string' || to.length === 0 || to.length > 64)) return false;
+  return id === undefined || (typeof id === 'string' && id.length <= 128) || (typeof id === 'number' && Number.isFinite(id));
 }
 
 /** Encodes a server frame once. */
@@ -89,9 +105,34 @@ export function encode(frame: ServerMessage): string {
   return JSON.stringify(frame);
 }
 
-/** Encodes a relayed signal without building an intermediate object (the hot path). */
+/** Encodes a relayed signal without building an intermediate object. */
 export function encodeSignal(from: string, data: unknown): string {
-  return `{"type":"signal","from":${JSON.stringify(from)},"data":${JSON.stringify(data)}}`;
+  return `${signalPrefix(from)}${JSON.stringify(data)}}`;
+}
+
+/** The bytes every signal relayed from `from` starts with: all of the frame up to `data`'s value. */
+export function signalPrefix(from: string): string {
+  return `{"type":"signal","from":${JSON.stringify(from)},"data":`;
+}
+
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * The relayed frame of a signal the sender sent as `raw` (an accepted signal frame, so an object
+ * with a `data` member): `prefix` (signalPrefix of the sender, `prefixBytes` long in UTF-8), the
+ * bytes of `data` exactly as the sender wrote them, and `}`. A recipient's JSON.parse of those
+ * bytes yields what the server's JSON.parse of the same bytes did, so nothing is re-serialised
+ * and no string is converted to a Buffer on the way out (the relay hot path, like the floor's).
+ * `data` is the parsed value, used only if the span cannot be found (never for a valid frame).
+ */
+export function relayFrame(prefix: string, prefixBytes: number, raw: Buffer, data: unknown): Buffer {
+  const span = memberSpan(raw, 'data');
+  if (span === undefined) return Buffer.from(`${prefix}${JSON.stringify(data)}}`);
+  const out = Buffer.allocUnsafe(prefixBytes + (span.end - span.start) + 1);
+  out.write(prefix, 0, prefixBytes, 'utf8');
+  raw.copy(out, prefixBytes, span.start, span.end);
+  out[out.length - 1] = CLOSE_OBJECT;
+  return out;
 }
 
 /** An error frame. */

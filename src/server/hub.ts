@@ -9,8 +9,8 @@ import type { Config } from '../config/schema.js';
 import { isSigctlError } from '../protocol/errors.js';
 import type { JoinMessage, LeaveMessage, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
-import type { Connection } from './connection.js';
-import { encode, encodeSignal } from './frames.js';
+import { frameText, type Connection, type Frame } from './connection.js';
+import { encode, relayFrame } from './frames.js';
 import { info, LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
 import { newResumeToken, resumeMember } from './resume.js';
@@ -124,8 +124,7 @@ export class Hub {
     conn.state = 'joined';
     conn.memberId = record.id;
     conn.resumeToken = token;
-    conn.log = conn.log.child({ room: msg.room, member: record.id });
-    conn.log.info({ event: 'joined', peers: result.peers.length, capacity: result.capacity }, 'joined');
+    if (conn.logs('info')) conn.log.info({ event: 'joined', peers: result.peers.length, capacity: result.capacity }, 'joined');
 
     conn.send({
       type: 'joined',
@@ -160,8 +159,12 @@ export class Hub {
 
   // ---- signal, meta, leave -------------------------------------------------------------------
 
-  /** Relays a signal. Synchronous: local delivery never waits for the store. */
-  signal(conn: Connection, msg: SignalMessage): void {
+  /**
+   * Relays a signal. Synchronous: local delivery never waits for the store. `raw` is the frame as
+   * received when `msg` is that frame parsed as is (the fast path); the relayed frame then reuses
+   * its `data` bytes. Without it `data` is encoded.
+   */
+  signal(conn: Connection, msg: SignalMessage, raw: Buffer | undefined): void {
     if (conn.state !== 'joined') {
       conn.sendError('NOT_JOINED', 'join a room before sending signals', msg.id);
       return;
@@ -177,18 +180,24 @@ export class Hub {
     if (msg.to !== undefined) {
       const target = msg.to === self ? undefined : room.get(msg.to);
       if (target !== undefined) {
-        this.index.deliver(roomId, target, encodeSignal(self, msg.data), true);
+        this.index.deliver(roomId, target, this.frameOf(conn, msg, raw), true);
       } else if (msg.to !== self && this.index.shared) {
         // Not held here: another node may hold it (no per-message membership lookup).
-        this.index.publish({ room: roomId, to: msg.to, frame: encodeSignal(self, msg.data), origin: this.o.store.nodeId, queue: true });
+        this.index.publish({ room: roomId, to: msg.to, frame: frameText(this.frameOf(conn, msg, raw)), origin: this.o.store.nodeId, queue: true });
       } else {
         conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(msg.to)} in room ${JSON.stringify(roomId)}`, msg.id);
       }
       return;
     }
-    const frame = encodeSignal(self, msg.data);
+    const frame = this.frameOf(conn, msg, raw);
     for (const m of room.values()) if (m.record.id !== self) this.index.deliver(roomId, m, frame, true);
-    if (this.index.shared) this.index.publish({ room: roomId, except: self, frame, origin: this.o.store.nodeId, queue: true });
+    if (this.index.shared) this.index.publish({ room: roomId, except: self, frame: frameText(frame), origin: this.o.store.nodeId, queue: true });
+  }
+
+  /** The relayed frame of `msg` from the member of `conn`: `from` is always set here. */
+  private frameOf(conn: Connection, msg: SignalMessage, raw: Buffer | undefined): Frame {
+    if (raw !== undefined) return relayFrame(conn.relayPrefix, conn.relayPrefixBytes, raw, msg.data);
+    return `${conn.relayPrefix}${JSON.stringify(msg.data)}}`;
   }
 
   async meta(conn: Connection, msg: MetaMessage): Promise<void> {
@@ -233,7 +242,7 @@ export class Hub {
     conn.memberId = undefined;
     conn.resumeToken = undefined;
     if (member !== undefined) await this.depart(roomId, member, 'leave');
-    conn.log.info({ event: 'left', room: roomId }, 'left');
+    if (conn.logs('info')) conn.log.info({ event: 'left', room: roomId }, 'left');
     conn.send({ type: 'left', room: roomId, ...(msg.id === undefined ? {} : { re: msg.id }) });
   }
 
@@ -267,7 +276,7 @@ export class Hub {
       member.grace = undefined;
       void this.expire(roomId, member, token);
     }, grace);
-    conn.log.info({ event: 'reserved', graceMs: grace }, 'disconnected; reserved for resume');
+    if (conn.logs('info')) conn.log.info({ event: 'reserved', graceMs: grace }, 'disconnected; reserved for resume');
   }
 
   /** The grace period of a reservation ended without a resume here. */

@@ -158,10 +158,10 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
 
   const accept = (ws: WebSocket, ip: string, principal: Principal): void => {
     const session = sessionId();
-    const conn = new Connection(ws, session, ip, principal, logger.child({ conn: session }), config.limits, metrics, now);
+    const conn = new Connection(ws, session, ip, principal, logger, config.limits, metrics, now);
     connections.add(conn);
     metrics.connections.inc();
-    conn.log.debug({ event: 'connected', ip, protocol: ws.protocol }, 'connected');
+    if (conn.logs('debug')) conn.log.debug({ event: 'connected', ip, protocol: ws.protocol }, 'connected');
     if (closed) {
       ws.terminate();
     }
@@ -174,7 +174,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       // ws reports client protocol violations here (oversized frame, bad UTF-8, bad opcode) and
       // closes the socket itself: the member leaves at once, as for any misbehaviour.
       conn.endKind ??= 'kicked';
-      conn.log.debug({ err, event: 'socket-error' }, 'socket error');
+      if (conn.logs('debug')) conn.log.debug({ err, event: 'socket-error' }, 'socket error');
     });
     ws.on('close', (code) => {
       connections.delete(conn);
@@ -182,7 +182,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       metrics.connections.dec();
       // The client's own clean close is a deliberate goodbye; anything else may come back.
       const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
-      conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
+      if (conn.logs('debug')) conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
       hub.disconnected(conn, kind);
       conn.state = 'closed';
     });

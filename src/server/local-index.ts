@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { PeerInfo, ServerMessage } from '../protocol/messages.js';
 import type { Envelope, MemberRecord, Store } from '../store/store.js';
-import type { Connection } from './connection.js';
+import { frameText, type Connection, type Frame } from './connection.js';
 import { encode } from './frames.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -23,7 +23,7 @@ export interface LocalMember {
   /** The resume token the member's client holds. */
   token: string;
   /** Frames held while `resuming`. */
-  pending: string[] | undefined;
+  pending: Frame[] | undefined;
   /** Resume grace timer while `reserved`. */
   grace: NodeJS.Timeout | undefined;
 }
@@ -51,9 +51,11 @@ export class LocalIndex {
   private readonly liveTokens = new Map<string, { room: string; id: string }>();
   /** Other nodes may hold members of our rooms (see Store.shared). */
   readonly shared: boolean;
+  private readonly nodeId: string;
 
   constructor(private readonly o: LocalIndexOptions) {
     this.shared = o.store.shared !== false;
+    this.nodeId = o.store.nodeId;
   }
 
   /** Rooms and members held (for metrics). */
@@ -118,21 +120,21 @@ export class LocalIndex {
   }
 
   /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
-  deliver(roomId: string, m: LocalMember, frame: string, isSignal = false): void {
+  deliver(roomId: string, m: LocalMember, frame: Frame, isSignal = false): void {
     switch (m.state) {
       case 'live':
-        if (m.record.node !== this.o.store.nodeId) {
-          this.publish({ room: roomId, to: m.record.id, frame, origin: this.o.store.nodeId, queue: true });
+        if (m.record.node !== this.nodeId) {
+          this.publish({ room: roomId, to: m.record.id, frame: frameText(frame), origin: this.nodeId, queue: true });
           return;
         }
         m.conn?.sendFrame(frame);
-        if (isSignal) this.o.metrics.relayed.inc();
+        if (isSignal) this.o.metrics.relayedPending++;
         return;
       case 'resuming':
         m.pending?.push(frame);
         return;
       case 'reserved':
-        this.o.store.enqueue(roomId, m.record.id, frame, this.o.resumeQueueMax).catch((err: unknown) => {
+        this.o.store.enqueue(roomId, m.record.id, frameText(frame), this.o.resumeQueueMax).catch((err: unknown) => {
           this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
         });
         return;

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { JoinMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
-import type { Connection } from './connection.js';
+import { frameText, type Connection } from './connection.js';
 import { info, type LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -108,7 +108,7 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
     // Dropped again mid-resume: keep the reservation (under the token the client still holds)
     // and everything it was owed.
     for (const f of queued.frames) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
-    for (const f of member.pending) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
+    for (const f of member.pending) void store.enqueue(msg.room, id, frameText(f), config.rooms.resumeQueueMax).catch(() => undefined);
     member.pending = undefined;
     member.state = 'live';
     member.token = token;
@@ -121,7 +121,6 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
   conn.state = 'joined';
   conn.memberId = id;
   conn.resumeToken = newTokenValue;
-  conn.log = conn.log.child({ room: msg.room, member: id });
   conn.send({
     type: 'joined',
     ...(msg.id === undefined ? {} : { re: msg.id }),
@@ -141,6 +140,6 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
   member.state = 'live';
   metrics.joins.inc({ result: 'resumed' });
   metrics.joinSeconds.observe((performance.now() - started) / 1000);
-  conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped, at: now() }, 'resumed');
+  if (conn.logs('info')) conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped, at: now() }, 'resumed');
   return true;
 }
