@@ -3,9 +3,7 @@
  * secrets redacted; `sigctl config check` validates and exits 0 or 2.
  */
 import type { Command } from 'commander';
-import { configKeys } from '../../config/paths.js';
-import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { redact } from '../../config/redact.js';
+import type { LoadedConfig } from '../../config/load.js';
 import type { RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
 import type { GlobalOptions } from '../output.js';
@@ -26,7 +24,9 @@ function sourceOf(loaded: LoadedConfig, path: string): string {
   return 'default';
 }
 
+// The config modules (zod, cosmiconfig) load when a config command runs, not for every command.
 async function load(ctx: CliContext, opts: GlobalOptions): Promise<LoadedConfig> {
+  const { loadConfig } = await import('../../config/load.js');
   return loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env });
 }
 
@@ -39,6 +39,7 @@ export const registerConfig: RegisterCommand = (program: Command, run) => {
     .action(
       run(async (ctx, opts) => {
         const loaded = await load(ctx, opts);
+        const [{ configKeys }, { redact }] = await Promise.all([import('../../config/paths.js'), import('../../config/redact.js')]);
         const shown = redact(loaded.config) as Record<string, unknown>;
         if (ctx.out.json) {
           const sources: Record<string, string> = {};

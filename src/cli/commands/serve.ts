@@ -1,105 +1,11 @@
 /**
  * `sigctl serve`: runs the signaling daemon. Banner (where it listens) on stdout, pino JSON logs on
  * stderr. The first SIGINT/SIGTERM drains (bye, then close 1001 after drainMs); a second exits at once.
+ * The work is in serve-run.ts, imported only when the command runs.
  */
 import { Option } from 'commander';
-import type { FlagValue } from '../../config/load.js';
-import { loadConfig } from '../../config/load.js';
-import { PROTOCOL_VERSION } from '../../protocol/version.js';
-import { createAuthenticator, exposureWarnings } from '../../auth/index.js';
-import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
-import { createStore } from '../../store/factory.js';
 import { intOption, type RegisterCommand } from '../command.js';
-import type { CliContext } from '../context.js';
-import type { GlobalOptions } from '../output.js';
-
-interface ServeOptions {
-  host?: string;
-  port?: number;
-  path?: string;
-  logLevel?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  capacity?: number;
-  maxCapacity?: number;
-  redis?: string;
-  stunPort?: number;
-}
-
-/** Flag -> config key; the flag text is what `config print` and error messages show. */
-const FLAGS: ReadonlyArray<{ opt: keyof ServeOptions; flag: string; path: string }> = [
-  { opt: 'host', flag: '--host', path: 'host' },
-  { opt: 'port', flag: '--port', path: 'port' },
-  { opt: 'path', flag: '--path', path: 'path' },
-  { opt: 'logLevel', flag: '--log-level', path: 'logLevel' },
-  { opt: 'tlsCert', flag: '--tls-cert', path: 'tls.cert' },
-  { opt: 'tlsKey', flag: '--tls-key', path: 'tls.key' },
-  { opt: 'capacity', flag: '--capacity', path: 'rooms.capacity' },
-  { opt: 'maxCapacity', flag: '--max-capacity', path: 'rooms.maxCapacity' },
-  { opt: 'redis', flag: '--redis', path: 'redis.url' },
-  { opt: 'stunPort', flag: '--stun-port', path: 'stunPort' },
-];
-
-/** The command-line flags of `serve` as config overrides. */
-export function serveFlags(opts: ServeOptions): FlagValue[] {
-  return FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
-}
-
-function banner(ctx: CliContext, server: SignalingServer): void {
-  const endpoints = {
-    listen: server.httpUrl,
-    ws: server.url,
-    healthz: `${server.httpUrl}/healthz`,
-    readyz: `${server.httpUrl}/readyz`,
-    metrics: `${server.httpUrl}/metrics`,
-    iceServers: `${server.httpUrl}/v1/ice-servers`,
-    ...(server.stunPort === undefined ? {} : { stun: `stun:${server.host}:${server.stunPort}` }),
-  };
-  if (ctx.out.json) {
-    ctx.out.jsonLine({ type: 'listening', protocol: PROTOCOL_VERSION, host: server.host, port: server.port, ...endpoints });
-    return;
-  }
-  const c = ctx.out.color;
-  ctx.out.result(`sigctl serve listening on ${c.bold(endpoints.listen)} (protocol v${PROTOCOL_VERSION})`);
-  ctx.out.result(`  websocket  ${endpoints.ws}`);
-  ctx.out.result(`  health     ${endpoints.healthz}`);
-  ctx.out.result(`  ready      ${endpoints.readyz}`);
-  ctx.out.result(`  metrics    ${endpoints.metrics}`);
-  ctx.out.result(`  ice        ${endpoints.iceServers}`);
-  if (endpoints.stun !== undefined) ctx.out.result(`  stun       ${endpoints.stun} (udp)`);
-}
-
-async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promise<number> {
-  const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env, flags: serveFlags(opts) });
-  if (ctx.signal.aborted) return 0;
-  // Exposed beyond loopback without auth, origin checks or TLS: say so before serving.
-  for (const warning of exposureWarnings(config)) ctx.out.warn(warning);
-  const logger = createServerLogger(config.logLevel, ctx.out.stderr);
-  const authenticator = createAuthenticator(config.auth);
-  // Memory by default; Redis (shared with other nodes) when redis.url is set. Throws UNAVAILABLE
-  // when Redis cannot be reached at start.
-  const store = await createStore(config, { logger });
-  let server: SignalingServer;
-  try {
-    server = await startServer(config, { logger, authenticator, store });
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  ctx.onForceExit(() => {
-    logger.warn({ event: 'force-exit' }, 'second signal: exiting at once');
-    void server.close();
-  });
-  banner(ctx, server);
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  logger.info({ event: 'signal', signal: String(ctx.signal.reason) }, 'shutting down');
-  await server.drain();
-  await store.close();
-  return 0;
-}
+import type { ServeOptions } from './serve-run.js';
 
 /** Registers `sigctl serve`. */
 export const registerServe: RegisterCommand = (program, run) => {
@@ -117,5 +23,5 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; docs/scaling.md)')
     .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort)', intOption(0, 65535))
     .option('--json', 'print the banner as one JSON line')
-    .action(run<ServeOptions>((ctx, opts) => serve(ctx, opts)));
+    .action(run<ServeOptions>(async (ctx, opts) => (await import('./serve-run.js')).serve(ctx, opts)));
 };

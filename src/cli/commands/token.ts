@@ -5,8 +5,7 @@
  * {token, claims}.
  */
 import { InvalidArgumentError } from 'commander';
-import { mintToken, parseDuration } from '../../auth/index.js';
-import { loadConfig } from '../../config/load.js';
+import { parseDuration } from '../../auth/duration.js';
 import { SigctlError } from '../../protocol/errors.js';
 import { intOption, type RegisterCommand } from '../command.js';
 
@@ -49,6 +48,8 @@ Examples:
     )
     .action(
       run<TokenOptions>(async (ctx, opts) => {
+        // Loaded when the command runs: jose and the config loader are not needed for --help.
+        const [{ mintToken }, { loadConfig }] = await Promise.all([import('../../auth/mint.js'), import('../../config/load.js')]);
         const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env });
         const jwt = config.auth.jwt;
         const secret = opts.secret ?? jwt?.secret;
