@@ -18,7 +18,8 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { MessageId, ServerMessage } from '../protocol/messages.js';
 import { encode, errorFrame, signalPrefix } from './frames.js';
 import type { ServerMetrics } from './metrics.js';
-import { StrikeCounter, TokenBucket } from './rate-limit.js';
+import { StrikeCounter, takeToken, type BucketState } from './rate-limit.js';
+import type { LocalRoom } from './local-index.js';
 
 /** Where a connection is in its membership life cycle. */
 export type ConnectionState = 'idle' | 'joining' | 'joined' | 'closed';
@@ -54,7 +55,7 @@ export function frameText(frame: Frame): string {
 const TEXT: { binary: false } = Object.freeze({ binary: false });
 
 /** One client connection and the only writer to its socket. */
-export class Connection {
+export class Connection implements BucketState {
   state: ConnectionState = 'idle';
   /** The joined room (set while joining/joined). */
   room: string | undefined;
@@ -69,8 +70,12 @@ export class Connection {
   /** signalPrefix(memberId) and its UTF-8 length, kept with the id for relayFrame. */
   relayPrefix = '';
   relayPrefixBytes = 0;
+  /** The members of `room` as last looked up by the relay (Hub.signal checks it still holds us). */
+  roomMembers: LocalRoom | undefined;
+  /** The rate limit's token bucket (BucketState), kept here rather than in an object of its own. */
+  tokens: number;
+  last: number;
   private member: string | undefined;
-  private readonly bucket: TokenBucket;
   private strikes: StrikeCounter | undefined;
 
   constructor(
@@ -83,7 +88,8 @@ export class Connection {
     private readonly metrics: ServerMetrics,
     private readonly now: () => number,
   ) {
-    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burst, now);
+    this.tokens = limits.burst;
+    this.last = now();
   }
 
   /** The member id in `room` (stable across resumes, so not always `session`). */
@@ -134,7 +140,7 @@ export class Connection {
    * past `floodStrikes` of those within 10 s the connection is closed (4008).
    */
   admit(re: MessageId | undefined): boolean {
-    if (this.bucket.take()) return true;
+    if (takeToken(this, this.limits.messagesPerSecond, this.limits.burst, this.now())) return true;
     this.strikes ??= new StrikeCounter(this.limits.floodStrikes, STRIKE_WINDOW_MS, this.now);
     if (this.strikes.strike()) {
       this.log.warn({ event: 'flood' }, 'closing a connection that keeps flooding');

@@ -174,9 +174,15 @@ export class Hub {
       return;
     }
     const roomId = conn.room!;
-    const room = this.index.room(roomId);
     const self = conn.memberId!;
-    if (room === undefined) return;
+    // The room map is cached on the connection (one lookup in a map of every room saved per
+    // message); it is only used while it still holds the sender.
+    let room = conn.roomMembers;
+    if (room === undefined || !room.has(self)) {
+      room = this.index.room(roomId);
+      conn.roomMembers = room;
+      if (room === undefined) return;
+    }
     if (msg.to !== undefined) {
       const target = msg.to === self ? undefined : room.get(msg.to);
       if (target !== undefined) {

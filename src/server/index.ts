@@ -156,10 +156,41 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     socket.destroy();
   });
 
+  // The rare events of every socket share one listener each, finding their connection here;
+  // only 'message' (the hot path) gets a closure of its own. Thousands of sockets stay open, and
+  // three closures per socket cost more memory than this map's entry.
+  const connOf = new WeakMap<WebSocket, Connection>();
+  function onPong(this: WebSocket): void {
+    const conn = connOf.get(this);
+    if (conn !== undefined) conn.missedPongs = 0;
+  }
+  function onSocketError(this: WebSocket, err: Error): void {
+    const conn = connOf.get(this);
+    if (conn === undefined) return;
+    // ws reports client protocol violations here (oversized frame, bad UTF-8, bad opcode) and
+    // closes the socket itself: the member leaves at once, as for any misbehaviour.
+    conn.endKind ??= 'kicked';
+    if (conn.logs('debug')) conn.log.debug({ err, event: 'socket-error' }, 'socket error');
+  }
+  function onClose(this: WebSocket, code: number): void {
+    const conn = connOf.get(this);
+    if (conn === undefined) return;
+    connOf.delete(this);
+    connections.delete(conn);
+    perIp.release(conn.ip);
+    metrics.connections.dec();
+    // The client's own clean close is a deliberate goodbye; anything else may come back.
+    const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
+    if (conn.logs('debug')) conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
+    hub.disconnected(conn, kind);
+    conn.state = 'closed';
+  }
+
   const accept = (ws: WebSocket, ip: string, principal: Principal): void => {
     const session = sessionId();
     const conn = new Connection(ws, session, ip, principal, logger, config.limits, metrics, now);
     connections.add(conn);
+    connOf.set(ws, conn);
     metrics.connections.inc();
     if (conn.logs('debug')) conn.log.debug({ event: 'connected', ip, protocol: ws.protocol }, 'connected');
     if (closed) {
@@ -167,25 +198,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     }
 
     ws.on('message', (data, isBinary) => onMessage(conn, data as Buffer, isBinary));
-    ws.on('pong', () => {
-      conn.missedPongs = 0;
-    });
-    ws.on('error', (err) => {
-      // ws reports client protocol violations here (oversized frame, bad UTF-8, bad opcode) and
-      // closes the socket itself: the member leaves at once, as for any misbehaviour.
-      conn.endKind ??= 'kicked';
-      if (conn.logs('debug')) conn.log.debug({ err, event: 'socket-error' }, 'socket error');
-    });
-    ws.on('close', (code) => {
-      connections.delete(conn);
-      perIp.release(ip);
-      metrics.connections.dec();
-      // The client's own clean close is a deliberate goodbye; anything else may come back.
-      const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
-      if (conn.logs('debug')) conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
-      hub.disconnected(conn, kind);
-      conn.state = 'closed';
-    });
+    ws.on('pong', onPong);
+    ws.on('error', onSocketError);
+    ws.on('close', onClose);
 
     conn.send({
       type: 'welcome',

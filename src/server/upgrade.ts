@@ -54,7 +54,10 @@ export interface UpgradeOptions {
 /** The server's 'upgrade' listener. */
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    socket.on('error', () => socket.destroy());
+    const onError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', onError);
     const url = new URL(req.url ?? '/', o.baseUrl());
     const ip = req.socket.remoteAddress ?? 'unknown';
     const log = o.logger.child({ ip, url: redactRequestUrl(req.url) });
@@ -79,13 +82,14 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       log.warn({ event: 'refused' }, 'too many connections from this address');
       return refuseUpgrade(socket, 429, 'RATE_LIMITED', `more than ${o.maxConnectionsPerIp} connections from ${ip}`);
     }
-    let accepted = false;
     // A handshake ws rejects (bad key, bad version) never reaches accept: free the slot then.
-    socket.once('close', () => {
-      if (!accepted) o.perIp.release(ip);
-    });
+    const onClose = (): void => o.perIp.release(ip);
+    socket.once('close', onClose);
     o.wss.handleUpgrade(req, socket, head, (ws) => {
-      accepted = true;
+      // From here the WebSocket handles its socket's errors and close (and the server frees the
+      // slot): drop our listeners rather than keep two closures for the socket's whole life.
+      socket.off('close', onClose);
+      socket.off('error', onError);
       o.accept(ws, ip, principal);
     });
   };

@@ -77,6 +77,35 @@ describe('server relay hot path', () => {
     expect(await server.metrics()).toMatch(/^sigctl_messages_relayed_total 12$/m);
   });
 
+  it('after leave and a join elsewhere, signals go to the new room only (the cached room map is checked)', async () => {
+    const server = await start();
+    const { c: a, joined: ja } = await TestClient.join(server.url, 'first');
+    const { c: b } = await TestClient.join(server.url, 'first');
+    a.send({ type: 'signal', data: 'one' });
+    expect((await b.next('signal')).data).toBe('one');
+    a.send({ type: 'leave' });
+    await a.next('left');
+    const { c: c2 } = await TestClient.join(server.url, 'second');
+    a.send({ type: 'join', room: 'second' });
+    await a.next('joined');
+    a.send({ type: 'signal', data: 'two' });
+    expect(await c2.next('signal')).toEqual({ type: 'signal', from: ja.self.id, data: 'two' });
+    expect(await b.none('signal')).toBe(true);
+  });
+
+  it('frees a per-address slot exactly once per connection (upgrade listeners handed over to ws)', async () => {
+    const server = res.server(await startTestServer({ limits: { maxConnectionsPerIp: 2 } }));
+    const a = res.client(await TestClient.connect(server.url));
+    const b = res.client(await TestClient.connect(server.url));
+    await b.close();
+    const c = res.client(await TestClient.connect(server.url));
+    // a and c hold both slots: a double release on b's close would let a third one in.
+    await expect(TestClient.open(server.url)).rejects.toThrow(/429/);
+    await c.close();
+    res.client(await TestClient.connect(server.url));
+    expect(a.invalid).toEqual([]);
+  });
+
   it('log lines about a connection carry conn, and room and member once joined', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const sink = new Writable({
