@@ -7,7 +7,8 @@ import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { MessageId } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
-import { classifyClientValue, fastSignal, parseClientFrame } from './frames.js';
+import { parseClientFrame } from './frames.js';
+import { scanSignal } from './signal-scan.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -49,27 +50,20 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
       conn.kick(CloseCode.TOO_LARGE, 'frame too large');
       return;
     }
-    const text = data.toString();
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      const bad = parseClientFrame(text);
-      if (conn.admit(bad.ok ? bad.msg.id : bad.re) && !bad.ok) conn.sendError(bad.code, bad.message, bad.re);
-      return;
-    }
-    // The hot path: a plain signal needs no result object, no schema and no re-encoding.
-    const signal = fastSignal(value);
-    if (signal !== undefined) {
-      if (!conn.admit(signal.id)) return;
+    // The hot path: a plain signal is validated in one pass over its bytes (no string, no parsed
+    // object, no schema) and relayed around its own `data` bytes. Anything else, including any
+    // frame the scanner is unsure of, takes the full path below.
+    const scanned = scanSignal(data);
+    if (scanned !== undefined) {
+      if (!conn.admit(scanned.id)) return;
       if ((++relayCount & (RELAY_SAMPLE - 1)) === 0) {
         const started = performance.now();
-        hub.signal(conn, signal, data);
+        hub.relayScanned(conn, scanned, data);
         metrics.relaySeconds.observe((performance.now() - started) / 1000);
-      } else hub.signal(conn, signal, data);
+      } else hub.relayScanned(conn, scanned, data);
       return;
     }
-    const parsed = classifyClientValue(value);
+    const parsed = parseClientFrame(data.toString());
     if (!conn.admit(parsed.ok ? parsed.msg.id : parsed.re)) return;
     if (!parsed.ok) {
       conn.sendError(parsed.code, parsed.message, parsed.re);
@@ -78,8 +72,8 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
     const msg = parsed.msg;
     switch (msg.type) {
       case 'signal':
-        // A signal the schema had to accept (it stripped unknown keys): re-encoded from `data`.
-        hub.signal(conn, msg, undefined);
+        // A signal the scanner left to the schema (unknown keys stripped, escapes, ...).
+        hub.signal(conn, msg);
         return;
       case 'ping':
         conn.send(msg.ts === undefined ? { type: 'pong', ...reOf(msg.id) } : { type: 'pong', ...reOf(msg.id), ts: msg.ts });

@@ -1,14 +1,14 @@
 /**
  * Inbound frame parsing (validated with the protocol schemas, never cast) and outbound frame
  * encoding. Outbound frames are serialised once per message and handed to every recipient as is.
- * A relayed signal is built as a Buffer around the `data` bytes the sender sent (see relayFrame).
+ * A relayed signal is built as a Buffer around the `data` bytes the sender sent (see relayFrame);
+ * the relay hot path parses with scanSignal (signal-scan.ts) and comes here only for the rest.
  */
 import type { z } from 'zod';
 import { ROOM_ID_PATTERN, JoinMessage, LeaveMessage, MessageId, MetaMessage, PingMessage, SignalMessage } from '../protocol/messages.js';
 import type { ClientMessage, ErrorMessage, ServerMessage } from '../protocol/messages.js';
 import type { SignalMessage as SignalMessageType } from '../protocol/messages.js';
 import type { WireErrorCode } from '../protocol/errors.js';
-import { memberSpan } from './json-span.js';
 
 const SCHEMAS: Readonly<Record<ClientMessage['type'], z.ZodType<ClientMessage>>> = {
   join: JoinMessage,
@@ -37,16 +37,6 @@ export function parseClientFrame(text: string): ParseResult {
     return { ok: false, code: 'BAD_MESSAGE', message: `invalid JSON: ${(err as Error).message}`, re: undefined };
   }
   return classifyClientValue(value);
-}
-
-/**
- * The relay hot path: the parsed frame itself when it is a signal plainSignal accepts (no result
- * object, no copy); undefined sends the frame through classifyClientValue.
- */
-export function fastSignal(value: unknown): SignalMessageType | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const obj = value as Record<string, unknown>;
-  return obj.type === 'signal' ? plainSignal(obj) : undefined;
 }
 
 /** Validates a value JSON.parse produced from one client frame. */
@@ -118,19 +108,16 @@ export function signalPrefix(from: string): string {
 const CLOSE_OBJECT = 0x7d;
 
 /**
- * The relayed frame of a signal the sender sent as `raw` (an accepted signal frame, so an object
- * with a `data` member): `prefix` (signalPrefix of the sender, `prefixBytes` long in UTF-8), the
- * bytes of `data` exactly as the sender wrote them, and `}`. A recipient's JSON.parse of those
- * bytes yields what the server's JSON.parse of the same bytes did, so nothing is re-serialised
- * and no string is converted to a Buffer on the way out (the relay hot path, like the floor's).
- * `data` is the parsed value, used only if the span cannot be found (never for a valid frame).
+ * The relayed frame of a signal whose `data` value is the bytes [start, end) of the frame `raw`
+ * the sender sent (scanSignal found and validated them): `prefix` (signalPrefix of the sender,
+ * `prefixBytes` long in UTF-8), those bytes exactly as the sender wrote them, and `}`. Nothing is
+ * re-serialised and no string is converted to a Buffer on the way out (like the floor's relay),
+ * and a recipient's JSON.parse yields what a JSON.parse of the sender's frame gave for `data`.
  */
-export function relayFrame(prefix: string, prefixBytes: number, raw: Buffer, data: unknown): Buffer {
-  const span = memberSpan(raw, 'data');
-  if (span === undefined) return Buffer.from(`${prefix}${JSON.stringify(data)}}`);
-  const out = Buffer.allocUnsafe(prefixBytes + (span.end - span.start) + 1);
+export function relayFrame(prefix: string, prefixBytes: number, raw: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(prefixBytes + (end - start) + 1);
   out.write(prefix, 0, prefixBytes, 'utf8');
-  raw.copy(out, prefixBytes, span.start, span.end);
+  raw.copy(out, prefixBytes, start, end);
   out[out.length - 1] = CLOSE_OBJECT;
   return out;
 }

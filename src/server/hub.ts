@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
 import { isSigctlError } from '../protocol/errors.js';
-import type { JoinMessage, LeaveMessage, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
+import type { JoinMessage, LeaveMessage, MessageId, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
 import { frameText, type Connection, type Frame } from './connection.js';
+import type { ScannedSignal } from './signal-scan.js';
 import { encode, relayFrame } from './frames.js';
 import { info, LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
@@ -159,20 +160,33 @@ export class Hub {
 
   // ---- signal, meta, leave -------------------------------------------------------------------
 
-  /**
-   * Relays a signal. Synchronous: local delivery never waits for the store. `raw` is the frame as
-   * received when `msg` is that frame parsed as is (the fast path); the relayed frame then reuses
-   * its `data` bytes. Without it `data` is encoded.
-   */
-  signal(conn: Connection, msg: SignalMessage, raw: Buffer | undefined): void {
+  /** Relays a signal frame `raw` that scanSignal accepted: its `data` bytes are reused as they are. */
+  relayScanned(conn: Connection, s: ScannedSignal, raw: Buffer): void {
+    if (this.mayRelay(conn, s.id)) this.relay(conn, s.to, s.id, relayFrame(conn.relayPrefix, conn.relayPrefixBytes, raw, s.dataStart, s.dataEnd));
+  }
+
+  /** Relays a signal the protocol schema accepted (the full path): `data` is encoded. */
+  signal(conn: Connection, msg: SignalMessage): void {
+    if (this.mayRelay(conn, msg.id)) this.relay(conn, msg.to, msg.id, `${conn.relayPrefix}${JSON.stringify(msg.data)}}`);
+  }
+
+  private mayRelay(conn: Connection, id: MessageId | undefined): boolean {
     if (conn.state !== 'joined') {
-      conn.sendError('NOT_JOINED', 'join a room before sending signals', msg.id);
-      return;
+      conn.sendError('NOT_JOINED', 'join a room before sending signals', id);
+      return false;
     }
     if (!conn.principal.canSend) {
-      conn.sendError('FORBIDDEN', forbiddenSend(conn, 'signal'), msg.id);
-      return;
+      conn.sendError('FORBIDDEN', forbiddenSend(conn, 'signal'), id);
+      return false;
     }
+    return true;
+  }
+
+  /**
+   * Delivers the relayed `frame` (its `from` is the sender's member id, set here, never by the
+   * client) to `to`, or to every other member. Synchronous: local delivery never waits for the store.
+   */
+  private relay(conn: Connection, to: string | undefined, id: MessageId | undefined, frame: Frame): void {
     const roomId = conn.room!;
     const self = conn.memberId!;
     // The room map is cached on the connection (one lookup in a map of every room saved per
@@ -183,27 +197,20 @@ export class Hub {
       conn.roomMembers = room;
       if (room === undefined) return;
     }
-    if (msg.to !== undefined) {
-      const target = msg.to === self ? undefined : room.get(msg.to);
+    if (to !== undefined) {
+      const target = to === self ? undefined : room.get(to);
       if (target !== undefined) {
-        this.index.deliver(roomId, target, this.frameOf(conn, msg, raw), true);
-      } else if (msg.to !== self && this.index.shared) {
+        this.index.deliver(roomId, target, frame, true);
+      } else if (to !== self && this.index.shared) {
         // Not held here: another node may hold it (no per-message membership lookup).
-        this.index.publish({ room: roomId, to: msg.to, frame: frameText(this.frameOf(conn, msg, raw)), origin: this.o.store.nodeId, queue: true });
+        this.index.publish({ room: roomId, to, frame: frameText(frame), origin: this.o.store.nodeId, queue: true });
       } else {
-        conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(msg.to)} in room ${JSON.stringify(roomId)}`, msg.id);
+        conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(to)} in room ${JSON.stringify(roomId)}`, id);
       }
       return;
     }
-    const frame = this.frameOf(conn, msg, raw);
     for (const m of room.values()) if (m.record.id !== self) this.index.deliver(roomId, m, frame, true);
     if (this.index.shared) this.index.publish({ room: roomId, except: self, frame: frameText(frame), origin: this.o.store.nodeId, queue: true });
-  }
-
-  /** The relayed frame of `msg` from the member of `conn`: `from` is always set here. */
-  private frameOf(conn: Connection, msg: SignalMessage, raw: Buffer | undefined): Frame {
-    if (raw !== undefined) return relayFrame(conn.relayPrefix, conn.relayPrefixBytes, raw, msg.data);
-    return `${conn.relayPrefix}${JSON.stringify(msg.data)}}`;
   }
 
   async meta(conn: Connection, msg: MetaMessage): Promise<void> {
