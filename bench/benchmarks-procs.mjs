@@ -1,0 +1,179 @@
+/**
+ * Processes for bench/benchmarks.mjs: one `sigctl bench` run with its verbatim output, and the
+ * redis-server and `sigctl serve --redis` nodes of the multi-node comparison. Everything started
+ * here is tracked by pid and stopped by `stopAll()` (SIGTERM, then SIGKILL), loopback only.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import process from 'node:process';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Children started by this module and still running: pid -> ChildProcess. */
+const running = new Map();
+
+function track(child) {
+  if (child.pid === undefined) return;
+  running.set(child.pid, child);
+  child.once('exit', () => running.delete(child.pid));
+}
+
+/** The environment for children: the caller's, without SIGCTL_* (the generator sets its own) and without colour. */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('SIGCTL_')) env[k] = v;
+  env.NO_COLOR = '1';
+  return { ...env, ...extra };
+}
+
+/** utime+stime of a process in ms from /proc/<pid>/stat (clock tick 10 ms), or undefined. */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The 1/5/15-minute load averages as printed by uptime. */
+export function loadAverage() {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (callers retry if it is taken meanwhile). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Stops one child: SIGTERM, SIGKILL after `graceMs`; resolves when it has exited. */
+export async function stop(child, graceMs = 5_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Stops every child still running (on the way out, including Ctrl-C). */
+export async function stopAll() {
+  await Promise.all([...running.values()].map((c) => stop(c)));
+}
+
+/**
+ * Spawns a child and resolves once its output matches `ready` (returns the match), rejects when it
+ * exits first or after `timeoutMs`; the child is stopped on failure.
+ */
+async function startUntil(command, args, { env, ready, timeoutMs, cwd }) {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  let output = '';
+  try {
+    const match = await new Promise((resolve, reject) => {
+      const onData = (chunk) => {
+        output = (output + chunk.toString('utf8')).slice(-8_192);
+        const m = ready.exec(output);
+        if (m !== null) done(() => resolve(m));
+      };
+      const onExit = (code, signal) => done(() => reject(new Error(`${command} exited (${code ?? signal}) before it was ready: ${output.trim().slice(-400)}`)));
+      const timer = setTimeout(() => done(() => reject(new Error(`${command} not ready within ${timeoutMs} ms: ${output.trim().slice(-400)}`))), timeoutMs);
+      const done = (settle) => {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
+        child.off('exit', onExit);
+        settle();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', onExit);
+      child.once('error', (err) => done(() => reject(err)));
+    });
+    // Keep draining so that a chatty child never blocks on a full pipe.
+    child.stdout.resume();
+    child.stderr.resume();
+    return { child, match };
+  } catch (err) {
+    await stop(child, 1_000);
+    throw err;
+  }
+}
+
+/** redis-server on a free loopback port, no persistence; retried on a port taken meanwhile. */
+export async function startRedis() {
+  let lastError;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    try {
+      const { child } = await startUntil('redis-server', args, { env: cleanEnv(), ready: /Ready to accept connections/, timeoutMs: 10_000 });
+      return { child, port, url: `redis://127.0.0.1:${port}`, command: `redis-server --port ${port} --bind 127.0.0.1 --save "" --appendonly no` };
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+/** The SIGCTL_* settings a serve node gets for load: the same raised limits the bench gives its own local server. */
+export const NODE_ENV = {
+  SIGCTL_LIMITS_MESSAGES_PER_SECOND: '1000000',
+  SIGCTL_LIMITS_BURST: '1000000',
+  SIGCTL_LIMITS_MAX_CONNECTIONS_PER_IP: '4000',
+  SIGCTL_DRAIN_MS: '0',
+};
+
+/** One `sigctl serve --redis` node on 127.0.0.1 port 0; resolves with its ws:// URL (from the --json banner). */
+export async function startNode({ root, redisUrl, nodeId }) {
+  const args = ['bin/sigctl', 'serve', '--host', '127.0.0.1', '--port', '0', '--redis', redisUrl, '--log-level', 'warn', '--json'];
+  const env = cleanEnv({ ...NODE_ENV, SIGCTL_REDIS_NODE_ID: nodeId });
+  const { child, match } = await startUntil(process.execPath, args, { env, cwd: root, ready: /"ws":"(ws:\/\/[^"]+)"/, timeoutMs: 20_000 });
+  return { child, nodeId, url: match[1], command: `SIGCTL_REDIS_NODE_ID=${nodeId} sigctl ${args.slice(1).join(' ')}` };
+}
+
+/**
+ * Runs `node bin/sigctl bench <args>` to completion: stdout verbatim (the report), stderr echoed to
+ * ours as progress and kept (tail) for failures. Killed (SIGINT, then SIGKILL) after `timeoutMs`.
+ */
+export async function runBench({ root, args, timeoutMs }) {
+  const startedAt = new Date();
+  const load = loadAverage();
+  const child = spawn(process.execPath, ['bin/sigctl', 'bench', ...args], { cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c) => {
+    stderr = (stderr + c.toString('utf8')).slice(-4_000);
+    process.stderr.write(c);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGINT');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  }, timeoutMs);
+  const code = await new Promise((resolve) => {
+    child.once('error', () => resolve(-1));
+    child.once('close', (c, signal) => resolve(c ?? signal));
+  });
+  clearTimeout(timer);
+  return { startedAt, finishedAt: new Date(), load, stdout, stderr, code, timedOut };
+}
+
+/** Waits a little between runs so that one run's teardown does not overlap the next one's start. */
+export const settle = () => sleep(2_000);
