@@ -147,3 +147,22 @@ export function multinodeRatios(cases) {
   const sum = (c) => c.cpu.nodes.reduce((a, x) => a + (x.ms ?? NaN), 0);
   return { nodeCpu: sum(two) / sum(one), redisCpu: two.cpu.redisMs / one.cpu.redisMs };
 }
+
+/** Where each target's ramp stopped: the last sustained step, the step that failed and the generator's ELU there. */
+export function rampNote(doc) {
+  const parts = (doc?.results?.runs ?? [])
+    .filter((r) => r.ramp !== undefined)
+    .map((r) => {
+      const steps = r.ramp.steps ?? [];
+      const last = steps.at(-1);
+      const stop =
+        last === undefined
+          ? 'no steps'
+          : last.sustained
+            ? `passed its last step (the bench's step limit, so this maximum is a lower bound; generator ELU ${n(last.generatorElu)})`
+            : `the ${int(last.targetRate)}/s step missed (p99 ${n(last.relayLatencyMs?.p99)} ms, generator ELU ${n(last.generatorElu)})`;
+      return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s and ${stop}`;
+    });
+  if (parts.length === 0) return '';
+  return `Ramp: ${parts.join('; ')}. With x1.5 steps the ratio can only move in factors of 1.5, and a generator ELU near 1 means the shared 2 cores, not the server alone, set the limit.`;
+}

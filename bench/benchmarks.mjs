@@ -4,12 +4,13 @@
  * `--out <results>/<name>.json`, and composes the file from bench/benchmarks-head.md, the machine
  * facts, each run's command and verbatim output, and tables computed from the JSON documents.
  *
- *   npm run build && node bench/benchmarks.mjs [--quick] [--only name,name]
+ *   npm run build && node bench/benchmarks.mjs [--quick] [--only name,name] [--compose]
  *
  * --quick (or SIGCTL_BENCH_QUICK=1) shortens every run and writes to .bench-out/benchmarks-quick/
- * (for testing this script); --only runs a subset (the others show as n/a). Exits 1 when a run
- * produced no JSON document. Needs a build, redis-server on PATH, and a quiet machine for figures
- * worth keeping.
+ * (for testing this script); --only runs a subset (the others show as n/a); --compose measures
+ * nothing and rewrites the file from the last run's results (<results>/benchmarks-run.json: machine
+ * facts, transcripts, node CPU), e.g. after editing the prose. Exits 1 when a run produced no JSON
+ * document. Needs a build, redis-server on PATH, and a quiet machine for figures worth keeping.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,15 +20,17 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMs, NODE_ENV, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
-import { connectTable, goalsTable, goalsTally, multinodeRatios, multinodeTable, n, throughputTable } from './benchmarks-tables.mjs';
+import { connectTable, goalsTable, goalsTally, multinodeRatios, multinodeTable, n, rampNote, throughputTable } from './benchmarks-tables.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, compose: { type: 'boolean', default: false } } });
 const quick = opts.quick || process.env.SIGCTL_BENCH_QUICK === '1';
 const only = opts.only?.split(',').map((s) => s.trim());
 const outDir = quick ? join(root, '.bench-out/benchmarks-quick') : root;
 const resultsDir = quick ? join(outDir, 'results') : join(root, 'bench/results');
 const docPath = join(outDir, 'BENCHMARKS.md');
+/** What a run leaves besides the bench's own JSON documents, so that --compose can rewrite the file without measuring. */
+const RUN_FILE = 'benchmarks-run.json';
 const q = (full, short) => (quick ? short : full);
 
 // ---- the run set -------------------------------------------------------------------------------
@@ -217,7 +220,7 @@ async function runMulti(c) {
       `#   redis-server: ${n(cpu.redisMs, 0)} ms`,
     ];
     blocks.set(c.name, transcript(setup, args, r, cpuLines));
-    return { label: c.label, doc, cpu };
+    return { name: c.name, label: c.label, doc, cpu };
   } finally {
     for (const child of started.reverse()) await stop(child);
     await settle();
@@ -278,6 +281,8 @@ function compose(m, startedAt, finishedAt, multi) {
     '',
     `${goalsTally(goalDocs)}.`,
     '',
+    rampNote(docs.get('signaling-ramp')),
+    '',
     '## Connect (join latency by phase)',
     '',
     connectTable(pick(['connect-p1', 'connect-p10', 'connect-p50', 'connect-p10-ndc'])),
@@ -302,6 +307,13 @@ function compose(m, startedAt, finishedAt, multi) {
   } else parts.push('_not run_', '');
   parts.push(
     weriftSection(),
+    '',
+    '<!-- From bench/benchmarks-server-relay.md (static prose, kept as written). -->',
+    '_This section was written by the server work of issue 4 and is included as written, from',
+    'bench/benchmarks-server-relay.md: its figures come from the runs it describes, at the times it states,',
+    'not from the run of this generator that produced the rest of this file._',
+    '',
+    readFileSync(join(root, 'bench/benchmarks-server-relay.md'), 'utf8').replace(/\s+$/, ''),
     '',
     '## Runs: commands and verbatim output',
     '',
@@ -341,6 +353,20 @@ if (!existsSync(join(root, 'dist/cli/main.js'))) {
   process.exit(1);
 }
 mkdirSync(resultsDir, { recursive: true });
+if (opts.compose) {
+  if (!existsSync(join(resultsDir, RUN_FILE))) {
+    process.stderr.write(`no ${relative(root, join(resultsDir, RUN_FILE))}: run the generator without --compose first\n`);
+    process.exit(1);
+  }
+  const saved = JSON.parse(readFileSync(join(resultsDir, RUN_FILE), 'utf8'));
+  if (saved.quick !== quick) throw new Error(`${RUN_FILE} is from a ${saved.quick ? 'quick' : 'full'} run: compose it the same way`);
+  for (const [name, text] of Object.entries(saved.blocks)) blocks.set(name, text);
+  for (const r of [...RUNS, ...MULTI]) docs.set(r.name, readDoc(r.name));
+  const multi = saved.multi.map((c) => ({ ...c, doc: docs.get(c.name) }));
+  writeFileSync(docPath, compose(saved.machine, new Date(saved.startedAt), new Date(saved.finishedAt), multi));
+  process.stderr.write(`rewrote ${relative(root, docPath)} from ${relative(root, join(resultsDir, RUN_FILE))} and the JSON documents (nothing measured)\n`);
+  process.exit(0);
+}
 const m = machine();
 const startedAt = new Date();
 try {
@@ -350,9 +376,11 @@ try {
   const finishedAt = new Date();
   // The results directory holds exactly this set, so that every JSON document there is one shown here.
   if (only === undefined) {
-    const keep = new Set([...RUNS, ...MULTI].map((r) => `${r.name}.json`));
+    const keep = new Set([...RUNS, ...MULTI].map((r) => `${r.name}.json`).concat(RUN_FILE));
     for (const f of readdirSync(resultsDir)) if (f.endsWith('.json') && !keep.has(f)) rmSync(join(resultsDir, f));
   }
+  const run = { generator: 'bench/benchmarks.mjs', quick, startedAt, finishedAt, machine: m, blocks: Object.fromEntries(blocks), multi: multi.map(({ name, label, cpu }) => ({ name, label, cpu })) };
+  writeFileSync(join(resultsDir, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(docPath, compose(m, startedAt, finishedAt, multi));
   process.stderr.write(`\nwrote ${relative(root, docPath)} and ${relative(root, resultsDir)}/ in ${((finishedAt - startedAt) / 1000).toFixed(0)} s\n`);
   if (missing.length > 0) {
