@@ -95,11 +95,16 @@ describe('signaling scenario', () => {
     const none = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 0, rampMaxSteps: 3, durationS: 1 }));
     expect(none.runs[0]!.ramp).toMatchObject({ boundMs: 0, maxSustainedRate: null });
     const steps = none.runs[0]!.ramp!.steps;
-    expect(steps).toHaveLength(2);
-    expect(steps.map((s) => [s.targetRate, s.sustained, s.retry])).toEqual([
-      [100, false, undefined],
-      [100, false, true],
-    ]);
+    // On a loaded machine the first window may also fall short of its send rate; then it missed on
+    // more than latency and is not retried. Otherwise it missed on latency alone: exactly one retry.
+    if (isSustained(steps[0]!, Infinity)) {
+      expect(steps.map((s) => [s.targetRate, s.sustained, s.retry])).toEqual([
+        [100, false, undefined],
+        [100, false, true],
+      ]);
+    } else {
+      expect(steps.map((s) => [s.targetRate, s.sustained, s.retry])).toEqual([[100, false, undefined]]);
+    }
     const some = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 5_000, rampMaxSteps: 2, durationS: 1 }));
     const ramp = some.runs[0]!.ramp!;
     expect(ramp.steps).toHaveLength(2);
