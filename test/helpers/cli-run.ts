@@ -1,7 +1,7 @@
 /**
  * Runs the built CLI (bin/sigctl -> dist/) as a user would, with a bounded wait.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/sigctl', import.meta.url));
@@ -13,15 +13,24 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunCliOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Drop every inherited SIGCTL_* variable (a developer's shell must not steer the test). */
+  cleanEnv?: boolean;
+  /** Gets the child once spawned (e.g. to send it a signal). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
 /** Runs `sigctl ...args` to completion; kills it and rejects after `timeoutMs`. */
-export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
   const { timeoutMs = 15_000 } = options;
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined };
+  if (options.cleanEnv === true) for (const k of Object.keys(env)) if (k.startsWith('SIGCTL_')) delete env[k];
+  Object.assign(env, options.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -38,5 +47,6 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    options.onSpawn?.(child);
   });
 }
