@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
 import { isSigctlError } from '../protocol/errors.js';
-import type { JoinMessage, LeaveMessage, MessageId, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
+import type { JoinMessage, LeaveMessage, Meta, MessageId, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
 import { frameText, type Connection, type Frame } from './connection.js';
 import type { ScannedSignal } from './signal-scan.js';
@@ -15,6 +15,9 @@ import { encode, relayFrame } from './frames.js';
 import { info, LocalIndex, type LocalMember } from './local-index.js';
 import type { ServerMetrics } from './metrics.js';
 import { newResumeToken, resumeMember } from './resume.js';
+
+/** The meta of every member that joined without one: shared (not one `{}` per member) and frozen, never mutated. */
+const NO_META: Meta = Object.freeze({});
 
 /** The hub's dependencies. */
 export interface HubOptions {
@@ -94,7 +97,7 @@ export class Hub {
       if (conn.isClosed()) return;
     }
 
-    const record: MemberRecord = { id: conn.session, name: p.sub ?? msg.name ?? conn.session, meta: msg.meta ?? {}, node: store.nodeId };
+    const record: MemberRecord = { id: conn.session, name: p.sub ?? msg.name ?? conn.session, meta: msg.meta ?? NO_META, node: store.nodeId };
     let result: Awaited<ReturnType<Store['join']>>;
     try {
       result = await store.join(msg.room, record, capacity);
