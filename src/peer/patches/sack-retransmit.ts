@@ -20,18 +20,10 @@
  * sack-frequency patch) do not halve the growth. Everything else is the original algorithm.
  */
 import type { WeriftPatch } from './index.js';
+import { TSN_MODULO, uint32Gt, uint32Gte } from './tsn.js';
 import type { SackChunkLike, SctpLike } from './internals.js';
 
 const USERDATA_MAX_LENGTH = 1200;
-const TSN_MODULO = 2 ** 32;
-
-function uint32Gt(a: number, b: number): boolean {
-  const half = 2147483648;
-  return (a < b && b - a > half) || (a > b && a - b < half);
-}
-function uint32Gte(a: number, b: number): boolean {
-  return a === b || uint32Gt(a, b);
-}
 
 /** Replaces SCTP.prototype.receiveSackChunk (sctp/src/sctp.ts). */
 async function receiveSackChunk(this: SctpLike, chunk: SackChunkLike): Promise<void> {

@@ -16,18 +16,10 @@
  * TSN, sorted numerically (RFC 4960 section 3.3.4).
  */
 import type { WeriftPatch } from './index.js';
+import { TSN_MODULO, uint32Gt, uint32Gte } from './tsn.js';
 import type { SctpLike } from './internals.js';
 import type { WeriftInternals } from './reach.js';
 
-const TSN_MODULO = 2 ** 32;
-
-function uint32Gt(a: number, b: number): boolean {
-  const half = 2147483648;
-  return (a < b && b - a > half) || (a > b && a - b < half);
-}
-function uint32Gte(a: number, b: number): boolean {
-  return a === b || uint32Gt(a, b);
-}
 
 /** Advances lastReceivedTsn over every consecutive TSN already received out of order. */
 function advanceCumulative(sctp: SctpLike): void {
