@@ -5,12 +5,30 @@
  */
 
 /**
+ * Lua shared by the scripts: the identities and metadata of a room's members (KEYS[1] members
+ * hash, KEYS[2] meta hash), skipping `except` (or nobody when it is nil).
+ */
+const LIST_MEMBERS = `
+local function list_members(except)
+  local peers = {}
+  local metas = {}
+  for i, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if id ~= except then
+      table.insert(peers, redis.call('HGET', KEYS[1], id))
+      table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
+    end
+  end
+  return peers, metas
+end
+`;
+
+/**
  * KEYS: members, meta, cap, seq, nodeMembers(node)
  * ARGV: memberId, identity JSON without seq, meta JSON, capacity, node entry, force ("1" re-registers
  *       a member after a Redis restart without the capacity check)
  * Returns {ok(0|1), capacity, ready(0|1), peersIdentity[], peersMeta[]} (peers before this join).
  */
-export const JOIN = `
+export const JOIN = LIST_MEMBERS + `
 local n = redis.call('HLEN', KEYS[1])
 local cap = tonumber(redis.call('GET', KEYS[3]))
 if n == 0 or cap == nil then
@@ -21,15 +39,7 @@ local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing == false and n >= cap and ARGV[6] ~= '1' then
   return {0, cap, 0, {}, {}}
 end
-local ids = redis.call('HKEYS', KEYS[1])
-local peers = {}
-local metas = {}
-for i, id in ipairs(ids) do
-  if id ~= ARGV[1] then
-    table.insert(peers, redis.call('HGET', KEYS[1], id))
-    table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
-  end
-end
+local peers, metas = list_members(ARGV[1])
 local seq
 if existing then
   seq = cjson.decode(existing)['seq']
@@ -52,7 +62,7 @@ return {1, cap, ready, peers, metas}
  *       is `<prefix><node>:members`, found from the record)
  * Returns {removed(0|1), remainingIdentity[], remainingMeta[]}.
  */
-export const LEAVE = `
+export const LEAVE = LIST_MEMBERS + `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 local removed = 0
 if existing then
@@ -67,15 +77,9 @@ end
 if removed == 1 or ARGV[3] == '' then
   redis.call('DEL', KEYS[5], KEYS[6])
 end
-local ids = redis.call('HKEYS', KEYS[1])
-if #ids == 0 then
+local peers, metas = list_members(nil)
+if #peers == 0 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-end
-local peers = {}
-local metas = {}
-for i, id in ipairs(ids) do
-  table.insert(peers, redis.call('HGET', KEYS[1], id))
-  table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
 end
 return {removed, peers, metas}
 `;
@@ -111,14 +115,8 @@ return {encoded, redis.call('HGET', KEYS[2], ARGV[1]) or '{}'}
 /**
  * KEYS: members, meta. Returns {identity[], meta[]}.
  */
-export const MEMBERS = `
-local ids = redis.call('HKEYS', KEYS[1])
-local peers = {}
-local metas = {}
-for i, id in ipairs(ids) do
-  table.insert(peers, redis.call('HGET', KEYS[1], id))
-  table.insert(metas, redis.call('HGET', KEYS[2], id) or '{}')
-end
+export const MEMBERS = LIST_MEMBERS + `
+local peers, metas = list_members(nil)
 return {peers, metas}
 `;
 
