@@ -129,6 +129,8 @@ class NdcPeer {
   private remote: string | undefined;
   private remoteSet = false;
   private readonly pendingCandidates: Array<{ candidate: string; mid: string }> = [];
+  /** Remote candidates libdatachannel refused (ICE went on with the others). */
+  private refusedCandidates = 0;
   private readonly waiters = new Set<(err?: Error) => void>();
   failure: Error | undefined;
 
@@ -223,14 +225,26 @@ class NdcPeer {
         if (d.type === 'answer') this.marks.answerReceived ??= performance.now();
         pc.setRemoteDescription(d.sdp, d.type);
         this.remoteSet = true;
-        for (const c of this.pendingCandidates.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+        for (const c of this.pendingCandidates.splice(0)) this.addCandidate(pc, c);
       } else if (parsed.data.candidate !== null) {
         const c = { candidate: parsed.data.candidate.candidate, mid: parsed.data.candidate.sdpMid ?? '0' };
-        if (this.remoteSet) pc.addRemoteCandidate(c.candidate, c.mid);
+        if (this.remoteSet) this.addCandidate(pc, c);
         else this.pendingCandidates.push(c);
       }
     } catch (err) {
       this.fail(new SigctlError('BAD_MESSAGE', `libdatachannel refused a signal: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+
+  /**
+   * One candidate libdatachannel will not take (as browsers do, it refuses some it cannot use) must
+   * not fail the pair: ICE goes on with the others, and a pair with none left fails by its timeout.
+   */
+  private addCandidate(pc: ReturnType<NdcPeer['peerConnection']>, c: { candidate: string; mid: string }): void {
+    try {
+      pc.addRemoteCandidate(c.candidate, c.mid);
+    } catch {
+      this.refusedCandidates++;
     }
   }
 
