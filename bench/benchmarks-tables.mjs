@@ -32,14 +32,15 @@ export function goalsTable(docs) {
     const cpu = `${n(s?.steady?.serverCpuUsPerMessage)} / ${n(fl?.steady?.serverCpuUsPerMessage)} µs = **${f(c?.cpuPerMessageRatio, 3)}x** ${verdict(c?.goals?.cpu)}`;
     const window = `${n(s?.steady?.serverCpuMs, 0)} / ${n(fl?.steady?.serverCpuMs, 0)}`;
     const rss = `${n(s?.server?.rssPerConnectionKiB)} / ${n(fl?.server?.rssPerConnectionKiB)} KiB = **${f(c?.rssPerConnectionRatio, 3)}x** ${verdict(c?.goals?.memory)}`;
+    const heap = `${n(s?.server?.heapPerConnectionKiB)} / ${n(fl?.server?.heapPerConnectionKiB)} KiB = ${f(c?.heapPerConnectionRatio, 3)}x`;
     const del = (r) => `${f(r?.steady?.deliveredRatio, 6)} (dup ${n(r?.steady?.duplicates, 0)}, lost ${n(r?.steady?.lost, 0)})`;
     const ramp =
       s?.ramp === undefined
         ? '-'
         : `${int(s.ramp.maxSustainedRate)} / ${int(fl?.ramp?.maxSustainedRate)} msg/s = **${f(c?.rampMaxRatio, 3)}x** ${verdict(c?.goals?.ramp)}`;
-    return [name, cpu, window, rss, `${del(s)} / ${del(fl)} ${verdict(c?.goals?.delivery)}`, ramp];
+    return [name, cpu, window, rss, heap, `${del(s)} / ${del(fl)} ${verdict(c?.goals?.delivery)}`, ramp];
   });
-  return table(['run', 'CPU per relayed message (goal <= 1.2x)', 'CPU ms in the window', 'RSS per joined connection (goal <= 1.2x)', 'delivered/expected (goal exactly 1)', 'ramp maximum (goal >= 0.8x)'], rows);
+  return table(['run', 'CPU per relayed message (goal <= 1.2x)', 'CPU ms in the window', 'RSS per joined connection (goal <= 1.2x)', 'JS heap per joined connection (information)', 'delivered/expected (goal exactly 1)', 'ramp maximum (goal >= 0.8x)'], rows);
 }
 
 /** How many of the runs met each goal of issue 4. */

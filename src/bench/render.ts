@@ -77,7 +77,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
   lines.push(
     ...renderTable(
       color,
-      ['target', 'joined', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'server RSS KiB', 'KiB/conn'],
+      ['target', 'joined', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'server RSS KiB', 'RSS KiB/conn', 'heap KiB/conn'],
       runs.map((r) => [
         r.target,
         r.join.ok,
@@ -88,6 +88,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
         num(r.join.latencyMs.max, 2),
         r.server === undefined ? '-' : `${r.server.rssBaselineKiB} -> ${r.server.rssJoinedKiB}`,
         num(r.server?.rssPerConnectionKiB, 2),
+        num(r.server?.heapPerConnectionKiB, 2),
       ]),
     ),
   );
@@ -109,6 +110,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
     lines.push('', color.bold('sigctl vs floor'));
     lines.push(`  cpu per relayed message  ${num(comparison.cpuPerMessageRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.cpu)}`);
     lines.push(`  RSS per joined conn      ${num(comparison.rssPerConnectionRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.memory)}`);
+    lines.push(`  JS heap per joined conn  ${num(comparison.heapPerConnectionRatio, 3)}x floor (for information)`);
     lines.push(`  delivered/expected       exactly 1 for both: ${goal(comparison.goals.delivery)}`);
     if (comparison.rampMaxRatio !== null || runs.some((r) => r.ramp !== undefined)) {
       lines.push(`  ramp maximum             ${num(comparison.rampMaxRatio, 3)}x floor (goal >= 0.8x) ${goal(comparison.goals.ramp)}`);

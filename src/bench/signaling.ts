@@ -15,6 +15,7 @@ import { concatSamples, round, roundSummary, summarize, type Summary } from './s
 import { countdown, type ProgressFn } from './progress.js';
 import { urlList, type TargetUrls } from './spread.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
+import type { MemoryReading } from './server-probe.js';
 
 export interface SignalingOptions {
   /**
@@ -101,8 +102,21 @@ export interface SignalingRun {
     spanningRooms: number;
   };
   steady: SignalingWindow;
-  /** Local targets: RSS in KiB before the clients connected and once all had joined. */
-  server?: { pid: number; rssBaselineKiB: number; rssJoinedKiB: number; rssPerConnectionKiB: number };
+  /**
+   * Local targets: memory in KiB before the clients connected and once all had joined, each read
+   * after a full GC with the young generation resident and fixed in size (server-probe.ts).
+   * heap = V8 heap in use + external memory of JS objects.
+   */
+  server?: {
+    pid: number;
+    rssBaselineKiB: number;
+    rssJoinedKiB: number;
+    rssPerConnectionKiB: number;
+    heapBaselineKiB: number;
+    heapJoinedKiB: number;
+    heapPerConnectionKiB: number;
+    newSpaceKiB: number;
+  };
   ramp?: { boundMs: number; factor: number; steps: SignalingWindow[]; maxSustainedRate: number | null };
 }
 
@@ -110,6 +124,8 @@ export interface SignalingComparison {
   /** sigctl / floor. */
   cpuPerMessageRatio: number | null;
   rssPerConnectionRatio: number | null;
+  /** Informational: the same for the JS heap alone (in use + external). */
+  heapPerConnectionRatio: number | null;
   /** sigctl / floor highest sustained ramp rate. */
   rampMaxRatio: number | null;
   /** The goals of issue 4: CPU and RSS <= 1.2x the floor, delivered/sent exactly 1, ramp >= 0.8x. */
@@ -211,7 +227,7 @@ export async function runSeries(kind: TargetKind | 'remote', target: TargetUrls,
   if (urls.length === 0) throw new SigctlError('USAGE', 'runSeries needs at least one URL');
   const progress = (text: string, transient = false): void => opts.onProgress?.(`${kind}: ${text}`, transient);
   let phase = 0;
-  let rssBaselineKiB = 0;
+  let baseline: MemoryReading | undefined;
   const workers = opts.workers ?? Math.max(1, availableParallelism());
   if (local !== undefined) {
     // A fresh server allocates on its first connections (code paths compiled, buffers and pools
@@ -219,7 +235,7 @@ export async function runSeries(kind: TargetKind | 'remote', target: TargetUrls,
     progress('warming the server up');
     await warmUp(urls, opts, workers);
     await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
-    rssBaselineKiB = local.sample()?.rssKiB ?? 0;
+    baseline = await local.memory();
   }
   aborted(opts.signal);
   progress(`joining ${opts.clients} clients in rooms of ${opts.roomSize}`);
@@ -240,14 +256,20 @@ export async function runSeries(kind: TargetKind | 'remote', target: TargetUrls,
       spanningRooms: joined.reduce((n, j) => n + j.spanningRooms, 0),
     };
     let server: SignalingRun['server'];
-    if (local !== undefined) {
+    if (local !== undefined && baseline !== undefined) {
       await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
-      const rssJoinedKiB = local.sample()?.rssKiB ?? 0;
+      const joinedMem = await local.memory();
+      const heap = (m: MemoryReading): number => m.heapUsedKiB + m.externalKiB;
+      const perConnection = (before: number, after: number): number => (join.ok === 0 ? NaN : round((after - before) / join.ok, 2));
       server = {
         pid: local.pid,
-        rssBaselineKiB,
-        rssJoinedKiB,
-        rssPerConnectionKiB: join.ok === 0 ? NaN : round((rssJoinedKiB - rssBaselineKiB) / join.ok, 2),
+        rssBaselineKiB: baseline.rssKiB,
+        rssJoinedKiB: joinedMem.rssKiB,
+        rssPerConnectionKiB: perConnection(baseline.rssKiB, joinedMem.rssKiB),
+        heapBaselineKiB: heap(baseline),
+        heapJoinedKiB: heap(joinedMem),
+        heapPerConnectionKiB: perConnection(heap(baseline), heap(joinedMem)),
+        newSpaceKiB: joinedMem.newSpaceKiB,
       };
     }
 
@@ -314,11 +336,13 @@ function ratio(a: number | undefined | null, b: number | undefined | null): numb
 export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): SignalingComparison {
   const cpu = ratio(sigctl.steady.serverCpuUsPerMessage, floor.steady.serverCpuUsPerMessage);
   const mem = ratio(sigctl.server?.rssPerConnectionKiB, floor.server?.rssPerConnectionKiB);
+  const heap = ratio(sigctl.server?.heapPerConnectionKiB, floor.server?.heapPerConnectionKiB);
   const ramp = ratio(sigctl.ramp?.maxSustainedRate, floor.ramp?.maxSustainedRate);
   const exact = (r: SignalingRun): boolean => r.steady.deliveredRatio === 1 && r.steady.duplicates === 0;
   return {
     cpuPerMessageRatio: cpu,
     rssPerConnectionRatio: mem,
+    heapPerConnectionRatio: heap,
     rampMaxRatio: ramp,
     goals: {
       cpu: cpu === null ? null : cpu <= 1.2,
@@ -331,7 +355,7 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
 
 async function withLocal<T>(kind: TargetKind, opts: SignalingOptions, body: (t: LocalTarget) => Promise<T>): Promise<T> {
   opts.onProgress?.(`${kind}: starting a local server`);
-  const target = await startLocalTarget({ kind, env: opts.env, serverEnv: benchServerEnv(opts.clients, opts.roomSize), signal: opts.signal });
+  const target = await startLocalTarget({ kind, env: opts.env, serverEnv: benchServerEnv(opts.clients, opts.roomSize), memoryProbe: true, signal: opts.signal });
   opts.onResource?.(() => target.kill());
   try {
     return await body(target);

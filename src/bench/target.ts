@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SigctlError } from '../protocol/errors.js';
 import { sampleProcess, type ProcSample } from './proc.js';
+import type { MemoryProbeRequest, MemoryReading } from './server-probe.js';
+import { compiledWorkerUrl } from './worker-url.js';
 
 /** Which server a local target runs. */
 export type TargetKind = 'sigctl' | 'floor';
@@ -23,6 +25,8 @@ export interface LocalTargetOptions {
   /** How long the child may take to print its URL. */
   startTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Start the child with the memory probe (server-probe.ts), so that `memory()` works. */
+  memoryProbe?: boolean;
   /** The sigctl launcher; defaults to this package's bin/sigctl. */
   bin?: string;
 }
@@ -34,6 +38,8 @@ export interface LocalTarget {
   pid: number;
   /** CPU and RSS of the child now; undefined once it is gone or without /proc. */
   sample(): ProcSample | undefined;
+  /** Memory after a full GC with the young generation resident (server-probe.ts; needs `memoryProbe`); rejects after 10 s. */
+  memory(): Promise<MemoryReading>;
   /** SIGTERM, then SIGKILL after 3 s; idempotent. */
   close(): Promise<void>;
   /** SIGKILL at once (for a second Ctrl-C). */
@@ -43,6 +49,17 @@ export interface LocalTarget {
 /** This package's bin/sigctl (src/bench and dist/bench are both two levels below the root). */
 export function sigctlBin(): string {
   return fileURLToPath(new URL('../../bin/sigctl', import.meta.url));
+}
+
+/**
+ * V8 flags for both local servers, so that their memory is comparable: a fixed young generation
+ * (16 MiB semi-spaces, the most V8 grows them to by default on 64-bit) instead of one that grows
+ * when it happens to, `gc()` for the probe, and the probe itself. See server-probe.ts.
+ */
+export const PROBE_SEMI_SPACE_MB = 16;
+function probeExecArgv(): string[] {
+  const preload = compiledWorkerUrl('server-probe-preload').href;
+  return ['--expose-gc', `--min-semi-space-size=${PROBE_SEMI_SPACE_MB}`, `--max-semi-space-size=${PROBE_SEMI_SPACE_MB}`, '--import', preload];
 }
 
 const URL_PATTERN = /wss?:\/\/[^\s"'`,)]+/;
@@ -62,6 +79,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
   const args = options.kind === 'sigctl' ? ['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'] : ['bench', 'floor', '--port', '0'];
   // cwd is a neutral directory so that no .sigctlrc of the caller's project changes the server.
   const child: ChildProcess = fork(bin, args, {
+    execArgv: options.memoryProbe === true ? probeExecArgv() : [],
     cwd: tmpdir(),
     env: childEnv(options.env, options.kind === 'sigctl' ? (options.serverEnv ?? {}) : {}),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -134,7 +152,31 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     child.stdout?.resume();
     child.stderr?.resume();
     if (pid === undefined) throw new SigctlError('LISTEN_FAILED', 'no pid for the local server');
-    return { kind: options.kind, url, pid, sample: () => sampleProcess(pid), close, kill };
+    let nextId = 0;
+    const memory = (): Promise<MemoryReading> =>
+      new Promise<MemoryReading>((resolve, reject) => {
+        const id = ++nextId;
+        const done = (err?: Error, reading?: MemoryReading): void => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          if (reading !== undefined) resolve(reading);
+          else reject(err ?? new SigctlError('SERVER_UNREACHABLE', 'no memory reading'));
+        };
+        const onMessage = (msg: unknown): void => {
+          const m = msg as Partial<MemoryReading> | null;
+          if (m?.type === 'sigctl-bench-memory' && m.id === id) done(undefined, m as MemoryReading);
+        };
+        const onExit = (): void => done(new SigctlError('SERVER_UNREACHABLE', `${options.kind} server exited before its memory reading`));
+        const timer = setTimeout(() => done(new SigctlError('TIMEOUT', `${options.kind} server sent no memory reading within 10 s`)), 10_000);
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        const request: MemoryProbeRequest = { type: 'sigctl-bench-memory', id };
+        if (options.memoryProbe !== true) done(new SigctlError('USAGE', 'this local server was started without the memory probe'));
+        else if (exited || !child.connected) done(new SigctlError('SERVER_UNREACHABLE', `${options.kind} server is gone`));
+        else child.send(request, (err) => (err === null ? undefined : done(err)));
+      });
+    return { kind: options.kind, url, pid, sample: () => sampleProcess(pid), memory, close, kill };
   } catch (err) {
     await close();
     throw err;

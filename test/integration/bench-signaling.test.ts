@@ -77,13 +77,21 @@ describe('signaling scenario', () => {
     expect(signalingFigures(result)).toMatchObject({ failures: 0 });
   });
 
-  it('measures server CPU per relayed message and RSS per connection of a local child', async () => {
-    target = await startLocalTarget({ kind: 'floor', env: { PATH: process.env.PATH } });
+  it('measures server CPU per relayed message and memory per connection of a local child after a GC', async () => {
+    target = await startLocalTarget({ kind: 'floor', env: { PATH: process.env.PATH }, memoryProbe: true });
     const run = await runSeries('floor', target.url, target, options({ clients: 40, rate: 10 }));
     expectExactRun(run, 40, 2);
     expect(run.server?.pid).toBe(target.pid);
     expect(run.server?.rssJoinedKiB).toBeGreaterThan(0);
     expect(Number.isFinite(run.server?.rssPerConnectionKiB)).toBe(true);
+    // The probe ran in the child with a fixed young generation (16 MiB semi-spaces) and a full GC:
+    // 40 joined connections leave more live heap than none did.
+    expect(run.server?.newSpaceKiB).toBeGreaterThanOrEqual(16 * 1024);
+    expect(run.server!.heapJoinedKiB).toBeGreaterThan(run.server!.heapBaselineKiB);
+    expect(run.server!.heapPerConnectionKiB).toBeGreaterThan(0);
+    const reading = await target.memory();
+    expect(reading).toMatchObject({ type: 'sigctl-bench-memory', gc: true });
+    expect(reading.rssKiB).toBeGreaterThan(reading.heapUsedKiB);
     expect(run.steady.serverCpuMs).toBeGreaterThanOrEqual(0);
     expect(run.steady.serverCpuUsPerMessage).toBeGreaterThanOrEqual(0);
   });
