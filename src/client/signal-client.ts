@@ -32,8 +32,8 @@ export type { ClientLogger, JoinParams, SignalClientEvents, SignalClientOptions 
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** Heartbeat watchdog: the server pings every heartbeatMs and closes after two misses; we allow a little more. */
-const HEARTBEAT_GRACE_FACTOR = 2.5;
+/** Heartbeat watchdog: the server sends a frame (data or a ping) at least every 2 x heartbeatMs; we allow one period more. */
+const HEARTBEAT_GRACE_FACTOR = 3;
 
 /** A protocol v1 signaling client. Create one per connection; `closed` is terminal. */
 export class SignalClient extends TypedEmitter<SignalClientEvents> {

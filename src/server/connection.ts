@@ -51,6 +51,10 @@ export function frameText(frame: Frame): string {
   return typeof frame === 'string' ? frame : frame.toString('utf8');
 }
 
+/** Bits of Connection.traffic. */
+export const HEARD = 1;
+export const SPOKE = 2;
+
 // ws sends a Buffer as binary unless told otherwise; one options object for every send.
 const TEXT: { binary: false } = Object.freeze({ binary: false });
 
@@ -63,6 +67,11 @@ export class Connection implements BucketState {
   resumeToken: string | undefined;
   /** Heartbeats sent without a pong since the last pong. */
   missedPongs = 0;
+  /**
+   * Traffic since the last heartbeat tick: HEARD (a frame came in) | SPOKE (a frame went out).
+   * Both together spare the connection its ping (see the heartbeat in index.ts).
+   */
+  traffic = 0;
   /** Set by whoever closes the socket first, read by the close handler. */
   endKind: EndKind | undefined;
   /** Serialises control messages so a leave completes before a following join (unset when idle). */
@@ -156,6 +165,7 @@ export class Connection implements BucketState {
     if (!this.open) return;
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, TEXT);
+    this.traffic |= SPOKE;
     if (this.ws.bufferedAmount > this.limits.sendBufferBytes) {
       this.log.warn({ event: 'slow-consumer', buffered: this.ws.bufferedAmount }, 'closing a client that does not read');
       this.kick(CloseCode.SLOW_CONSUMER, 'slow consumer');

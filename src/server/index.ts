@@ -18,7 +18,7 @@ import { SigctlError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { MemoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
-import { Connection, type EndKind } from './connection.js';
+import { Connection, HEARD, SPOKE, type EndKind } from './connection.js';
 import { createDispatcher } from './dispatch.js';
 import { createRequestHandler } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
@@ -197,7 +197,10 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       ws.terminate();
     }
 
-    ws.on('message', (data, isBinary) => onMessage(conn, data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => {
+      conn.traffic |= HEARD;
+      onMessage(conn, data as Buffer, isBinary);
+    });
     ws.on('pong', onPong);
     ws.on('error', onSocketError);
     ws.on('close', onClose);
@@ -215,10 +218,19 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const onMessage = createDispatcher(config, hub, metrics);
 
   // Liveness: ping every heartbeatMs; two unanswered pings close the connection (4010) and count
-  // as an unexpected disconnect (the member is reserved for resume).
+  // as an unexpected disconnect (the member is reserved for resume). A connection whose frames
+  // went both ways since the last tick is spared its ping: the client just proved it is alive, and
+  // just received traffic of its own, so it still hears from us at least every 2 x heartbeatMs.
+  // In a busy room that saves a ping and a pong per member per period.
   const heartbeat = setInterval(() => {
     for (const conn of connections) {
       if (conn.ws.readyState !== WebSocket.OPEN || conn.isClosed()) continue;
+      const traffic = conn.traffic;
+      conn.traffic = 0;
+      if (traffic === (HEARD | SPOKE)) {
+        conn.missedPongs = 0;
+        continue;
+      }
       if (conn.missedPongs >= 2) {
         conn.log.info({ event: 'heartbeat-timeout' }, 'missed two heartbeats');
         // Membership is handled now; the socket gets a moment to carry the close frame.

@@ -137,4 +137,32 @@ describe('server resume and heartbeat', () => {
     // Reserved first (no immediate leave), then timed out.
     expect(await a.next('peer-left', 3000)).toMatchObject({ peer: jm.self.id, reason: 'timeout' });
   });
+
+  it('spares a connection whose frames go both ways its ping; one that only sends is still pinged and closed', async () => {
+    const s = await setup({ heartbeatMs: 100, rooms: { resumeGraceMs: 400 } });
+    // Neither client answers WebSocket pings.
+    const chatty = await connect(s, { autoPong: false });
+    chatty.send({ type: 'join', room: 'busy' });
+    await chatty.next('joined');
+    const sender = await connect(s, { autoPong: false });
+    sender.send({ type: 'join', room: 'busy2' });
+    await sender.next('joined');
+    let pingsToChatty = 0;
+    chatty.ws.on('ping', () => pingsToChatty++);
+    // chatty's pings are answered by pongs (traffic both ways); sender's broadcasts reach nobody.
+    const timer = setInterval(() => {
+      chatty.send({ type: 'ping' });
+      sender.send({ type: 'signal', data: 'nobody listens' });
+    }, 20);
+    try {
+      expect((await sender.waitClosed(3000)).code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+      await sleep(300);
+      expect(chatty.ws.readyState).toBe(chatty.ws.OPEN);
+    } finally {
+      clearInterval(timer);
+    }
+    // Quiet now: pinged again, and closed for not answering.
+    expect((await chatty.waitClosed(3000)).code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+    expect(pingsToChatty).toBeGreaterThanOrEqual(2);
+  });
 });
