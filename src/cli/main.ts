@@ -5,19 +5,44 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { SigctlError } from '../protocol/errors.js';
-import { registerBench } from './commands/bench.js';
-import { registerConfig } from './commands/config.js';
-import { registerPeer } from './commands/peer.js';
-import { registerServe } from './commands/serve.js';
-import { registerToken } from './commands/token.js';
-import type { Runner } from './command.js';
+import type { RegisterCommand, Runner } from './command.js';
 import { increase } from './command.js';
 import type { CliContext } from './context.js';
 import { codeFor, ExitCode, exitCodeFor } from './exit.js';
 import { Output, type GlobalOptions } from './output.js';
 import { packageVersion } from './version.js';
 
-function buildProgram(run: Runner): Command {
+/** Every command, in help order, with a loader for its registration module. */
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<RegisterCommand>]> = [
+  ['serve', async () => (await import('./commands/serve.js')).registerServe],
+  ['peer', async () => (await import('./commands/peer.js')).registerPeer],
+  ['bench', async () => (await import('./commands/bench.js')).registerBench],
+  ['token', async () => (await import('./commands/token.js')).registerToken],
+  ['config', async () => (await import('./commands/config.js')).registerConfig],
+];
+/** Global options that take a value (their value is not the command name). */
+const GLOBAL_WITH_VALUE = new Set(['-c', '--config']);
+
+/**
+ * The command named in `argv` (process.argv), if it is one of ours: only that command is
+ * registered then (`sigctl peer` does not load bench's schemas). Anything else (no command, a
+ * typo, `help`) registers every command, so help and "did you mean" see them all.
+ */
+export function commandIn(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (GLOBAL_WITH_VALUE.has(arg)) {
+      i += 1;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return COMMANDS.some(([name]) => name === arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+async function buildProgram(run: Runner, only: string | undefined): Promise<Command> {
   const program = new Command('sigctl')
     .description('WebRTC signaling in one tool: serve a signaling daemon, prove a deployment with a real peer, benchmark it in CI.')
     .version(`sigctl ${packageVersion()} (protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the package and protocol version')
@@ -36,7 +61,9 @@ function buildProgram(run: Runner): Command {
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 bench threshold missed, 130/143 interrupted.
 Docs: README.md, docs/protocol.md, docs/errors.md, docs/configuration.md`,
   );
-  for (const register of [registerServe, registerPeer, registerBench, registerToken, registerConfig]) register(program, run);
+  const chosen = COMMANDS.filter(([name]) => only === undefined || name === only);
+  const registers = await Promise.all(chosen.map(([, load]) => load()));
+  for (const register of registers) register(program, run);
   return program;
 }
 
@@ -80,6 +107,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         stdinIsTTY: process.stdin.isTTY === true,
       };
       try {
+        await out.prepare();
         const code = await body(ctx, opts as never, cmd);
         exitCode = interruptedBy !== undefined ? exitCodeFor(undefined, interruptedBy) : (code ?? ExitCode.OK);
       } catch (err) {
@@ -94,8 +122,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       }
     };
 
-  const program = buildProgram(run);
   try {
+    const program = await buildProgram(run, commandIn(argv));
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -4,7 +4,7 @@
  * only on a TTY and never with --json, colour off with --no-color or NO_COLOR.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { default as oraFunction, Ora } from 'ora';
 import type { Writable } from 'node:stream';
 
 /** Global flags every command understands. */
@@ -21,6 +21,10 @@ export interface OutputStreams {
   stderr: Writable & { isTTY?: boolean };
   env: Readonly<Record<string, string | undefined>>;
 }
+
+type OraFactory = typeof oraFunction;
+/** ora (and string-width, cli-cursor, ...: ~30 ms to load) is loaded only for an interactive run. */
+let oraFactory: OraFactory | undefined;
 
 /** What a command uses to talk to the user. */
 export class Output {
@@ -40,6 +44,14 @@ export class Output {
     const level = noColor ? 0 : streams.stderr.isTTY === true || streams.stdout.isTTY === true || (streams.env.FORCE_COLOR ?? '') !== '' ? 1 : 0;
     this.color = new Chalk({ level: level === 0 ? 0 : streams.env.COLORTERM === 'truecolor' ? 3 : 1 });
     this.interactive = streams.stderr.isTTY === true && !this.json && !this.quiet && streams.env.CI !== 'true';
+  }
+
+  /**
+   * Loads what this output needs beyond the basics: ora, when spinners can be shown. main awaits
+   * it before a command runs, so --json and piped runs never load ora.
+   */
+  async prepare(): Promise<void> {
+    if (this.interactive && oraFactory === undefined) oraFactory = (await import('ora')).default;
   }
 
   /** A result line (human mode) on stdout. */
@@ -71,11 +83,11 @@ export class Output {
     this.streams.stderr.write(`${this.color.red('error')} ${this.color.bold(code)}: ${message}\n`);
   }
 
-  /** A spinner on a TTY; undefined otherwise (callers use optional chaining). */
+  /** A spinner on a TTY (after prepare()); undefined otherwise (callers use optional chaining). */
   spinner(text: string): Ora | undefined {
     // A pseudo-terminal that reports 0 columns makes ora redraw without end: no spinner there.
-    if (!this.interactive || ((this.streams.stderr as { columns?: number }).columns ?? 0) <= 0) return undefined;
-    return ora({ text, stream: this.streams.stderr, color: 'cyan' }).start();
+    if (!this.interactive || oraFactory === undefined || ((this.streams.stderr as { columns?: number }).columns ?? 0) <= 0) return undefined;
+    return oraFactory({ text, stream: this.streams.stderr, color: 'cyan' }).start();
   }
 
   get stdout(): OutputStreams['stdout'] {

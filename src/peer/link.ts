@@ -25,6 +25,7 @@ import { sdpProblem, sessionIdentity } from './sdp.js';
 import { selectedPair, type SelectedPair } from './stats.js';
 import { closeWeriftPeerConnection, createWeriftPeerConnection } from './werift-factory.js';
 
+export { prepareWerift } from './werift-factory.js';
 export type { LinkPhase, LinkReport, OutgoingSignal, PeerLinkEvents, PeerLinkOptions } from './link-types.js';
 
 type LinkState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';

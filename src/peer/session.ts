@@ -21,10 +21,23 @@ import { SigctlError } from '../protocol/errors.js';
 import type { IceServer, JoinedMessage, Meta, PeerInfo, PeerLeftReason } from '../protocol/messages.js';
 import type { ChannelData, PeerChannel } from './channel.js';
 import { KEEPALIVE_MESSAGE, KEEPALIVE_META, startKeepalive } from './keepalive.js';
-import { PeerLink, type LinkPhase, type LinkReport } from './link.js';
+import type { LinkPhase, LinkReport } from './link.js';
+import type * as LinkModuleNamespace from './link.js';
+import type { PeerLink } from './link.js';
 import { checkTurnCredentials } from './turn-check.js';
 
 export { KEEPALIVE_MESSAGE, KEEPALIVE_META } from './keepalive.js';
+
+type LinkModule = typeof LinkModuleNamespace;
+let linkModule: Promise<LinkModule> | undefined;
+/**
+ * ./link.js and with it werift (~130 ms of module evaluation in a fresh process) are loaded on
+ * first use, so a session starts its WebSocket connect while werift is still loading.
+ */
+function loadLinkModule(): Promise<LinkModule> {
+  linkModule ??= import('./link.js');
+  return linkModule;
+}
 
 /** Session-level phases, then the per-peer link phases. */
 export type SessionPhase = 'ws-connected' | 'joined' | LinkPhase;
@@ -137,6 +150,8 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   private ended = false;
   /** Aborts start-up work (the TURN credential check) when the session closes. */
   private readonly aborter = new AbortController();
+  /** The PeerLink class, set by start() before the join (links exist only after it). */
+  private linkClass: LinkModule['PeerLink'] | undefined;
 
   constructor(options: PeerSessionOptions) {
     super();
@@ -188,6 +203,10 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   /** Connects, joins the room and starts negotiating with the members already there. */
   async start(): Promise<JoinedMessage> {
     this.times.startedAt = this.clock.now();
+    // werift loads while the WebSocket connects (ESM loading reads files asynchronously, so the
+    // upgrade round trip overlaps it); the join waits for it so that links can be made at once.
+    const links = loadLinkModule();
+    links.catch(() => undefined); // awaited below; a connect failure must not leave it unhandled
     const welcome = await this.client.connect();
     this.times.wsConnectedAt = this.clock.now();
     this.emit('phase', { phase: 'ws-connected', at: this.times.wsConnectedAt });
@@ -209,6 +228,10 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         throw err;
       }
     }
+    const mod = await links;
+    this.linkClass = mod.PeerLink;
+    // The DTLS certificate (ECDSA key + X.509) is generated while the join is in flight.
+    mod.prepareWerift();
     const meta = this.keepaliveMs() > 0 ? { ...this.options.meta, [KEEPALIVE_META]: true } : this.options.meta;
     const joined = await this.client.join({ room: this.options.room, name: this.options.name, meta, capacity: this.options.capacity });
     return joined;
@@ -311,7 +334,9 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     const self = this.selfInfo;
     if (self === undefined) throw new SigctlError('INTERNAL', 'createLink before joined');
     const welcome = this.client.welcome;
-    const link = new PeerLink({
+    const PeerLinkClass = this.linkClass;
+    if (PeerLinkClass === undefined) throw new SigctlError('INTERNAL', 'createLink before start() loaded werift');
+    const link = new PeerLinkClass({
       remoteId: peer.id,
       polite: self.id < peer.id,
       initiator,

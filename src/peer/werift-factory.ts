@@ -4,7 +4,7 @@
  * werift-performance work) are applied in exactly one spot, and the werift facts that bite
  * (loopback, public STUN fallback) are handled once.
  */
-import { RTCPeerConnection, type RTCIceServer } from 'werift';
+import { RTCDtlsTransport, RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { Clock, TimerHandle } from '../client/clock.js';
 import type { IceServer } from '../protocol/messages.js';
 import { applyWeriftPatches } from './patches/index.js';
@@ -35,6 +35,17 @@ function ensurePatched(): void {
   applyWeriftPatches();
 }
 // ---------------------------------------------------------------------------------------------------
+
+/**
+ * Applies the runtime patches and starts generating werift's process-wide DTLS certificate
+ * (ECDSA P-256 key and self-signed X.509; ~15 ms in a fresh process, much of it in the thread
+ * pool) without waiting for it: the first createOffer()/createAnswer() awaits the same promise.
+ * Call it while something else is in flight (the join). Idempotent.
+ */
+export function prepareWerift(): void {
+  ensurePatched();
+  RTCDtlsTransport.SetupCertificate().catch(() => undefined); // a failure surfaces in createOffer()
+}
 
 /** Creates a werift RTCPeerConnection configured for sigctl. */
 export function createWeriftPeerConnection(options: WeriftPeerOptions): RTCPeerConnection {

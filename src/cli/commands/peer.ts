@@ -160,11 +160,14 @@ function summaryLine(s: RunSummary): string {
 }
 
 async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise<number> {
+  // Loaded here, not at the top: `serve` must never load werift. run.js itself does not load
+  // werift either: the session starts it while its WebSocket connects (docs/peer.md, start-up).
+  const loading = import('../../peer/run.js');
+  loading.catch(() => undefined); // awaited below, after the flags are checked
   const paths = await checkPaths(opts, ctx.cwd);
   const iceServers = (opts.iceServer ?? []).map(parseIceServer);
   const json = ctx.out.json;
-  // Loaded here, not at the top: werift costs ~0.5 s and `serve` must never load it.
-  const { createPeerRun } = await import('../../peer/run.js');
+  const { createPeerRun } = await loading;
   const run = createPeerRun({
     url: opts.url,
     room: opts.room,
