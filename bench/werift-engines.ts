@@ -5,6 +5,7 @@
  * so the scripts can pass descriptions over a child_process IPC channel. Loopback only.
  */
 import { RTCPeerConnection } from 'werift';
+import { processDtlsKeys } from '../src/peer/werift-factory.js';
 import type { RTCDataChannel } from 'werift';
 import type * as NodeDataChannel from 'node-datachannel';
 
@@ -74,6 +75,8 @@ export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchP
     iceUseIpv6: false,
     iceInterfaceAddresses: { udp4: '127.0.0.1' },
     iceAdditionalHostAddresses: ['127.0.0.1'],
+    // The certificate sigctl's peers use (src/peer/certificate.ts), so interop tests cover it.
+    dtls: { keys: { ...processDtlsKeys() } },
     // werift's debug option keeps a record when random() < value/100, i.e. the value is the share KEPT.
     ...(options.dropPercent ? { debug: { outboundPacketLoss: 100 - options.dropPercent } } : {}),
   });

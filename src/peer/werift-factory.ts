@@ -4,10 +4,11 @@
  * werift-performance work) are applied in exactly one spot, and the werift facts that bite
  * (loopback, public STUN fallback) are handled once.
  */
-import { RTCDtlsTransport, RTCPeerConnection, type RTCIceServer } from 'werift';
+import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { Clock, TimerHandle } from '../client/clock.js';
 import type { IceServer } from '../protocol/messages.js';
 import { applyWeriftPatches } from './patches/index.js';
+import { createDtlsKeys, type DtlsKeys } from './certificate.js';
 
 /** What a sigctl peer needs from a werift peer connection's configuration. */
 export interface WeriftPeerOptions {
@@ -36,15 +37,22 @@ function ensurePatched(): void {
 }
 // ---------------------------------------------------------------------------------------------------
 
+// One DTLS certificate per process, as werift and browsers do (src/peer/certificate.ts says why
+// sigctl makes its own). Made on first use.
+let dtlsKeys: DtlsKeys | undefined;
+/** The process's DTLS certificate and key for werift's `dtls.keys` (made on first call). */
+export function processDtlsKeys(): DtlsKeys {
+  dtlsKeys ??= createDtlsKeys();
+  return dtlsKeys;
+}
+
 /**
- * Applies the runtime patches and starts generating werift's process-wide DTLS certificate
- * (ECDSA P-256 key and self-signed X.509; ~15 ms in a fresh process, much of it in the thread
- * pool) without waiting for it: the first createOffer()/createAnswer() awaits the same promise.
- * Call it while something else is in flight (the join). Idempotent.
+ * Applies the runtime patches and makes the process's DTLS certificate now rather than in the
+ * first createOffer(); call it while something is in flight (the join). Idempotent.
  */
 export function prepareWerift(): void {
   ensurePatched();
-  RTCDtlsTransport.SetupCertificate().catch(() => undefined); // a failure surfaces in createOffer()
+  processDtlsKeys();
 }
 
 /** Creates a werift RTCPeerConnection configured for sigctl. */
@@ -59,6 +67,7 @@ export function createWeriftPeerConnection(options: WeriftPeerOptions): RTCPeerC
     iceServers,
     iceTransportPolicy: options.relayOnly === true ? 'relay' : 'all',
     iceUseIpv6: false,
+    dtls: { keys: { ...processDtlsKeys() } },
     ...(options.loopback === false ? {} : { iceAdditionalHostAddresses: ['127.0.0.1'] }),
     ...(options.bindAddress === undefined ? {} : { iceInterfaceAddresses: { udp4: options.bindAddress } }),
   });

@@ -13,6 +13,7 @@ import type { Ora } from 'ora';
 import { isSigctlError, SigctlError } from '../../protocol/errors.js';
 import type { IceServer } from '../../protocol/messages.js';
 import type { RunEvent, RunSummary } from '../../peer/run.js';
+import { deferX509Load } from '../../peer/werift-x509.js';
 import { collect, intOption, numberOption, type RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
 import type { GlobalOptions, Output } from '../output.js';
@@ -160,6 +161,10 @@ function summaryLine(s: RunSummary): string {
 }
 
 async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise<number> {
+  // This process is only a peer: werift may load without @peculiar/x509 (the session makes its
+  // own DTLS certificate). Before anything imports werift.
+  const x509 = deferX509Load();
+  if (!x509.deferred) ctx.out.debug(`werift loads @peculiar/x509: ${x509.reason}`);
   // Loaded here, not at the top: `serve` must never load werift. run.js itself does not load
   // werift either: the session starts it while its WebSocket connects (docs/peer.md, start-up).
   const loading = import('../../peer/run.js');
