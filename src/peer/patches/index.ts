@@ -19,6 +19,7 @@ import { sctpPacketPatch } from './sctp-packet.js';
 import { sackFrequencyPatch } from './sack-frequency.js';
 import { fastPathPatch } from './fast-path.js';
 import { noDefaultStunPatch } from './no-default-stun.js';
+import { x25519NativePatch } from './x25519-native.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -41,6 +42,7 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   sackFrequencyPatch,
   fastPathPatch,
   noDefaultStunPatch,
+  x25519NativePatch,
 ];
 
 /** The names of all patches. */
