@@ -39,7 +39,7 @@ export class ServerMetrics {
     this.relayed = new Counter({ name: 'sigctl_messages_relayed_total', help: 'Signal frames delivered to a member (one per recipient).', registers, collect: flushRelayed });
     this.errors = new Counter({ name: 'sigctl_errors_total', help: 'Error frames sent, by code.', labelNames: ['code'], registers });
     this.joinSeconds = new Histogram({ name: 'sigctl_join_duration_seconds', help: 'Time from a join frame to its joined reply.', buckets: JOIN_BUCKETS, registers });
-    this.relaySeconds = new Histogram({ name: 'sigctl_relay_duration_seconds', help: 'Time from a parsed signal frame to handing it to the recipients\' sockets (1 in 16 signals is timed).', buckets: RELAY_BUCKETS, registers });
+    this.relaySeconds = new Histogram({ name: 'sigctl_relay_duration_seconds', help: 'Time from a parsed signal frame to handing it to the recipients\' sockets (1 in 128 signals is timed).', buckets: RELAY_BUCKETS, registers });
   }
 
   /** The Prometheus text exposition. */

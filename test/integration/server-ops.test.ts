@@ -10,6 +10,7 @@ import { request } from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { SigctlError } from '../../src/protocol/errors.js';
+import { RELAY_SAMPLE } from '../../src/server/dispatch.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
 
 describe('server operations', () => {
@@ -75,9 +76,9 @@ describe('server operations', () => {
     await a.next('joined');
     b.send({ type: 'join', room: 'm' });
     await b.next('joined');
-    // Relay latency is sampled 1 in 16: send 16 so exactly one is timed.
-    for (let i = 0; i < 16; i++) a.send({ type: 'signal', data: i });
-    for (let i = 0; i < 16; i++) await b.next('signal');
+    // Relay latency is sampled 1 in RELAY_SAMPLE: send that many so exactly one is timed.
+    for (let i = 0; i < RELAY_SAMPLE; i++) a.send({ type: 'signal', data: i });
+    for (let i = 0; i < RELAY_SAMPLE; i++) await b.next('signal');
     b.send({ type: 'bogus' });
     await b.error();
     const r = await within(fetch(`${s.httpUrl}/metrics`), 2000, 'metrics');
@@ -88,7 +89,7 @@ describe('server operations', () => {
     expect(text).toMatch(/^sigctl_rooms 1$/m);
     expect(text).toMatch(/^sigctl_members 2$/m);
     expect(text).toMatch(/^sigctl_joins_total\{result="joined"\} 2$/m);
-    expect(text).toMatch(/^sigctl_messages_relayed_total 16$/m);
+    expect(text).toMatch(new RegExp(`^sigctl_messages_relayed_total ${RELAY_SAMPLE}$`, 'm'));
     expect(text).toMatch(/^sigctl_errors_total\{code="UNKNOWN_TYPE"\} 1$/m);
     expect(text).toMatch(/^sigctl_join_duration_seconds_count 2$/m);
     expect(text).toMatch(/^sigctl_relay_duration_seconds_count 1$/m);
