@@ -69,7 +69,8 @@ describe('server operations', () => {
   });
 
   it('exposes Prometheus metrics: connections, rooms, joins, relayed, errors by code, latency histograms', async () => {
-    const s = res.server(await startTestServer());
+    // A burst deep enough for RELAY_SAMPLE signals at once.
+    const s = res.server(await startTestServer({ limits: { burst: 1000, messagesPerSecond: 1000 } }));
     const a = res.client(await TestClient.connect(s.url));
     const b = res.client(await TestClient.connect(s.url));
     a.send({ type: 'join', room: 'm' });
