@@ -20,6 +20,7 @@ import { sackFrequencyPatch } from './sack-frequency.js';
 import { fastPathPatch } from './fast-path.js';
 import { noDefaultStunPatch } from './no-default-stun.js';
 import { x25519NativePatch } from './x25519-native.js';
+import { iceCheckPacingPatch } from './ice-check-pacing.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -43,6 +44,7 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   fastPathPatch,
   noDefaultStunPatch,
   x25519NativePatch,
+  iceCheckPacingPatch,
 ];
 
 /** The names of all patches. */
