@@ -109,6 +109,10 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
     const goal = (v: boolean | null): string => (v === null ? color.yellow('n/a') : v ? color.green('met') : color.red('missed'));
     lines.push('', color.bold('sigctl vs floor'));
     lines.push(`  cpu per relayed message  ${num(comparison.cpuPerMessageRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.cpu)}`);
+    for (const r of runs) {
+      const perRound = r.steady.roundCpuUsPerMessage;
+      if (perRound !== undefined) lines.push(`    ${r.target.padEnd(6)} µs/msg by round  ${perRound.map((v) => num(v, 2)).join(', ')} (rounds alternate between the two servers)`);
+    }
     lines.push(`  RSS per joined conn      ${num(comparison.rssPerConnectionRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.memory)}`);
     lines.push(`  JS heap per joined conn  ${num(comparison.heapPerConnectionRatio, 3)}x floor (for information)`);
     lines.push(`  delivered/expected       exactly 1 for both: ${goal(comparison.goals.delivery)}`);

@@ -1,21 +1,24 @@
 /**
  * The signaling scenario: C plain WebSocket clients in rooms of K, each sending M signals/s for D
- * seconds, against a remote deployment (`url`) or a local `sigctl serve` child, optionally followed
- * by the floor relay in the same series. Reports relay latency, exact delivery accounting, achieved
- * rates, server CPU per relayed message and RSS per joined connection (local only), and an
+ * seconds, against a remote deployment (`url`) or a local `sigctl serve` child, optionally compared
+ * with the floor relay (`vsFloor`). Reports relay latency, exact delivery accounting, achieved
+ * rates, server CPU per relayed message and memory per joined connection (local only), and an
  * open-loop ramp: the rate grows by `rampFactor` per step until p99 passes `rampBoundMs`.
+ *
+ * With `vsFloor` both servers run at once, each with its own C clients, and the steady window is
+ * cut into rounds that alternate between them (sigctl, floor, sigctl, floor, ...): a machine whose
+ * speed drifts (other load, hypervisor steal) then moves both figures alike, instead of favouring
+ * whichever series ran in the quieter minute.
  */
-import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SigctlError } from '../protocol/errors.js';
-import { LoadGenerator } from './load-generator.js';
-import type { RunReport } from './signaling-messages.js';
-import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
-import { countdown, type ProgressFn } from './progress.js';
+import { round, type Summary } from './stats.js';
+import type { ProgressFn } from './progress.js';
+import { Series, withCpu, type Measured } from './series.js';
 import { urlList, type TargetUrls } from './spread.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
-import type { MemoryReading } from './server-probe.js';
+import { foldRounds, type SignalingWindow } from './windows.js';
+
+export { foldRounds, foldWindow, isSustained, type SignalingWindow } from './windows.js';
 
 export interface SignalingOptions {
   /**
@@ -35,7 +38,7 @@ export interface SignalingOptions {
   rampBoundMs: number;
   rampFactor?: number;
   rampMaxSteps?: number;
-  /** Also run the floor relay, with the same clients, in the same series (local targets only). */
+  /** Also run the floor relay with as many clients, the steady windows interleaved (local targets only). */
   vsFloor: boolean;
   /** Load worker threads; default: one per core, at most one per room. */
   workers?: number;
@@ -47,39 +50,6 @@ export interface SignalingOptions {
   onProgress?: ProgressFn;
   /** Called with every started child/pool so a second Ctrl-C can kill it at once. */
   onResource?: (kill: () => void) => void;
-}
-
-/** One measurement window. */
-export interface SignalingWindow {
-  /** Target rate, signals/s in total. */
-  targetRate: number;
-  durationS: number;
-  sent: number;
-  /** Deliveries owed (each signal to every other member of its room). */
-  expected: number;
-  delivered: number;
-  duplicates: number;
-  lost: number;
-  /** Deliveries of an earlier window that arrived late (excluded from `delivered`). */
-  late: number;
-  /** delivered / expected: exactly 1 when nothing was lost (duplicates are reported apart). */
-  deliveredRatio: number;
-  errors: Record<string, number>;
-  /** Achieved send rate, signals/s. */
-  sendRate: number;
-  /** Achieved delivery rate (relayed messages/s). */
-  deliveryRate: number;
-  relayLatencyMs: Summary;
-  /** Highest event-loop utilisation of a load worker: near 1 means the generator, not the server, was the limit. */
-  generatorElu: number;
-  /** Server CPU in this window (local targets). */
-  serverCpuMs?: number;
-  /** Server CPU per relayed message (delivery), µs (local targets). */
-  serverCpuUsPerMessage?: number;
-  /** Ramp only: whether this step was sustained. */
-  sustained?: boolean;
-  /** Ramp only: this window repeated a step that missed on latency alone. */
-  retry?: boolean;
 }
 
 export interface SignalingRun {
@@ -148,184 +118,60 @@ export function benchServerEnv(clients: number, roomSize: number): Record<string
   };
 }
 
-function aborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new SigctlError('ABORTED', 'interrupted');
+/** Rounds the steady window of a comparison is cut into (each at least half a second). */
+export function interleaveRounds(durationS: number): number {
+  return Math.max(1, Math.min(4, Math.floor(durationS / 0.5)));
 }
 
-function mergeCounts(parts: ReadonlyArray<Record<string, number>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of parts) for (const [k, v] of Object.entries(p)) out[k] = (out[k] ?? 0) + v;
-  return out;
-}
-
-/** Folds the per-worker reports of one window into one figure set. */
-export function foldWindow(targetRate: number, durationS: number, reports: readonly RunReport[]): SignalingWindow {
-  const sum = (f: (r: RunReport) => number): number => reports.reduce((n, r) => n + f(r), 0);
-  const sent = sum((r) => r.sent);
-  const expected = sum((r) => r.expected);
-  const delivered = sum((r) => r.delivered);
-  const sendS = Math.max(...reports.map((r) => r.sendMs), 1) / 1000;
-  const windowS = Math.max(...reports.map((r) => r.windowMs), 1) / 1000;
-  return {
-    targetRate: round(targetRate, 1),
-    durationS,
-    sent,
-    expected,
-    delivered,
-    duplicates: sum((r) => r.duplicates),
-    lost: expected - delivered,
-    late: sum((r) => r.late),
-    deliveredRatio: expected === 0 ? NaN : delivered / expected,
-    errors: mergeCounts(reports.map((r) => r.errors)),
-    sendRate: round(sent / sendS, 1),
-    deliveryRate: round(delivered / windowS, 1),
-    relayLatencyMs: roundSummary(summarize(concatSamples(reports.map((r) => r.latencyMs)))),
-    generatorElu: round(Math.max(0, ...reports.map((r) => r.elu)), 3),
-  };
-}
-
-/**
- * A ramp step is sustained when p99 stays within the bound, nothing is lost or duplicated, no error
- * came back, and the target rate was reached. A step that misses on latency alone is tried once more.
- */
-export function isSustained(w: SignalingWindow, boundMs: number): boolean {
-  return (
-    w.relayLatencyMs.count > 0 &&
-    w.relayLatencyMs.p99 <= boundMs &&
-    w.lost === 0 &&
-    w.duplicates === 0 &&
-    Object.keys(w.errors).length === 0 &&
-    w.sendRate >= 0.9 * w.targetRate
-  );
-}
-
-/** Everything but the latency bound was fine: nothing lost, no errors, the target rate reached. */
-function missedOnLatencyOnly(w: SignalingWindow, boundMs: number): boolean {
-  return !isSustained(w, boundMs) && isSustained(w, Infinity);
-}
-
-const DRAIN_MS = 3_000;
-
-/** Joins a few clients, relays for half a second, and closes them again. */
-async function warmUp(urls: readonly string[], opts: SignalingOptions, workers: number): Promise<void> {
-  const clients = Math.min(opts.clients, 20 * opts.roomSize);
-  const { pool } = await LoadGenerator.start(
-    { urls, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
-    opts.signal,
-  );
-  opts.onResource?.(() => pool.terminate());
-  try {
-    await pool.run(0, clients * 10, 500, 1_000, opts.signal);
-  } finally {
-    await pool.close();
-  }
-}
-
-/** One series of windows against one target (exported for tests and for composing series). */
+/** One series of windows against one target: joins, a warm-up window, the steady window, the ramp. */
 export async function runSeries(kind: TargetKind | 'remote', target: TargetUrls, local: LocalTarget | undefined, opts: SignalingOptions): Promise<SignalingRun> {
-  const urls = urlList(target);
-  if (urls.length === 0) throw new SigctlError('USAGE', 'runSeries needs at least one URL');
-  const progress = (text: string, transient = false): void => opts.onProgress?.(`${kind}: ${text}`, transient);
-  let phase = 0;
-  let baseline: MemoryReading | undefined;
-  const workers = opts.workers ?? Math.max(1, availableParallelism());
-  if (local !== undefined) {
-    // A fresh server allocates on its first connections (code paths compiled, buffers and pools
-    // created): a short warm-up before the baseline keeps that out of the per-connection figure.
-    progress('warming the server up');
-    await warmUp(urls, opts, workers);
-    await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
-    baseline = await local.memory();
-  }
-  aborted(opts.signal);
-  progress(`joining ${opts.clients} clients in rooms of ${opts.roomSize}`);
-  const roomPrefix = `bench-${randomBytes(4).toString('hex')}`;
-  const { pool, joined } = await LoadGenerator.start(
-    { urls, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
-    opts.signal,
-  );
-  opts.onResource?.(() => pool.terminate());
+  const series = await Series.open(kind, target, local, opts);
   try {
-    const join = {
-      ok: joined.reduce((n, j) => n + j.ok, 0),
-      failed: joined.reduce((n, j) => n + j.failed, 0),
-      errors: mergeCounts(joined.map((j) => j.errors)),
-      latencyMs: roundSummary(summarize(concatSamples(joined.map((j) => j.joinMs)))),
-      byUrl: urls.map((u, i) => ({ url: u, joined: joined.reduce((n, j) => n + (j.joinedByUrl[i] ?? 0), 0) })),
-      rooms: Math.ceil(opts.clients / opts.roomSize),
-      spanningRooms: joined.reduce((n, j) => n + j.spanningRooms, 0),
-    };
-    let server: SignalingRun['server'];
-    if (local !== undefined && baseline !== undefined) {
-      await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
-      const joinedMem = await local.memory();
-      const heap = (m: MemoryReading): number => m.heapUsedKiB + m.externalKiB;
-      const perConnection = (before: number, after: number): number => (join.ok === 0 ? NaN : round((after - before) / join.ok, 2));
-      server = {
-        pid: local.pid,
-        rssBaselineKiB: baseline.rssKiB,
-        rssJoinedKiB: joinedMem.rssKiB,
-        rssPerConnectionKiB: perConnection(baseline.rssKiB, joinedMem.rssKiB),
-        heapBaselineKiB: heap(baseline),
-        heapJoinedKiB: heap(joinedMem),
-        heapPerConnectionKiB: perConnection(heap(baseline), heap(joinedMem)),
-        newSpaceKiB: joinedMem.newSpaceKiB,
-      };
-    }
-
-    const window = async (rate: number, durationS: number, label: string): Promise<SignalingWindow> => {
-      aborted(opts.signal);
-      const what = `${label}: ${round(rate, 1)} signals/s for ${durationS} s`;
-      progress(what);
-      const before = local?.sample();
-      const reports = await countdown(durationS, (left) => progress(`${what} (${left} s left)`, true), () =>
-        pool.run(++phase, rate, Math.round(durationS * 1000), DRAIN_MS, opts.signal),
-      );
-      const after = local?.sample();
-      const w = foldWindow(rate, durationS, reports);
-      if (before !== undefined && after !== undefined) {
-        w.serverCpuMs = round(after.cpuMs - before.cpuMs, 1);
-        const relayed = w.delivered + w.duplicates;
-        w.serverCpuUsPerMessage = relayed === 0 ? NaN : round(((after.cpuMs - before.cpuMs) * 1000) / relayed, 2);
-      }
-      return w;
-    };
-
     const baseRate = opts.clients * opts.rate;
     // Warm-up (not reported): JIT and allocator settle before CPU per message is measured.
-    await window(baseRate, Math.min(1, opts.durationS / 5), 'warm-up');
-    const steady = await window(baseRate, opts.durationS, 'steady');
-    const run: SignalingRun = { target: kind, url: urls[0]!, urls, workers: pool.workerCount, join, steady, ...(server === undefined ? {} : { server }) };
-
-    if (opts.ramp) {
-      const factor = opts.rampFactor ?? 1.5;
-      const maxSteps = opts.rampMaxSteps ?? 12;
-      const steps: SignalingWindow[] = [];
-      let rate = baseRate;
-      for (let i = 0; i < maxSteps; i++) {
-        let w = await window(rate, opts.durationS, `ramp step ${i + 1}/${maxSteps}`);
-        w.sustained = isSustained(w, opts.rampBoundMs);
-        steps.push(w);
-        if (!w.sustained && missedOnLatencyOnly(w, opts.rampBoundMs)) {
-          // One tail-latency spike (a noisy neighbour, hypervisor steal) must not end the ramp:
-          // a step that lost nothing and kept its rate gets one more try.
-          w = await window(rate, opts.durationS, `ramp step ${i + 1}/${maxSteps} (retry)`);
-          w.sustained = isSustained(w, opts.rampBoundMs);
-          w.retry = true;
-          steps.push(w);
-        }
-        if (!w.sustained) break;
-        rate *= factor;
-      }
-      const ok = steps.filter((s) => s.sustained === true);
-      run.ramp = { boundMs: opts.rampBoundMs, factor, steps, maxSustainedRate: ok.length === 0 ? null : Math.max(...ok.map((s) => s.sendRate)) };
-    }
+    await series.window(baseRate, Math.min(1, opts.durationS / 5), 'warm-up');
+    const run = series.run(await series.window(baseRate, opts.durationS, 'steady'));
+    if (opts.ramp) run.ramp = await series.ramp();
     return run;
   } finally {
-    progress('closing clients');
-    await pool.close();
+    await series.close();
   }
 }
+
+/** sigctl and the floor side by side, their steady rounds interleaved (see the module comment). */
+async function runComparison(sigctlTarget: LocalTarget, floorTarget: LocalTarget, opts: SignalingOptions): Promise<SignalingResult> {
+  const sigctl = await Series.open('sigctl', sigctlTarget.url, sigctlTarget, opts);
+  try {
+    const floor = await Series.open('floor', floorTarget.url, floorTarget, opts);
+    try {
+      const baseRate = opts.clients * opts.rate;
+      const warm = Math.min(1, opts.durationS / 5);
+      await sigctl.window(baseRate, warm, 'warm-up');
+      await floor.window(baseRate, warm, 'warm-up');
+      const rounds = interleaveRounds(opts.durationS);
+      const each = opts.durationS / rounds;
+      const measured: Record<'sigctl' | 'floor', Measured[]> = { sigctl: [], floor: [] };
+      for (let i = 0; i < rounds; i++) {
+        // Alternate which goes first, so that neither always follows the other's load.
+        const order = i % 2 === 0 ? [sigctl, floor] : [floor, sigctl];
+        for (const s of order) measured[s.kind as 'sigctl' | 'floor'].push(await s.measure(baseRate, each, `steady round ${i + 1}/${rounds}`));
+      }
+      const steady = (m: Measured[]): SignalingWindow => withCpu(foldRounds(baseRate, m), m);
+      const sigctlRun = sigctl.run(steady(measured.sigctl));
+      const floorRun = floor.run(steady(measured.floor));
+      if (opts.ramp) {
+        sigctlRun.ramp = await sigctl.ramp();
+        floorRun.ramp = await floor.ramp();
+      }
+      return { runs: [sigctlRun, floorRun], comparison: compareToFloor(sigctlRun, floorRun) };
+    } finally {
+      await floor.close();
+    }
+  } finally {
+    await sigctl.close();
+  }
+}
+
 
 function ratio(a: number | undefined | null, b: number | undefined | null): number | null {
   if (a === undefined || a === null || b === undefined || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return null;
@@ -371,10 +217,8 @@ export async function runSignaling(opts: SignalingOptions): Promise<SignalingRes
     if (opts.vsFloor) throw new SigctlError('USAGE', '--vs-floor needs a local server: leave out --url');
     return { runs: [await runSeries('remote', urls, undefined, opts)] };
   }
-  const sigctl = await withLocal('sigctl', opts, (t) => runSeries('sigctl', t.url, t, opts));
-  if (!opts.vsFloor) return { runs: [sigctl] };
-  const floor = await withLocal('floor', opts, (t) => runSeries('floor', t.url, t, opts));
-  return { runs: [sigctl, floor], comparison: compareToFloor(sigctl, floor) };
+  if (!opts.vsFloor) return { runs: [await withLocal('sigctl', opts, (t) => runSeries('sigctl', t.url, t, opts))] };
+  return withLocal('sigctl', opts, (s) => withLocal('floor', opts, (f) => runComparison(s, f, opts)));
 }
 
 /** The figures gates check: the first run (sigctl or the remote deployment), never the floor. */

@@ -69,13 +69,16 @@ describe('sigctl bench signaling (built CLI)', () => {
     expect(r.stderr).toMatch(/GATE_FAILED: 1 gate missed: --max-relay-p99 0: relay p99 \(ms\) was/);
   });
 
-  it('prints a table and exits 3 with GATE_FAILED in human mode; runs the floor in the same series with --vs-floor', async () => {
+  it('prints a table and exits 3 with GATE_FAILED in human mode; runs the floor alongside, rounds interleaved, with --vs-floor', async () => {
     const r = await runCli(['bench', 'signaling', ...SMALL, '--vs-floor', '--max-relay-p99', '0']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/sigctl bench signaling/);
     expect(r.stdout).toMatch(/^\s+sigctl\s+20\s+0\s/m);
     expect(r.stdout).toMatch(/^\s+floor\s+20\s+0\s/m);
     expect(r.stdout).toMatch(/cpu per relayed message\s+\S+x floor/);
+    // Both servers run at once; the 1 s steady window is two rounds, alternating between them.
+    expect(r.stdout).toMatch(/sigctl\s+µs\/msg by round\s+[\d.]+, [\d.]+ \(rounds alternate/);
+    expect(r.stdout).toMatch(/floor\s+µs\/msg by round\s+[\d.]+, [\d.]+ \(rounds alternate/);
     expect(r.stdout).toMatch(/FAIL\s+--max-relay-p99 0/);
     expect(r.stderr).toMatch(/error GATE_FAILED: 1 gate missed: --max-relay-p99 0/);
   });
