@@ -21,6 +21,7 @@ import { fastPathPatch } from './fast-path.js';
 import { noDefaultStunPatch } from './no-default-stun.js';
 import { x25519NativePatch } from './x25519-native.js';
 import { iceCheckPacingPatch } from './ice-check-pacing.js';
+import { hostAddressesPatch } from './host-addresses.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -45,6 +46,7 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   noDefaultStunPatch,
   x25519NativePatch,
   iceCheckPacingPatch,
+  hostAddressesPatch,
 ];
 
 /** The names of all patches. */
