@@ -29,7 +29,8 @@ export function goalsTable(docs) {
     const s = runOf(doc, 'sigctl');
     const fl = runOf(doc, 'floor');
     const c = doc?.results?.comparison;
-    const cpu = `${n(s?.steady?.serverCpuUsPerMessage)} / ${n(fl?.steady?.serverCpuUsPerMessage)} µs = **${f(c?.cpuPerMessageRatio, 3)}x** ${verdict(c?.goals?.cpu)}`;
+    const rounds = c?.cpuRatioByRound === undefined ? '' : ` (median of ${c.cpuRatioByRound.length} rounds: ${c.cpuRatioByRound.map((v) => f(v, 2)).join(', ')}; totals ${f(c?.cpuPerMessageRatioTotal, 3)}x)`;
+    const cpu = `${n(s?.steady?.serverCpuUsPerMessage)} / ${n(fl?.steady?.serverCpuUsPerMessage)} µs, **${f(c?.cpuPerMessageRatio, 3)}x**${rounds} ${verdict(c?.goals?.cpu)}`;
     const window = `${n(s?.steady?.serverCpuMs, 0)} / ${n(fl?.steady?.serverCpuMs, 0)}`;
     const rss = `${n(s?.server?.rssPerConnectionKiB)} / ${n(fl?.server?.rssPerConnectionKiB)} KiB = **${f(c?.rssPerConnectionRatio, 3)}x** ${verdict(c?.goals?.memory)}`;
     const heap = `${n(s?.server?.heapPerConnectionKiB)} / ${n(fl?.server?.heapPerConnectionKiB)} KiB = ${f(c?.heapPerConnectionRatio, 3)}x`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockTicksPerSecond, parseStatCpuMs, parseStatusRssKiB, sampleProcess } from '../../src/bench/proc.js';
+import { clockTicksPerSecond, parseSchedstatNs, parseStatCpuMs, parseStatusRssKiB, sampleProcess } from '../../src/bench/proc.js';
 
 describe('bench /proc readings', () => {
   it('counts fields after the last parenthesis, whatever the command name holds', () => {
@@ -15,11 +15,25 @@ describe('bench /proc readings', () => {
     expect(() => parseStatusRssKiB('Name: node\n')).toThrow();
   });
 
+  it('reads a thread\'s run time in ns from schedstat', () => {
+    expect(parseSchedstatNs('238677980 39428460 1044\n')).toBe(238677980);
+    expect(() => parseSchedstatNs('x y z')).toThrow();
+  });
+
   it('samples a live process and returns undefined for a gone one', () => {
     expect(clockTicksPerSecond()).toBeGreaterThan(0);
     const s = sampleProcess(process.pid);
     expect(s?.rssKiB).toBeGreaterThan(1000);
     expect(s?.cpuMs).toBeGreaterThan(0);
+    // This kernel has schedstat (the bench's CPU figures rely on its ns resolution).
+    expect(s?.cpuSource).toBe('schedstat');
+    // Burn ~30 ms of CPU: schedstat sees it, to well under a 10 ms clock tick.
+    const t0 = process.cpuUsage();
+    const until = Date.now() + 30;
+    while (Date.now() < until);
+    const burnedMs = (process.cpuUsage(t0).user + process.cpuUsage(t0).system) / 1000;
+    const s2 = sampleProcess(process.pid)!;
+    expect(s2.cpuMs - s!.cpuMs).toBeGreaterThanOrEqual(burnedMs * 0.8);
     expect(sampleProcess(2 ** 22 + 12345)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interleaveRounds } from '../../src/bench/signaling.js';
+import { interleaveRounds, pairedRoundRatios } from '../../src/bench/signaling.js';
 import type { RunReport } from '../../src/bench/signaling-messages.js';
 import { foldRounds, foldWindow } from '../../src/bench/windows.js';
 
@@ -43,7 +43,13 @@ describe('bench windows', () => {
     expect(w.relayLatencyMs.max).toBe(5);
   });
 
-  it('cuts a steady window into at most 4 rounds of at least half a second', () => {
-    expect([0.2, 0.5, 1, 1.9, 2, 10, 3600].map(interleaveRounds)).toEqual([1, 1, 2, 3, 4, 4, 4]);
+  it('cuts a steady window into at most 8 rounds of at least half a second', () => {
+    expect([0.2, 0.5, 1, 1.9, 2, 10, 3600].map(interleaveRounds)).toEqual([1, 1, 2, 3, 4, 8, 8]);
+  });
+
+  it('pairs the rounds of sigctl and the floor by index', () => {
+    expect(pairedRoundRatios([20, 22, 40], [20, 20, 20])).toEqual([1, 1.1, 2]);
+    expect(pairedRoundRatios([20], [20])).toBeUndefined();
+    expect(pairedRoundRatios([20, 21], [20])).toBeUndefined();
   });
 });
