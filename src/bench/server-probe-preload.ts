@@ -8,7 +8,7 @@ import { isMemoryProbeRequest, readMemory } from './server-probe.js';
 if (typeof process.send === 'function') {
   const send = process.send.bind(process);
   process.on('message', (msg: unknown) => {
-    if (isMemoryProbeRequest(msg)) send(readMemory(msg.id));
+    if (isMemoryProbeRequest(msg)) void readMemory(msg.id).then((reading) => send(reading));
   });
   // The handler must not keep a server alive once it was told to stop.
   setImmediate(() => process.channel?.unref());

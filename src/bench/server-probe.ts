@@ -56,14 +56,18 @@ function churn(bytes: number): number {
   return sink;
 }
 
+/** How long a reading waits after the GCs: V8 returns freed pages to the OS from a background thread. */
+const SETTLE_MS = 250;
+
 /** Takes one reading (exported for tests; the preload calls it on request). */
-export function readMemory(id: number): MemoryReading {
+export async function readMemory(id: number): Promise<MemoryReading> {
   const semi = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 16 * 1024 * 1024;
   churn(3 * semi);
   const gc = (globalThis as { gc?: () => void }).gc;
   // Twice: the first full GC may leave finalizers and weak callbacks whose memory the second frees.
   gc?.();
   gc?.();
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const m = process.memoryUsage();
   return {
     type: 'sigctl-bench-memory',
