@@ -230,11 +230,13 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     }
     const mod = await links;
     this.linkClass = mod.PeerLink;
-    // The DTLS certificate (ECDSA key + X.509) is generated while the join is in flight.
-    mod.prepareWerift();
     const meta = this.keepaliveMs() > 0 ? { ...this.options.meta, [KEEPALIVE_META]: true } : this.options.meta;
-    const joined = await this.client.join({ room: this.options.room, name: this.options.name, meta, capacity: this.options.capacity });
-    return joined;
+    const joining = this.client.join({ room: this.options.room, name: this.options.name, meta, capacity: this.options.capacity });
+    // The join frame is on its way: the runtime patches and the DTLS certificate are made during
+    // its round trip (the reply is handled after this synchronous call), not before the first offer.
+    joining.catch(() => undefined); // awaited below; handled even if prepareWerift() throws
+    mod.prepareWerift();
+    return await joining;
   }
 
   /** Leaves the room and closes every connection (idempotent). */
