@@ -32,7 +32,8 @@ export function goalsTable(docs) {
     const rounds = c?.cpuRatioByRound === undefined ? '' : ` (median of ${c.cpuRatioByRound.length} rounds: ${c.cpuRatioByRound.map((v) => f(v, 2)).join(', ')}; totals ${f(c?.cpuPerMessageRatioTotal, 3)}x)`;
     const cpu = `${n(s?.steady?.serverCpuUsPerMessage)} / ${n(fl?.steady?.serverCpuUsPerMessage)} µs, **${f(c?.cpuPerMessageRatio, 3)}x**${rounds} ${verdict(c?.goals?.cpu)}`;
     const window = `${n(s?.steady?.serverCpuMs, 0)} / ${n(fl?.steady?.serverCpuMs, 0)}`;
-    const rss = `${n(s?.server?.rssPerConnectionKiB)} / ${n(fl?.server?.rssPerConnectionKiB)} KiB = **${f(c?.rssPerConnectionRatio, 3)}x** ${verdict(c?.goals?.memory)}`;
+    const rssRatio = c?.rssPerConnectionRatio === null && s?.server !== undefined ? 'n/a (RSS grew < 4 MiB)' : `**${f(c?.rssPerConnectionRatio, 3)}x**`;
+    const rss = `${n(s?.server?.rssPerConnectionKiB)} / ${n(fl?.server?.rssPerConnectionKiB)} KiB = ${rssRatio} ${verdict(c?.goals?.memory)}`;
     const heap = `${n(s?.server?.heapPerConnectionKiB)} / ${n(fl?.server?.heapPerConnectionKiB)} KiB = ${f(c?.heapPerConnectionRatio, 3)}x`;
     const del = (r) => `${f(r?.steady?.deliveredRatio, 6)} (dup ${n(r?.steady?.duplicates, 0)}, lost ${n(r?.steady?.lost, 0)})`;
     const ramp =

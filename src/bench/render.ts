@@ -115,7 +115,8 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
       const perRound = r.steady.roundCpuUsPerMessage;
       if (perRound !== undefined) lines.push(`    ${r.target.padEnd(6)} µs/msg by round  ${perRound.map((v) => num(v, 2)).join(', ')}`);
     }
-    lines.push(`  RSS per joined conn      ${num(comparison.rssPerConnectionRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.memory)}`);
+    const rss = comparison.rssPerConnectionRatio === null ? 'n/a (RSS grew by less than 4 MiB, below what it can resolve)' : `${num(comparison.rssPerConnectionRatio, 3)}x floor`;
+    lines.push(`  RSS per joined conn      ${rss} (goal <= 1.2x) ${goal(comparison.goals.memory)}`);
     lines.push(`  JS heap per joined conn  ${num(comparison.heapPerConnectionRatio, 3)}x floor (for information)`);
     lines.push(`  delivered/expected       exactly 1 for both: ${goal(comparison.goals.delivery)}`);
     if (comparison.rampMaxRatio !== null || runs.some((r) => r.ramp !== undefined)) {

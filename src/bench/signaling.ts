@@ -125,6 +125,9 @@ export function benchServerEnv(clients: number, roomSize: number): Record<string
   };
 }
 
+/** RSS growth below which a per-connection RSS ratio is not computed (see compareToFloor). */
+export const RSS_RESOLUTION_KIB = 4096;
+
 /** Rounds the steady window of a comparison is cut into (at most 8, each at least half a second). */
 export function interleaveRounds(durationS: number): number {
   return Math.max(1, Math.min(8, Math.floor(durationS / 0.5)));
@@ -204,7 +207,9 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
   // something else on the machine does not decide the figure; the ratio of totals is kept too.
   const byRound = pairedRoundRatios(sigctl.steady.roundCpuUsPerMessage, floor.steady.roundCpuUsPerMessage)?.filter(Number.isFinite);
   const cpu = byRound !== undefined && byRound.length > 0 ? round(median(byRound), 3) : cpuTotal;
-  const mem = ratio(sigctl.server?.rssPerConnectionKiB, floor.server?.rssPerConnectionKiB);
+  // RSS moves in pages and malloc arenas: a growth of a few MiB (C=200) says nothing per connection.
+  const resolvable = (r: SignalingRun): boolean => r.server !== undefined && r.server.rssJoinedKiB - r.server.rssBaselineKiB >= RSS_RESOLUTION_KIB;
+  const mem = resolvable(sigctl) && resolvable(floor) ? ratio(sigctl.server?.rssPerConnectionKiB, floor.server?.rssPerConnectionKiB) : null;
   const heap = ratio(sigctl.server?.heapPerConnectionKiB, floor.server?.heapPerConnectionKiB);
   const ramp = ratio(sigctl.ramp?.maxSustainedRate, floor.ramp?.maxSustainedRate);
   const exact = (r: SignalingRun): boolean => r.steady.deliveredRatio === 1 && r.steady.duplicates === 0;
