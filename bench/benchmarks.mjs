@@ -172,6 +172,20 @@ const docs = new Map();
 const blocks = new Map();
 const missing = [];
 
+/** Issue 5's fresh-process figure: bench/peer-startup.mjs prints its own markdown, kept as a block. */
+const STARTUP_RUNS = q(15, 3);
+function runStartup() {
+  const args = ['bench/peer-startup.mjs', String(STARTUP_RUNS), '--markdown'];
+  process.stderr.write(`\n== peer-startup: node ${args.join(' ')}\n`);
+  try {
+    const out = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    blocks.set('peer-startup', out.trim());
+  } catch (err) {
+    missing.push('peer-startup');
+    blocks.set('peer-startup', `_bench/peer-startup.mjs failed: ${String(err?.message ?? err).split('\n')[0]}_`);
+  }
+}
+
 async function runLocal(run) {
   const args = [...run.args, '--out', outArg(run.name)];
   process.stderr.write(`\n== ${run.name}: sigctl bench ${args.join(' ')}\n`);
@@ -310,6 +324,10 @@ function compose(m, startedAt, finishedAt, multi) {
   parts.push(
     weriftSection(),
     '',
+    '## A fresh `sigctl peer` process (issue 5: connected <= 250 ms after start)',
+    '',
+    blocks.get('peer-startup') ?? '_not run_',
+    '',
     '<!-- From bench/benchmarks-server-relay.md (static prose, kept as written). -->',
     '_This section was written by the server work of issue 4 and is included as written, from',
     'bench/benchmarks-server-relay.md: its figures come from the runs it describes, at the times it states,',
@@ -329,6 +347,7 @@ function compose(m, startedAt, finishedAt, multi) {
     'npm run build && node bench/benchmarks.mjs      # everything above, rewrites this file and bench/results/',
     ...RUNS.map((r) => `node bin/sigctl bench ${r.args.join(' ')} --out bench/results/${r.name}.json`),
     '# one node vs two: the redis-server and serve commands in "Signaling across nodes" above, then the bench with one --url per node',
+    `node bench/peer-startup.mjs ${STARTUP_RUNS} --markdown   # a fresh sigctl peer process, spawn -> peer-connected`,
     '```',
     '',
     '`bench/floor.sh [PORT]` runs the floor alone, for `sigctl bench signaling --url ws://127.0.0.1:PORT/ws` or any other load',
@@ -375,6 +394,10 @@ try {
   for (const run of RUNS) if (selected(run.name)) await runLocal(run);
   const multi = [];
   for (const c of MULTI) if (selected(c.name)) multi.push(await runMulti(c));
+  if (selected('peer-startup')) {
+    runStartup();
+    await settle();
+  }
   const finishedAt = new Date();
   // The results directory holds exactly this set, so that every JSON document there is one shown here.
   if (only === undefined) {
