@@ -2,13 +2,14 @@
  * Inbound frames: every server frame is parsed and validated with the protocol's ServerMessage
  * schema; nothing from the wire is trusted by a cast. Also the socket close helper.
  */
-import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import { WebSocket } from './ws.js';
 import { SigctlError } from '../protocol/errors.js';
 import { ServerMessage } from '../protocol/messages.js';
 import type { Clock } from './clock.js';
 
 /** The validated frame, or the BAD_MESSAGE error describing why it is not one. */
-export function parseServerFrame(raw: WebSocket.RawData, isBinary: boolean): ServerMessage | SigctlError {
+export function parseServerFrame(raw: RawData, isBinary: boolean): ServerMessage | SigctlError {
   if (isBinary) return new SigctlError('BAD_MESSAGE', 'the server sent a binary frame; protocol v1 is text only');
   let json: unknown;
   try {
@@ -22,7 +23,7 @@ export function parseServerFrame(raw: WebSocket.RawData, isBinary: boolean): Ser
   return new SigctlError('BAD_MESSAGE', `invalid ${type} frame from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
 }
 
-function rawToString(raw: WebSocket.RawData): string {
+function rawToString(raw: RawData): string {
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
   if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
   return Buffer.from(raw).toString('utf8');

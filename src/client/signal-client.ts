@@ -4,7 +4,7 @@
  * machine and its invariants are documented in ./state.ts; one socket's handshake and frames are
  * ./socket.ts, reply matching ./requests.ts.
  */
-import WebSocket from 'ws';
+import { WebSocket } from './ws.js';
 import { FATAL_CODES, isSigctlError, SigctlError } from '../protocol/errors.js';
 import type {
   ClientMessage,

@@ -8,7 +8,8 @@
  * in the same TCP segment is dispatched after the owner has handled `welcome`.
  */
 import type { IncomingMessage } from 'node:http';
-import WebSocket, { type ClientOptions as WsClientOptions } from 'ws';
+import type { ClientOptions as WsClientOptions } from 'ws';
+import { WebSocket } from './ws.js';
 import { SigctlError } from '../protocol/errors.js';
 import { HttpErrorBody, type ServerMessage, type WelcomeMessage } from '../protocol/messages.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
