@@ -1,8 +1,10 @@
 // Issue 5's fresh-process figure: from spawning `sigctl peer` to its `peer-connected` event, with
 // a local `sigctl serve` and an echo peer already in the room. Loopback only; stops by itself.
-// Usage: npm run build && node bench/peer-startup.mjs [runs=7] [--markdown]
+// Usage: npm run build && node bench/peer-startup.mjs [runs=7] [--markdown] [--warmup N]
 //   --markdown: a small markdown table (node version, runs, median/p90/min/max, and the median of
 //   each phase) for BENCHMARKS.md instead of the one-line summary.
+//   --warmup N: N untimed runs first (default 0), so that the server and the echo peer, which are
+//   long-running in any deployment, are not measured cold; the peer under test is always fresh.
 // Phases: spawn -> `joined` as seen here (node start, CLI and module loading, WebSocket connect,
 // join); then, from the `peer-connected` event's own split: link start -> offer sent, offer sent
 // -> ICE connected (includes the answer's round trip), ICE -> DTLS connected, DTLS -> channel
@@ -18,7 +20,9 @@ import { fileURLToPath, URL } from 'node:url';
 const BIN = fileURLToPath(new URL('../bin/sigctl', import.meta.url));
 const args = process.argv.slice(2);
 const markdown = args.includes('--markdown');
-const runs = Number(args.find((a) => !a.startsWith('--')) ?? 7);
+const warmupAt = args.indexOf('--warmup');
+const warmup = warmupAt === -1 ? 0 : Number(args[warmupAt + 1]);
+const runs = Number(args.find((a, i) => !a.startsWith('--') && (warmupAt === -1 || i !== warmupAt + 1)) ?? 7);
 const env = { ...process.env, NO_COLOR: '1' };
 const children = [];
 const start = (argv) => {
@@ -58,12 +62,18 @@ try {
   const echo = start(['peer', '--room', 'startup', '--echo', '--url', ws, '--json', '--timeout', '300']);
   await linesMatching(echo, [/"joined"/], 10_000);
   const total = [];
+  const order = [];
   const phases = { joined: [], offer: [], ice: [], dtls: [], channel: [], rest: [] };
-  for (let i = 0; i < runs; i++) {
+  for (let i = -warmup; i < runs; i++) {
     const t0 = performance.now();
     const p = start(['peer', '--room', 'startup', '--url', ws, '--json', '--timeout', '20']);
     const [[, joinedAt], [line, connectedAt]] = await linesMatching(p, [/"joined"/, /"peer-connected"/], 20_000, t0);
+    p.kill('SIGINT');
+    await new Promise((r) => p.once('exit', r));
+    await new Promise((r) => setTimeout(r, 300));
+    if (i < 0) continue; // warm-up run
     const e = JSON.parse(line);
+    order.push(connectedAt);
     total.push(connectedAt);
     const offer = e.totalMs - e.iceMs - e.dtlsMs - e.channelMs;
     phases.joined.push(joinedAt);
@@ -72,15 +82,12 @@ try {
     phases.dtls.push(e.dtlsMs);
     phases.channel.push(e.channelMs);
     phases.rest.push(connectedAt - joinedAt - e.totalMs);
-    p.kill('SIGINT');
-    await new Promise((r) => p.once('exit', r));
-    await new Promise((r) => setTimeout(r, 300));
   }
   if (!markdown) {
-    console.log(`node ${process.version}; spawn -> peer-connected, ms: ${sorted(total).map(f0).join(' ')}; median ${f0(median(total))}`);
+    console.log(`node ${process.version}; ${warmup} warm-up run(s); spawn -> peer-connected, ms, in run order: ${order.map(f0).join(' ')}; median ${f0(median(total))}`);
   } else {
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
-    console.log(`Fresh \`sigctl peer\` process, spawn -> \`peer-connected\` (\`node bench/peer-startup.mjs ${runs} --markdown\`): Node ${process.version}, ${cpus().length} cores (${cpu}), 1-minute load average ${loadavg()[0].toFixed(2)} after, ${runs} runs, loopback, local \`sigctl serve\` and an echo peer already in the room.`);
+    console.log(`Fresh \`sigctl peer\` process, spawn -> \`peer-connected\` (\`node bench/peer-startup.mjs ${runs} --markdown${warmup > 0 ? ` --warmup ${warmup}` : ''}\`): Node ${process.version}, ${cpus().length} cores (${cpu}), 1-minute load average ${loadavg()[0].toFixed(2)} after, ${runs} runs${warmup > 0 ? ` after ${warmup} untimed warm-up run(s)` : ' (the first against a server and echo peer that have served nobody yet)'}, loopback, local \`sigctl serve\` and an echo peer already in the room.`);
     console.log('');
     console.log('| runs | median ms | p90 ms | min ms | max ms |');
     console.log('|---:|---:|---:|---:|---:|');
