@@ -5,20 +5,19 @@
  * a refused username/credential (wrong secret, expired REST credentials), TIMEOUT for silence.
  * The credential is never logged or put in a message.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { SigctlError } from '../protocol/errors.js';
+import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, stunAttribute, stunMessage } from '../protocol/stun.js';
 
-const COOKIE = 0x2112a442;
 const ALLOCATE = 0x0003;
 const REFRESH = 0x0004;
 const SUCCESS = 0x0100;
 
 const A = {
   USERNAME: 0x0006,
-  MESSAGE_INTEGRITY: 0x0008,
   ERROR_CODE: 0x0009,
   LIFETIME: 0x000d,
   REALM: 0x0014,
@@ -48,32 +47,11 @@ interface Reply {
   attrs: Map<number, Buffer>;
 }
 
-function attr(type: number, value: Buffer): Buffer {
-  const out = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4);
-  out.writeUInt16BE(type, 0);
-  out.writeUInt16BE(value.length, 2);
-  value.copy(out, 4);
-  return out;
-}
-
-/** Encodes a request; with `key`, appends MESSAGE-INTEGRITY over everything before it (section 15.4). */
-function encode(type: number, tx: Buffer, attrs: Buffer[], key?: Buffer): Buffer {
-  const body = Buffer.concat(attrs);
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(type, 0);
-  header.writeUInt16BE(body.length + (key === undefined ? 0 : 24), 2);
-  header.writeUInt32BE(COOKIE, 4);
-  tx.copy(header, 8);
-  const msg = Buffer.concat([header, body]);
-  if (key === undefined) return msg;
-  return Buffer.concat([msg, attr(A.MESSAGE_INTEGRITY, createHmac('sha1', key).update(msg).digest())]);
-}
-
 function decode(msg: Buffer, tx: Buffer): Reply | undefined {
-  if (msg.length < 20 || msg.readUInt32BE(4) !== COOKIE || !msg.subarray(8, 20).equals(tx)) return undefined;
-  if (msg.readUInt16BE(2) + 20 !== msg.length) return undefined;
+  if (msg.length < STUN_HEADER_BYTES || msg.readUInt32BE(4) !== STUN_MAGIC_COOKIE || !msg.subarray(8, STUN_HEADER_BYTES).equals(tx)) return undefined;
+  if (msg.readUInt16BE(2) + STUN_HEADER_BYTES !== msg.length) return undefined;
   const attrs = new Map<number, Buffer>();
-  for (let off = 20; off + 4 <= msg.length; ) {
+  for (let off = STUN_HEADER_BYTES; off + 4 <= msg.length; ) {
     const t = msg.readUInt16BE(off);
     const len = msg.readUInt16BE(off + 2);
     if (off + 4 + len > msg.length) return undefined;
@@ -90,7 +68,7 @@ function errorCode(reply: Reply): { code: number; reason: string } {
 }
 
 function xorAddress(v: Buffer, tx: Buffer): { address: string; port: number } {
-  const port = v.readUInt16BE(2) ^ (COOKIE >>> 16);
+  const port = v.readUInt16BE(2) ^ (STUN_MAGIC_COOKIE >>> 16);
   const mask = Buffer.concat([Buffer.from([0x21, 0x12, 0xa4, 0x42]), tx]);
   const raw = Buffer.from(v.subarray(4));
   for (let i = 0; i < raw.length; i++) raw[i] = raw[i]! ^ mask[i]!;
@@ -130,8 +108,8 @@ export async function probeTurn(options: TurnProbeOptions): Promise<TurnProbeRes
   socket.on('error', () => undefined);
   try {
     await new Promise<void>((resolve) => socket.bind(0, resolve));
-    const transport = attr(A.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0]));
-    const first = await transact(socket, address, port, deadline, options, (tx) => encode(ALLOCATE, tx, [transport]));
+    const transport = stunAttribute(A.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0]));
+    const first = await transact(socket, address, port, deadline, options, (tx) => stunMessage(ALLOCATE, tx, [transport]));
     if (first.reply.type === (ALLOCATE | SUCCESS)) throw new SigctlError('TURN_AUTH_FAILED', `${options.url} allocated without authentication; it is not configured for credentials`);
     let realm = first.reply.attrs.get(A.REALM)?.toString('utf8') ?? '';
     let nonce = first.reply.attrs.get(A.NONCE);
@@ -142,13 +120,13 @@ export async function probeTurn(options: TurnProbeOptions): Promise<TurnProbeRes
       }
       // Long-term credential key: MD5(username ":" realm ":" password), RFC 5389 section 15.4.
       const key = createHash('md5').update(`${options.username}:${realm}:${options.credential}`).digest();
-      const authAttrs = [attr(A.USERNAME, Buffer.from(options.username)), attr(A.REALM, Buffer.from(realm)), attr(A.NONCE, nonce)];
-      const { reply, tx } = await transact(socket, address, port, deadline, options, (t) => encode(ALLOCATE, t, [transport, ...authAttrs], key));
+      const authAttrs = [stunAttribute(A.USERNAME, Buffer.from(options.username)), stunAttribute(A.REALM, Buffer.from(realm)), stunAttribute(A.NONCE, nonce)];
+      const { reply, tx } = await transact(socket, address, port, deadline, options, (t) => stunMessage(ALLOCATE, t, [transport, ...authAttrs], key));
       if (reply.type === (ALLOCATE | SUCCESS)) {
         const relayed = reply.attrs.get(A.XOR_RELAYED_ADDRESS);
         // Release the allocation: Refresh with LIFETIME 0 (RFC 8656 section 7), best effort.
-        const lifetime = attr(A.LIFETIME, Buffer.alloc(4));
-        await transact(socket, address, port, Math.min(deadline, Date.now() + 1_000), options, (t) => encode(REFRESH, t, [lifetime, ...authAttrs], key)).catch(() => undefined);
+        const lifetime = stunAttribute(A.LIFETIME, Buffer.alloc(4));
+        await transact(socket, address, port, Math.min(deadline, Date.now() + 1_000), options, (t) => stunMessage(REFRESH, t, [lifetime, ...authAttrs], key)).catch(() => undefined);
         return { realm, relayed: relayed === undefined ? { address: '', port: 0 } : xorAddress(relayed, tx) };
       }
       const { code, reason } = errorCode(reply);

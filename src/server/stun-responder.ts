@@ -7,10 +7,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
+import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, stunAttribute, stunMessage } from '../protocol/stun.js';
 
-/** RFC 5389 section 6: the fixed cookie that tells STUN from other traffic on the port. */
-const MAGIC_COOKIE = 0x2112a442;
-const HEADER_BYTES = 20;
 const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;
 const BINDING_ERROR = 0x0111;
@@ -48,16 +46,16 @@ interface StunRequest {
 /** Parses a datagram defensively: every length is checked before it is trusted. */
 export function parseStunRequest(msg: Buffer): StunRequest | undefined {
   // No legitimate Binding request comes near one MTU; bigger datagrams are not worth parsing.
-  if (msg.length < HEADER_BYTES || msg.length > 1500) return undefined;
+  if (msg.length < STUN_HEADER_BYTES || msg.length > 1500) return undefined;
   const type = msg.readUInt16BE(0);
   const length = msg.readUInt16BE(2);
   // The two top bits are zero for STUN (section 6); the length counts only attributes, padded to 4.
-  if ((type & 0xc000) !== 0 || length % 4 !== 0 || HEADER_BYTES + length !== msg.length) return undefined;
-  if (msg.readUInt32BE(4) !== MAGIC_COOKIE) return undefined;
+  if ((type & 0xc000) !== 0 || length % 4 !== 0 || STUN_HEADER_BYTES + length !== msg.length) return undefined;
+  if (msg.readUInt32BE(4) !== STUN_MAGIC_COOKIE) return undefined;
   // Class bits C1 C0 (0x0110) are 00 for a request.
   if ((type & 0x0110) !== 0) return undefined;
   const unknownRequired: number[] = [];
-  let offset = HEADER_BYTES;
+  let offset = STUN_HEADER_BYTES;
   while (offset < msg.length) {
     if (offset + 4 > msg.length) return undefined;
     const attrType = msg.readUInt16BE(offset);
@@ -69,15 +67,7 @@ export function parseStunRequest(msg: Buffer): StunRequest | undefined {
     }
     offset = next;
   }
-  return { type, transactionId: Buffer.from(msg.subarray(8, HEADER_BYTES)), unknownRequired };
-}
-
-function attribute(type: number, value: Buffer): Buffer {
-  const padded = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4);
-  padded.writeUInt16BE(type, 0);
-  padded.writeUInt16BE(value.length, 2);
-  value.copy(padded, 4);
-  return padded;
+  return { type, transactionId: Buffer.from(msg.subarray(8, STUN_HEADER_BYTES)), unknownRequired };
 }
 
 function ipBytes(address: string): { family: number; bytes: Buffer } {
@@ -103,7 +93,7 @@ export function mappedAddress(address: string, port: number, transactionId: Buff
   const { family, bytes } = ipBytes(address);
   const value = Buffer.alloc(4 + bytes.length);
   value.writeUInt8(family, 1);
-  value.writeUInt16BE(xor ? port ^ (MAGIC_COOKIE >>> 16) : port, 2);
+  value.writeUInt16BE(xor ? port ^ (STUN_MAGIC_COOKIE >>> 16) : port, 2);
   if (xor) {
     // X-Address is the address XORed with the cookie (IPv4) or cookie || transaction id (IPv6).
     const mask = Buffer.concat([Buffer.from([0x21, 0x12, 0xa4, 0x42]), transactionId]);
@@ -114,33 +104,23 @@ export function mappedAddress(address: string, port: number, transactionId: Buff
   return value;
 }
 
-function message(type: number, transactionId: Buffer, attrs: Buffer[]): Buffer {
-  const body = Buffer.concat(attrs);
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt16BE(type, 0);
-  header.writeUInt16BE(body.length, 2);
-  header.writeUInt32BE(MAGIC_COOKIE, 4);
-  transactionId.copy(header, 8);
-  return Buffer.concat([header, body]);
-}
-
 /** The reply to a datagram from `from`, or undefined when it must be ignored. */
 export function stunReply(msg: Buffer, from: Pick<RemoteInfo, 'address' | 'port'>, software?: string): Buffer | undefined {
   const req = parseStunRequest(msg);
   if (req?.type !== BINDING_REQUEST) return undefined;
   // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; they must see their IPv4 address.
   const address = from.address.startsWith('::ffff:') && isIPv4(from.address.slice(7)) ? from.address.slice(7) : from.address.replace(/%.*$/, '');
-  const trailer = software === undefined ? [] : [attribute(ATTR_SOFTWARE, Buffer.from(software, 'utf8').subarray(0, 763))];
+  const trailer = software === undefined ? [] : [stunAttribute(ATTR_SOFTWARE, Buffer.from(software, 'utf8').subarray(0, 763))];
   if (req.unknownRequired.length > 0) {
     // Section 7.3.1: unknown comprehension-required attributes get 420 with UNKNOWN-ATTRIBUTES.
     const code = Buffer.concat([Buffer.from([0, 0, 4, 20]), Buffer.from('Unknown Attribute', 'utf8')]);
     const list = Buffer.alloc(req.unknownRequired.length * 2);
     req.unknownRequired.forEach((t, i) => list.writeUInt16BE(t, i * 2));
-    return message(BINDING_ERROR, req.transactionId, [attribute(ATTR_ERROR_CODE, code), attribute(ATTR_UNKNOWN_ATTRIBUTES, list), ...trailer]);
+    return stunMessage(BINDING_ERROR, req.transactionId, [stunAttribute(ATTR_ERROR_CODE, code), stunAttribute(ATTR_UNKNOWN_ATTRIBUTES, list), ...trailer]);
   }
-  return message(BINDING_SUCCESS, req.transactionId, [
-    attribute(ATTR_XOR_MAPPED_ADDRESS, mappedAddress(address, from.port, req.transactionId, true)),
-    attribute(ATTR_MAPPED_ADDRESS, mappedAddress(address, from.port, req.transactionId, false)),
+  return stunMessage(BINDING_SUCCESS, req.transactionId, [
+    stunAttribute(ATTR_XOR_MAPPED_ADDRESS, mappedAddress(address, from.port, req.transactionId, true)),
+    stunAttribute(ATTR_MAPPED_ADDRESS, mappedAddress(address, from.port, req.transactionId, false)),
     ...trailer,
   ]);
 }
