@@ -128,9 +128,15 @@ class NdcPeer {
   channel: NdcChannel | undefined;
   private remote: string | undefined;
   private remoteSet = false;
+  /** The newcomer offers; until the answer is set it holds its own candidates (see onLocalCandidate). */
+  private offerer = false;
+  private readonly heldCandidates: unknown[] = [];
   private readonly pendingCandidates: Array<{ candidate: string; mid: string }> = [];
   /** Remote candidates libdatachannel refused (ICE went on with the others). */
   private refusedCandidates = 0;
+  private remoteCandidates = 0;
+  /** State changes as they happened (`ice:checking`, `pc:connected`, ...), for failure messages. */
+  private readonly trail: string[] = [];
   private readonly waiters = new Set<(err?: Error) => void>();
   failure: Error | undefined;
 
@@ -162,6 +168,7 @@ class NdcPeer {
     const other = joined.peers[0];
     if (other !== undefined) {
       this.remote = other.id;
+      this.offerer = true;
       const pc = this.peerConnection();
       this.adopt(pc.createDataChannel('sigctl', { unordered: !this.spec.ordered }), this.spec.ordered);
     }
@@ -179,14 +186,29 @@ class NdcPeer {
       if (type === 'offer') this.marks.offerSent ??= performance.now();
       this.send({ description: { type, sdp } });
     });
-    pc.onLocalCandidate((candidate, mid) => this.send({ candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 } }));
-    pc.onIceStateChange((state) => {
-      if (state === 'connected' || state === 'completed') this.marks.iceConnected ??= performance.now();
-      if (state === 'failed') this.fail(new SigctlError('ICE_FAILED', 'libdatachannel: ICE failed'));
+    // The offerer sends its candidates only once the answer is set. libdatachannel's
+    // setRemoteDescription starts ICE before it stores the description whose fingerprint the DTLS
+    // handshake is verified against; an answerer that already has the offerer's candidates can
+    // connect and send its certificate inside that window, and the offerer then fails the handshake
+    // ("certificate verify failed": 10 of 300 pairs under CPU load, and 1 s DTLS retransmits).
+    // Held back, the answerer cannot reach the offerer before the description is stored. The price
+    // is libjuice's check pacing: the answerer's first check then goes out ~50 ms later, so DTLS
+    // takes a steady ~50 ms on loopback (0 failures in 300 pairs under the same load).
+    pc.onLocalCandidate((candidate, mid) => {
+      const signal = { candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 } };
+      if (this.offerer && !this.remoteSet) this.heldCandidates.push(signal);
+      else this.send(signal);
     });
+    pc.onIceStateChange((state) => {
+      this.trail.push(`ice:${state}`);
+      if (state === 'connected' || state === 'completed') this.marks.iceConnected ??= performance.now();
+      if (state === 'failed') this.fail(new SigctlError('ICE_FAILED', `libdatachannel: ICE failed ${this.history()}`));
+    });
+    pc.onGatheringStateChange((state) => this.trail.push(`gathering:${state}`));
     pc.onStateChange((state) => {
+      this.trail.push(`pc:${state}`);
       if (state === 'connected') this.marks.dtlsConnected ??= performance.now();
-      if (state === 'failed') this.fail(new SigctlError('ICE_FAILED', 'libdatachannel: connection failed'));
+      if (state === 'failed') this.fail(new SigctlError('ICE_FAILED', `libdatachannel: connection failed ${this.history()}`));
     });
     // The answering side gets the channel from the DCEP open. node-datachannel does not expose the
     // ordering it announced, so this end reports the ordering the pair was configured with.
@@ -223,8 +245,10 @@ class NdcPeer {
       if ('description' in parsed.data) {
         const d = parsed.data.description;
         if (d.type === 'answer') this.marks.answerReceived ??= performance.now();
+        this.trail.push(`remote:${d.type}`);
         pc.setRemoteDescription(d.sdp, d.type);
         this.remoteSet = true;
+        for (const c of this.heldCandidates.splice(0)) this.send(c);
         for (const c of this.pendingCandidates.splice(0)) this.addCandidate(pc, c);
       } else if (parsed.data.candidate !== null) {
         const c = { candidate: parsed.data.candidate.candidate, mid: parsed.data.candidate.sdpMid ?? '0' };
@@ -243,9 +267,16 @@ class NdcPeer {
   private addCandidate(pc: ReturnType<NdcPeer['peerConnection']>, c: { candidate: string; mid: string }): void {
     try {
       pc.addRemoteCandidate(c.candidate, c.mid);
+      this.remoteCandidates++;
     } catch {
       this.refusedCandidates++;
     }
+  }
+
+  /** What this peer went through, for a failure message: states, candidates, timing. */
+  private history(): string {
+    const ms = Math.round(performance.now() - this.marks.start);
+    return `(peer ${this.name} after ${ms} ms: ${this.trail.join(' ')}; remote candidates ${this.remoteCandidates} taken, ${this.refusedCandidates} refused, ${this.pendingCandidates.length} pending)`;
   }
 
   private fail(err: Error): void {

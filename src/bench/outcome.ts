@@ -21,16 +21,16 @@ export function dominantCode(errors: Readonly<Record<string, number>>): ErrorCod
 
 /**
  * The error for a run where none of `attempted` connected, or undefined when at least one did.
- * `what` names the unit: "pair" or "client".
+ * `what` names the unit: "pair" or "client"; `example` is one failure's message, when known.
  */
-export function nothingConnected(what: 'pair' | 'client', attempted: number, succeeded: number, errors: Readonly<Record<string, number>>): SigctlError | undefined {
+export function nothingConnected(what: 'pair' | 'client', attempted: number, succeeded: number, errors: Readonly<Record<string, number>>, example?: string): SigctlError | undefined {
   if (attempted === 0 || succeeded > 0) return undefined;
   const why = Object.entries(errors)
     .sort((a, b) => b[1] - a[1])
     .map(([code, n]) => `${code} x${n}`)
     .join(', ');
   const verb = what === 'pair' ? 'connected' : 'joined';
-  return new SigctlError(dominantCode(errors), `nothing measured: no ${what} ${verb} (${attempted} of ${attempted} failed${why === '' ? '' : `: ${why}`})`, {
+  return new SigctlError(dominantCode(errors), `nothing measured: no ${what} ${verb} (${attempted} of ${attempted} failed${why === '' ? '' : `: ${why}`})${example === undefined ? '' : `; for example: ${example}`}`, {
     details: { nothingConnected: true, attempted, errors: { ...errors } },
   });
 }

@@ -52,6 +52,8 @@ export const PairResult = z.object({
   ok: z.boolean(),
   /** Error code when it failed. */
   error: z.string().optional(),
+  /** The failure's message (what the engine saw), for the report and the error of a run where nothing connected. */
+  detail: z.string().optional(),
   /** ms since the newcomer's start(): ws connected, joined, offer sent, answer received, ICE, DTLS, channel open. */
   at: z.object({
     wsConnected: Ms,

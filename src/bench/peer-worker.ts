@@ -100,7 +100,7 @@ class PeerWorker {
       p.receiver = pair.receiver;
       p.result = { ...p.result, ok: true, at: pair.at, candidatePair: pair.candidatePair };
     } catch (err) {
-      p.result = { ...p.result, ok: false, error: codeOf(err) };
+      p.result = { ...p.result, ok: false, error: codeOf(err), detail: err instanceof Error ? err.message : String(err) };
     }
   }
 

@@ -19,6 +19,9 @@ describe('sigctl bench when nothing connects', () => {
     const err = nothingConnected('client', 4, 0, { UNAUTHORIZED: 4 });
     expect(err).toMatchObject({ code: 'UNAUTHORIZED', exitCode: 1 });
     expect(err?.message).toBe('nothing measured: no client joined (4 of 4 failed: UNAUTHORIZED x4)');
+    expect(nothingConnected('pair', 1, 0, { ICE_FAILED: 1 }, 'libdatachannel: connection failed (...)')?.message).toBe(
+      'nothing measured: no pair connected (1 of 1 failed: ICE_FAILED x1); for example: libdatachannel: connection failed (...)',
+    );
   });
 
   it('connect: every pair failed -> exit 1 with SERVER_UNREACHABLE and the document (no gates given)', async () => {
@@ -30,7 +33,9 @@ describe('sigctl bench when nothing connects', () => {
     const doc = JSON.parse(lines[0]!) as BenchReport<ConnectRun>;
     expect(doc).toMatchObject({ passed: false, gates: [], error: { code: 'SERVER_UNREACHABLE' } });
     expect(doc.results).toMatchObject({ connected: 0, failed: 2, errors: { SERVER_UNREACHABLE: 2 } });
-    expect(r.stderr).toMatch(/SERVER_UNREACHABLE: nothing measured: no pair connected \(2 of 2 failed: SERVER_UNREACHABLE x2\)/);
+    // One failure's own message follows, so the user sees what the engine saw.
+    expect(r.stderr).toMatch(/SERVER_UNREACHABLE: nothing measured: no pair connected \(2 of 2 failed: SERVER_UNREACHABLE x2\); for example: cannot connect to ws:\/\/127\.0\.0\.1:\d+\/ws/);
+    expect(doc.results.perPair[0]).toMatchObject({ ok: false, error: 'SERVER_UNREACHABLE', detail: expect.stringMatching(/^cannot connect to/) as unknown });
   });
 
   it('signaling: every client failed to join -> exit 1 in human mode too, before any gate (not 3)', async () => {

@@ -41,9 +41,11 @@ describe('bench engines', () => {
     expect((err as Error).message).toMatch(/node-datachannel-surely-not-installed package is not installed/);
   });
 
+  // 12 pairs at once in one process: before the offerer held its candidates back until the answer
+  // was set (engine-ndc.ts), libdatachannel failed about 1 pair in 30 of these DTLS handshakes.
   it('connect with node-datachannel peers: every pair opens a channel, phases add up', async () => {
-    const run = await runConnect(options({ pairs: 2, engine: 'node-datachannel' }));
-    expect(run).toMatchObject({ target: 'sigctl', engine: 'node-datachannel', engineVersion: packageVersion('node-datachannel'), connected: 2, failed: 0 });
+    const run = await runConnect(options({ pairs: 12, engine: 'node-datachannel' }));
+    expect(run, JSON.stringify(run.perPair.filter((p) => !p.ok))).toMatchObject({ target: 'sigctl', engine: 'node-datachannel', engineVersion: packageVersion('node-datachannel'), connected: 12, failed: 0 });
     for (const p of run.perPair) {
       const s = phaseSegments(p.at)!;
       expect(s.total).toBeGreaterThan(0);

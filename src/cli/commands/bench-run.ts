@@ -174,7 +174,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runConnect({ ...common, ...p });
       figures = connectFigures(run);
-      failure = nothingConnected('pair', run.pairs, run.connected, run.errors);
+      failure = nothingConnected('pair', run.pairs, run.connected, run.errors, run.perPair.find((p) => p.detail !== undefined)?.detail);
       workers = run.workers;
       workerKind = run.workerKind;
       results = run;
@@ -190,7 +190,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
       parameters = { url: urls[0] ?? null, urls, auth: token !== undefined, ...p };
       const run = await runThroughput({ ...common, ...p });
       figures = throughputFigures(run);
-      failure = nothingConnected('pair', run.pairs, run.connected, run.errors);
+      failure = nothingConnected('pair', run.pairs, run.connected, run.errors, run.perPair.find((p) => p.detail !== undefined)?.detail);
       workers = run.workers;
       workerKind = run.workerKind;
       results = run;
