@@ -17,6 +17,8 @@ export const ExitCode = {
 export function exitCodeFor(err: unknown, interruptedBy?: string): number {
   if (interruptedBy === 'SIGINT') return ExitCode.SIGINT;
   if (interruptedBy === 'SIGTERM') return ExitCode.SIGTERM;
+  // stdout's reader closed the pipe (e.g. `| head`): the user has what they wanted.
+  if (interruptedBy === 'EPIPE') return ExitCode.OK;
   if (isSigctlError(err)) return err.exitCode;
   return ExitCode.RUNTIME;
 }

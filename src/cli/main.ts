@@ -91,6 +91,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // Whoever reads stdout went away (`sigctl peer --json | head -1`): stop the command as if
+  // interrupted, print nothing more, exit 0. Later writes to the closed stream fail too; ignored.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' || interruptedBy !== undefined) return;
+    interruptedBy = 'EPIPE';
+    controller.abort('EPIPE');
+  });
 
   const run: Runner = (body) =>
     async (...args: unknown[]): Promise<void> => {
@@ -141,7 +148,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {
-    if (stream.writableLength === 0) resolve();
+    if (stream.writableLength === 0 || stream.destroyed) resolve();
     else stream.write('', () => resolve());
   });
 }

@@ -82,4 +82,21 @@ describe('sigctl peer (e2e)', () => {
     expect(down.stderr).toMatch(/SERVER_UNREACHABLE/);
     expect(down.stdout).toBe('');
   });
+
+  it('stops quietly with exit 0 when the reader of its stdout goes away (`sigctl peer --json | head -1`)', async () => {
+    const { url } = await serve();
+    const reader = startCli(['peer', '--room', 'pipe', '--echo', '--url', url, '--json', '--timeout', '60']);
+    await reader.waitForLine(isJoined, 10_000, 'joined');
+    // Close the read end of its stdout, as `head -1` does after one line; the next event it prints
+    // (a peer joining) meets EPIPE.
+    reader.child.stdout.destroy();
+    const other = startCli(['peer', '--room', 'pipe', '--echo', '--url', url, '--json', '--timeout', '60']);
+    await other.waitForLine(isJoined, 10_000, 'second joined');
+    const { code } = await reader.exit(10_000);
+    expect(code, reader.stderr).toBe(0);
+    expect(reader.stderr).not.toMatch(/EPIPE|Unhandled|INTERNAL/);
+    // It left the room: a third peer gets in where a full room (capacity 2) would refuse it.
+    const third = startCli(['peer', '--room', 'pipe', '--echo', '--url', url, '--json', '--timeout', '60']);
+    await third.waitForLine(isJoined, 10_000, 'third joined after the first left');
+  });
 });
