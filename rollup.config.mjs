@@ -8,6 +8,9 @@
 // bench's worker and preload modules (loaded by URL from dist/bench/, see src/bench/worker-url.ts)
 // stay tsc's output. dist/bundle/ sits as deep as dist/cli/, so the bundled code's
 // `import.meta.url`-relative paths (../../package.json, ../../bin/sigctl) still hold.
+//
+// rollup comes as @rollup/wasm-node, its WebAssembly build: the native build depends on one
+// optional package per platform, and `npm ci` refuses a lock file that lacks any of them.
 import { rmSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
