@@ -131,6 +131,8 @@ class NdcPeer {
   /** The newcomer offers; until the answer is set it holds its own candidates (see onLocalCandidate). */
   private offerer = false;
   private readonly heldCandidates: unknown[] = [];
+  private candidatesReleased = false;
+  private releaseTimer: NodeJS.Timeout | undefined;
   private readonly pendingCandidates: Array<{ candidate: string; mid: string }> = [];
   /** Remote candidates libdatachannel refused (ICE went on with the others). */
   private refusedCandidates = 0;
@@ -186,22 +188,28 @@ class NdcPeer {
       if (type === 'offer') this.marks.offerSent ??= performance.now();
       this.send({ description: { type, sdp } });
     });
-    // The offerer sends its candidates only once the answer is set. libdatachannel's
+    // The offerer holds its candidates until its own ICE is connected. libdatachannel's
     // setRemoteDescription starts ICE before it stores the description whose fingerprint the DTLS
-    // handshake is verified against; an answerer that already has the offerer's candidates can
-    // connect and send its certificate inside that window, and the offerer then fails the handshake
-    // ("certificate verify failed": 10 of 300 pairs under CPU load, and 1 s DTLS retransmits).
-    // Held back, the answerer cannot reach the offerer before the description is stored. The price
-    // is libjuice's check pacing: the answerer's first check then goes out ~50 ms later, so DTLS
-    // takes a steady ~50 ms on loopback (0 failures in 300 pairs under the same load).
+    // handshake is verified against; an answerer that could already reach the offerer sometimes
+    // connected and sent its certificate inside that window, and the offerer failed the handshake
+    // ("certificate verify failed": 10 of 300 pairs under CPU load). And an answerer whose ICE
+    // connects before the offerer's has its first DTLS flight dropped (the offerer has no DTLS
+    // transport yet) and resent 1 s later. Held back, the answerer first hears of the offerer
+    // through the offerer's own checks, so the offerer (DTLS server) is ready first; the answerer's
+    // check then waits for libjuice's pacing, and DTLS takes a steady ~50 ms on loopback. Both
+    // peers of a bench pair run on this host, so the offerer can always reach the answerer; the
+    // candidates still go out 250 ms after the answer if its ICE has not connected by then.
     pc.onLocalCandidate((candidate, mid) => {
       const signal = { candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 } };
-      if (this.offerer && !this.remoteSet) this.heldCandidates.push(signal);
+      if (this.offerer && !this.candidatesReleased) this.heldCandidates.push(signal);
       else this.send(signal);
     });
     pc.onIceStateChange((state) => {
       this.trail.push(`ice:${state}`);
-      if (state === 'connected' || state === 'completed') this.marks.iceConnected ??= performance.now();
+      if (state === 'connected' || state === 'completed') {
+        this.marks.iceConnected ??= performance.now();
+        this.releaseCandidates();
+      }
       if (state === 'failed') this.fail(new SigctlError('ICE_FAILED', `libdatachannel: ICE failed ${this.history()}`));
     });
     pc.onGatheringStateChange((state) => this.trail.push(`gathering:${state}`));
@@ -248,7 +256,7 @@ class NdcPeer {
         this.trail.push(`remote:${d.type}`);
         pc.setRemoteDescription(d.sdp, d.type);
         this.remoteSet = true;
-        for (const c of this.heldCandidates.splice(0)) this.send(c);
+        if (this.offerer && !this.candidatesReleased) this.releaseTimer ??= setTimeout(() => this.releaseCandidates(), 250);
         for (const c of this.pendingCandidates.splice(0)) this.addCandidate(pc, c);
       } else if (parsed.data.candidate !== null) {
         const c = { candidate: parsed.data.candidate.candidate, mid: parsed.data.candidate.sdpMid ?? '0' };
@@ -271,6 +279,13 @@ class NdcPeer {
     } catch {
       this.refusedCandidates++;
     }
+  }
+
+  private releaseCandidates(): void {
+    clearTimeout(this.releaseTimer);
+    if (this.candidatesReleased) return;
+    this.candidatesReleased = true;
+    for (const c of this.heldCandidates.splice(0)) this.send(c);
   }
 
   /** What this peer went through, for a failure message: states, candidates, timing. */
@@ -302,6 +317,7 @@ class NdcPeer {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.releaseTimer);
     this.channel?.close();
     try {
       this.pc?.close();
