@@ -40,6 +40,20 @@ export function cpuMs(pid) {
   }
 }
 
+/**
+ * CPU time the hypervisor gave to other guests while this machine wanted it ("steal", the 8th
+ * number of /proc/stat's cpu line), summed over all CPUs, in ms (clock tick 10 ms); undefined
+ * where there is no /proc/stat.
+ */
+export function stealMs() {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return Number(cpu[8]) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The 1/5/15-minute load averages as printed by uptime. */
 export function loadAverage() {
   return loadavg()
@@ -152,6 +166,7 @@ export async function startNode({ root, redisUrl, nodeId }) {
 export async function runBench({ root, args, timeoutMs }) {
   const startedAt = new Date();
   const load = loadAverage();
+  const steal0 = stealMs();
   const child = spawn(process.execPath, ['bin/sigctl', 'bench', ...args], { cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   let stdout = '';
@@ -172,7 +187,9 @@ export async function runBench({ root, args, timeoutMs }) {
     child.once('close', (c, signal) => resolve(c ?? signal));
   });
   clearTimeout(timer);
-  return { startedAt, finishedAt: new Date(), load, stdout, stderr, code, timedOut };
+  const steal1 = stealMs();
+  const stolenMs = steal0 === undefined || steal1 === undefined ? undefined : steal1 - steal0;
+  return { startedAt, finishedAt: new Date(), load, stolenMs, stdout, stderr, code, timedOut };
 }
 
 /** Waits a little between runs so that one run's teardown does not overlap the next one's start. */

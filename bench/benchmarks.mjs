@@ -152,6 +152,13 @@ function readDoc(name) {
   }
 }
 /** The verbatim block of one run: command, start and load, stdout, exit code. */
+/** The hypervisor's CPU steal during a run, as a share of the machine's CPU time then (noisy neighbours make CPU figures and tail latencies unreliable). */
+function stolen(r) {
+  if (r.stolenMs === undefined) return '';
+  const capacityMs = (r.finishedAt - r.startedAt) * m.nproc;
+  return `; CPU steal ${n(r.stolenMs, 0)} ms (${((100 * r.stolenMs) / capacityMs).toFixed(1)}% of ${m.nproc} CPUs)`;
+}
+
 function transcript(setup, args, r, extra = []) {
   const out = r.stdout.replace(/\s+$/, '');
   const failed = r.code !== 0 && r.stderr.trim() !== '' ? ['# stderr (tail):', ...r.stderr.trim().split('\n').slice(-8).map((l) => `#   ${l}`)] : [];
@@ -161,7 +168,7 @@ function transcript(setup, args, r, extra = []) {
     `$ sigctl bench ${args.join(' ')}`,
     `# started ${iso(r.startedAt)}, load average: ${r.load}`,
     out,
-    `# exit ${r.code}${r.timedOut ? ' (stopped by the generator: timed out)' : ''}, ${((r.finishedAt - r.startedAt) / 1000).toFixed(1)} s`,
+    `# exit ${r.code}${r.timedOut ? ' (stopped by the generator: timed out)' : ''}, ${((r.finishedAt - r.startedAt) / 1000).toFixed(1)} s${stolen(r)}`,
     ...failed,
     ...extra,
     '```',
@@ -270,7 +277,7 @@ function machineSection(m, startedAt, finishedAt) {
     `- Memory: ${m.memMiB} MiB; kernel ${m.kernel}`,
     `- Node ${m.node}, werift ${m.werift}, node-datachannel ${m.ndc}, redis-server ${m.redis}`,
     `- sigctl ${m.sigctl}, \`dist/\` built from the working tree at commit ${m.commit} (${dirty})`,
-    `- Date: ${iso(startedAt).slice(0, 10)}, runs between ${iso(startedAt).slice(11, 16)} and ${iso(finishedAt).slice(11, 16)} UTC${quick ? ' (**quick mode: every run shortened; not figures to keep**)' : ''}; the 1-minute load average at the start of each run is printed with it`,
+    `- Date: ${iso(startedAt).slice(0, 10)}, runs between ${iso(startedAt).slice(11, 16)} and ${iso(finishedAt).slice(11, 16)} UTC${quick ? ' (**quick mode: every run shortened; not figures to keep**)' : ''}; the 1-minute load average at the start of each run and the hypervisor's CPU steal during it are printed with it`,
   ].join('\n');
 }
 
