@@ -116,7 +116,9 @@ const CLOSE_OBJECT = 0x7d;
  */
 export function relayFrame(prefix: string, prefixBytes: number, raw: Buffer, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(prefixBytes + (end - start) + 1);
-  out.write(prefix, 0, prefixBytes, 'utf8');
+  // Member ids are server-made base64url, so the prefix is ASCII (as many bytes as characters),
+  // and a latin1 write is a plain copy where utf8 would encode.
+  out.write(prefix, 0, prefixBytes, prefixBytes === prefix.length ? 'latin1' : 'utf8');
   raw.copy(out, prefixBytes, start, end);
   out[out.length - 1] = CLOSE_OBJECT;
   return out;

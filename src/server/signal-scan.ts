@@ -136,12 +136,33 @@ const KEY_TO = 4;
 const KEY_ID = 8;
 
 /** A string value without escapes or non-ASCII bytes, as a JS string; undefined otherwise. */
-function plainAscii(b: Uint8Array, start: number, end: number): string | undefined {
+function plainAscii(b: Buffer, start: number, end: number): string | undefined {
   for (let k = start + 1; k < end - 1; k++) {
     const c = b[k]!;
     if (c === 0x5c || c >= 0x80) return undefined;
   }
-  return Buffer.from(b.buffer, b.byteOffset + start + 1, end - start - 2).toString('latin1');
+  // Decoded in place: Buffer.from(...).toString() would make a Buffer object first.
+  return b.toString('latin1', start + 1, end - 1);
+}
+
+/**
+ * The number at [start, end) (scanNumber's grammar). Integers of up to 15 digits, the usual
+ * message id, are summed here, exactly (below 2^53); anything else goes through Number().
+ */
+function numberAt(b: Buffer, start: number, end: number): number {
+  const negative = b[start] === 0x2d;
+  const from = negative ? start + 1 : start;
+  if (end - from <= 15) {
+    let n = 0;
+    let k = from;
+    for (; k < end; k++) {
+      const c = b[k]!;
+      if (c < 0x30 || c > 0x39) break;
+      n = n * 10 + (c - 0x30);
+    }
+    if (k === end) return negative ? -n : n;
+  }
+  return Number(b.toString('latin1', start, end));
 }
 
 /**
@@ -149,7 +170,7 @@ function plainAscii(b: Uint8Array, start: number, end: number): string | undefin
  * characters) and `id` (a string of at most 128 characters or a finite number), each key once, in
  * any order and spacing. Undefined for anything else (see the module comment).
  */
-export function scanSignal(buf: Uint8Array): ScannedSignal | undefined {
+export function scanSignal(buf: Buffer): ScannedSignal | undefined {
   let i = skipSpace(buf, 0);
   if (buf[i] !== 0x7b) return undefined;
   i = skipSpace(buf, i + 1);
@@ -190,7 +211,7 @@ export function scanSignal(buf: Uint8Array): ScannedSignal | undefined {
     } else {
       // Only `id` may be a number; a number too large for a double is Infinity, which it may not be.
       if (key !== KEY_ID || !(buf[start] === 0x2d || isDigit(buf[start]))) return undefined;
-      const n = Number(Buffer.from(buf.buffer, buf.byteOffset + start, i - start).toString('latin1'));
+      const n = numberAt(buf, start, i);
       if (!Number.isFinite(n)) return undefined;
       id = n;
     }
