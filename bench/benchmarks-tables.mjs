@@ -151,21 +151,21 @@ export function multinodeRatios(cases) {
   return { nodeCpu: sum(two) / sum(one), redisCpu: two.cpu.redisMs / one.cpu.redisMs };
 }
 
-/** Where each target's ramp stopped: the last sustained step, the step that failed and the generator's ELU there. */
+/** Where each target's ramp stopped: the first missed x1.5 step, the refinements after it, the generator's ELU there. */
 export function rampNote(doc) {
   const parts = (doc?.results?.runs ?? [])
     .filter((r) => r.ramp !== undefined)
     .map((r) => {
       const steps = r.ramp.steps ?? [];
       const last = steps.at(-1);
-      const stop =
-        last === undefined
-          ? 'no steps'
-          : last.sustained
-            ? `passed its last step (the bench's step limit, so this maximum is a lower bound; generator ELU ${n(last.generatorElu)})`
-            : `the ${int(last.targetRate)}/s step missed (p99 ${n(last.relayLatencyMs?.p99)} ms, generator ELU ${n(last.generatorElu)})`;
-      return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s and ${stop}`;
+      if (last === undefined) return `${r.target}: no steps`;
+      if (r.ramp.firstMissedRate === null || r.ramp.firstMissedRate === undefined) {
+        return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s and passed its last step (the bench's step limit, so this maximum is a lower bound; generator ELU ${n(last.generatorElu)})`;
+      }
+      const missed = steps.find((s) => s.refine !== true && s.sustained === false && Math.round(s.targetRate) === Math.round(r.ramp.firstMissedRate));
+      const refined = steps.filter((s) => s.refine === true && s.retry !== true).map((s) => `${int(s.targetRate)}/s ${s.sustained ? 'sustained' : 'missed'}`);
+      return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s: the ${int(r.ramp.firstMissedRate)}/s step missed (p99 ${n(missed?.relayLatencyMs?.p99)} ms, generator ELU ${n(missed?.generatorElu)})${refined.length === 0 ? '' : `, then ${refined.join(', ')}`}`;
     });
   if (parts.length === 0) return '';
-  return `Ramp: ${parts.join('; ')}. With x1.5 steps the ratio can only move in factors of 1.5, and a generator ELU near 1 means the shared 2 cores, not the server alone, set the limit.`;
+  return `Ramp: ${parts.join('; ')}. A generator ELU near 1 means the shared 2 cores, not the server alone, set the limit.`;
 }

@@ -56,10 +56,12 @@ function windowRow(color: ChalkInstance, label: string, w: SignalingWindow): Cel
   ];
 }
 
-/** Step numbers count rates, not windows: a retry repeats its step's number. */
+/** Step numbers count rates, not windows: a retry repeats its step's number; refinements are r1, r2, ... */
 function stepLabel(steps: readonly SignalingWindow[], i: number): string {
-  const n = steps.slice(0, i + 1).filter((s) => s.retry !== true).length;
-  return steps[i]!.retry === true ? `${n} retry` : String(n);
+  const s = steps[i]!;
+  const n = steps.slice(0, i + 1).filter((x) => x.retry !== true && x.refine === s.refine).length;
+  const label = s.refine === true ? `r${n}` : String(n);
+  return s.retry === true ? `${label} retry` : label;
 }
 
 const WINDOW_HEADER = ['', 'target/s', 'sent/s', 'sent', 'delivered/expected', 'dup', 'lost', 'errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'cpu µs/msg', 'gen ELU'];
@@ -102,7 +104,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
   for (const r of runs) {
     if (r.ramp === undefined) continue;
     const max = r.ramp.maxSustainedRate;
-    lines.push('', `${color.bold(`ramp: ${r.target}`)} (x${r.ramp.factor} per step until p99 > ${r.ramp.boundMs} ms; a latency-only miss is retried once) highest sustained: ${color.bold(max === null ? 'none' : `${num(max, 0)} signals/s`)}`);
+    lines.push('', `${color.bold(`ramp: ${r.target}`)} (x${r.ramp.factor} per step until p99 > ${r.ramp.boundMs} ms; a latency-only miss is retried once; r1, r2...: bisections after the first miss) highest sustained: ${color.bold(max === null ? 'none' : `${num(max, 0)} signals/s`)}`);
     lines.push(...renderTable(color, ['step', ...WINDOW_HEADER.slice(1), 'ok'], r.ramp.steps.map((s, i, all) => [...windowRow(color, stepLabel(all, i), s), s.sustained === true ? color.green('yes') : color.red('no')])));
   }
   if (comparison !== undefined) {

@@ -16,6 +16,7 @@ import { concatSamples, round, roundSummary, summarize } from './stats.js';
 import { countdown } from './progress.js';
 import { urlList, type TargetUrls } from './spread.js';
 import type { LocalTarget, TargetKind } from './target.js';
+import { RampPlan } from './ramp-plan.js';
 import { foldRounds, isSustained, mergeCounts, missedOnLatencyOnly, type SignalingWindow } from './windows.js';
 
 const DRAIN_MS = 3_000;
@@ -167,30 +168,45 @@ export class Series {
     return run;
   }
 
-  /** The open-loop ramp: x factor per window until a step is not sustained (one retry on latency alone). */
+  /**
+   * The open-loop ramp: x factor per window while steps are sustained (one retry on latency
+   * alone), then bisections between the last sustained rate and the first missed one (ramp-plan.ts).
+   */
   async ramp(): Promise<NonNullable<SignalingRun['ramp']>> {
     const opts = this.opts;
     const factor = opts.rampFactor ?? 1.5;
     const maxSteps = opts.rampMaxSteps ?? 12;
+    const refineSteps = opts.rampRefineSteps ?? 2;
+    const plan = new RampPlan(opts.clients * opts.rate, factor, maxSteps, refineSteps);
     const steps: SignalingWindow[] = [];
-    let rate = opts.clients * opts.rate;
-    for (let i = 0; i < maxSteps; i++) {
-      let w = await this.window(rate, opts.durationS, `ramp step ${i + 1}/${maxSteps}`);
-      w.sustained = isSustained(w, opts.rampBoundMs);
-      steps.push(w);
+    let stepNo = 0;
+    let refineNo = 0;
+    for (let next = plan.next(); next !== undefined; next = plan.next()) {
+      const label = next.refine ? `ramp refinement ${++refineNo}/${refineSteps}` : `ramp step ${++stepNo}/${maxSteps}`;
+      const measure = async (what: string): Promise<SignalingWindow> => {
+        const w = await this.window(next.rate, opts.durationS, what);
+        w.sustained = isSustained(w, opts.rampBoundMs);
+        if (next.refine) w.refine = true;
+        steps.push(w);
+        return w;
+      };
+      let w = await measure(label);
       if (!w.sustained && missedOnLatencyOnly(w, opts.rampBoundMs)) {
         // One tail-latency spike (a noisy neighbour, hypervisor steal) must not end the ramp:
         // a step that lost nothing and kept its rate gets one more try.
-        w = await this.window(rate, opts.durationS, `ramp step ${i + 1}/${maxSteps} (retry)`);
-        w.sustained = isSustained(w, opts.rampBoundMs);
+        w = await measure(`${label} (retry)`);
         w.retry = true;
-        steps.push(w);
       }
-      if (!w.sustained) break;
-      rate *= factor;
+      plan.record(next.rate, w.sustained === true);
     }
     const ok = steps.filter((s) => s.sustained === true);
-    return { boundMs: opts.rampBoundMs, factor, steps, maxSustainedRate: ok.length === 0 ? null : Math.max(...ok.map((s) => s.sendRate)) };
+    return {
+      boundMs: opts.rampBoundMs,
+      factor,
+      steps,
+      maxSustainedRate: ok.length === 0 ? null : Math.max(...ok.map((s) => s.sendRate)),
+      firstMissedRate: plan.firstMissedRate ?? null,
+    };
   }
 
   /** Closes the clients; idempotent through the pool. */

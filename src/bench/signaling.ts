@@ -38,6 +38,8 @@ export interface SignalingOptions {
   rampBoundMs: number;
   rampFactor?: number;
   rampMaxSteps?: number;
+  /** Bisections between the last sustained ramp step and the first missed one (default 2). */
+  rampRefineSteps?: number;
   /** Also run the floor relay with as many clients, the steady windows interleaved (local targets only). */
   vsFloor: boolean;
   /** Load worker threads; default: one per core, at most one per room. */
@@ -87,7 +89,14 @@ export interface SignalingRun {
     heapPerConnectionKiB: number;
     newSpaceKiB: number;
   };
-  ramp?: { boundMs: number; factor: number; steps: SignalingWindow[]; maxSustainedRate: number | null };
+  ramp?: {
+    boundMs: number;
+    factor: number;
+    steps: SignalingWindow[];
+    maxSustainedRate: number | null;
+    /** Target rate of the first x-factor step not sustained; null when the step limit was reached (maxSustainedRate is then a lower bound). */
+    firstMissedRate: number | null;
+  };
 }
 
 export interface SignalingComparison {

@@ -39,6 +39,8 @@ export interface SignalingWindow {
   sustained?: boolean;
   /** Ramp only: this window repeated a step that missed on latency alone. */
   retry?: boolean;
+  /** Ramp only: a bisection between the last sustained rate and the first missed one. */
+  refine?: boolean;
 }
 
 export function mergeCounts(parts: ReadonlyArray<Record<string, number>>): Record<string, number> {

@@ -101,7 +101,8 @@ describe('signaling scenario', () => {
     // A bound of 0 ms can never be met: the first step misses on latency alone, is retried once,
     // misses again, and nothing is sustained.
     const none = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 0, rampMaxSteps: 3, durationS: 1 }));
-    expect(none.runs[0]!.ramp).toMatchObject({ boundMs: 0, maxSustainedRate: null });
+    // Nothing sustained: nothing to refine from.
+    expect(none.runs[0]!.ramp).toMatchObject({ boundMs: 0, maxSustainedRate: null, firstMissedRate: 100 });
     const steps = none.runs[0]!.ramp!.steps;
     // On a loaded machine the first window may also fall short of its send rate; then it missed on
     // more than latency and is not retried. Otherwise it missed on latency alone: exactly one retry.
@@ -115,10 +116,22 @@ describe('signaling scenario', () => {
     }
     const some = await runSignaling(options({ url: floor.url, ramp: true, rampBoundMs: 5_000, rampMaxSteps: 2, durationS: 1 }));
     const ramp = some.runs[0]!.ramp!;
-    expect(ramp.steps).toHaveLength(2);
-    expect(ramp.steps[1]!.targetRate).toBeCloseTo(ramp.steps[0]!.targetRate * 1.5, 0);
+    const factorSteps = ramp.steps.filter((s) => s.refine !== true && s.retry !== true);
+    expect(factorSteps).toHaveLength(2);
+    expect(factorSteps[1]!.targetRate).toBeCloseTo(factorSteps[0]!.targetRate * 1.5, 0);
     for (const s of ramp.steps) expect(s.sustained).toBe(isSustained(s, 5_000));
     expect(ramp.maxSustainedRate).not.toBeNull();
+    if (ramp.firstMissedRate === null) {
+      // Both steps sustained: the step limit ended the ramp, no refinement.
+      expect(ramp.steps).toHaveLength(2);
+    } else {
+      // The second step missed (a loaded machine): the steps after it are refinements between the two rates.
+      for (const s of ramp.steps.slice(ramp.steps.findIndex((x) => x.refine === true))) {
+        expect(s.refine).toBe(true);
+        expect(s.targetRate).toBeGreaterThan(factorSteps[0]!.targetRate);
+        expect(s.targetRate).toBeLessThan(factorSteps[1]!.targetRate);
+      }
+    }
   });
 
   it('counts failed joins when the server is unreachable', async () => {
