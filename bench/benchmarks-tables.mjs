@@ -163,7 +163,13 @@ export function rampNote(doc) {
         return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s and passed its last step (the bench's step limit, so this maximum is a lower bound; generator ELU ${n(last.generatorElu)})`;
       }
       const missed = steps.find((s) => s.refine !== true && s.sustained === false && Math.round(s.targetRate) === Math.round(r.ramp.firstMissedRate));
-      const refined = steps.filter((s) => s.refine === true && s.retry !== true).map((s) => `${int(s.targetRate)}/s ${s.sustained ? 'sustained' : 'missed'}`);
+      // A refinement's outcome is its last window's: a retry (after a miss on latency alone) decides.
+      const refined = steps
+        .filter((s) => s.refine === true && s.retry !== true)
+        .map((s) => {
+          const final = steps.findLast((x) => x.refine === true && x.targetRate === s.targetRate);
+          return `${int(s.targetRate)}/s ${final.sustained ? (final.retry ? 'sustained on retry' : 'sustained') : 'missed'}`;
+        });
       return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s: the ${int(r.ramp.firstMissedRate)}/s step missed (p99 ${n(missed?.relayLatencyMs?.p99)} ms, generator ELU ${n(missed?.generatorElu)})${refined.length === 0 ? '' : `, then ${refined.join(', ')}`}`;
     });
   if (parts.length === 0) return '';
