@@ -128,7 +128,7 @@ class NdcPeer {
   channel: NdcChannel | undefined;
   private remote: string | undefined;
   private remoteSet = false;
-  /** The newcomer offers; until the answer is set it holds its own candidates (see onLocalCandidate). */
+  /** The newcomer offers; it holds its own candidates until its ICE connects (see onLocalCandidate). */
   private offerer = false;
   private readonly heldCandidates: unknown[] = [];
   private candidatesReleased = false;

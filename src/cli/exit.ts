@@ -19,6 +19,8 @@ export function exitCodeFor(err: unknown, interruptedBy?: string): number {
   if (interruptedBy === 'SIGTERM') return ExitCode.SIGTERM;
   // stdout's reader closed the pipe (e.g. `| head`): the user has what they wanted.
   if (interruptedBy === 'EPIPE') return ExitCode.OK;
+  // stdout failed otherwise (reported as it happened).
+  if (interruptedBy === 'STDOUT') return ExitCode.RUNTIME;
   if (isSigctlError(err)) return err.exitCode;
   return ExitCode.RUNTIME;
 }

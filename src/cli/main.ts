@@ -92,11 +92,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   // Whoever reads stdout went away (`sigctl peer --json | head -1`): stop the command as if
-  // interrupted, print nothing more, exit 0. Later writes to the closed stream fail too; ignored.
+  // interrupted, print nothing more, exit 0. Any other stdout failure stops it with exit 1. Later
+  // writes to the failed stream fail too; ignored.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' || interruptedBy !== undefined) return;
-    interruptedBy = 'EPIPE';
-    controller.abort('EPIPE');
+    if (interruptedBy !== undefined) return;
+    interruptedBy = err.code === 'EPIPE' ? 'EPIPE' : 'STDOUT';
+    if (interruptedBy === 'STDOUT') process.stderr.write(`error INTERNAL: cannot write to stdout: ${err.message}\n`);
+    controller.abort(interruptedBy);
   });
 
   const run: Runner = (body) =>
