@@ -2,7 +2,7 @@
 // bundled by rollup into dist/bundle/ (one chunk per lazily loaded command), with the ESM
 // packages it uses inlined. A fresh `sigctl peer` then opens 98 JavaScript files instead of 236: zod alone
 // is 99 modules, 64 of them locales its entry point always loads and the bundle drops. That is
-// ~35 ms of a fresh `sigctl peer`'s start (BENCHMARKS.md, "Fresh sigctl peer process").
+// 25-40 ms of a fresh `sigctl peer`'s start (docs/werift-patches.md, "The CLI bundle, before/after").
 //
 // Only the CLI is bundled. The library entry points (dist/index.js, dist/peer/index.js) and the
 // bench's worker and preload modules (loaded by URL from dist/bench/, see src/bench/worker-url.ts)
