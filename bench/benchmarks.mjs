@@ -284,6 +284,20 @@ function machineSection(m, startedAt, finishedAt) {
 const section = (title, name) => `### ${title}\n\n${blocks.get(name) ?? '_not run_'}`;
 const pick = (names) => names.map((x) => [x, docs.get(x)]);
 
+/**
+ * Sections measured by their own scripts (bench/sections/NAME.md, each written by the script it
+ * names, with its command, machine and date), included verbatim in file-name order so that a new
+ * measurement needs no edit of this generator.
+ */
+function extraSections() {
+  const dir = join(root, 'bench/sections');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .flatMap((f) => [`<!-- From bench/sections/${f}, written by the script it names. -->`, readFileSync(join(dir, f), 'utf8').replace(/\s+$/, ''), '']);
+}
+
 function compose(m, startedAt, finishedAt, multi) {
   const head = readFileSync(join(root, 'bench/benchmarks-head.md'), 'utf8').replace(/\s+$/, '');
   const goalDocs = pick(['signaling-c200', 'signaling-c2000', 'signaling-c2000-2', 'signaling-c2000-3', 'signaling-ramp']);
@@ -342,6 +356,7 @@ function compose(m, startedAt, finishedAt, multi) {
     '',
     readFileSync(join(root, 'bench/benchmarks-server-relay.md'), 'utf8').replace(/\s+$/, ''),
     '',
+    ...extraSections(),
     '## Runs: commands and verbatim output',
     '',
     ...RUNS.filter((r) => r.name.startsWith('signaling')).map((r) => section(r.title, r.name) + '\n'),
