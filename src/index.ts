@@ -4,3 +4,5 @@
  */
 export * from './protocol/index.js';
 export * from './client/index.js';
+export { verifyWebhook, signWebhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TOLERANCE_SECONDS, type VerifyWebhookInput, type WebhookVerdict } from './webhooks/signature.js';
+export { WEBHOOK_EVENT_TYPES, WebhookEvent, WebhookEventType, WebhookLeftReason, WebhookMember } from './webhooks/event.js';
