@@ -105,6 +105,7 @@ export function createJwtAuthenticator(jwt: JwtConfig, deps: JwtAuthenticatorDep
       if ('malformed' in found) throw fail('malformed', `malformed token: ${found.malformed}`);
       return verify(found.token);
     },
+    verifyToken: verify,
   });
 }
 

@@ -26,6 +26,8 @@ export interface Authenticator {
    * the reason (missing, malformed, bad signature, wrong algorithm, expired, ...). Never logs the token.
    */
   authenticate(req: IncomingMessage, url: URL): Promise<Principal>;
+  /** Verifies a bare token (a STOMP CONNECT's), with the same rules and errors as `authenticate`. */
+  verifyToken?(token: string): Promise<Principal>;
   close?(): void;
 }
 

@@ -35,6 +35,16 @@ export function numberOption(min = 0): (value: string) => number {
   };
 }
 
+/** commander parser for a comma-separated subset of `allowed` (e.g. `--compat stomp,raw`). */
+export function listOption<T extends string>(allowed: readonly T[]): (value: string) => T[] {
+  return (value) => {
+    const items = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+    const bad = items.filter((v) => !(allowed as readonly string[]).includes(v));
+    if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}${bad.length > 0 ? ` (not ${bad.join(', ')})` : ''}.`);
+    return [...new Set(items)] as T[];
+  };
+}
+
 /** commander parser that collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

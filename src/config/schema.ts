@@ -45,6 +45,28 @@ function checkJwtKeys(
   }
 }
 
+const UrlPath = z.string().regex(/^\/[\w./-]*$/, 'must start with / and contain only URL path characters');
+
+/**
+ * Protocols of signaling servers people already run, each off unless switched on: an open
+ * broadcast relay on a public server lets anyone talk to everyone (docs/compat.md).
+ */
+export const CompatConfig = z.strictObject({
+  /** STOMP 1.2 over WebSocket on `path`, for clients offering the v12.stomp/v11.stomp/v10.stomp subprotocol. */
+  stomp: z.boolean().default(false),
+  /** A path where every WebSocket speaks STOMP, subprotocol or not (for clients that offer none). */
+  stompPath: UrlPath.optional(),
+  /** STOMP heart-beat the server offers both ways (ms); 0 turns heart-beats off. */
+  stompHeartbeatMs: z.number().int().nonnegative().default(10_000),
+  /** Room per path: a WebSocket at `<rawPrefix><room>` relays text frames verbatim within the room. */
+  raw: z.boolean().default(false),
+  rawPrefix: z.string().regex(/^\/[\w./-]*\/$/, 'must start and end with /').default('/room/'),
+  /** Broadcast relays: every text frame goes to every other session on the same path. */
+  broadcast: z.boolean().default(false),
+  broadcastPaths: z.array(UrlPath).min(1).default(['/signal', '/socket']),
+});
+export type CompatConfig = z.infer<typeof CompatConfig>;
+
 export const ConfigSchema = z.strictObject({
   /** Address to listen on. 127.0.0.1 by default: exposing the server is a deliberate choice. */
   host: z.string().min(1).default('127.0.0.1'),
@@ -124,6 +146,7 @@ export const ConfigSchema = z.strictObject({
         .optional(),
     })
     .default({}),
+  compat: CompatConfig.default({ stomp: false, stompHeartbeatMs: 10_000, raw: false, rawPrefix: '/room/', broadcast: false, broadcastPaths: ['/signal', '/socket'] }),
   /** Allowed browser origins (exact, or `*.example.com`); empty allows all. */
   origins: z.array(z.string().min(1)).default([]),
   redis: z

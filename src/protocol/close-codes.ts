@@ -5,6 +5,8 @@ export const CloseCode = {
   NORMAL: 1000,
   /** Graceful shutdown: sent after a `bye` frame. */
   GOING_AWAY: 1001,
+  /** A raw relay client sent a binary frame (only text is relayed). */
+  UNSUPPORTED_DATA: 1003,
   /** Protocol violation the server cannot recover from (binary frames are answered, not closed). */
   POLICY: 1008,
   /** Frame larger than `limits.maxFrameBytes`. */
@@ -18,6 +20,8 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4010,
   /** The same member resumed on another connection; this one is superseded. */
   REPLACED: 4011,
+  /** A raw relay client's join was refused; the close reason is the error code (ROOM_FULL, ...). */
+  JOIN_REFUSED: 4012,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -51,6 +51,19 @@ export function frameText(frame: Frame): string {
   return typeof frame === 'string' ? frame : frame.toString('utf8');
 }
 
+/**
+ * A protocol other than v1 spoken at a connection's edge (STOMP, the raw relays). The hub only
+ * speaks v1: every frame it sends to the connection goes through `deliver`, which writes the
+ * protocol's own frames with `Connection.write` (or nothing, for frames the protocol has no use for).
+ */
+export interface EdgeCodec {
+  /** The wire protocol's name, for logs and metrics. */
+  readonly protocol: string;
+  deliver(frame: Frame): void;
+  /** Stops the codec's timers; called once when the connection closes. */
+  close(): void;
+}
+
 /** Bits of Connection.traffic. */
 export const HEARD = 1;
 export const SPOKE = 2;
@@ -84,6 +97,8 @@ export class Connection implements BucketState {
   /** The rate limit's token bucket (BucketState), kept here rather than in an object of its own. */
   tokens: number;
   last: number;
+  /** Set for a connection that speaks another protocol than v1 (see EdgeCodec). */
+  codec: EdgeCodec | undefined;
   private member: string | undefined;
   private strikes: StrikeCounter | undefined;
 
@@ -91,7 +106,8 @@ export class Connection implements BucketState {
     readonly ws: WebSocket,
     readonly session: string,
     readonly ip: string,
-    readonly principal: Principal,
+    /** Who the client is; fixed at the upgrade, except for STOMP, whose CONNECT frame may carry the token. */
+    public principal: Principal,
     private readonly baseLog: Logger,
     private readonly limits: ConnectionLimits,
     private readonly metrics: ServerMetrics,
@@ -160,8 +176,15 @@ export class Connection implements BucketState {
     return false;
   }
 
-  /** Writes a serialised frame. A client that lets its send buffer pass the bound is dropped (4009). */
+  /** Sends a serialised v1 frame (through the codec when the connection speaks another protocol). */
   sendFrame(frame: Frame): void {
+    if (!this.open) return;
+    if (this.codec !== undefined) this.codec.deliver(frame);
+    else this.write(frame);
+  }
+
+  /** Writes wire bytes as they are. A client that lets its send buffer pass the bound is dropped (4009). */
+  write(frame: Frame): void {
     if (!this.open) return;
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, TEXT);

@@ -19,6 +19,9 @@ import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { MemoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
 import { Connection, HEARD, SPOKE, type EndKind } from './connection.js';
+import { attachEdge } from './compat/attach.js';
+import { routeUpgrade, type Edge } from './compat/routes.js';
+import { STOMP_SUBPROTOCOLS } from './compat/stomp-session.js';
 import { createDispatcher } from './dispatch.js';
 import { createRequestHandler } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
@@ -149,7 +152,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     // Twice the frame limit, so a frame just over it still gets a TOO_LARGE reply before the
     // close; beyond that ws refuses it unbuffered (close 1009 without the reply).
     maxPayload: config.limits.maxFrameBytes * 2,
-    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // v1 clients offer sigctl.v1; STOMP clients (compat.stomp) get the first STOMP version they offer echoed.
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : config.compat.stomp ? (STOMP_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false) : false),
   });
   wss.on('wsClientError', (err, socket) => {
     logger.debug({ err }, 'bad websocket handshake');
@@ -179,6 +183,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     connections.delete(conn);
     perIp.release(conn.ip);
     metrics.connections.dec();
+    conn.codec?.close();
     // The client's own clean close is a deliberate goodbye; anything else may come back.
     const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
     if (conn.logs('debug')) conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
@@ -186,7 +191,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     conn.state = 'closed';
   }
 
-  const accept = (ws: WebSocket, ip: string, principal: Principal): void => {
+  const accept = (ws: WebSocket, ip: string, principal: Principal, edge: Edge, needsToken: boolean): void => {
     const session = sessionId();
     const conn = new Connection(ws, session, ip, principal, logger, config.limits, metrics, now);
     connections.add(conn);
@@ -197,10 +202,18 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       ws.terminate();
     }
 
-    ws.on('message', (data, isBinary) => {
-      conn.traffic |= HEARD;
-      onMessage(conn, data as Buffer, isBinary);
-    });
+    const compat = edge.kind === 'v1' ? undefined : attachEdge(conn, edge, needsToken, { config, authenticator, dispatch: onMessage, now });
+    if (compat === undefined) {
+      ws.on('message', (data, isBinary) => {
+        conn.traffic |= HEARD;
+        onMessage(conn, data as Buffer, isBinary);
+      });
+    } else {
+      ws.on('message', (data, isBinary) => {
+        conn.traffic |= HEARD;
+        compat.inbound(data as Buffer, isBinary);
+      });
+    }
     ws.on('pong', onPong);
     ws.on('error', onSocketError);
     ws.on('close', onClose);
@@ -213,6 +226,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       heartbeatMs: config.heartbeatMs,
     });
     if (draining) conn.send({ type: 'bye', reason: 'shutdown', reconnectMs: config.reconnectMs });
+    compat?.start();
   };
 
   const onMessage = createDispatcher(config, hub, metrics);
@@ -252,7 +266,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   server.on(
     'upgrade',
     createUpgradeHandler({
-      path: config.path,
+      route: (pathname, offered) => routeUpgrade(config, pathname, offered),
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
       logger,
       authenticator,

@@ -9,12 +9,15 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
 import type { Authenticator, Principal } from '../auth/principal.js';
+import { findToken } from '../auth/token-source.js';
 import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
+import { offeredProtocols, type Edge, type Route } from './compat/routes.js';
 import { authStatus, errorBody } from './http.js';
 import type { ConnectionCounter } from './rate-limit.js';
 import { redactRequestUrl } from './redact.js';
 
 const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
@@ -37,7 +40,6 @@ export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, m
 
 /** What the upgrade checks need from the server. */
 export interface UpgradeOptions {
-  path: string;
   maxConnectionsPerIp: number;
   logger: Logger;
   authenticator: Authenticator;
@@ -47,9 +49,14 @@ export interface UpgradeOptions {
   refusing: () => boolean;
   baseUrl: () => string;
   wss: WebSocketServer;
+  /** Which protocol a request speaks (compat/routes.ts). */
+  route: (pathname: string, offered: readonly string[]) => Route;
   /** Takes over an accepted socket; `release` frees its per-address slot when it closes. */
-  accept: (ws: WebSocket, ip: string, principal: Principal) => void;
+  accept: (ws: WebSocket, ip: string, principal: Principal, edge: Edge, needsToken: boolean) => void;
 }
+
+/** The principal of a STOMP socket whose token comes in CONNECT: allowed nothing until then. */
+const PENDING: Principal = Object.freeze({ canSend: false, room: '' });
 
 /** The server's 'upgrade' listener. */
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
@@ -61,15 +68,19 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     const url = new URL(req.url ?? '/', o.baseUrl());
     const ip = req.socket.remoteAddress ?? 'unknown';
     const log = o.logger.child({ ip, url: redactRequestUrl(req.url) });
-    if (url.pathname !== o.path) return refuseUpgrade(socket, 404, 'BAD_MESSAGE', `no WebSocket endpoint at ${url.pathname}; use ${o.path}`);
+    const route = o.route(url.pathname, offeredProtocols(req.headers['sec-websocket-protocol']));
+    if (!route.ok) return refuseUpgrade(socket, route.status, route.code, route.message);
+    const edge = route.edge;
     if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.checkOrigin(req.headers.origin)) {
       log.info({ event: 'refused', origin: req.headers.origin }, 'origin not allowed');
       return refuseUpgrade(socket, 403, 'FORBIDDEN', `origin ${JSON.stringify(req.headers.origin)} is not allowed`);
     }
     let principal: Principal;
+    // STOMP clients may send their token in CONNECT instead (stompjs connectHeaders).
+    const needsToken = edge.kind === 'stomp' && o.authenticator.required && 'missing' in findToken(req, url);
     try {
-      principal = await o.authenticator.authenticate(req, url);
+      principal = needsToken ? PENDING : await o.authenticator.authenticate(req, url);
     } catch (err) {
       const code = isSigctlError(err) ? err.code : 'INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
@@ -90,7 +101,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       // slot): drop our listeners rather than keep two closures for the socket's whole life.
       socket.off('close', onClose);
       socket.off('error', onError);
-      o.accept(ws, ip, principal);
+      o.accept(ws, ip, principal, edge, needsToken);
     });
   };
   return (req, socket, head) => {

@@ -4,6 +4,7 @@
  * commands (and --help) never pay for the server's modules (pino, prom-client, ws, node-redis).
  */
 import type { FlagValue } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { createAuthenticator, exposureWarnings } from '../../auth/index.js';
@@ -24,10 +25,12 @@ export interface ServeOptions {
   maxCapacity?: number;
   redis?: string;
   stunPort?: number;
+  /** `--compat stomp,raw,broadcast`: each name switches on `compat.<name>`. */
+  compat?: Array<'stomp' | 'raw' | 'broadcast'>;
 }
 
 /** Flag -> config key; the flag text is what `config print` and error messages show. */
-const FLAGS: ReadonlyArray<{ opt: keyof ServeOptions; flag: string; path: string }> = [
+const FLAGS: ReadonlyArray<{ opt: Exclude<keyof ServeOptions, 'compat'>; flag: string; path: string }> = [
   { opt: 'host', flag: '--host', path: 'host' },
   { opt: 'port', flag: '--port', path: 'port' },
   { opt: 'path', flag: '--path', path: 'path' },
@@ -42,10 +45,12 @@ const FLAGS: ReadonlyArray<{ opt: keyof ServeOptions; flag: string; path: string
 
 /** The command-line flags of `serve` as config overrides. */
 export function serveFlags(opts: ServeOptions): FlagValue[] {
-  return FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
+  const flags: FlagValue[] = FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
+  for (const name of opts.compat ?? []) flags.push({ path: `compat.${name}`, flag: '--compat', value: true });
+  return flags;
 }
 
-function banner(ctx: CliContext, server: SignalingServer): void {
+function banner(ctx: CliContext, server: SignalingServer, config: Config): void {
   const endpoints = {
     listen: server.httpUrl,
     ws: server.url,
@@ -54,6 +59,7 @@ function banner(ctx: CliContext, server: SignalingServer): void {
     metrics: `${server.httpUrl}/metrics`,
     iceServers: `${server.httpUrl}/v1/ice-servers`,
     ...(server.stunPort === undefined ? {} : { stun: `stun:${server.host}:${server.stunPort}` }),
+    ...(Object.values(config.compat).includes(true) ? { compat: (['stomp', 'raw', 'broadcast'] as const).filter((k) => config.compat[k]) } : {}),
   };
   if (ctx.out.json) {
     ctx.out.jsonLine({ type: 'listening', protocol: PROTOCOL_VERSION, host: server.host, port: server.port, ...endpoints });
@@ -67,6 +73,18 @@ function banner(ctx: CliContext, server: SignalingServer): void {
   ctx.out.result(`  metrics    ${endpoints.metrics}`);
   ctx.out.result(`  ice        ${endpoints.iceServers}`);
   if (endpoints.stun !== undefined) ctx.out.result(`  stun       ${endpoints.stun} (udp)`);
+  for (const line of compatLines(config, server)) ctx.out.result(line);
+}
+
+/** One banner line per compat protocol switched on (docs/compat.md). */
+function compatLines(config: Config, server: SignalingServer): string[] {
+  const ws = server.url.slice(0, server.url.length - config.path.length);
+  const c = config.compat;
+  const lines: string[] = [];
+  if (c.stomp) lines.push(`  stomp      ${server.url} (subprotocol v12.stomp)${c.stompPath === undefined ? '' : `, ${ws}${c.stompPath}`}`);
+  if (c.raw) lines.push(`  raw rooms  ${ws}${c.rawPrefix}<room>`);
+  if (c.broadcast) lines.push(`  broadcast  ${c.broadcastPaths.map((p) => ws + p).join(', ')}`);
+  return lines;
 }
 
 /** Runs the daemon until ctx.signal aborts, then drains. */
@@ -91,7 +109,7 @@ export async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions)
     logger.warn({ event: 'force-exit' }, 'second signal: exiting at once');
     void server.close();
   });
-  banner(ctx, server);
+  banner(ctx, server, config);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });

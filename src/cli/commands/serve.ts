@@ -4,8 +4,11 @@
  * The work is in serve-run.ts, imported only when the command runs.
  */
 import { Option } from 'commander';
-import { intOption, type RegisterCommand } from '../command.js';
+import { intOption, listOption, type RegisterCommand } from '../command.js';
 import type { ServeOptions } from './serve-run.js';
+
+/** What `--compat` takes: each switches on `compat.<name>`. */
+const COMPAT_PROTOCOLS = ['stomp', 'raw', 'broadcast'] as const;
 
 /** Registers `sigctl serve`. */
 export const registerServe: RegisterCommand = (program, run) => {
@@ -22,6 +25,7 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--max-capacity <n>', 'largest capacity a join may ask for (config: rooms.maxCapacity, default 16)', intOption(1))
     .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; docs/scaling.md)')
     .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort)', intOption(0, 65535))
+    .option('--compat <protocols>', 'also speak the protocols of existing servers: stomp, raw, broadcast, comma-separated (config: compat.*; docs/compat.md)', listOption(COMPAT_PROTOCOLS))
     .option('--json', 'print the banner as one JSON line')
     .action(run<ServeOptions>(async (ctx, opts) => (await import('./serve-run.js')).serve(ctx, opts)));
 };
