@@ -2,7 +2,7 @@
  * An unmodified @stomp/stompjs 7 client for tests, on `ws` (Node 20 has no global WebSocket),
  * subscribed to the four destinations of a Spring-style signaling app, with every wait bounded.
  */
-import { Client, type IMessage, type IStompSocket } from '@stomp/stompjs';
+import { Client, type IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { within } from './server-harness.js';
 
@@ -31,7 +31,7 @@ export class StompPeer {
           this.wake();
         });
         this.ws.on('error', () => undefined);
-        return this.ws as unknown as IStompSocket;
+        return this.ws;
       },
       connectHeaders,
       reconnectDelay: 0,
