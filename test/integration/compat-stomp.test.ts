@@ -53,7 +53,9 @@ async function rawStomp(server: SignalingServer, protocols = ['v12.stomp']): Pro
     within(
       new Promise<string>((resolve) => {
         const check = (): void => {
-          if (frames.length > 0) resolve(frames.shift()!);
+          if (frames.length === 0) return;
+          wake = () => undefined;
+          resolve(frames.shift()!);
         };
         wake = check;
         check();
