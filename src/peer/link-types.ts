@@ -39,6 +39,9 @@ export type PeerLinkEvents = {
   closed: [];
 };
 
+/** A shape of signal payloads (dialect.ts): sigctl's own, Spring-style seed apps', or bare W3C init objects. */
+export type Dialect = 'sigctl' | 'seed' | 'plain';
+
 /** The signal payloads a link sends (the W3C perfect-negotiation shape). */
 export type OutgoingSignal = { description: { type: 'offer' | 'answer'; sdp: string } } | OutgoingCandidate;
 
@@ -48,7 +51,9 @@ export interface PeerLinkOptions extends WeriftPeerOptions {
   polite: boolean;
   /** Creates the data channel and makes the first offer (by convention: the newcomer). */
   initiator: boolean;
-  /** Delivers a payload to the far end. */
+  /** The payload dialect to speak before the far end has spoken (default sigctl; dialect.ts). */
+  dialect?: Dialect | undefined;
+  /** Delivers a payload to the far end (in the link's own shape; the caller writes it in `link.dialect`). */
   sendSignal: (data: OutgoingSignal) => void;
   clock?: Clock | undefined;
   /** From start (or restart) to an open data channel, before a restart or failure (ms, default 20000). */

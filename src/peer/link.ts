@@ -17,7 +17,7 @@ import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { TypedEmitter } from '../client/typed-emitter.js';
 import { systemClock, type Clock, type TimerHandle } from '../client/clock.js';
 import { SigctlError } from '../protocol/errors.js';
-import { SignalPayload } from '../protocol/messages.js';
+import { decodeSignal, type Dialect } from './dialect.js';
 import { CandidateQueues, type CandidateInit } from './candidates.js';
 import { PeerChannel } from './channel.js';
 import type { LinkPhase, LinkReport, PeerLinkEvents, PeerLinkOptions } from './link-types.js';
@@ -44,6 +44,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private linkState: LinkState = 'new';
   private makingOffer = false;
   private ignoreOffer = false;
+  private speaking: Dialect;
   /** Remote types outlive a recreated connection (they go into the ICE_FAILED message). */
   private readonly remoteTypes = new Set<string>();
   private candidates = new CandidateQueues(this.remoteTypes);
@@ -63,6 +64,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
     this.pc = this.createPc();
+    this.speaking = options.dialect ?? 'sigctl';
   }
 
   /** The open data channel, if any. */
@@ -88,14 +90,22 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   /** Feeds a payload from the far end (validated here: it comes from the wire). */
   handleSignal(data: unknown): void {
-    const parsed = SignalPayload.safeParse(data);
-    if (!parsed.success) {
-      this.emit('signal-error', new SigctlError('BAD_MESSAGE', `invalid signal payload from ${this.remoteId}: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
+    const decoded = decodeSignal(data);
+    if (decoded.kind === 'control') return;
+    if (decoded.kind === 'invalid') {
+      this.emit('signal-error', new SigctlError('BAD_MESSAGE', `invalid signal payload from ${this.remoteId}: ${decoded.reason}`));
       return;
     }
+    // Answer in the dialect the far end speaks (dialect.ts).
+    this.speaking = decoded.dialect;
     if (this.linkState === 'new') this.start();
-    const payload = parsed.data;
+    const payload = decoded.payload;
     this.enqueue(() => ('description' in payload ? this.applyDescription(payload.description) : this.applyCandidate(payload.candidate)));
+  }
+
+  /** The payload dialect this link writes: its own until the far end has spoken another. */
+  get dialect(): Dialect {
+    return this.speaking;
   }
 
   /** Closes the peer connection (idempotent). */
@@ -157,7 +167,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     }
     const pc = this.pc;
     const collision = desc.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
-    this.ignoreOffer = !this.options.polite && collision;
+    // A far end in another dialect knows nothing of the polite rule (and may not have understood
+    // our offer): yield to its offer.
+    this.ignoreOffer = !this.options.polite && this.speaking === 'sigctl' && collision;
     if (this.ignoreOffer) return;
     if (collision) {
       await pc.setLocalDescription({ type: 'rollback' });

@@ -20,6 +20,7 @@ import type { BackoffOptions } from '../client/backoff.js';
 import { SigctlError } from '../protocol/errors.js';
 import type { IceServer, JoinedMessage, Meta, PeerInfo, PeerLeftReason } from '../protocol/messages.js';
 import type { ChannelData, PeerChannel } from './channel.js';
+import { encodeSignal, type Dialect } from './dialect.js';
 import { KEEPALIVE_MESSAGE, KEEPALIVE_META, startKeepalive } from './keepalive.js';
 import type { LinkPhase, LinkReport } from './link.js';
 import type * as LinkModuleNamespace from './link.js';
@@ -94,6 +95,8 @@ export interface PeerSessionOptions {
   iceServers?: readonly IceServer[] | undefined;
   /** Only TURN relay candidates; fails with NO_RELAY_CANDIDATES before joining if no TURN server is known. */
   relayOnly?: boolean | undefined;
+  /** The payload dialect to speak first (default sigctl); each peer is then answered in its own (dialect.ts). */
+  dialect?: Dialect | undefined;
   /** Offer 127.0.0.1 as a host candidate (default true; werift skips loopback otherwise). */
   loopback?: boolean | undefined;
   /** Bind ICE to one IPv4 address (tests: 127.0.0.1). */
@@ -338,8 +341,10 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     const welcome = this.client.welcome;
     const PeerLinkClass = this.linkClass;
     if (PeerLinkClass === undefined) throw new SigctlError('INTERNAL', 'createLink before start() loaded werift');
+    let speaking = (): Dialect => this.options.dialect ?? 'sigctl';
     const link = new PeerLinkClass({
       remoteId: peer.id,
+      dialect: this.options.dialect,
       polite: self.id < peer.id,
       initiator,
       iceServers: this.iceServers(welcome?.iceServers ?? []),
@@ -351,9 +356,10 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       connectTimeoutMs: this.options.iceTimeoutMs,
       gatherTimeoutMs: this.options.gatherTimeoutMs,
       maxRestarts: this.options.maxRestarts,
-      sendSignal: (data) => {
+      sendSignal: (signal) => {
         try {
-          if (this.client.state === 'joined') this.client.signal(data, peer.id);
+          const data = encodeSignal(signal, speaking(), self.id);
+          if (data !== undefined && this.client.state === 'joined') this.client.signal(data, peer.id);
         } catch (err) {
           // Not connected right now (reconnecting): ICE trickles on; a lost candidate is survivable
           // and a lost description is retried by the link's restart.
@@ -361,6 +367,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         }
       },
     });
+    speaking = () => link.dialect;
     const name = (): string => this.members.get(peer.id)?.info.name ?? peer.name;
     link.on('phase', (phase, at) => this.emit('phase', { phase, at, peer: peer.id }));
     const info = this.members.get(peer.id)?.info ?? peer;

@@ -19,6 +19,7 @@ export class StompPeer {
   closed: Promise<{ code: number; reason: string }>;
   private closedResolve: (v: { code: number; reason: string }) => void = () => undefined;
   private waiters: Array<() => void> = [];
+  private readonly listeners = new Map<string, (body: unknown, m: Received) => void>();
   private readonly client: Client;
 
   constructor(url: string, connectHeaders: Record<string, string> = {}, options: { heartbeatMs?: number; protocols?: string[] } = {}) {
@@ -65,9 +66,17 @@ export class StompPeer {
 
   subscribe(destination: string): void {
     this.client.subscribe(destination, (m: IMessage) => {
-      this.messages.push({ destination, body: m.body, headers: { ...m.headers } });
+      const got = { destination, body: m.body, headers: { ...m.headers } };
+      const listener = this.listeners.get(destination);
+      if (listener !== undefined) listener(JSON.parse(got.body), got);
+      else this.messages.push(got);
       this.wake();
     });
+  }
+
+  /** Hands every later message on `destination` to `listener` instead of queueing it. */
+  on(destination: string, listener: (body: unknown, m: Received) => void): void {
+    this.listeners.set(destination, listener);
   }
 
   send(destination: string, body: unknown, headers: Record<string, string> = {}): void {

@@ -26,6 +26,7 @@ interface PeerOptions {
   capacity?: number;
   iceServer?: string[];
   relayOnly?: boolean;
+  dialect?: 'sigctl' | 'seed' | 'plain';
   echo?: boolean;
   send?: string;
   recv?: string;
@@ -182,6 +183,7 @@ async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise
     capacity: opts.capacity,
     iceServers,
     relayOnly: opts.relayOnly === true,
+    dialect: opts.dialect,
     echo: opts.echo === true,
     sendFile: paths.send,
     recvDir: paths.recv,
@@ -229,6 +231,7 @@ export const registerPeer: RegisterCommand = (program, run) => {
     .option('--capacity <n>', 'room capacity to ask for when this peer creates the room (mesh)', intOption(1, 1024))
     .option('--ice-server <url>', 'extra ICE server, repeatable: stun:HOST:PORT or turn:USER:PASS@HOST:PORT', collect)
     .option('--relay-only', 'use only TURN relay candidates; fails if there are none')
+    .addOption(new Option('--dialect <name>', 'signal payloads to send first: sigctl, seed ({"type":"OFFER","sdp"}) or plain ({"type":"offer","sdp"}); each peer is answered in its own (docs/peer.md)').choices(['sigctl', 'seed', 'plain']))
     .option('--echo', 'echo every message back to its sender')
     .option('--send <file>', 'send FILE to every peer (SHA-256 checked by the receiver)')
     .option('--recv <dir>', 'save received files into DIR')
