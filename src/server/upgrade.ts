@@ -11,6 +11,7 @@ import type { WebSocketServer } from 'ws';
 import type { Authenticator, Principal } from '../auth/principal.js';
 import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
 import { authStatus, errorBody } from './http.js';
+import type { ClientAddress } from './client-address.js';
 import type { ConnectionCounter } from './rate-limit.js';
 import { redactRequestUrl } from './redact.js';
 
@@ -46,6 +47,8 @@ export interface UpgradeOptions {
   /** True while draining or closed: upgrades get 503. */
   refusing: () => boolean;
   baseUrl: () => string;
+  /** The client's address (behind trusted proxies: from X-Forwarded-For); keys per-IP limits and logs. */
+  clientAddress: ClientAddress;
   wss: WebSocketServer;
   /** Takes over an accepted socket; `release` frees its per-address slot when it closes. */
   accept: (ws: WebSocket, ip: string, principal: Principal) => void;
@@ -59,9 +62,9 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     };
     socket.on('error', onError);
     const url = new URL(req.url ?? '/', o.baseUrl());
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = o.clientAddress(req);
     const log = o.logger.child({ ip, url: redactRequestUrl(req.url) });
-    if (url.pathname !== o.path) return refuseUpgrade(socket, 404, 'BAD_MESSAGE', `no WebSocket endpoint at ${url.pathname}; use ${o.path}`);
+    if (url.pathname !== o.path) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no WebSocket endpoint at ${url.pathname}; use ${o.path}`);
     if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.checkOrigin(req.headers.origin)) {
       log.info({ event: 'refused', origin: req.headers.origin }, 'origin not allowed');
