@@ -25,8 +25,6 @@ import { createUpgradeHandler } from './upgrade.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
-import { LOG_REDACT_PATHS } from './redact.js';
-import { prettyLogStream } from './log-format.js';
 import { createClientAddress } from './client-address.js';
 import { StunResponder } from './stun-responder.js';
 
@@ -66,19 +64,6 @@ export interface SignalingServer {
 }
 
 const silentLogger = (): Logger => pino({ enabled: false });
-
-/** How createServerLogger writes: pino JSON lines, or readable lines (src/server/log-format.ts). */
-export interface LogOutput {
-  format: 'json' | 'pretty';
-  /** ANSI colours in pretty lines. */
-  color?: boolean;
-}
-
-/** Creates a pino logger for the server writing to `destination` (the CLI passes stderr); JSON lines by default. */
-export function createServerLogger(level: Config['logLevel'], destination: NodeJS.WritableStream, output: LogOutput = { format: 'json' }): Logger {
-  const stream = output.format === 'pretty' ? prettyLogStream(destination, output.color === true) : destination;
-  return pino({ level, base: { service: 'sigctl' }, redact: { paths: LOG_REDACT_PATHS } }, stream);
-}
 
 function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -403,6 +388,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   };
 }
 
+
+/** The logger the CLI gives the server (JSON or readable lines). */
+export { createServerLogger, type LogOutput } from './logger.js';
 
 /** The default store and the interface a custom `deps.store` implements. */
 export { MemoryStore } from '../store/memory.js';
