@@ -12,6 +12,11 @@ export interface CliContext {
   signal: AbortSignal;
   /** Registers work to run on a second signal before the process exits at once. */
   onForceExit(fn: () => void): void;
+  /**
+   * Declares the first SIGINT/SIGTERM this command's normal way to end (`serve`: drain, then exit
+   * with the command's own code, 0). Other commands end interrupted: 130/143.
+   */
+  signalEndsNormally(): void;
   /** Reads stdin lines (interactive chat); only available when stdin is a TTY or a pipe. */
   stdin: NodeJS.ReadableStream;
   stdinIsTTY: boolean;

@@ -73,6 +73,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const forceExit: Array<() => void> = [];
   let interruptedBy: string | undefined;
   let exitCode: number = ExitCode.OK;
+  let signalEndsNormally = false;
 
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
     if (interruptedBy !== undefined) {
@@ -112,13 +113,17 @@ export async function main(argv: readonly string[]): Promise<void> {
         cwd: process.cwd(),
         signal: controller.signal,
         onForceExit: (fn) => forceExit.push(fn),
+        signalEndsNormally: () => {
+          signalEndsNormally = true;
+        },
         stdin: process.stdin,
         stdinIsTTY: process.stdin.isTTY === true,
       };
       try {
         await out.prepare();
         const code = await body(ctx, opts as never, cmd);
-        exitCode = interruptedBy !== undefined ? exitCodeFor(undefined, interruptedBy) : (code ?? ExitCode.OK);
+        const stopped = interruptedBy === 'SIGINT' || interruptedBy === 'SIGTERM';
+        exitCode = interruptedBy !== undefined && !(stopped && signalEndsNormally) ? exitCodeFor(undefined, interruptedBy) : (code ?? ExitCode.OK);
       } catch (err) {
         exitCode = exitCodeFor(err, interruptedBy);
         if (interruptedBy === undefined || !(err instanceof SigctlError && err.code === 'ABORTED')) {

@@ -3,6 +3,7 @@
  * (file < SIGCTL_* environment < flags), then frozen. config.example.json documents every key.
  */
 import { z } from 'zod';
+import { addressEntryProblem } from './cidr.js';
 
 const Port = z.number().int().min(0).max(65535);
 const Positive = z.number().int().positive();
@@ -75,6 +76,8 @@ export const ConfigSchema = z.strictObject({
   /** WebSocket path. */
   path: z.string().regex(/^\/[\w./-]*$/, 'must start with / and contain only URL path characters').default('/ws'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log lines on stderr: `pretty` (one readable line each), `json` (pino), `auto` (pretty on a terminal). */
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   tls: z
     .strictObject({
       cert: z.string().min(1).optional(),
@@ -149,6 +152,17 @@ export const ConfigSchema = z.strictObject({
   compat: CompatConfig.default({ stomp: false, stompHeartbeatMs: 10_000, raw: false, rawPrefix: '/room/', broadcast: false, broadcastPaths: ['/signal', '/socket'] }),
   /** Allowed browser origins (exact, or `*.example.com`); empty allows all. */
   origins: z.array(z.string().min(1)).default([]),
+  /** Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client; empty believes none. */
+  trustProxy: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const problem = addressEntryProblem(entry);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .default([]),
+  /** The WebSocket URL clients use to reach this node (listed by GET /v1/nodes), e.g. wss://node-a.example.com/ws. */
+  publicUrl: z.string().regex(/^wss?:\/\/[^/\s]+(\/\S*)?$/, 'must be a ws:// or wss:// URL').optional(),
   redis: z
     .strictObject({
       /** redis:// or rediss:// URL; when set the node joins a cluster sharing rooms through Redis. */

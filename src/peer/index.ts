@@ -3,7 +3,7 @@
  * single-connection PeerLink, data channels with backpressure, and file transfer. werift is loaded
  * by importing this module: `serve` never imports it.
  */
-export { createPeerSession, PeerSession, KEEPALIVE_META, KEEPALIVE_MESSAGE } from './session.js';
+export { createPeerSession, PeerSession, KEEPALIVE_PROTOCOL, KEEPALIVE_MESSAGE } from './session.js';
 export type { PeerSessionOptions, PeerSessionEvents, PeerConnected, PhaseEvent, SessionPhase } from './session.js';
 export { PeerLink } from './link.js';
 export type { PeerLinkOptions, PeerLinkEvents, LinkPhase, LinkReport, OutgoingSignal } from './link.js';

@@ -2,27 +2,30 @@
  * The data-channel keepalive between sigctl peers. werift alone notices a killed far end only after
  * ~30 s, and the server reports it only when the resume grace ends; a ping every couple of seconds
  * on the channel, and a peer dropped after a few silent seconds, bring that down to the
- * `deadAfterMs` a session asks for. Only peers that advertise KEEPALIVE_META get pings, so browser
- * apps never see them on their channel.
+ * `deadAfterMs` a session asks for. Only peers known to be sigctl peers get pings, so browser apps
+ * never see them on their channel. Which peers those are is learnt on the data channel itself, not
+ * from room metadata (other members, browser apps among them, have no business seeing it): a sigctl
+ * peer opens its channel with the sub-protocol KEEPALIVE_PROTOCOL, so the answering side knows at
+ * once; the offering side knows from the first keepalive that arrives.
  */
 import type { Clock, TimerHandle } from '../client/clock.js';
-import type { PeerInfo } from '../protocol/messages.js';
 import type { PeerLink } from './link.js';
 
-/** Meta key a sigctl peer sets to say it understands the keepalive message. */
-export const KEEPALIVE_META = 'sigctlKeepalive';
+/** Data-channel sub-protocol (RTCDataChannel.protocol) a sigctl peer opens its channel with: it understands the keepalive. */
+export const KEEPALIVE_PROTOCOL = 'sigctl-ka';
 /** The keepalive message (text); consumed by the session, never delivered as a message. */
 export const KEEPALIVE_MESSAGE = '{"sigctl":"ka"}';
 
 /** The handle of one peer's keepalive. */
 export interface Keepalive {
-  /** Something (a ping or data) came from the peer; also starts pinging once the channel is open. */
+  /** Something (a ping or data) came from the peer; starts pinging once enabled and the channel is open. */
   heard(): void;
+  /** The peer is a sigctl peer (its channel's sub-protocol, or a keepalive from it): ping it from now on. */
+  enable(): void;
   stop(): void;
 }
 
 export interface KeepaliveOptions {
-  peer: PeerInfo;
   link: PeerLink;
   /** Ping interval (ms); 0 disables. */
   everyMs: number;
@@ -35,12 +38,13 @@ export interface KeepaliveOptions {
   onDead: () => void;
 }
 
-const NONE: Keepalive = { heard: () => undefined, stop: () => undefined };
+const NONE: Keepalive = { heard: () => undefined, enable: () => undefined, stop: () => undefined };
 
-/** Pings `link`'s channel while it is open; calls onDead when nothing arrived for deadAfterMs. */
+/** Once enabled, pings `link`'s channel while it is open; calls onDead when nothing arrived for deadAfterMs. */
 export function startKeepalive(o: KeepaliveOptions): Keepalive {
-  if (o.everyMs <= 0 || o.peer.meta[KEEPALIVE_META] !== true) return NONE;
+  if (o.everyMs <= 0) return NONE;
   let last = o.clock.now();
+  let enabled = false;
   let timer: TimerHandle;
   const tick = (): void => {
     timer = undefined;
@@ -56,10 +60,16 @@ export function startKeepalive(o: KeepaliveOptions): Keepalive {
     }
     timer = o.clock.setTimeout(tick, o.everyMs);
   };
+  const heard = (): void => {
+    last = o.clock.now();
+    if (enabled && timer === undefined && o.link.channel !== undefined) timer = o.clock.setTimeout(tick, o.everyMs);
+  };
   return {
-    heard: () => {
-      last = o.clock.now();
-      if (timer === undefined && o.link.channel !== undefined) timer = o.clock.setTimeout(tick, o.everyMs);
+    heard,
+    enable: () => {
+      if (enabled) return;
+      enabled = true;
+      heard();
     },
     stop: () => {
       if (timer !== undefined) o.clock.clearTimeout(timer);

@@ -64,6 +64,8 @@ export interface PeerLinkOptions extends WeriftPeerOptions {
   maxRestarts?: number | undefined;
   /** Data channel label (default "sigctl"). */
   channelLabel?: string | undefined;
+  /** Sub-protocol of the channel this side creates (RTCDataChannel.protocol; default none). */
+  channelProtocol?: string | undefined;
   /**
    * In-order delivery on the data channel (default true). Only the initiator's value counts: it
    * creates the channel, and the far end adopts the ordering announced in the DCEP open.

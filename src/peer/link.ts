@@ -133,7 +133,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   private async offer(): Promise<void> {
     const pc = this.pc;
-    if (this.channelWrapper === undefined) this.adoptChannel(pc.createDataChannel(this.options.channelLabel ?? 'sigctl', { ordered: this.options.ordered ?? true }));
+    if (this.channelWrapper === undefined) this.adoptChannel(pc.createDataChannel(this.options.channelLabel ?? 'sigctl', { ordered: this.options.ordered ?? true, protocol: this.options.channelProtocol ?? '' }));
     this.makingOffer = true;
     // werift gathers inside setLocalDescription and stalls there on a bad TURN server: the gather
     // limit has to run before it, not after.

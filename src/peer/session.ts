@@ -21,13 +21,13 @@ import { SigctlError } from '../protocol/errors.js';
 import type { IceServer, JoinedMessage, Meta, PeerInfo, PeerLeftReason } from '../protocol/messages.js';
 import type { ChannelData, PeerChannel } from './channel.js';
 import { encodeSignal, type Dialect } from './dialect.js';
-import { KEEPALIVE_MESSAGE, KEEPALIVE_META, startKeepalive } from './keepalive.js';
+import { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL, startKeepalive } from './keepalive.js';
 import type { LinkPhase, LinkReport } from './link.js';
 import type * as LinkModuleNamespace from './link.js';
 import type { PeerLink } from './link.js';
 import { checkTurnCredentials } from './turn-check.js';
 
-export { KEEPALIVE_MESSAGE, KEEPALIVE_META } from './keepalive.js';
+export { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL } from './keepalive.js';
 
 type LinkModule = typeof LinkModuleNamespace;
 let linkModule: Promise<LinkModule> | undefined;
@@ -120,7 +120,7 @@ export interface PeerSessionOptions {
   maxRestarts?: number | undefined;
   reconnect?: Partial<BackoffOptions> | false | undefined;
   /**
-   * Data-channel keepalive with peers that advertise it (other sigctl peers; see KEEPALIVE_META):
+   * Data-channel keepalive with other sigctl peers (see KEEPALIVE_PROTOCOL; never sent to others):
    * a ping every `keepaliveMs` (default 2000); a peer silent for `deadAfterMs` (default 8000) is
    * dropped as failed. werift alone notices a killed far end only after ~30 s. 0 disables.
    */
@@ -233,8 +233,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     }
     const mod = await links;
     this.linkClass = mod.PeerLink;
-    const meta = this.keepaliveMs() > 0 ? { ...this.options.meta, [KEEPALIVE_META]: true } : this.options.meta;
-    const joining = this.client.join({ room: this.options.room, name: this.options.name, meta, capacity: this.options.capacity });
+    const joining = this.client.join({ room: this.options.room, name: this.options.name, meta: this.options.meta, capacity: this.options.capacity });
     // The join frame is on its way: the runtime patches and the DTLS certificate are made during
     // its round trip (the reply is handled after this synchronous call), not before the first offer.
     joining.catch(() => undefined); // awaited below; handled even if prepareWerift() throws
@@ -356,6 +355,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       connectTimeoutMs: this.options.iceTimeoutMs,
       gatherTimeoutMs: this.options.gatherTimeoutMs,
       maxRestarts: this.options.maxRestarts,
+      channelProtocol: this.keepaliveMs() > 0 ? KEEPALIVE_PROTOCOL : undefined,
       sendSignal: (signal) => {
         try {
           const data = encodeSignal(signal, speaking(), self.id);
@@ -373,7 +373,6 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     const info = this.members.get(peer.id)?.info ?? peer;
     const deadAfterMs = this.options.deadAfterMs ?? 8_000;
     const ka = startKeepalive({
-      peer: info,
       link,
       everyMs: this.keepaliveMs(),
       deadAfterMs,
@@ -388,11 +387,14 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       },
     });
     link.on('channel-open', (channel) => {
+      // A channel the far end opened as a sigctl peer: it pings us too.
+      if (channel.raw.isCreatedByRemote && channel.raw.protocol === KEEPALIVE_PROTOCOL) ka.enable();
       ka.heard();
       this.emit('channel-open', { peer: peer.id, name: name(), channel });
     });
     link.on('connected', (report) => this.emit('peer-connected', { ...report, name: name(), session: { ...this.times } }));
     link.on('message', (data) => {
+      if (data === KEEPALIVE_MESSAGE) ka.enable();
       ka.heard();
       if (data === KEEPALIVE_MESSAGE) return;
       this.emit('message', { peer: peer.id, name: name(), data });

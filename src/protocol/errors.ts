@@ -23,6 +23,9 @@ export const ERROR_CATALOGUE = {
   UNAVAILABLE: { scope: 'wire', exit: 1, summary: 'A required backing store (Redis) is unreachable; joins are refused until it returns.' },
   SHUTTING_DOWN: { scope: 'wire', exit: 1, summary: 'The server is draining and accepts no new joins.' },
   INTERNAL: { scope: 'wire', exit: 1, summary: 'An unexpected server error; the connection keeps working.' },
+  NOT_FOUND: { scope: 'wire', exit: 1, summary: 'HTTP only: no endpoint at this path (404), or an upgrade off the WebSocket path.' },
+  METHOD_NOT_ALLOWED: { scope: 'wire', exit: 1, summary: 'HTTP only: the endpoints answer GET and HEAD (405).' },
+  UPGRADE_REQUIRED: { scope: 'wire', exit: 1, summary: 'HTTP only: a plain request to the WebSocket path, which needs an Upgrade: websocket handshake (426).' },
 
   // ---- local: raised on the user's side ---------------------------------------------------------
   USAGE: { scope: 'local', exit: 2, summary: 'A command-line flag or argument is missing or invalid.' },
@@ -40,6 +43,7 @@ export const ERROR_CATALOGUE = {
   ENGINE_MISSING: { scope: 'local', exit: 2, summary: 'The requested WebRTC engine (e.g. node-datachannel) is not installed.' },
   GATE_FAILED: { scope: 'local', exit: 3, summary: 'A bench threshold (--max-join-p95, --min-mbps, ...) was missed.' },
   ABORTED: { scope: 'local', exit: 130, summary: 'The operation was interrupted (Ctrl-C or SIGTERM).' },
+  PLACEHOLDER_SECRET: { scope: 'local', exit: 2, summary: 'A secret in the configuration is a published placeholder (config.example.json); serve refuses to start with it.' },
 } as const satisfies Record<string, { scope: 'wire' | 'local'; exit: number; summary: string }>;
 
 /** Every error code sigctl can produce. */
@@ -64,6 +68,27 @@ export function isWireErrorCode(code: string): code is WireErrorCode {
 /** True when `code` is any known sigctl error code. */
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CATALOGUE, code);
+}
+
+/**
+ * The HTTP status of a refused request or upgrade whose JSON body carries `code`
+ * (`{"error":{"code","message"}}`); 500 for a code without one.
+ */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_MESSAGE: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UPGRADE_REQUIRED: 426,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
+};
+
+/** The HTTP status for a refusal with `code` (docs/errors.md). */
+export function httpStatus(code: ErrorCode): number {
+  return HTTP_STATUS[code] ?? 500;
 }
 
 /** Error codes after which a client must not reconnect on its own. */

@@ -1,11 +1,13 @@
 /**
  * The plain-HTTP side of the port: /healthz (alive), /readyz (accepting: not draining, store up),
- * /metrics (Prometheus), /v1/ice-servers (the same list `welcome` carries). Everything else 404.
+ * /metrics (Prometheus), /v1/nodes, /v1/ice-servers (the same list `welcome` carries). A plain
+ * request to the WebSocket path gets 426; everything else 404. Statuses follow the error code
+ * (`httpStatus` in the catalogue).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/principal.js';
-import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
+import { httpStatus, isSigctlError, type ErrorCode } from '../protocol/errors.js';
 import type { IceServer } from '../protocol/messages.js';
 import type { ServerMetrics } from './metrics.js';
 import { redactRequestUrl } from './redact.js';
@@ -24,6 +26,8 @@ export interface HttpContext {
   /** Live nodes with their load (just this one without a shared store). */
   nodes: () => Promise<readonly unknown[]>;
   baseUrl: () => URL;
+  /** The WebSocket path (config.path): a plain request there gets 426 Upgrade Required. */
+  wsPath: string;
 }
 
 /** Writes a JSON response. */
@@ -38,9 +42,14 @@ export function errorBody(code: ErrorCode, message: string): { error: { code: Er
   return { error: { code, message } };
 }
 
+/** Sends the JSON error body with the status the catalogue gives `code`. */
+export function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  sendJson(res, httpStatus(code), errorBody(code, message));
+}
+
 /** HTTP status for an authentication failure. */
 export function authStatus(code: ErrorCode): number {
-  return code === 'UNAUTHORIZED' ? 401 : code === 'FORBIDDEN' ? 403 : code === 'UNAVAILABLE' ? 503 : 500;
+  return httpStatus(code);
 }
 
 /** The server's 'request' listener (every non-upgrade request). */
@@ -49,7 +58,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
     const url = new URL(req.url ?? '/', ctx.baseUrl());
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
-      sendJson(res, 405, errorBody('BAD_MESSAGE', `method ${req.method ?? '?'} not allowed`));
+      sendError(res, 'METHOD_NOT_ALLOWED', `method ${req.method ?? '?'} not allowed`);
       return;
     }
     switch (url.pathname) {
@@ -80,7 +89,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
             user = (await ctx.authenticator.authenticate(req, url)).sub;
           } catch (err) {
             const code = isSigctlError(err) ? err.code : 'INTERNAL';
-            sendJson(res, authStatus(code), errorBody(code, err instanceof Error ? err.message : String(err)));
+            sendError(res, code, err instanceof Error ? err.message : String(err));
             return;
           }
         }
@@ -88,13 +97,20 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
         return;
       }
       default:
-        sendJson(res, 404, errorBody('BAD_MESSAGE', `no such endpoint: ${url.pathname}`));
+        if (url.pathname === ctx.wsPath) {
+          // RFC 9110 section 15.5.22: 426 names the protocol to switch to.
+          res.setHeader('upgrade', 'websocket');
+          res.setHeader('connection', 'Upgrade');
+          sendError(res, 'UPGRADE_REQUIRED', `${url.pathname} is the WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`);
+        } else {
+          sendError(res, 'NOT_FOUND', `no such endpoint: ${url.pathname}`);
+        }
     }
   };
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       ctx.logger.error({ err, url: redactRequestUrl(req.url) }, 'http handler failed');
-      if (!res.headersSent) sendJson(res, 500, errorBody('INTERNAL', 'internal error'));
+      if (!res.headersSent) sendError(res, 'INTERNAL', 'internal error');
       else res.destroy();
     });
   };

@@ -28,7 +28,7 @@ import { createUpgradeHandler } from './upgrade.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
-import { LOG_REDACT_PATHS } from './redact.js';
+import { createClientAddress } from './client-address.js';
 import { StunResponder } from './stun-responder.js';
 
 /** What the server is built from; every field is optional. */
@@ -43,6 +43,8 @@ export interface ServerDeps {
   checkOrigin?: (origin: string | undefined) => boolean;
   /** Clock in unix ms (resume expiry, TURN credentials, rate limits). */
   now?: () => number;
+  /** Adds prom-client's process metrics (CPU, memory, event-loop lag, GC) to /metrics; the CLI does. */
+  processMetrics?: boolean;
 }
 
 /** A running server. */
@@ -66,11 +68,6 @@ export interface SignalingServer {
 
 const silentLogger = (): Logger => pino({ enabled: false });
 
-/** Creates a pino logger for the server writing JSON lines to `destination` (the CLI passes stderr). */
-export function createServerLogger(level: Config['logLevel'], destination: NodeJS.WritableStream): Logger {
-  return pino({ level, base: { service: 'sigctl' }, redact: { paths: LOG_REDACT_PATHS } }, destination);
-}
-
 function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
@@ -88,7 +85,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const store: Store = deps.store ?? new MemoryStore({ nodeId: sessionId(), now });
   const authenticator = deps.authenticator ?? allowAll;
   const checkOrigin = deps.checkOrigin ?? createOriginCheck(config.origins);
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics({ processMetrics: deps.processMetrics === true });
   const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
   const connections = new Set<Connection>();
   let draining = false;
@@ -98,7 +95,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
 
   const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining });
   const startedAt = now();
-  const load = (): { connections: number; rooms: number; url: string } => ({ connections: connections.size, rooms: hub.size.rooms, url: wsUrl() });
+  // The URL other nodes' clients are sent to: publicUrl, else the listen URL (useless on a wildcard host).
+  const nodeUrl = (): string | undefined => config.publicUrl ?? (/^(0\.0\.0\.0|::|\[::\])$/.test(config.host) ? undefined : wsUrl());
+  const load = (): { connections: number; rooms: number; url: string | undefined } => ({ connections: connections.size, rooms: hub.size.rooms, url: nodeUrl() });
   // Readiness follows the store (GET /readyz reads store.healthy); liveness never does.
   const offHealth = store.onHealth((health) => {
     if (health === 'down') logger.warn({ event: 'store-down' }, 'room store unreachable: joins refused, /readyz 503');
@@ -135,6 +134,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
         metrics.connections.set(connections.size);
       },
       baseUrl: () => new URL(httpUrl()),
+      wsPath: config.path,
       nodes: () => (store.nodes !== undefined ? store.nodes() : Promise.resolve([{ id: store.nodeId, ...load(), startedAt, updatedAt: now() }])),
     }),
   );
@@ -273,6 +273,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       checkOrigin,
       perIp,
       refusing: () => draining || closed,
+      clientAddress: createClientAddress(config.trustProxy),
       baseUrl: httpUrl,
       wss,
       accept,
@@ -401,6 +402,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   };
 }
 
+
+/** The logger the CLI gives the server (JSON or readable lines). */
+export { createServerLogger, type LogOutput } from './logger.js';
 
 /** The default store and the interface a custom `deps.store` implements. */
 export { MemoryStore } from '../store/memory.js';

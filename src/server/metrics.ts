@@ -2,7 +2,7 @@
  * Prometheus metrics of one server, in a registry of its own (several servers run in one test
  * process; the global registry would clash).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds buckets for join (store round trip) and relay (receive to send) latency. */
 const JOIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -25,8 +25,12 @@ export class ServerMetrics {
   readonly joinSeconds: Histogram;
   readonly relaySeconds: Histogram;
 
-  constructor() {
+  /** `processMetrics`: prom-client's default metrics (CPU, RSS, heap, event-loop lag, GC) as `sigctl_process_*`, `sigctl_nodejs_*`. */
+  constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    // Off for servers embedded many to a process (tests): the collectors (an event-loop delay
+    // histogram, a GC observer) live as long as the process.
+    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'sigctl_' });
     this.connections = new Gauge({ name: 'sigctl_connections', help: 'Open WebSocket connections.', registers });
     this.rooms = new Gauge({ name: 'sigctl_rooms', help: 'Rooms with at least one member on this node.', registers });
     this.members = new Gauge({ name: 'sigctl_members', help: 'Room members held by this node (connected or reserved for resume).', registers });

@@ -13,6 +13,7 @@ import { findToken } from '../auth/token-source.js';
 import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
 import { offeredProtocols, type Edge, type Route } from './compat/routes.js';
 import { authStatus, errorBody } from './http.js';
+import type { ClientAddress } from './client-address.js';
 import type { ConnectionCounter } from './rate-limit.js';
 import { redactRequestUrl } from './redact.js';
 
@@ -48,6 +49,8 @@ export interface UpgradeOptions {
   /** True while draining or closed: upgrades get 503. */
   refusing: () => boolean;
   baseUrl: () => string;
+  /** The client's address (behind trusted proxies: from X-Forwarded-For); keys per-IP limits and logs. */
+  clientAddress: ClientAddress;
   wss: WebSocketServer;
   /** Which protocol a request speaks (compat/routes.ts). */
   route: (pathname: string, offered: readonly string[]) => Route;
@@ -66,7 +69,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     };
     socket.on('error', onError);
     const url = new URL(req.url ?? '/', o.baseUrl());
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = o.clientAddress(req);
     const log = o.logger.child({ ip, url: redactRequestUrl(req.url) });
     const route = o.route(url.pathname, offeredProtocols(req.headers['sec-websocket-protocol']));
     if (!route.ok) return refuseUpgrade(socket, route.status, route.code, route.message);

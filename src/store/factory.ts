@@ -23,6 +23,7 @@ export async function createStore(config: Readonly<Config>, options: CreateStore
     keyPrefix: config.redis.keyPrefix,
     heartbeatMs: config.redis.nodeHeartbeatMs,
     logger: options.logger,
+    publicUrl: config.publicUrl,
     ...(nodeId === undefined ? {} : { nodeId }),
   });
   await store.start();

@@ -32,6 +32,8 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
   logger?: Logger | undefined;
   now?: () => number;
+  /** This node's public WebSocket URL (config publicUrl): listed from the first heartbeat on. */
+  publicUrl?: string | undefined;
 }
 
 /** A node's entry in `GET /v1/nodes`. */
@@ -105,7 +107,7 @@ export class RedisStore implements Store {
   private readonly held = new Map<string, Map<string, Held>>();
   /** Rooms whose channel this node is subscribed to (subscribe before join, so nothing is missed). */
   private readonly roomSubs = new Map<string, number>();
-  private load: NodeLoad = { connections: 0, rooms: 0 };
+  private load: NodeLoad;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private up = false;
   private closed = false;
@@ -119,6 +121,7 @@ export class RedisStore implements Store {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.load = { connections: 0, rooms: 0, url: options.publicUrl };
     const socket = {
       connectTimeout: 2_000,
       // Back off up to 2 s between attempts; never give up while the node runs.

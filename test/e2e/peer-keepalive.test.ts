@@ -1,6 +1,7 @@
 /**
  * A far end that is killed (SIGKILL: no leave, no SCTP shutdown) is noticed by the data-channel
  * keepalive within seconds, long before werift (~30 s) or the server's resume grace would say so.
+ * The keepalive is agreed on the data channel: nothing about it reaches the room's other members.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
@@ -8,6 +9,7 @@ import { startPeerTestServer } from '../helpers/peer-server.js';
 import { startCli, stopAll } from '../helpers/peer-cli.js';
 import { connectedPeers, SessionPool } from '../helpers/peer-sessions.js';
 import { nextEvent } from '../helpers/peer-timeout.js';
+import { TestClient } from '../helpers/server-harness.js';
 
 let server: SignalingServer | undefined;
 const pool = new SessionPool(() => server!.url);
@@ -23,12 +25,13 @@ describe('keepalive', () => {
   it('drops a SIGKILLed peer after deadAfterMs while the server still holds its seat', async () => {
     server = await startPeerTestServer({ rooms: { resumeGraceMs: 60_000 } });
     const far = startCli(['peer', '--room', 'ka', '--echo', '--json', '--name', 'victim', '--url', server.url, '--timeout', '60']);
-    await far.waitForLine((l) => l.includes('"type":"joined"'), 10_000, 'far end joined');
+    expect(await far.waitForLine((l) => l.includes('"type":"joined"'), 10_000, 'far end joined')).not.toContain('sigctlKeepalive');
     const near = pool.create('ka', { name: 'near', keepaliveMs: 500, deadAfterMs: 2_500 });
     const connected = connectedPeers(near, 1, 15_000);
     await near.start();
     const [peer] = await connected;
-    expect(near.peers()[0]?.info.meta).toMatchObject({ sigctlKeepalive: true });
+    // The keepalive was agreed on the channel (both ends ping, see below), not through meta.
+    expect(near.peers()[0]?.info.meta).toEqual({});
     // Stays connected past deadAfterMs while both are alive: the far end's keepalives (every 2 s by
     // default) arrive, and none reaches the app as a message.
     let messages = 0;
@@ -46,5 +49,24 @@ describe('keepalive', () => {
     expect(Date.now() - killedAt).toBeLessThan(8_000);
     expect(left).toBe(0); // the server is still holding the seat for a resume
     expect(messages).toBe(0);
+  });
+
+  it('other members never see keepalive metadata: joined and peer-joined carry only what the app set', async () => {
+    server = await startPeerTestServer();
+    const app = await TestClient.connect(server.url);
+    try {
+      app.send({ type: 'join', room: 'quiet', meta: { video: true } });
+      await app.next('joined');
+      const cli = startCli(['peer', '--room', 'quiet', '--json', '--name', 'cli', '--url', server.url, '--timeout', '30']);
+      const joinedLine = await cli.waitForLine((l) => l.includes('"type":"joined"'), 10_000, 'the cli joined');
+      expect(joinedLine).not.toContain('sigctlKeepalive');
+      const seen = await app.next('peer-joined');
+      expect(seen.peer.meta).toEqual({});
+      // The offer a sigctl peer sends reaches the app as a plain description.
+      const offer = await app.next('signal');
+      expect(JSON.stringify(offer)).not.toContain('sigctlKeepalive');
+    } finally {
+      await app.close();
+    }
   });
 });

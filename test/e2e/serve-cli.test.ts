@@ -1,6 +1,7 @@
 /**
  * `sigctl serve` as a user runs it: the built bin/sigctl, a banner on stdout, JSON logs on stderr,
- * real WebSocket clients joining and relaying, and signals ending it with 143/130.
+ * real WebSocket clients joining and relaying, and a signal draining it and exiting 0 (a second
+ * signal: 143/130 at once).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ describe('sigctl serve (e2e)', () => {
     await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
   });
 
-  it('prints a JSON banner, accepts joins, relays signals, logs JSON with conn and room, exits 143 on SIGTERM', async () => {
+  it('prints a JSON banner, accepts joins, relays signals, logs JSON with conn and room, exits 0 after a SIGTERM drain', async () => {
     const d = run(['serve', '--port', '0', '--json', '--log-level', 'debug'], { SIGCTL_DRAIN_MS: '200' });
     const banner = JSON.parse(await d.firstLine) as Banner;
     expect(banner).toMatchObject({ type: 'listening', protocol: 1 });
@@ -56,7 +57,7 @@ describe('sigctl serve (e2e)', () => {
     a.send({ type: 'signal', to: jb.self.id, data: { description: { type: 'offer', sdp: 'v=0' } } });
     expect(await b.next('signal')).toEqual({ type: 'signal', from: ja.self.id, data: { description: { type: 'offer', sdp: 'v=0' } } });
 
-    expect(await d.stop('SIGTERM')).toBe(143);
+    expect(await d.stop('SIGTERM')).toBe(0);
     expect(await a.next('bye')).toMatchObject({ type: 'bye', reason: 'shutdown' });
     expect((await a.waitClosed()).code).toBe(1001);
 
@@ -72,7 +73,7 @@ describe('sigctl serve (e2e)', () => {
     expect(d.stdout().trim().split('\n')).toHaveLength(1);
   });
 
-  it('prints a human banner naming the ws URL, health, readiness and metrics; exits 130 on SIGINT', async () => {
+  it('prints a human banner naming the ws URL, health, readiness, metrics and nodes; exits 0 after a SIGINT drain', async () => {
     const d = run(['serve', '--port', '0', '--path', '/signal', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
     const first = await d.firstLine;
     expect(first).toMatch(/^sigctl serve listening on http:\/\/127\.0\.0\.1:\d+ \(protocol v1\)$/);
@@ -89,7 +90,8 @@ describe('sigctl serve (e2e)', () => {
     expect(out).toMatch(/health\s+http:\/\/.*\/healthz/);
     expect(out).toMatch(/ready\s+http:\/\/.*\/readyz/);
     expect(out).toMatch(/metrics\s+http:\/\/.*\/metrics/);
-    expect(await d.stop('SIGINT')).toBe(130);
+    expect(out).toMatch(/nodes\s+http:\/\/.*\/v1\/nodes/);
+    expect(await d.stop('SIGINT')).toBe(0);
   });
 
   it('warns on stderr when it listens beyond loopback without auth or origin checks', async () => {
@@ -98,7 +100,7 @@ describe('sigctl serve (e2e)', () => {
     JSON.parse(await d.firstLine);
     expect(d.stderr()).toContain('without auth.jwt');
     expect(d.stderr()).toContain('empty origins list');
-    expect(await d.stop('SIGTERM')).toBe(143);
+    expect(await d.stop('SIGTERM')).toBe(0);
     const quiet = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
     JSON.parse(await quiet.firstLine);
     expect(quiet.stderr()).not.toContain('warning');
@@ -129,7 +131,7 @@ describe('sigctl serve (e2e)', () => {
       clients.push(a);
       a.send({ type: 'join', room: 'no-werift' });
       await a.next('joined');
-      expect(await d.stop('SIGTERM')).toBe(143);
+      expect(await d.stop('SIGTERM')).toBe(0);
       expect(d.stderr()).not.toContain('WERIFT-LOADED');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,7 @@ describe('server HTTP endpoints and access control', () => {
     expect(nodes.nodes).toEqual([{ id: expect.any(String) as string, connections: 0, rooms: 0, url: s.url, startedAt: expect.any(Number) as number, updatedAt: expect.any(Number) as number }]);
     const missing = await get(`${s.httpUrl}/nope`);
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body)).toMatchObject({ error: { code: 'BAD_MESSAGE' } });
+    expect(JSON.parse(missing.body)).toMatchObject({ error: { code: 'NOT_FOUND' } });
     await expect(TestClient.open(`${s.url.replace(/\/ws$/, '/other')}`)).rejects.toThrow(/404/);
   });
 

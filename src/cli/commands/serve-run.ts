@@ -6,12 +6,14 @@
 import type { FlagValue } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
-import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { placeholderSecrets } from '../../config/placeholders.js';
+import { SigctlError } from '../../protocol/errors.js';
 import { createAuthenticator, exposureWarnings } from '../../auth/index.js';
-import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
+import { createServerLogger, startServer, type LogOutput, type SignalingServer } from '../../server/index.js';
 import { createStore } from '../../store/factory.js';
 import type { CliContext } from '../context.js';
 import type { GlobalOptions } from '../output.js';
+import { printBanner } from '../serve-banner.js';
 
 /** The parsed flags of `sigctl serve`. */
 export interface ServeOptions {
@@ -19,6 +21,8 @@ export interface ServeOptions {
   port?: number;
   path?: string;
   logLevel?: string;
+  logFormat?: string;
+  publicUrl?: string;
   tlsCert?: string;
   tlsKey?: string;
   capacity?: number;
@@ -35,6 +39,8 @@ const FLAGS: ReadonlyArray<{ opt: Exclude<keyof ServeOptions, 'compat'>; flag: s
   { opt: 'port', flag: '--port', path: 'port' },
   { opt: 'path', flag: '--path', path: 'path' },
   { opt: 'logLevel', flag: '--log-level', path: 'logLevel' },
+  { opt: 'logFormat', flag: '--log-format', path: 'logFormat' },
+  { opt: 'publicUrl', flag: '--public-url', path: 'publicUrl' },
   { opt: 'tlsCert', flag: '--tls-cert', path: 'tls.cert' },
   { opt: 'tlsKey', flag: '--tls-key', path: 'tls.key' },
   { opt: 'capacity', flag: '--capacity', path: 'rooms.capacity' },
@@ -43,64 +49,56 @@ const FLAGS: ReadonlyArray<{ opt: Exclude<keyof ServeOptions, 'compat'>; flag: s
   { opt: 'stunPort', flag: '--stun-port', path: 'stunPort' },
 ];
 
-/** The command-line flags of `serve` as config overrides. */
-export function serveFlags(opts: ServeOptions): FlagValue[] {
+/**
+ * The command-line flags of `serve` as config overrides. -q and -v set the log level (warnings
+ * and errors only; debug; trace) unless --log-level names one.
+ */
+export function serveFlags(opts: ServeOptions & GlobalOptions): FlagValue[] {
   const flags: FlagValue[] = FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
   for (const name of opts.compat ?? []) flags.push({ path: `compat.${name}`, flag: '--compat', value: true });
+  if (opts.logLevel === undefined) {
+    if (opts.quiet === true) flags.push({ path: 'logLevel', flag: '--quiet', value: 'warn' });
+    else if ((opts.verbose ?? 0) > 0) flags.push({ path: 'logLevel', flag: '--verbose', value: (opts.verbose ?? 0) > 1 ? 'trace' : 'debug' });
+  }
   return flags;
 }
 
-function banner(ctx: CliContext, server: SignalingServer, config: Config): void {
-  const endpoints = {
-    listen: server.httpUrl,
-    ws: server.url,
-    healthz: `${server.httpUrl}/healthz`,
-    readyz: `${server.httpUrl}/readyz`,
-    metrics: `${server.httpUrl}/metrics`,
-    iceServers: `${server.httpUrl}/v1/ice-servers`,
-    ...(server.stunPort === undefined ? {} : { stun: `stun:${server.host}:${server.stunPort}` }),
-    ...(Object.values(config.compat).includes(true) ? { compat: (['stomp', 'raw', 'broadcast'] as const).filter((k) => config.compat[k]) } : {}),
-  };
-  if (ctx.out.json) {
-    ctx.out.jsonLine({ type: 'listening', protocol: PROTOCOL_VERSION, host: server.host, port: server.port, ...endpoints });
-    return;
-  }
-  const c = ctx.out.color;
-  ctx.out.result(`sigctl serve listening on ${c.bold(endpoints.listen)} (protocol v${PROTOCOL_VERSION})`);
-  ctx.out.result(`  websocket  ${endpoints.ws}`);
-  ctx.out.result(`  health     ${endpoints.healthz}`);
-  ctx.out.result(`  ready      ${endpoints.readyz}`);
-  ctx.out.result(`  metrics    ${endpoints.metrics}`);
-  ctx.out.result(`  ice        ${endpoints.iceServers}`);
-  if (endpoints.stun !== undefined) ctx.out.result(`  stun       ${endpoints.stun} (udp)`);
-  for (const line of compatLines(config, server)) ctx.out.result(line);
+/** Refuses secrets copied from config.example.json (PLACEHOLDER_SECRET, exit 2). */
+function refusePlaceholders(config: Readonly<Config>, sources: ReadonlyMap<string, string>, file: string | undefined): void {
+  const keys = placeholderSecrets(config);
+  if (keys.length === 0) return;
+  const from = [...new Set(keys.map((k) => sources.get(k) ?? (file === undefined ? 'the configuration' : `file:${file}`)))];
+  throw new SigctlError(
+    'PLACEHOLDER_SECRET',
+    `refusing to serve with placeholder secrets from config.example.json: ${keys.join(', ')} (from ${from.join(', ')})\n` +
+      `  hint: replace each with a random value (openssl rand -base64 32), or remove the entry (docs/configuration.md)`,
+    { details: { keys } },
+  );
 }
 
-/** One banner line per compat protocol switched on (docs/compat.md). */
-function compatLines(config: Config, server: SignalingServer): string[] {
-  const ws = server.url.slice(0, server.url.length - config.path.length);
-  const c = config.compat;
-  const lines: string[] = [];
-  if (c.stomp) lines.push(`  stomp      ${server.url} (subprotocol v12.stomp)${c.stompPath === undefined ? '' : `, ${ws}${c.stompPath}`}`);
-  if (c.raw) lines.push(`  raw rooms  ${ws}${c.rawPrefix}<room>`);
-  if (c.broadcast) lines.push(`  broadcast  ${c.broadcastPaths.map((p) => ws + p).join(', ')}`);
-  return lines;
+/** Pretty log lines on a terminal (logFormat auto), JSON otherwise. */
+function logOutput(ctx: CliContext, config: Readonly<Config>): LogOutput {
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && ctx.out.stderr.isTTY === true);
+  return { format: pretty ? 'pretty' : 'json', color: ctx.out.color.level > 0 };
 }
 
-/** Runs the daemon until ctx.signal aborts, then drains. */
+/** Runs the daemon until ctx.signal aborts, then drains; a completed drain exits 0 (systemd-friendly). */
 export async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions): Promise<number> {
-  const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env, flags: serveFlags(opts) });
+  const { config, sources, file } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env, flags: serveFlags(opts) });
+  refusePlaceholders(config, sources, file);
   if (ctx.signal.aborted) return 0;
+  // The first SIGINT/SIGTERM is how a daemon is told to stop: a completed drain is a success.
+  ctx.signalEndsNormally();
   // Exposed beyond loopback without auth, origin checks or TLS: say so before serving.
   for (const warning of exposureWarnings(config)) ctx.out.warn(warning);
-  const logger = createServerLogger(config.logLevel, ctx.out.stderr);
+  const logger = createServerLogger(config.logLevel, ctx.out.stderr, logOutput(ctx, config));
   const authenticator = createAuthenticator(config.auth);
   // Memory by default; Redis (shared with other nodes) when redis.url is set. Throws UNAVAILABLE
   // when Redis cannot be reached at start.
   const store = await createStore(config, { logger });
   let server: SignalingServer;
   try {
-    server = await startServer(config, { logger, authenticator, store });
+    server = await startServer(config, { logger, authenticator, store, processMetrics: true });
   } catch (err) {
     await store.close();
     throw err;
@@ -109,7 +107,7 @@ export async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions)
     logger.warn({ event: 'force-exit' }, 'second signal: exiting at once');
     void server.close();
   });
-  banner(ctx, server, config);
+  printBanner(ctx.out, { server, compat: config.compat, path: config.path });
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -119,4 +117,3 @@ export async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions)
   await store.close();
   return 0;
 }
-

@@ -54,5 +54,5 @@ export function routeUpgrade(config: Readonly<Config>, pathname: string, offered
   }
   if (c.broadcast && c.broadcastPaths.includes(pathname)) return { ok: true, edge: { kind: 'broadcast', room: broadcastRoom(pathname) } };
   const also = [c.stomp && c.stompPath, c.raw && `${c.rawPrefix}<room>`, c.broadcast && c.broadcastPaths.join(', ')].filter((x): x is string => typeof x === 'string');
-  return { ok: false, status: 404, code: 'BAD_MESSAGE', message: `no WebSocket endpoint at ${pathname}; use ${[config.path, ...also].join(' or ')}` };
+  return { ok: false, status: 404, code: 'NOT_FOUND', message: `no WebSocket endpoint at ${pathname}; use ${[config.path, ...also].join(' or ')}` };
 }
