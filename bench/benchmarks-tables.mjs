@@ -39,7 +39,7 @@ export function goalsTable(docs) {
     const ramp =
       s?.ramp === undefined
         ? '-'
-        : `${int(s.ramp.maxSustainedRate)} / ${int(fl?.ramp?.maxSustainedRate)} msg/s = **${f(c?.rampMaxRatio, 3)}x** ${verdict(c?.goals?.ramp)}`;
+        : `${int(s.ramp.maxSustainedRate)} / ${int(fl?.ramp?.maxSustainedRate)} msg/s = **${f(c?.rampMaxRatio, 3)}x** ${verdict(c?.goals?.ramp)}${c?.noVerdict?.ramp === undefined ? '' : ` (no verdict: ${c.noVerdict.ramp})`}`;
     return [name, cpu, window, rss, heap, `${del(s)} / ${del(fl)} ${verdict(c?.goals?.delivery)}`, ramp];
   });
   return table(['run', 'CPU per relayed message (goal <= 1.2x)', 'CPU ms in the window', 'RSS per joined connection (goal <= 1.2x)', 'JS heap per joined connection (information)', 'delivered/expected (goal exactly 1)', 'ramp maximum (goal >= 0.8x)'], rows);
@@ -159,6 +159,9 @@ export function rampNote(doc) {
       const steps = r.ramp.steps ?? [];
       const last = steps.at(-1);
       if (last === undefined) return `${r.target}: no steps`;
+      if (r.ramp.generatorBoundRate !== null && r.ramp.generatorBoundRate !== undefined) {
+        return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s, then stopped at ${int(r.ramp.generatorBoundRate)}/s, where the load generator became the limit (worker ELU ${n(last.generatorElu)} > 0.8): a lower bound, no verdict`;
+      }
       if (r.ramp.firstMissedRate === null || r.ramp.firstMissedRate === undefined) {
         return `${r.target} sustained ${int(r.ramp.maxSustainedRate)}/s and passed its last step (the bench's step limit, so this maximum is a lower bound; generator ELU ${n(last.generatorElu)})`;
       }

@@ -1,6 +1,8 @@
 // Issue 5's fresh-process figure: from spawning `sigctl peer` to its `peer-connected` event, with
 // a local `sigctl serve` and an echo peer already in the room. Loopback only; stops by itself.
 // Usage: npm run build && node bench/peer-startup.mjs [runs=7] [--markdown] [--warmup N]
+//   The one-line summary adds the CPU time the fresh process spent until `peer-connected` (Linux,
+//   /proc): on a busy machine it moves much less than the wall-clock time.
 //   --markdown: a small markdown table (node version, runs, median/p90/min/max, and the median of
 //   each phase) for BENCHMARKS.md instead of the one-line summary.
 //   --warmup N: N untimed runs first (default 0), so that the server and the echo peer, which are
@@ -10,6 +12,7 @@
 // -> ICE connected (includes the answer's round trip), ICE -> DTLS connected, DTLS -> channel
 // open; the rest is the event reaching this process.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import console from 'node:console';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -50,6 +53,17 @@ const linesMatching = (child, res, ms, t0 = performance.now()) =>
     });
   });
 
+/** CPU time (user + system) of a running process in ms, from /proc (Linux); undefined elsewhere. */
+function cpuMsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return undefined;
+  }
+}
+
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const quantile = (xs, q) => sorted(xs)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const median = (xs) => quantile(xs, 0.5);
@@ -63,17 +77,20 @@ try {
   await linesMatching(echo, [/"joined"/], 10_000);
   const total = [];
   const order = [];
+  const cpu = [];
   const phases = { joined: [], offer: [], ice: [], dtls: [], channel: [], rest: [] };
   for (let i = -warmup; i < runs; i++) {
     const t0 = performance.now();
     const p = start(['peer', '--room', 'startup', '--url', ws, '--json', '--timeout', '20']);
     const [[, joinedAt], [line, connectedAt]] = await linesMatching(p, [/"joined"/, /"peer-connected"/], 20_000, t0);
+    const cpuAt = cpuMsOf(p.pid);
     p.kill('SIGINT');
     await new Promise((r) => p.once('exit', r));
     await new Promise((r) => setTimeout(r, 300));
     if (i < 0) continue; // warm-up run
     const e = JSON.parse(line);
     order.push(connectedAt);
+    if (cpuAt !== undefined) cpu.push(cpuAt);
     total.push(connectedAt);
     const offer = e.totalMs - e.iceMs - e.dtlsMs - e.channelMs;
     phases.joined.push(joinedAt);
@@ -84,7 +101,7 @@ try {
     phases.rest.push(connectedAt - joinedAt - e.totalMs);
   }
   if (!markdown) {
-    console.log(`node ${process.version}; ${warmup} warm-up run(s); spawn -> peer-connected, ms, in run order: ${order.map(f0).join(' ')}; median ${f0(median(total))}`);
+    console.log(`node ${process.version}; ${warmup} warm-up run(s); spawn -> peer-connected, ms, in run order: ${order.map(f0).join(' ')}; median ${f0(median(total))}${cpu.length === 0 ? '' : `; CPU time of the process until then (user+system, 10 ms ticks), median ${f0(median(cpu))} ms`}`);
   } else {
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     console.log(`Fresh \`sigctl peer\` process, spawn -> \`peer-connected\` (\`node bench/peer-startup.mjs ${runs} --markdown${warmup > 0 ? ` --warmup ${warmup}` : ''}\`): Node ${process.version}, ${cpus().length} cores (${cpu}), 1-minute load average ${loadavg()[0].toFixed(2)} after, ${runs} runs${warmup > 0 ? ` after ${warmup} untimed warm-up run(s)` : ' (the first against a server and echo peer that have served nobody yet)'}, loopback, local \`sigctl serve\` and an echo peer already in the room.`);

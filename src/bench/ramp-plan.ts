@@ -1,3 +1,29 @@
+import type { SignalingWindow } from './windows.js';
+
+/** What a ramp found, from its steps. */
+export interface RampOutcome {
+  /** Highest send rate of a sustained step (never a generator-bound one); null when none was. */
+  maxSustainedRate: number | null;
+  /** Target rate of the first x-factor step not sustained; null when the ramp ended otherwise. */
+  firstMissedRate: number | null;
+  /**
+   * Target rate of the step at which the load generator became the limit (its ELU passed
+   * GENERATOR_BOUND_ELU) and the ramp stopped; null when it never did. Not null: maxSustainedRate
+   * is a lower bound of the server's maximum, and no ratio to another server is drawn from it.
+   */
+  generatorBoundRate: number | null;
+}
+
+/** The outcome of a ramp from its windows (which carry their verdicts) and how it ended. */
+export function rampOutcome(steps: readonly SignalingWindow[], firstMissedRate: number | undefined, generatorBoundRate: number | null): RampOutcome {
+  const ok = steps.filter((s) => s.sustained === true && !s.generatorBound);
+  return {
+    maxSustainedRate: ok.length === 0 ? null : Math.max(...ok.map((s) => s.sendRate)),
+    firstMissedRate: firstMissedRate ?? null,
+    generatorBoundRate,
+  };
+}
+
 /**
  * Which rate the signaling ramp tries next. It multiplies the rate by `factor` per step while steps
  * are sustained (at most `maxSteps` of them); after the first step that is not, it bisects

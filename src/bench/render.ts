@@ -9,6 +9,7 @@ import type { BenchReport } from './report.js';
 import type { SignalingResult, SignalingWindow } from './signaling.js';
 import type { Summary } from './stats.js';
 import { num, renderTable, type Cell } from './table.js';
+import { GENERATOR_BOUND_ELU } from './windows.js';
 
 function headline(color: ChalkInstance, report: BenchReport, what: string): string[] {
   const e = report.environment;
@@ -52,7 +53,7 @@ function windowRow(color: ChalkInstance, label: string, w: SignalingWindow): Cel
     num(w.relayLatencyMs.p99, 2),
     num(w.relayLatencyMs.max, 2),
     num(w.serverCpuUsPerMessage, 1),
-    num(w.generatorElu, 2),
+    w.generatorBound ? color.yellow(`${num(w.generatorElu, 2)} bound`) : num(w.generatorElu, 2),
   ];
 }
 
@@ -62,6 +63,11 @@ function stepLabel(steps: readonly SignalingWindow[], i: number): string {
   const n = steps.slice(0, i + 1).filter((x) => x.retry !== true && x.refine === s.refine).length;
   const label = s.refine === true ? `r${n}` : String(n);
   return s.retry === true ? `${label} retry` : label;
+}
+
+function verdictCell(color: ChalkInstance, w: SignalingWindow): string {
+  if (w.generatorBound) return color.yellow('no verdict (generator-bound)');
+  return w.sustained === true ? color.green('yes') : color.red('no');
 }
 
 const WINDOW_HEADER = ['', 'target/s', 'sent/s', 'sent', 'delivered/expected', 'dup', 'lost', 'errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'cpu µs/msg', 'gen ELU'];
@@ -74,7 +80,9 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
     report,
     `${String(p.clients)} clients in rooms of ${String(p.roomSize)} · ${String(p.rate)} signals/s each · ${String(p.durationS)} s per window`,
   );
-  const { runs, comparison } = report.results;
+  const { runs, comparison, pinning } = report.results;
+  if (pinning !== undefined) lines.push(color.dim(`  CPU pinning: ${pinning.note}`));
+  lines.push(color.dim(`  windows whose busiest load worker passed ${GENERATOR_BOUND_ELU} event-loop utilisation are marked "bound" and given no verdict`));
   lines.push('', color.bold('joins'));
   lines.push(
     ...renderTable(
@@ -105,7 +113,11 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
     if (r.ramp === undefined) continue;
     const max = r.ramp.maxSustainedRate;
     lines.push('', `${color.bold(`ramp: ${r.target}`)} (x${r.ramp.factor} per step until p99 > ${r.ramp.boundMs} ms; a latency-only miss is retried once; r1, r2...: bisections after the first miss) highest sustained: ${color.bold(max === null ? 'none' : `${num(max, 0)} signals/s`)}`);
-    lines.push(...renderTable(color, ['step', ...WINDOW_HEADER.slice(1), 'ok'], r.ramp.steps.map((s, i, all) => [...windowRow(color, stepLabel(all, i), s), s.sustained === true ? color.green('yes') : color.red('no')])));
+    const bound = r.ramp.generatorBoundRate ?? null;
+    if (bound !== null) {
+      lines.push(color.yellow(`  stopped at ${num(bound, 0)} signals/s: the load generator became the limit (worker ELU > ${GENERATOR_BOUND_ELU}), so the highest sustained rate is a lower bound of the server's, not its maximum`));
+    }
+    lines.push(...renderTable(color, ['step', ...WINDOW_HEADER.slice(1), 'ok'], r.ramp.steps.map((s, i, all) => [...windowRow(color, stepLabel(all, i), s), verdictCell(color, s)])));
   }
   if (comparison !== undefined) {
     const goal = (v: boolean | null): string => (v === null ? color.yellow('n/a') : v ? color.green('met') : color.red('missed'));
@@ -113,6 +125,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
     const byRound = comparison.cpuRatioByRound;
     const how = byRound === undefined ? '' : ` (median of ${byRound.length} interleaved rounds: ${byRound.map((v) => num(v, 2)).join(', ')}; totals ${num(comparison.cpuPerMessageRatioTotal, 3)}x)`;
     lines.push(`  cpu per relayed message  ${num(comparison.cpuPerMessageRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.cpu)}${how}`);
+    if (comparison.noVerdict?.cpu !== undefined) lines.push(color.yellow(`    no verdict: ${comparison.noVerdict.cpu}`));
     for (const r of runs) {
       const perRound = r.steady.roundCpuUsPerMessage;
       if (perRound !== undefined) lines.push(`    ${r.target.padEnd(6)} µs/msg by round  ${perRound.map((v) => num(v, 2)).join(', ')}`);
@@ -123,6 +136,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
     lines.push(`  delivered/expected       exactly 1 for both: ${goal(comparison.goals.delivery)}`);
     if (comparison.rampMaxRatio !== null || runs.some((r) => r.ramp !== undefined)) {
       lines.push(`  ramp maximum             ${num(comparison.rampMaxRatio, 3)}x floor (goal >= 0.8x) ${goal(comparison.goals.ramp)}`);
+      if (comparison.noVerdict?.ramp !== undefined) lines.push(color.yellow(`    no verdict: ${comparison.noVerdict.ramp}`));
     }
   }
   lines.push(...renderGates(color, report.gates));

@@ -16,7 +16,7 @@ import { concatSamples, round, roundSummary, summarize } from './stats.js';
 import { countdown } from './progress.js';
 import { urlList, type TargetUrls } from './spread.js';
 import type { LocalTarget, TargetKind } from './target.js';
-import { RampPlan } from './ramp-plan.js';
+import { RampPlan, rampOutcome } from './ramp-plan.js';
 import { foldRounds, isSustained, mergeCounts, missedOnLatencyOnly, type SignalingWindow } from './windows.js';
 
 const DRAIN_MS = 3_000;
@@ -181,32 +181,33 @@ export class Series {
     const steps: SignalingWindow[] = [];
     let stepNo = 0;
     let refineNo = 0;
+    let generatorBoundRate: number | null = null;
     for (let next = plan.next(); next !== undefined; next = plan.next()) {
       const label = next.refine ? `ramp refinement ${++refineNo}/${refineSteps}` : `ramp step ${++stepNo}/${maxSteps}`;
       const measure = async (what: string): Promise<SignalingWindow> => {
         const w = await this.window(next.rate, opts.durationS, what);
-        w.sustained = isSustained(w, opts.rampBoundMs);
+        // A generator-bound window gets no verdict (see windows.ts).
+        if (!w.generatorBound) w.sustained = isSustained(w, opts.rampBoundMs);
         if (next.refine) w.refine = true;
         steps.push(w);
         return w;
       };
       let w = await measure(label);
-      if (!w.sustained && missedOnLatencyOnly(w, opts.rampBoundMs)) {
+      if (w.sustained === false && missedOnLatencyOnly(w, opts.rampBoundMs)) {
         // One tail-latency spike (a noisy neighbour, hypervisor steal) must not end the ramp:
         // a step that lost nothing and kept its rate gets one more try.
         w = await measure(`${label} (retry)`);
         w.retry = true;
       }
+      if (w.generatorBound) {
+        // Beyond this rate the ramp would measure the load generator: it stops, and what it
+        // sustained below is a lower bound of the server's maximum.
+        generatorBoundRate = next.rate;
+        break;
+      }
       plan.record(next.rate, w.sustained === true);
     }
-    const ok = steps.filter((s) => s.sustained === true);
-    return {
-      boundMs: opts.rampBoundMs,
-      factor,
-      steps,
-      maxSustainedRate: ok.length === 0 ? null : Math.max(...ok.map((s) => s.sendRate)),
-      firstMissedRate: plan.firstMissedRate ?? null,
-    };
+    return { boundMs: opts.rampBoundMs, factor, steps, ...rampOutcome(steps, plan.firstMissedRate, generatorBoundRate) };
   }
 
   /** Closes the clients; idempotent through the pool. */

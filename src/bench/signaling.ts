@@ -16,6 +16,7 @@ import type { ProgressFn } from './progress.js';
 import { Series, withCpu, type Measured } from './series.js';
 import { urlList, type TargetUrls } from './spread.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
+import { pinServerAndGenerator, type CpuPinning } from './pinning.js';
 import { foldRounds, type SignalingWindow } from './windows.js';
 
 export { foldRounds, foldWindow, isSustained, type SignalingWindow } from './windows.js';
@@ -42,8 +43,10 @@ export interface SignalingOptions {
   rampRefineSteps?: number;
   /** Also run the floor relay with as many clients, the steady windows interleaved (local targets only). */
   vsFloor: boolean;
-  /** Load worker threads; default: one per core, at most one per room. */
+  /** Load worker threads; default: one per core the load generator may use, at most one per room. */
   workers?: number;
+  /** Local targets: pin the server(s) and the load generator to different CPUs (Linux, taskset; default true). */
+  pinCpus?: boolean;
   joinTimeoutMs?: number;
   /** Environment for local server children. */
   env: Readonly<Record<string, string | undefined>>;
@@ -96,6 +99,8 @@ export interface SignalingRun {
     maxSustainedRate: number | null;
     /** Target rate of the first x-factor step not sustained; null when the step limit was reached (maxSustainedRate is then a lower bound). */
     firstMissedRate: number | null;
+    /** Target rate at which the load generator became the limit and the ramp stopped (see ramp-plan.ts); null when it never did. */
+    generatorBoundRate: number | null;
   };
 }
 
@@ -112,8 +117,10 @@ export interface SignalingComparison {
   rssPerConnectionRatio: number | null;
   /** Informational: the same for the JS heap alone (in use + external). */
   heapPerConnectionRatio: number | null;
-  /** sigctl / floor highest sustained ramp rate. */
+  /** sigctl / floor highest sustained ramp rate; null when a ramp stopped at the load generator's limit. */
   rampMaxRatio: number | null;
+  /** Why a verdict was refused: the windows it would rest on were generator-bound (windows.ts). */
+  noVerdict?: { cpu?: string; ramp?: string };
   /** The goals of issue 4: CPU and RSS <= 1.2x the floor, delivered/sent exactly 1, ramp >= 0.8x. */
   goals: { cpu: boolean | null; memory: boolean | null; delivery: boolean; ramp: boolean | null };
 }
@@ -121,6 +128,8 @@ export interface SignalingComparison {
 export interface SignalingResult {
   runs: SignalingRun[];
   comparison?: SignalingComparison;
+  /** Local targets: whether the server(s) and the load generator ran on separate CPUs. */
+  pinning?: CpuPinning;
 }
 
 /** Limits raised on the local `sigctl serve` child: the bench measures relay cost, not the rate limiter. */
@@ -216,11 +225,15 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
   // something else on the machine does not decide the figure; the ratio of totals is kept too.
   const byRound = pairedRoundRatios(sigctl.steady.roundCpuUsPerMessage, floor.steady.roundCpuUsPerMessage)?.filter(Number.isFinite);
   const cpu = byRound !== undefined && byRound.length > 0 ? round(median(byRound), 3) : cpuTotal;
+  // No verdict from generator-bound windows: they measured the load generator as much as the servers.
+  const boundSteady = [sigctl, floor].filter((r) => r.steady.generatorBound).map((r) => `${r.target} steady window generator-bound (ELU ${r.steady.generatorElu})`);
+  const boundRamp = [sigctl, floor].filter((r) => r.ramp?.generatorBoundRate != null).map((r) => `${r.target} ramp stopped at the load generator's limit (${Math.round(r.ramp!.generatorBoundRate!)}/s)`);
   // RSS moves in pages and malloc arenas: a growth of a few MiB (C=200) says nothing per connection.
   const resolvable = (r: SignalingRun): boolean => r.server !== undefined && r.server.rssJoinedKiB - r.server.rssBaselineKiB >= RSS_RESOLUTION_KIB;
   const mem = resolvable(sigctl) && resolvable(floor) ? ratio(sigctl.server?.rssPerConnectionKiB, floor.server?.rssPerConnectionKiB) : null;
   const heap = ratio(sigctl.server?.heapPerConnectionKiB, floor.server?.heapPerConnectionKiB);
-  const ramp = ratio(sigctl.ramp?.maxSustainedRate, floor.ramp?.maxSustainedRate);
+  const ramp = boundRamp.length > 0 ? null : ratio(sigctl.ramp?.maxSustainedRate, floor.ramp?.maxSustainedRate);
+  const noVerdict = { ...(boundSteady.length > 0 ? { cpu: boundSteady.join('; ') } : {}), ...(boundRamp.length > 0 ? { ramp: boundRamp.join('; ') } : {}) };
   const exact = (r: SignalingRun): boolean => r.steady.deliveredRatio === 1 && r.steady.duplicates === 0;
   return {
     cpuPerMessageRatio: cpu,
@@ -229,8 +242,9 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
     rssPerConnectionRatio: mem,
     heapPerConnectionRatio: heap,
     rampMaxRatio: ramp,
+    ...(Object.keys(noVerdict).length > 0 ? { noVerdict } : {}),
     goals: {
-      cpu: cpu === null ? null : cpu <= 1.2,
+      cpu: cpu === null || boundSteady.length > 0 ? null : cpu <= 1.2,
       memory: mem === null ? null : mem <= 1.2,
       delivery: exact(sigctl) && exact(floor),
       ramp: ramp === null ? null : ramp >= 0.8,
@@ -249,6 +263,21 @@ async function withLocal<T>(kind: TargetKind, opts: SignalingOptions, body: (t: 
   }
 }
 
+/** Runs `body` with the local servers and this process (the load generator) on separate CPUs when possible. */
+async function pinnedRun(targets: readonly LocalTarget[], opts: SignalingOptions, body: () => Promise<SignalingResult>): Promise<SignalingResult> {
+  if (opts.pinCpus === false) return { ...(await body()), pinning: { applied: false, serverCpus: [], generatorCpus: [], note: 'not pinned: pinning was switched off' } };
+  const pinned = await pinServerAndGenerator(
+    targets.map((t) => t.pid),
+    process.pid,
+  );
+  opts.onProgress?.(pinned.pinning.note, false);
+  try {
+    return { ...(await body()), pinning: pinned.pinning };
+  } finally {
+    await pinned.restore();
+  }
+}
+
 /** Runs the signaling scenario. Throws SigctlError('ABORTED') when `signal` fires; cleans up either way. */
 export async function runSignaling(opts: SignalingOptions): Promise<SignalingResult> {
   const urls = urlList(opts.url);
@@ -256,8 +285,8 @@ export async function runSignaling(opts: SignalingOptions): Promise<SignalingRes
     if (opts.vsFloor) throw new SigctlError('USAGE', '--vs-floor needs a local server: leave out --url');
     return { runs: [await runSeries('remote', urls, undefined, opts)] };
   }
-  if (!opts.vsFloor) return { runs: [await withLocal('sigctl', opts, (t) => runSeries('sigctl', t.url, t, opts))] };
-  return withLocal('sigctl', opts, (s) => withLocal('floor', opts, (f) => runComparison(s, f, opts)));
+  if (!opts.vsFloor) return withLocal('sigctl', opts, (t) => pinnedRun([t], opts, async () => ({ runs: [await runSeries('sigctl', t.url, t, opts)] })));
+  return withLocal('sigctl', opts, (s) => withLocal('floor', opts, (f) => pinnedRun([s, f], opts, () => runComparison(s, f, opts))));
 }
 
 /** The figures gates check: the first run (sigctl or the remote deployment), never the floor. */

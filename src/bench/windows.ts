@@ -28,6 +28,11 @@ export interface SignalingWindow {
   relayLatencyMs: Summary;
   /** Highest event-loop utilisation of a load worker: near 1 means the generator, not the server, was the limit. */
   generatorElu: number;
+  /**
+   * generatorElu passed GENERATOR_BOUND_ELU: the load generator, not the server, may have set this
+   * window's rate and latency, so no verdict (ramp step sustained or not, goal met or not) is drawn from it.
+   */
+  generatorBound: boolean;
   /** Server CPU in this window (local targets). */
   serverCpuMs?: number;
   /** Server CPU per relayed message (delivery), µs (local targets). */
@@ -41,6 +46,19 @@ export interface SignalingWindow {
   retry?: boolean;
   /** Ramp only: a bisection between the last sustained rate and the first missed one. */
   refine?: boolean;
+}
+
+/**
+ * Event-loop utilisation of a load worker above which a window counts as generator-bound. A worker
+ * busier than this queues its own sends and reads: the latencies and rates it records then include
+ * its own backlog, whatever the server does (issue 17: a ramp whose workers ran at 0.87-0.9 ELU
+ * reported the generator's limit as the server's).
+ */
+export const GENERATOR_BOUND_ELU = 0.8;
+
+/** True when a window's busiest load worker passed GENERATOR_BOUND_ELU. */
+export function isGeneratorBound(generatorElu: number): boolean {
+  return generatorElu > GENERATOR_BOUND_ELU;
 }
 
 export function mergeCounts(parts: ReadonlyArray<Record<string, number>>): Record<string, number> {
@@ -82,15 +100,18 @@ export function foldRounds(targetRate: number, rounds: ReadonlyArray<{ durationS
     deliveryRate: round(delivered / windowS, 1),
     relayLatencyMs: roundSummary(summarize(concatSamples(reports.map((r) => r.latencyMs)))),
     generatorElu: round(Math.max(0, ...reports.map((r) => r.elu)), 3),
+    generatorBound: isGeneratorBound(Math.max(0, ...reports.map((r) => r.elu))),
   };
 }
 
 /**
  * A ramp step is sustained when p99 stays within the bound, nothing is lost or duplicated, no error
  * came back, and the target rate was reached. A step that misses on latency alone is tried once more.
+ * A generator-bound window is never sustained (and the ramp does not count it as missed either).
  */
 export function isSustained(w: SignalingWindow, boundMs: number): boolean {
   return (
+    !w.generatorBound &&
     w.relayLatencyMs.count > 0 &&
     w.relayLatencyMs.p99 <= boundMs &&
     w.lost === 0 &&

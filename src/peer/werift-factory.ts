@@ -7,7 +7,7 @@
 import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { Clock, TimerHandle } from '../client/clock.js';
 import type { IceServer } from '../protocol/messages.js';
-import { applyWeriftPatches } from './patches/index.js';
+import { applyWeriftPatches, type PatchReport } from './patches/index.js';
 import { createDtlsKeys, type DtlsKeys } from './certificate.js';
 
 /** What a sigctl peer needs from a werift peer connection's configuration. */
@@ -28,12 +28,32 @@ export interface WeriftPeerOptions {
 // ---- werift patch hook: the single call site for runtime patches ---------------------------------
 // applyWeriftPatches() (./patches, owned by the werift-performance work) is idempotent and applies
 // nothing on a werift version other than the pinned one; nothing else in sigctl touches werift
-// internals. Called lazily, so importing this module has no side effect.
-let patched = false;
+// internals. Called lazily, so importing this module has no side effect. A patch that was not
+// applied is not an error (werift still works, only slower or with the bug the patch fixes), but
+// it must not go unnoticed: it is reported once as a process warning (stderr by default).
+let patchReport: PatchReport | undefined;
 function ensurePatched(): void {
-  if (patched) return;
-  patched = true;
-  applyWeriftPatches();
+  if (patchReport !== undefined) return;
+  patchReport = applyWeriftPatches();
+  const warning = skippedPatchesWarning(patchReport);
+  if (warning !== undefined) process.emitWarning(warning, { code: SKIPPED_PATCHES_WARNING });
+}
+
+/** The `code` of the process warning emitted when runtime patches were not applied. */
+export const SKIPPED_PATCHES_WARNING = 'SIGCTL_WERIFT_PATCHES_SKIPPED';
+
+/** The warning for a patch report with skipped patches (grouped by reason), or undefined when none was skipped. */
+export function skippedPatchesWarning(report: PatchReport): string | undefined {
+  if (report.skipped.length === 0) return undefined;
+  const byReason = new Map<string, string[]>();
+  for (const { name, reason } of report.skipped) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
+  const parts = [...byReason].map(([reason, names]) => `${names.join(', ')} (${reason})`);
+  return `${report.skipped.length} werift runtime patch(es) not applied, werift runs without them: ${parts.join('; ')}`;
+}
+
+/** What the runtime patches did in this process (undefined before the first peer connection or prepareWerift()). */
+export function weriftPatchReport(): PatchReport | undefined {
+  return patchReport;
 }
 // ---------------------------------------------------------------------------------------------------
 

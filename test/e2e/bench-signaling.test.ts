@@ -51,6 +51,12 @@ describe('sigctl bench signaling (built CLI)', () => {
     expect(run.steady.sent).toBeGreaterThan(0);
     expect(run.steady.serverCpuUsPerMessage).toBeGreaterThanOrEqual(0);
     expect(run.server?.rssJoinedKiB).toBeGreaterThan(0);
+    // Issue 17: every window says whether the load generator was the limit; the server and the
+    // generator ran on separate CPUs where the platform allows (Linux with taskset and 2+ CPUs).
+    expect(typeof run.steady.generatorBound).toBe('boolean');
+    const pinning = (doc.results as { pinning?: { applied: boolean; serverCpus: number[]; generatorCpus: number[]; note: string } }).pinning;
+    expect(pinning?.note).toMatch(/taskset|not pinned/);
+    if (pinning?.applied === true) expect(pinning.serverCpus.filter((c) => pinning.generatorCpus.includes(c))).toEqual([]);
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(doc);
   });
 
@@ -80,6 +86,7 @@ describe('sigctl bench signaling (built CLI)', () => {
     expect(r.stdout).toMatch(/median of 2 interleaved rounds: [\d.]+, [\d.]+; totals [\d.]+x/);
     expect(r.stdout).toMatch(/sigctl\s+µs\/msg by round\s+[\d.]+, [\d.]+$/m);
     expect(r.stdout).toMatch(/floor\s+µs\/msg by round\s+[\d.]+, [\d.]+$/m);
+    expect(r.stdout).toMatch(/CPU pinning: (taskset|not pinned)/);
     expect(r.stdout).toMatch(/FAIL\s+--max-relay-p99 0/);
     expect(r.stderr).toMatch(/error GATE_FAILED: 1 gate missed: --max-relay-p99 0/);
   });

@@ -22,6 +22,9 @@ import { noDefaultStunPatch } from './no-default-stun.js';
 import { x25519NativePatch } from './x25519-native.js';
 import { iceCheckPacingPatch } from './ice-check-pacing.js';
 import { hostAddressesPatch } from './host-addresses.js';
+import { dtlsEarlyRecordsPatch } from './dtls-early-records.js';
+import { p256NativePatch } from './p256-native.js';
+import { hostBindPatch } from './host-bind.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -47,6 +50,10 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   x25519NativePatch,
   iceCheckPacingPatch,
   hostAddressesPatch,
+  // After dtls-first-flight: it wraps the start() that patch installs.
+  dtlsEarlyRecordsPatch,
+  p256NativePatch,
+  hostBindPatch,
 ];
 
 /** The names of all patches. */
