@@ -1,6 +1,7 @@
 /**
  * The plain-HTTP side of the port: /healthz (alive), /readyz (accepting: not draining, store up),
- * /metrics (Prometheus), /v1/ice-servers (the same list `welcome` carries). Everything else 404.
+ * /metrics (Prometheus), /v1/ice-servers (the same list `welcome` carries), the browser app at /
+ * (./web.ts) when enabled. Everything else 404.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
 import type { IceServer } from '../protocol/messages.js';
 import type { ServerMetrics } from './metrics.js';
 import { redactRequestUrl } from './redact.js';
+import type { WebApp } from './web.js';
 
 /** What the HTTP handler reads from the server. */
 export interface HttpContext {
@@ -24,6 +26,8 @@ export interface HttpContext {
   /** Live nodes with their load (just this one without a shared store). */
   nodes: () => Promise<readonly unknown[]>;
   baseUrl: () => URL;
+  /** The browser app (./web.ts) when `web.enabled`; tried for paths no endpoint answers. */
+  web?: WebApp | undefined;
 }
 
 /** Writes a JSON response. */
@@ -88,6 +92,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
         return;
       }
       default:
+        if (ctx.web?.handle(req, res, url.pathname) === true) return;
         sendJson(res, 404, errorBody('BAD_MESSAGE', `no such endpoint: ${url.pathname}`));
     }
   };

@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { createAuthenticator, exposureWarnings } from '../../auth/index.js';
 import { createServerLogger, startServer, type SignalingServer } from '../../server/index.js';
 import { createStore } from '../../store/factory.js';
+import { reachableUrl } from '../reachable.js';
 import type { CliContext } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 
@@ -24,6 +25,8 @@ export interface ServeOptions {
   maxCapacity?: number;
   redis?: string;
   stunPort?: number;
+  /** false with --no-web (commander's negated flag is true by default: only false overrides the config). */
+  web?: boolean;
 }
 
 /** Flag -> config key; the flag text is what `config print` and error messages show. */
@@ -42,7 +45,8 @@ const FLAGS: ReadonlyArray<{ opt: keyof ServeOptions; flag: string; path: string
 
 /** The command-line flags of `serve` as config overrides. */
 export function serveFlags(opts: ServeOptions): FlagValue[] {
-  return FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
+  const flags = FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
+  return opts.web === false ? [...flags, { path: 'web.enabled', flag: '--no-web', value: false }] : flags;
 }
 
 function banner(ctx: CliContext, server: SignalingServer): void {
@@ -54,6 +58,7 @@ function banner(ctx: CliContext, server: SignalingServer): void {
     metrics: `${server.httpUrl}/metrics`,
     iceServers: `${server.httpUrl}/v1/ice-servers`,
     ...(server.stunPort === undefined ? {} : { stun: `stun:${server.host}:${server.stunPort}` }),
+    ...(server.webUrl === undefined ? {} : { app: reachableUrl(server.webUrl) }),
   };
   if (ctx.out.json) {
     ctx.out.jsonLine({ type: 'listening', protocol: PROTOCOL_VERSION, host: server.host, port: server.port, ...endpoints });
@@ -67,6 +72,7 @@ function banner(ctx: CliContext, server: SignalingServer): void {
   ctx.out.result(`  metrics    ${endpoints.metrics}`);
   ctx.out.result(`  ice        ${endpoints.iceServers}`);
   if (endpoints.stun !== undefined) ctx.out.result(`  stun       ${endpoints.stun} (udp)`);
+  if (endpoints.app !== undefined) ctx.out.result(`  app        ${c.bold(endpoints.app)} (open in a browser)`);
 }
 
 /** Runs the daemon until ctx.signal aborts, then drains. */

@@ -22,6 +22,7 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--max-capacity <n>', 'largest capacity a join may ask for (config: rooms.maxCapacity, default 16)', intOption(1))
     .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url; docs/scaling.md)')
     .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort)', intOption(0, 65535))
+    .option('--no-web', 'do not serve the browser call app at / (config: web.enabled)')
     .option('--json', 'print the banner as one JSON line')
     .action(run<ServeOptions>(async (ctx, opts) => (await import('./serve-run.js')).serve(ctx, opts)));
 };
