@@ -43,6 +43,8 @@ export class Call {
   private stream = new MediaStream();
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private transfers = 0;
+  /** Who the status line last said we are connected to. */
+  private connectedTo = '';
 
   constructor(private readonly o: CallOptions) {
     this.client = new SignalClient({ url: o.wsUrl, token: o.token, reconnect: { maxAttempts: 12 } });
@@ -259,8 +261,11 @@ export class Call {
     const v = this.o.view;
     if (v.state === 'error' || this.client.state === 'closed') return;
     if (this.self === undefined) return;
-    const connected = [...this.members.values()].some((m) => m.peer?.connected === true);
-    v.setState(connected ? 'connected' : 'waiting');
+    const names = [...this.members.values()].filter((m) => m.peer?.connected === true).map((m) => m.info.name);
+    const state = names.length > 0 ? 'connected' : 'waiting';
+    if (state === 'connected' && (v.state !== 'connected' || this.connectedTo !== names.join())) v.say(`In room ${this.o.room} with ${names.join(', ')}`);
+    this.connectedTo = names.join();
+    v.setState(state);
   }
 
   private async sampleStats(): Promise<void> {
