@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startCli, stopAll } from '../helpers/peer-cli.js';
 import { startTestServer } from '../helpers/server-harness.js';
-import { appUrl, chatShows, launchChromium, openApp, remoteVideoPlays, sendChat, waitState, type AppPage } from '../helpers/web-app.js';
+import { appUrl, chatShows, launchChromium, openApp, remoteVideoPlays, sendChat, tileBecomes, tileReplaced, waitState, type AppPage } from '../helpers/web-app.js';
 
 let server: SignalingServer;
 let browser: Browser;
@@ -39,12 +39,8 @@ async function open(room: string, name: string): Promise<AppPage> {
   return p;
 }
 
-/** The remote tile's attribute on `p` once it equals `value`. */
-async function tileBecomes(p: AppPage, attr: string, value: string, ms = 10_000): Promise<void> {
-  await p.page.waitForFunction(([a, v]) => document.querySelector('[data-peer-id]')?.getAttribute(a!) === v, [attr, value], { timeout: ms });
-}
-
-describe('the call app in Chromium', () => {
+// Generous limits: Chromium shares two cores with other test files.
+describe('the call app in Chromium', { timeout: 90_000 }, () => {
   it('connects two pages: video plays both ways, chat both ways, mute and camera-off show on the other page', async () => {
     const a = await open('call-1', 'alice');
     await waitState(a.page, 'waiting');
@@ -59,16 +55,16 @@ describe('the call app in Chromium', () => {
     await chatShows(a.page, 'bob: hi alice');
     await chatShows(a.page, 'You: hello from alice');
 
-    await tileBecomes(b, 'data-audio', 'on');
+    await tileBecomes(b.page, 'data-audio', 'on');
     await a.page.click('[data-testid=toggle-audio]');
-    await tileBecomes(b, 'data-audio', 'off');
+    await tileBecomes(b.page, 'data-audio', 'off');
     await a.page.click('[data-testid=toggle-video]');
-    await tileBecomes(b, 'data-video', 'off');
+    await tileBecomes(b.page, 'data-video', 'off');
     await a.page.click('[data-testid=toggle-audio]');
-    await tileBecomes(b, 'data-audio', 'on');
+    await tileBecomes(b.page, 'data-audio', 'on');
 
     // The stats panel names the candidate pair (host on loopback).
-    await tileBecomes(a, 'data-pair', 'host');
+    await tileBecomes(a.page, 'data-pair', 'host');
     // Everything the pages loaded came from the server itself.
     const foreign = [...a.requests, ...b.requests].filter((u) => !u.startsWith(`${server.httpUrl}/`));
     expect(foreign).toEqual([]);
@@ -83,10 +79,7 @@ describe('the call app in Chromium', () => {
     await b.page.reload({ timeout: 15_000 });
     await Promise.all([waitState(b.page, 'connected'), remoteVideoPlays(b.page)]);
     // On the other page the old member's tile is gone and the new one plays.
-    await a.page.waitForFunction((old) => {
-      const tiles = document.querySelectorAll('[data-peer-id]');
-      return tiles.length === 1 && tiles[0]!.getAttribute('data-peer-id') !== old;
-    }, before, { timeout: 15_000 });
+    await tileReplaced(a.page, before);
     await remoteVideoPlays(a.page);
   });
 
