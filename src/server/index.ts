@@ -105,7 +105,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     else logger.info({ event: 'store-up' }, 'room store reachable again');
   });
 
-  const web = config.web.enabled ? await loadWebApp() : undefined;
+  const web = config.web.enabled ? await loadWebApp({ wsPath: config.path }) : undefined;
   if (config.web.enabled && web === undefined) logger.warn({ event: 'web-missing' }, 'web.enabled but the browser app is not built (npm run build): / answers 404');
 
   let server: Server;

@@ -53,8 +53,12 @@ export interface WebApp {
   readonly gzipBytes: number;
 }
 
+/** Where the page finds the WebSocket path (the config's `path`, already limited to URL path characters). */
+const WS_PATH_META = '<meta name="sigctl-ws-path" content="/ws">';
+
 /** Reads the app's files; undefined when the app has not been built (dist/web/ missing). */
-export async function loadWebApp(dir: URL = DEFAULT_DIR): Promise<WebApp | undefined> {
+export async function loadWebApp(options: { wsPath: string; dir?: URL }): Promise<WebApp | undefined> {
+  const dir = options.dir ?? DEFAULT_DIR;
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(FILES)) {
     let body: Buffer;
@@ -63,6 +67,7 @@ export async function loadWebApp(dir: URL = DEFAULT_DIR): Promise<WebApp | undef
     } catch {
       return undefined;
     }
+    if (name === 'index.html') body = Buffer.from(body.toString('utf8').replace(WS_PATH_META, `<meta name="sigctl-ws-path" content="${options.wsPath}">`));
     const gzip = gzipSync(body, { level: 9 });
     assets.set(`/${name}`, { type, body, gzip, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
   }
