@@ -14,7 +14,7 @@ const server = await startServer(ConfigSchema.parse({ host: '127.0.0.1', port: 0
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
 const state = (page, s) => page.waitForFunction((x) => document.body.dataset.state === x, s, { timeout: 30_000 });
 try {
-  const landing = await (await browser.newContext({ viewport: { width: 900, height: 560 } })).newPage();
+  const landing = await (await browser.newContext({ viewport: { width: 900, height: 640 } })).newPage();
   await landing.goto(`${server.httpUrl}/`);
   await landing.fill('#name', 'alice');
   await landing.fill('#room', 'standup');

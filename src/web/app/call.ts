@@ -42,7 +42,6 @@ export class Call {
   private self: PeerInfo | undefined;
   private stream = new MediaStream();
   private statsTimer: ReturnType<typeof setInterval> | undefined;
-  private transfers = 0;
   /** Who the status line last said we are connected to. */
   private connectedTo = '';
 
@@ -55,13 +54,15 @@ export class Call {
   async start(): Promise<JoinedMessage> {
     const v = this.o.view;
     v.setState('joining');
-    v.say('Opening camera and microphone…');
+    v.say('Opening camera and microphone, connecting…');
+    // The devices start while the WebSocket connects; the join waits for both (its meta says what we send).
+    const connecting = this.client.connect();
+    connecting.catch(() => undefined); // awaited below
     const media = await openLocalMedia();
     this.stream = media.stream;
     v.warn(media.problem);
     this.showLocal();
-    v.say('Connecting…');
-    await this.client.connect();
+    await connecting;
     return this.client.join({ room: this.o.room, name: this.o.name, meta: this.meta(), capacity: this.o.capacity });
   }
 
@@ -242,7 +243,7 @@ export class Call {
               const key = `${direction}-${fileId}`;
               this.o.view.transfer(key, direction === 'sent' ? `${name} to ${m.info.name}` : `${name} from ${m.info.name}`, bytes, total);
             },
-            received: (name, blob, ok) => this.o.view.transferDone(`recv-${name}-${++this.transfers}`, `${name} from ${m.info.name}: ${ok ? 'SHA-256 ok' : 'SHA-256 MISMATCH'}`, ok, blob, name),
+            received: (fileId, name, blob, ok) => this.o.view.transferDone(`received-${fileId}`, `${name} from ${m.info.name}: ${ok ? 'SHA-256 ok' : 'SHA-256 MISMATCH'}`, ok, blob, name),
           });
         },
         message: (data) => {

@@ -71,7 +71,7 @@ export class FileLink {
     private readonly channel: RTCDataChannel,
     private readonly hooks: {
       progress(id: string, name: string, bytes: number, total: number, direction: 'sent' | 'received'): void;
-      received(name: string, blob: Blob, ok: boolean): void;
+      received(id: string, name: string, blob: Blob, ok: boolean): void;
     },
   ) {}
 
@@ -129,6 +129,6 @@ export class FileLink {
     const sha256 = await sha256Hex(await blob.arrayBuffer());
     const ok = sha256 === end.sha256 && cur.bytes === cur.header.size;
     if (this.channel.readyState === 'open') this.channel.send(JSON.stringify({ sigctl: 'file-ack', id: end.id, ok, bytes: cur.bytes, sha256 }));
-    this.hooks.received(cur.header.name, blob, ok);
+    this.hooks.received(end.id, cur.header.name, blob, ok);
   }
 }
