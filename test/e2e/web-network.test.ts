@@ -113,4 +113,19 @@ describe('the call app and the network', { timeout: 90_000 }, () => {
     await remoteVideoPlays(b.page);
     await remoteVideoPlays(page);
   });
+
+  it('settles crossing offers when both members turn their camera on at once (perfect negotiation)', async () => {
+    const s = await server();
+    const a = await open(appUrl(s.httpUrl, 'glare-1', 'alice'), ['microphone']);
+    await waitState(a.page, 'waiting');
+    const b = await open(appUrl(s.httpUrl, 'glare-1', 'bob'), ['microphone']);
+    await Promise.all([waitState(a.page, 'connected'), waitState(b.page, 'connected')]);
+    await Promise.all([tileBecomes(a.page, 'data-video', 'off'), tileBecomes(b.page, 'data-video', 'off')]);
+    await Promise.all([a, b].map((p) => p.context.grantPermissions(['camera', 'microphone'], { origin: s.httpUrl })));
+    // Both renegotiate at the same moment: one of them is polite and rolls back.
+    await Promise.all([a.page.click('[data-testid=toggle-video]'), b.page.click('[data-testid=toggle-video]')]);
+    await Promise.all([tileBecomes(a.page, 'data-video', 'on'), tileBecomes(b.page, 'data-video', 'on')]);
+    await Promise.all([remoteVideoPlays(a.page), remoteVideoPlays(b.page)]);
+    expect(await a.page.getAttribute('body', 'data-state')).toBe('connected');
+  });
 });
