@@ -3,14 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bin/', '.bench-out/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bin/', '.bench-out/', '.web-build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        // src, test and bench are one type-checked program (tsconfig.check.json).
-        project: ['./tsconfig.check.json'],
+        // src, test and bench are one type-checked program (tsconfig.check.json); the browser app
+        // (src/web) is another, with the DOM's types (tsconfig.web.json).
+        project: ['./tsconfig.check.json', './tsconfig.web.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -75,6 +75,7 @@ export function bannerEntries(input: BannerInput): { reachable: string[]; entrie
   if (server.stunPort !== undefined) {
     entries.push({ key: 'stun', label: 'stun', url: `stun:${first.includes(':') ? `[${first}]` : first}:${server.stunPort}`, note: '(udp)' });
   }
+  if (server.webUrl !== undefined) entries.push({ key: 'app', label: 'app', url: `${http}/`, note: '(open in a browser)' });
   const c = input.compat;
   const ws = at(server.url, first).slice(0, -(input.path ?? '/ws').length);
   if (c?.stomp === true) entries.push({ key: 'stomp', label: 'stomp', url: at(server.url, first), note: `(subprotocol v12.stomp${c.stompPath === undefined ? '' : `; also ${ws}${c.stompPath}`})` });

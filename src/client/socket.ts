@@ -1,27 +1,23 @@
 /**
- * One signaling WebSocket, from the upgrade to `welcome` and on to its close: the token (header or
- * `?token=`), the subprotocol, the connect limit, refused upgrades turned into coded errors with the
- * server's JSON reason, the protocol version check, and validated frames handed to the owner.
+ * One signaling socket, from the upgrade to `welcome` and on to its close: the token (header or
+ * `?token=`), the subprotocol, the connect limit, refused upgrades turned into coded errors, the
+ * protocol version check, and validated frames handed to the owner. The socket itself comes from
+ * a transport (./transport.ts): `ws` on Node, the global WebSocket in browsers.
  *
- * The owner (SignalClient) keeps the state machine; this module knows nothing about rooms or
- * reconnecting. Callbacks run synchronously from ws's events, so the frame that follows `welcome`
- * in the same TCP segment is dispatched after the owner has handled `welcome`.
+ * The owner (the client in ./core.ts) keeps the state machine; this module knows nothing about
+ * rooms or reconnecting. Callbacks run synchronously from the transport's events, so the frame
+ * that follows `welcome` in the same TCP segment is dispatched after the owner has handled `welcome`.
  */
-import type { IncomingMessage } from 'node:http';
-import type { ClientOptions as WsClientOptions } from 'ws';
-import { WebSocket } from './ws.js';
 import { SigctlError } from '../protocol/errors.js';
-import { HttpErrorBody, type ServerMessage, type WelcomeMessage } from '../protocol/messages.js';
+import type { ServerMessage, WelcomeMessage } from '../protocol/messages.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import type { Clock } from './clock.js';
-import { errorFromFrame, errorFromUpgradeStatus, redactUrl } from './errors.js';
-import { parseServerFrame } from './frames.js';
+import { errorFromFrame, redactUrl } from './errors.js';
+import { parseServerText } from './frames.js';
+import type { Transport, TransportSocket } from './transport.js';
 
 /** Largest frame accepted from the server (the server's own limit is lower). */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
-/** A refused upgrade's JSON body is read up to this size and for at most this long. */
-const MAX_ERROR_BODY_BYTES = 16 * 1024;
-const ERROR_BODY_WAIT_MS = 1_000;
 
 export interface OpenSocketOptions {
   url: string;
@@ -30,21 +26,21 @@ export interface OpenSocketOptions {
   /** Limit for the TCP/TLS/upgrade handshake plus `welcome` (ms). */
   timeoutMs: number;
   clock: Clock;
-  wsOptions?: Pick<WsClientOptions, 'ca' | 'rejectUnauthorized' | 'origin'> | undefined;
+  transport: Transport;
 }
 
 /** What the owner hears from its socket. Every callback gets the socket it concerns. */
 export interface SocketHandlers {
   /** `welcome` arrived: the socket is established (before `ready` resolves). */
-  welcome(ws: WebSocket, msg: WelcomeMessage): void;
+  welcome(ws: TransportSocket, msg: WelcomeMessage): void;
   /** A validated frame after `welcome`. */
-  frame(ws: WebSocket, msg: ServerMessage): void;
+  frame(ws: TransportSocket, msg: ServerMessage): void;
   /** A frame that failed validation (reported, never trusted). */
   invalid(err: SigctlError): void;
   /** Any traffic from the server, server pings included (heartbeat watchdog). */
-  activity(ws: WebSocket): void;
+  activity(ws: TransportSocket): void;
   /** The established socket closed. */
-  closed(ws: WebSocket, code: number, reason: string): void;
+  closed(ws: TransportSocket, code: number, reason: string): void;
   /** A socket error after `welcome` (the close follows). */
   error(err: Error): void;
 }
@@ -54,131 +50,95 @@ export interface SocketHandlers {
  * resolves with `welcome` or rejects with SERVER_UNREACHABLE, UNAUTHORIZED (with the server's
  * reason), FORBIDDEN, SHUTTING_DOWN, PROTOCOL_MISMATCH, TIMEOUT or a server error frame's code.
  */
-export function openSocket(o: OpenSocketOptions, on: SocketHandlers): { ws: WebSocket | undefined; ready: Promise<WelcomeMessage> } {
+export function openSocket(o: OpenSocketOptions, on: SocketHandlers): { ws: TransportSocket | undefined; ready: Promise<WelcomeMessage> } {
   const url = redactUrl(o.url);
+  // A transport that cannot send headers (a browser) carries the token in the query.
+  const inQuery = o.token !== undefined && (o.tokenIn === 'query' || !o.transport.sendsHeaders);
   const headers: Record<string, string> = {};
-  if (o.token !== undefined && o.tokenIn !== 'query') headers.Authorization = `Bearer ${o.token}`;
-  let ws: WebSocket;
+  if (o.token !== undefined && !inQuery) headers.Authorization = `Bearer ${o.token}`;
+  let settled = false;
+  // Only a socket that got `welcome` is the owner's business after the handshake: a failed one
+  // still reports its close, which must not look like a dropped session.
+  let established = false;
+  let fail: (error: SigctlError) => void = () => undefined;
+  let succeed: (msg: WelcomeMessage) => void = () => undefined;
+  const live = (): boolean => !settled || established;
+  let ws: TransportSocket;
   try {
-    ws = new WebSocket(socketUrl(o), [SUBPROTOCOL], { ...o.wsOptions, headers, handshakeTimeout: o.timeoutMs, maxPayload: MAX_PAYLOAD_BYTES });
+    ws = o.transport.open(
+      { url: inQuery ? withToken(o.url, o.token!) : o.url, protocols: [SUBPROTOCOL], headers, timeoutMs: o.timeoutMs, maxPayloadBytes: MAX_PAYLOAD_BYTES, redactedUrl: url, clock: o.clock },
+      {
+        refused: (error) => fail(error),
+        error: (err) => {
+          if (!settled) fail(new SigctlError('SERVER_UNREACHABLE', `cannot connect to ${url}: ${err.message}`, { cause: err, details: { url } }));
+          else if (established) on.error(err);
+        },
+        close: (code, reason) => {
+          if (!settled) {
+            fail(new SigctlError('SERVER_UNREACHABLE', `${url} closed the connection before welcome (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { url, code } }));
+            return;
+          }
+          if (established) on.closed(ws, code, reason);
+        },
+        ping: () => {
+          if (live()) on.activity(ws);
+        },
+        binary: () => {
+          if (!live()) return;
+          on.activity(ws);
+          on.invalid(new SigctlError('BAD_MESSAGE', 'the server sent a binary frame; protocol v1 is text only'));
+        },
+        text: (text) => {
+          if (!live()) return;
+          on.activity(ws);
+          const msg = parseServerText(text);
+          if (msg instanceof SigctlError) {
+            on.invalid(msg);
+            return;
+          }
+          if (established) {
+            on.frame(ws, msg);
+            return;
+          }
+          if (msg.type !== 'welcome') {
+            if (msg.type === 'error') fail(errorFromFrame(msg));
+            return;
+          }
+          if (msg.protocol !== PROTOCOL_VERSION) {
+            fail(new SigctlError('PROTOCOL_MISMATCH', `server speaks protocol ${msg.protocol}, this client ${PROTOCOL_VERSION}`));
+            return;
+          }
+          established = true;
+          succeed(msg);
+        },
+      },
+    );
   } catch (err) {
     return { ws: undefined, ready: Promise.reject(new SigctlError('SERVER_UNREACHABLE', `cannot connect to ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })) };
   }
   const ready = new Promise<WelcomeMessage>((resolve, reject) => {
-    let settled = false;
-    // Only a socket that got `welcome` is the owner's business after the handshake: a failed one
-    // still emits 'close' (synchronously after 'error'), which must not look like a dropped session.
-    let established = false;
-    const fail = (error: SigctlError): void => {
+    const timer = o.clock.setTimeout(() => {
+      fail(new SigctlError('TIMEOUT', `no welcome from ${url} within ${o.timeoutMs} ms`, { details: { url } }));
+    }, o.timeoutMs);
+    fail = (error) => {
       if (settled) return;
       settled = true;
       o.clock.clearTimeout(timer);
-      if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+      if (!ws.isClosed) ws.terminate();
       reject(error);
     };
-    const timer = o.clock.setTimeout(() => {
-      ws.terminate();
-      fail(new SigctlError('TIMEOUT', `no welcome from ${url} within ${o.timeoutMs} ms`, { details: { url } }));
-    }, o.timeoutMs);
-    ws.on('unexpected-response', (req, res) => {
-      const status = res.statusCode ?? 0;
-      void readErrorBody(res, o.clock).then((body) => {
-        req.destroy();
-        fail(errorFromUpgradeStatus(status, url, body));
-      });
-    });
-    ws.on('error', (err) => {
-      if (!settled) fail(new SigctlError('SERVER_UNREACHABLE', `cannot connect to ${url}: ${err.message}`, { cause: err, details: { url } }));
-      else if (established) on.error(err);
-    });
-    ws.on('close', (code, reasonBuf) => {
-      const reason = reasonBuf.toString();
-      if (!settled) {
-        fail(new SigctlError('SERVER_UNREACHABLE', `${url} closed the connection before welcome (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { url, code } }));
-        return;
-      }
-      if (established) on.closed(ws, code, reason);
-    });
-    const live = (): boolean => !settled || established;
-    ws.on('ping', () => {
-      if (live()) on.activity(ws);
-    });
-    ws.on('message', (raw, isBinary) => {
-      if (!live()) return;
-      on.activity(ws);
-      const msg = parseServerFrame(raw, isBinary);
-      if (msg instanceof SigctlError) {
-        on.invalid(msg);
-        return;
-      }
-      if (established) {
-        on.frame(ws, msg);
-        return;
-      }
-      if (msg.type !== 'welcome') {
-        if (msg.type === 'error') fail(errorFromFrame(msg));
-        return;
-      }
-      if (msg.protocol !== PROTOCOL_VERSION) {
-        fail(new SigctlError('PROTOCOL_MISMATCH', `server speaks protocol ${msg.protocol}, this client ${PROTOCOL_VERSION}`));
-        return;
-      }
+    succeed = (msg) => {
       settled = true;
-      established = true;
       o.clock.clearTimeout(timer);
       on.welcome(ws, msg);
       resolve(msg);
-    });
+    };
   });
   return { ws, ready };
 }
 
-function socketUrl(o: OpenSocketOptions): string {
-  if (o.token === undefined || o.tokenIn !== 'query') return o.url;
-  const u = new URL(o.url);
-  u.searchParams.set('token', o.token);
+function withToken(url: string, token: string): string {
+  const u = new URL(url);
+  u.searchParams.set('token', token);
   return u.toString();
-}
-
-/**
- * The `{"error":{"code","message"}}` body of a refused upgrade (the server says why: missing,
- * expired, wrong room, origin...). Bounded in size and time; undefined when there is none.
- */
-function readErrorBody(res: IncomingMessage, clock: Clock): Promise<HttpErrorBody['error'] | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clock.clearTimeout(timer);
-      res.removeAllListeners('data');
-      res.resume();
-      resolve(parseErrorBody(Buffer.concat(chunks).toString('utf8')));
-    };
-    const timer = clock.setTimeout(finish, ERROR_BODY_WAIT_MS);
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_ERROR_BODY_BYTES) {
-        chunks.length = 0;
-        finish();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.once('end', finish);
-    res.once('close', finish);
-    res.once('error', finish);
-  });
-}
-
-function parseErrorBody(text: string): HttpErrorBody['error'] | undefined {
-  if (text === '') return undefined;
-  try {
-    const parsed = HttpErrorBody.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data.error : undefined;
-  } catch {
-    return undefined;
-  }
 }

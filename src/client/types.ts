@@ -1,5 +1,4 @@
 /** Options and events of the signaling client. */
-import type { ClientOptions as WsClientOptions } from 'ws';
 import type { SigctlError } from '../protocol/errors.js';
 import type {
   ByeMessage,
@@ -22,12 +21,13 @@ export interface ClientLogger {
   warn(obj: object, msg?: string): void;
 }
 
-export interface SignalClientOptions {
+/** Options of the client on any transport (the Node client adds `wsOptions`). */
+export interface SignalClientCoreOptions {
   /** ws:// or wss:// URL of the server's WebSocket path, e.g. ws://127.0.0.1:8080/ws. */
   url: string;
   /** Bearer token (JWT) when the server requires auth. */
   token?: string | undefined;
-  /** Where the token goes: an `Authorization: Bearer` header (Node, default) or `?token=` (as browsers must). */
+  /** Where the token goes: an `Authorization: Bearer` header (Node, default) or `?token=` (always so in browsers). */
   tokenIn?: 'query' | 'header' | undefined;
   /** Limit for the TCP/TLS/upgrade handshake plus the `welcome` frame (ms, default 10000). */
   connectTimeoutMs?: number | undefined;
@@ -39,8 +39,6 @@ export interface SignalClientOptions {
   random?: (() => number) | undefined;
   clock?: Clock | undefined;
   logger?: ClientLogger | undefined;
-  /** Extra options for the ws client (`ca` for a self-signed wss server, `origin` to act as a browser page). */
-  wsOptions?: Pick<WsClientOptions, 'ca' | 'rejectUnauthorized' | 'origin'> | undefined;
 }
 
 /** What join() sends. */

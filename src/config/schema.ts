@@ -129,6 +129,8 @@ export const ConfigSchema = z.strictObject({
     .default({ stun: [], turn: [] }),
   /** Built-in STUN Binding responder (RFC 5389) on this UDP port; off when absent. */
   stunPort: Port.optional(),
+  /** The browser call app at `/` and the client module at /sigctl-client.js (docs/web.md). */
+  web: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
   auth: z
     .strictObject({
       jwt: z

@@ -1,7 +1,8 @@
 /**
  * The plain-HTTP side of the port: /healthz (alive), /readyz (accepting: not draining, store up),
- * /metrics (Prometheus), /v1/nodes, /v1/ice-servers (the same list `welcome` carries). A plain
- * request to the WebSocket path gets 426; everything else 404. Statuses follow the error code
+ * /metrics (Prometheus), /v1/nodes, /v1/ice-servers (the same list `welcome` carries), the
+ * browser app at / (./web.ts) when enabled. A plain request to the WebSocket path gets 426;
+ * everything else 404. Statuses follow the error code
  * (`httpStatus` in the catalogue).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import { httpStatus, isSigctlError, type ErrorCode } from '../protocol/errors.js
 import type { IceServer } from '../protocol/messages.js';
 import type { ServerMetrics } from './metrics.js';
 import { redactRequestUrl } from './redact.js';
+import type { WebApp } from './web.js';
 
 /** What the HTTP handler reads from the server. */
 export interface HttpContext {
@@ -28,6 +30,8 @@ export interface HttpContext {
   baseUrl: () => URL;
   /** The WebSocket path (config.path): a plain request there gets 426 Upgrade Required. */
   wsPath: string;
+  /** The browser app (./web.ts) when `web.enabled`; tried for paths no endpoint answers. */
+  web?: WebApp | undefined;
 }
 
 /** Writes a JSON response. */
@@ -97,6 +101,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
         return;
       }
       default:
+        if (ctx.web?.handle(req, res, url.pathname) === true) return;
         if (url.pathname === ctx.wsPath) {
           // RFC 9110 section 15.5.22: 426 names the protocol to switch to.
           res.setHeader('upgrade', 'websocket');

@@ -30,6 +30,7 @@ import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
 import { createClientAddress } from './client-address.js';
 import { StunResponder } from './stun-responder.js';
+import { loadWebApp } from './web.js';
 
 /** What the server is built from; every field is optional. */
 export interface ServerDeps {
@@ -58,6 +59,8 @@ export interface SignalingServer {
   readonly draining: boolean;
   /** UDP port of the built-in STUN responder, when `config.stunPort` is set. */
   readonly stunPort: number | undefined;
+  /** URL of the browser app (docs/web.md), when `web.enabled` and the app is built. */
+  readonly webUrl: string | undefined;
   /** Graceful shutdown: readyz 503, upgrades refused, `bye` to everyone, close 1001 after `config.drainMs`. */
   drain(): Promise<void>;
   /** Immediate shutdown: terminates every socket and stops listening. Idempotent. */
@@ -104,6 +107,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     else logger.info({ event: 'store-up' }, 'room store reachable again');
   });
 
+  const web = config.web.enabled ? await loadWebApp({ wsPath: config.path }) : undefined;
+  if (config.web.enabled && web === undefined) logger.warn({ event: 'web-missing' }, 'web.enabled but the browser app is not built (npm run build): / answers 404');
+
   let server: Server;
   try {
     server = tls
@@ -136,6 +142,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       baseUrl: () => new URL(httpUrl()),
       wsPath: config.path,
       nodes: () => (store.nodes !== undefined ? store.nodes() : Promise.resolve([{ id: store.nodeId, ...load(), startedAt, updatedAt: now() }])),
+      web,
     }),
   );
   server.on('clientError', (_err, socket) => {
@@ -387,6 +394,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     port,
     host,
     stunPort,
+    webUrl: web === undefined ? undefined : `${httpUrl()}/`,
     get draining() {
       return draining;
     },

@@ -20,6 +20,7 @@ interface Banner {
   healthz: string;
   readyz: string;
   metrics: string;
+  app?: string;
 }
 
 describe('sigctl serve (e2e)', () => {
@@ -42,6 +43,7 @@ describe('sigctl serve (e2e)', () => {
     expect(banner.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
     expect(banner.port).toBeGreaterThan(0);
     expect(banner.healthz).toBe(`${banner.listen}/healthz`);
+    expect(banner.app).toBe(`${banner.listen}/`); // the browser app (docs/web.md)
     expect((await within(fetch(banner.healthz), 3000, 'healthz')).status).toBe(200);
     expect((await within(fetch(banner.readyz), 3000, 'readyz')).status).toBe(200);
     expect(await (await within(fetch(banner.metrics), 3000, 'metrics')).text()).toContain('sigctl_connections');

@@ -16,6 +16,7 @@ import type { RunEvent, RunSummary } from '../../peer/run.js';
 import { deferX509Load } from '../../peer/werift-x509.js';
 import { collect, intOption, numberOption, type RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
+import { browserLink } from '../reachable.js';
 import type { GlobalOptions, Output } from '../output.js';
 
 interface PeerOptions {
@@ -94,6 +95,7 @@ function humanRenderer(out: Output, url: string): { onEvent: (e: RunEvent) => vo
     switch (e.type) {
       case 'joined':
         say(`joined ${c.bold(e.room)} as ${e.self.name} (${e.self.id}); ${e.peers.length === 0 ? 'waiting for peers' : `${e.peers.length} peer(s) here`}`);
+        say(`join from a browser: ${browserLink(url, e.room)}`);
         if (spinner !== undefined) spinner.text = e.peers.length === 0 ? 'waiting for peers' : 'negotiating';
         return;
       case 'peer-joined':

@@ -31,6 +31,8 @@ export interface ServeOptions {
   stunPort?: number;
   /** `--compat stomp,raw,broadcast`: each name switches on `compat.<name>`. */
   compat?: Array<'stomp' | 'raw' | 'broadcast'>;
+  /** false with --no-web (commander's negated flag is true by default: only false overrides the config). */
+  web?: boolean;
 }
 
 /** Flag -> config key; the flag text is what `config print` and error messages show. */
@@ -56,6 +58,8 @@ const FLAGS: ReadonlyArray<{ opt: Exclude<keyof ServeOptions, 'compat'>; flag: s
 export function serveFlags(opts: ServeOptions & GlobalOptions): FlagValue[] {
   const flags: FlagValue[] = FLAGS.filter((f) => opts[f.opt] !== undefined).map((f) => ({ path: f.path, flag: f.flag, value: opts[f.opt] }));
   for (const name of opts.compat ?? []) flags.push({ path: `compat.${name}`, flag: '--compat', value: true });
+  // commander's negated flag is true by default: only false overrides the config.
+  if (opts.web === false) flags.push({ path: 'web.enabled', flag: '--no-web', value: false });
   if (opts.logLevel === undefined) {
     if (opts.quiet === true) flags.push({ path: 'logLevel', flag: '--quiet', value: 'warn' });
     else if ((opts.verbose ?? 0) > 0) flags.push({ path: 'logLevel', flag: '--verbose', value: (opts.verbose ?? 0) > 1 ? 'trace' : 'debug' });

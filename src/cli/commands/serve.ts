@@ -41,6 +41,7 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--public-url <url>', "this node's WebSocket URL as clients reach it, listed by /v1/nodes (config: publicUrl)")
     .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort, default off)', intOption(0, 65535))
     .option('--compat <protocols>', 'also speak the protocols of existing servers: stomp, raw, broadcast, comma-separated (config: compat.*, default none; docs/compat.md)', listOption(COMPAT_PROTOCOLS))
+    .option('--no-web', 'do not serve the browser call app at / (config: web.enabled, default on)')
     .option('--json', 'print the banner as one JSON line')
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXAMPLES)
