@@ -4,6 +4,7 @@
  * inbound server frame. Nothing from the wire is trusted by a cast. See docs/protocol.md.
  */
 import { z } from 'zod';
+import { MAX_META_BYTES, MAX_META_DEPTH, measureJson } from './limits.js';
 
 /** Room ids: URL-safe, colon allowed (UUIDs and `team:42` fit), 1-128 characters. */
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -12,8 +13,16 @@ export const ROOM_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const MessageId = z.union([z.string().max(128), z.number().finite()]);
 export type MessageId = z.infer<typeof MessageId>;
 
-/** Member metadata: a flat or nested JSON object (e.g. `{"audio":false,"video":true}`). */
-export const Meta = z.record(z.string(), z.unknown());
+/**
+ * Member metadata: a flat or nested JSON object (e.g. `{"audio":false,"video":true}`) of at most
+ * MAX_META_DEPTH levels and MAX_META_BYTES bytes of JSON. It is sent to every member of the room in
+ * `joined`, `peer-joined` and `peer-updated`, so it is bounded where it comes in.
+ */
+export const Meta = z.record(z.string(), z.unknown()).check((ctx) => {
+  const { tooDeep, bytes } = measureJson(ctx.value, MAX_META_DEPTH);
+  if (tooDeep) ctx.issues.push({ code: 'custom', input: ctx.value, message: `nested deeper than ${MAX_META_DEPTH} levels (the limit for meta)` });
+  else if (bytes > MAX_META_BYTES) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${bytes} bytes of JSON exceed the limit of ${MAX_META_BYTES} for meta` });
+});
 export type Meta = z.infer<typeof Meta>;
 
 /** A JSON value that is present (signal payloads may be any JSON, but not absent). */
@@ -29,6 +38,7 @@ export const JoinMessage = z.object({
   type: z.literal('join'),
   id: MessageId.optional(),
   room: z.string(),
+  /** 1-64 characters, counted as code points (so at most 256 bytes of UTF-8). */
   name: z.string().min(1).max(64).optional(),
   meta: Meta.optional(),
   /** Requested capacity when this join creates the room; clamped by the server's rooms.maxCapacity. */
