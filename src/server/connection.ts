@@ -160,12 +160,38 @@ export class Connection implements BucketState {
     return false;
   }
 
+  /**
+   * Answers a WebSocket ping frame (the server turns ws's autoPong off: ws would terminate a flooder
+   * itself, which looks like a dropped connection and keeps its member reserved for resume). Pings
+   * count against the message rate; a client that keeps pinging past it is cut at once like any
+   * flooder (4008), and its room sees `peer-left` `disconnect`.
+   */
+  answerPing(data: Buffer): void {
+    if (!this.open) return;
+    if (!takeToken(this, this.limits.messagesPerSecond, this.limits.burst, this.now())) {
+      this.strikes ??= new StrikeCounter(this.limits.floodStrikes, STRIKE_WINDOW_MS, this.now);
+      if (this.strikes.strike()) {
+        this.log.warn({ event: 'flood', what: 'ping' }, 'closing a connection that floods ping frames');
+        this.kick(CloseCode.RATE_LIMITED, 'rate limited');
+        // Its close frame would queue behind the pongs it does not read: do not wait for it.
+        this.ws.terminate();
+      }
+      return;
+    }
+    this.ws.pong(data);
+    this.checkBuffered();
+  }
+
   /** Writes a serialised frame. A client that lets its send buffer pass the bound is dropped (4009). */
   sendFrame(frame: Frame): void {
     if (!this.open) return;
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, TEXT);
     this.traffic |= SPOKE;
+    this.checkBuffered();
+  }
+
+  private checkBuffered(): void {
     if (this.ws.bufferedAmount > this.limits.sendBufferBytes) {
       this.log.warn({ event: 'slow-consumer', buffered: this.ws.bufferedAmount }, 'closing a client that does not read');
       this.kick(CloseCode.SLOW_CONSUMER, 'slow consumer');

@@ -146,6 +146,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
+    // Pings are answered by Connection.answerPing, under the rate limit (see there).
+    autoPong: false,
     // Twice the frame limit, so a frame just over it still gets a TOO_LARGE reply before the
     // close; beyond that ws refuses it unbuffered (close 1009 without the reply).
     maxPayload: config.limits.maxFrameBytes * 2,
@@ -163,6 +165,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   function onPong(this: WebSocket): void {
     const conn = connOf.get(this);
     if (conn !== undefined) conn.missedPongs = 0;
+  }
+  function onPing(this: WebSocket, data: Buffer): void {
+    connOf.get(this)?.answerPing(data);
   }
   function onSocketError(this: WebSocket, err: Error): void {
     const conn = connOf.get(this);
@@ -202,6 +207,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       onMessage(conn, data as Buffer, isBinary);
     });
     ws.on('pong', onPong);
+    ws.on('ping', onPing);
     ws.on('error', onSocketError);
     ws.on('close', onClose);
 
