@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -21,7 +22,8 @@ import type { Store } from '../store/store.js';
 import { Connection, HEARD, SPOKE, type EndKind } from './connection.js';
 import { createDispatcher } from './dispatch.js';
 import { createRequestHandler } from './http.js';
-import { createUpgradeHandler } from './upgrade.js';
+import { createUpgradeHandler, refuseConnection, tooManyFrom } from './upgrade.js';
+import { PendingHandshakes } from './handshake.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
@@ -102,11 +104,15 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     else logger.info({ event: 'store-up' }, 'room store reachable again');
   });
 
+  // Node's own header and request timeouts match the handshake timeout (PendingHandshakes reaps
+  // half-sent upgrades; these bound plain HTTP requests), checked often enough to matter.
+  const handshakeMs = config.limits.handshakeTimeoutMs;
+  const httpOptions = { headersTimeout: handshakeMs, requestTimeout: handshakeMs, connectionsCheckingInterval: Math.min(handshakeMs, 1000) };
   let server: Server;
   try {
     server = tls
-      ? createHttpsServer({ cert: await readFile(config.tls.cert!), key: await readFile(config.tls.key!) })
-      : createHttpServer();
+      ? createHttpsServer({ ...httpOptions, handshakeTimeout: handshakeMs, cert: await readFile(config.tls.cert!), key: await readFile(config.tls.key!) })
+      : createHttpServer(httpOptions);
   } catch (err) {
     offHealth();
     hub.close();
@@ -116,6 +122,15 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const httpUrl = (): string => `${tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${boundPort}`;
   const wsUrl = (): string => `${tls ? 'wss' : 'ws'}://${hostForUrl(config.host)}:${boundPort}${config.path}`;
 
+  const pending = new PendingHandshakes({ timeoutMs: handshakeMs, maxPerIp: config.limits.maxConnectionsPerIp, openFrom: (ip) => perIp.count(ip), logger });
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    if (pending.admit(socket)) return;
+    const ip = socket.remoteAddress ?? 'unknown';
+    logger.warn({ event: 'refused', ip }, 'too many connections from this address');
+    refuseConnection(socket, 429, 'RATE_LIMITED', tooManyFrom(config.limits.maxConnectionsPerIp, ip));
+  });
+  // A plain HTTP request is not a pending upgrade: Node's request and keep-alive timeouts bound it.
+  server.on('request', (req: IncomingMessage) => pending.settle(req.socket));
   server.on(
     'request',
     createRequestHandler({
@@ -268,6 +283,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       baseUrl: httpUrl,
       wss,
       accept,
+      handshakeDone: (socket) => pending.settle(socket),
     }),
   );
 
@@ -319,6 +335,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       clearInterval(loadTimer);
       offHealth();
       hub.beginClose();
+      pending.close();
       for (const conn of connections) conn.ws.terminate();
       // Members of a shared store would otherwise stay in their rooms for good.
       if (hub.shared) await hub.releaseAll(1000);

@@ -35,6 +35,21 @@ export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, m
   );
 }
 
+/** The message of a 429 for too many connections from one address. */
+export function tooManyFrom(max: number, ip: string): string {
+  return `more than ${max} connections (open or still upgrading) from ${ip}`;
+}
+
+/**
+ * Refuses a connection at accept, before its request is read: 429 and the end of the socket, which
+ * stops reading (the request is never parsed) and is destroyed if the peer does not close first.
+ */
+export function refuseConnection(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  refuseUpgrade(socket, status, code, message);
+  socket.pause();
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 /** What the upgrade checks need from the server. */
 export interface UpgradeOptions {
   path: string;
@@ -49,11 +64,18 @@ export interface UpgradeOptions {
   wss: WebSocketServer;
   /** Takes over an accepted socket; `release` frees its per-address slot when it closes. */
   accept: (ws: WebSocket, ip: string, principal: Principal) => void;
+  /** The socket's handshake is over (it is a WebSocket now): stop its handshake timer. */
+  handshakeDone: (socket: Duplex) => void;
 }
 
 /** The server's 'upgrade' listener. */
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    // Already refused at accept (too many connections from its address) or timed out.
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
     const onError = (): void => {
       socket.destroy();
     };
@@ -80,7 +102,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.perIp.acquire(ip)) {
       log.warn({ event: 'refused' }, 'too many connections from this address');
-      return refuseUpgrade(socket, 429, 'RATE_LIMITED', `more than ${o.maxConnectionsPerIp} connections from ${ip}`);
+      return refuseUpgrade(socket, 429, 'RATE_LIMITED', tooManyFrom(o.maxConnectionsPerIp, ip));
     }
     // A handshake ws rejects (bad key, bad version) never reaches accept: free the slot then.
     const onClose = (): void => o.perIp.release(ip);
@@ -90,6 +112,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       // slot): drop our listeners rather than keep two closures for the socket's whole life.
       socket.off('close', onClose);
       socket.off('error', onError);
+      o.handshakeDone(socket);
       o.accept(ws, ip, principal);
     });
   };
