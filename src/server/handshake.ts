@@ -9,9 +9,12 @@
  * (health checks, metrics: Node's own request and keep-alive timeouts bound those), or when it
  * closes. Pending connections are counted by the TCP peer's address.
  */
+import { maxHeaderSize, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { errorBody } from './http.js';
+import { refuseConnection, tooManyFrom } from './upgrade.js';
 
 /** What PendingHandshakes needs from the server. */
 export interface PendingHandshakesOptions {
@@ -77,4 +80,40 @@ export class PendingHandshakes {
     this.pending.clear();
     this.byIp.clear();
   }
+}
+
+/**
+ * Installs the accept-time guards on `server` and returns its pending set: every new connection is
+ * admitted into PendingHandshakes or refused (429), a plain HTTP request settles its connection,
+ * and a request Node cannot parse gets a JSON error body like every other refusal (431 TOO_LARGE
+ * for headers over Node's limit, e.g. a 100 KB token; 400 BAD_MESSAGE otherwise).
+ */
+export function guardConnections(server: Server, o: PendingHandshakesOptions & { tls: boolean }): PendingHandshakes {
+  const pending = new PendingHandshakes(o);
+  server.on(o.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    if (pending.admit(socket)) return;
+    const ip = socket.remoteAddress ?? 'unknown';
+    o.logger.warn({ event: 'refused', ip }, 'too many connections from this address');
+    refuseConnection(socket, 429, 'RATE_LIMITED', tooManyFrom(o.maxPerIp, ip));
+  });
+  // A plain HTTP request is not a pending upgrade: Node's request and keep-alive timeouts bound it.
+  server.on('request', (req: IncomingMessage) => pending.settle(req.socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    o.logger.debug({ event: 'bad-request', code: err.code }, 'unparsable HTTP request');
+    const body = JSON.stringify(
+      tooLarge
+        ? errorBody('TOO_LARGE', `the request headers exceed the server's limit of ${maxHeaderSize} bytes (a token that long is not accepted)`)
+        : errorBody('BAD_MESSAGE', 'the HTTP request could not be parsed'),
+    );
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+  // TLS handshake failures must not reach the process as unhandled errors.
+  server.on('tlsClientError', (err) => o.logger.debug({ err }, 'tls handshake failed'));
+  return pending;
 }

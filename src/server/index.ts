@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -22,8 +21,8 @@ import type { Store } from '../store/store.js';
 import { Connection, HEARD, SPOKE, type EndKind } from './connection.js';
 import { createDispatcher } from './dispatch.js';
 import { createRequestHandler } from './http.js';
-import { createUpgradeHandler, refuseConnection, tooManyFrom } from './upgrade.js';
-import { PendingHandshakes } from './handshake.js';
+import { createUpgradeHandler } from './upgrade.js';
+import { guardConnections } from './handshake.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
@@ -104,7 +103,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     else logger.info({ event: 'store-up' }, 'room store reachable again');
   });
 
-  // Node's own header and request timeouts match the handshake timeout (PendingHandshakes reaps
+  // Node's own header and request timeouts match the handshake timeout (guardConnections reaps
   // half-sent upgrades; these bound plain HTTP requests), checked often enough to matter.
   const handshakeMs = config.limits.handshakeTimeoutMs;
   const httpOptions = { headersTimeout: handshakeMs, requestTimeout: handshakeMs, connectionsCheckingInterval: Math.min(handshakeMs, 1000) };
@@ -122,15 +121,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const httpUrl = (): string => `${tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${boundPort}`;
   const wsUrl = (): string => `${tls ? 'wss' : 'ws'}://${hostForUrl(config.host)}:${boundPort}${config.path}`;
 
-  const pending = new PendingHandshakes({ timeoutMs: handshakeMs, maxPerIp: config.limits.maxConnectionsPerIp, openFrom: (ip) => perIp.count(ip), logger });
-  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    if (pending.admit(socket)) return;
-    const ip = socket.remoteAddress ?? 'unknown';
-    logger.warn({ event: 'refused', ip }, 'too many connections from this address');
-    refuseConnection(socket, 429, 'RATE_LIMITED', tooManyFrom(config.limits.maxConnectionsPerIp, ip));
-  });
-  // A plain HTTP request is not a pending upgrade: Node's request and keep-alive timeouts bound it.
-  server.on('request', (req: IncomingMessage) => pending.settle(req.socket));
+  const pending = guardConnections(server, { tls, timeoutMs: handshakeMs, maxPerIp: config.limits.maxConnectionsPerIp, openFrom: (ip) => perIp.count(ip), logger });
   server.on(
     'request',
     createRequestHandler({
@@ -150,13 +141,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       nodes: () => (store.nodes !== undefined ? store.nodes() : Promise.resolve([{ id: store.nodeId, ...load(), startedAt, updatedAt: now() }])),
     }),
   );
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-  // TLS handshake failures must not reach the process as unhandled errors.
-  server.on('tlsClientError', (err) => logger.debug({ err }, 'tls handshake failed'));
-
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
