@@ -103,6 +103,11 @@ export function guardConnections(server: Server, o: PendingHandshakesOptions & {
       socket.destroy();
       return;
     }
+    // Node's headersTimeout/requestTimeout: a slow sender is not owed an answer.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.destroy();
+      return;
+    }
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     o.logger.debug({ event: 'bad-request', code: err.code }, 'unparsable HTTP request');
     const body = JSON.stringify(

@@ -98,7 +98,9 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       log.info({ event: 'refused', code }, message);
       return refuseUpgrade(socket, authStatus(code), code, message);
     }
-    // Authentication may have taken a while (JWKS fetch): check again.
+    // Authentication may have taken a while (JWKS fetch): check again. The handshake timeout may
+    // have closed the socket meanwhile; its 'close' has fired, so no slot may be taken for it.
+    if (socket.destroyed) return;
     if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.perIp.acquire(ip)) {
       log.warn({ event: 'refused' }, 'too many connections from this address');

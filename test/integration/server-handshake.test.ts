@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ANONYMOUS, type Authenticator } from '../../src/auth/principal.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { refusedUpgrade } from '../helpers/auth-http.js';
@@ -92,6 +93,24 @@ describe('half-sent upgrades (slowloris)', () => {
     );
     ok.send({ type: 'ping', id: 2 });
     await ok.next('pong');
+  });
+
+  it('frees the address slot of an upgrade whose handshake timed out while its token was being checked', async () => {
+    // An authenticator that answers when the test says so (a slow JWKS, say).
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: Authenticator = { required: true, authenticate: () => gate.then(() => ANONYMOUS) };
+    const s = res.server(await startTestServer({ limits: { handshakeTimeoutMs: 200, maxConnectionsPerIp: 1 } }, { authenticator: slow }));
+    const stuck = await open(s, 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    await within(stuck.closed, 10_000, 'the timed-out upgrade to be closed');
+    // A round trip to the server: its side of the socket has emitted 'close' by the time it answers.
+    expect((await within(fetch(`${s.httpUrl}/healthz`), 3000, 'healthz')).status).toBe(200);
+    release();
+    // The late authentication must not take a slot for the dead socket (none would ever free it).
+    expect((await within(fetch(`${s.httpUrl}/healthz`), 3000, 'healthz')).status).toBe(200);
+    const c = res.client(await TestClient.connect(s.url));
+    c.send({ type: 'ping', id: 1 });
+    await c.next('pong');
   });
 
   it('counts open WebSockets and pending handshakes together', async () => {
