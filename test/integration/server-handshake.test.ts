@@ -113,6 +113,25 @@ describe('half-sent upgrades (slowloris)', () => {
     await c.next('pong');
   });
 
+  it('leaves an upgraded connection alone after the handshake timeout', async () => {
+    const s = res.server(await startTestServer({ heartbeatMs: 200, limits: { handshakeTimeoutMs: 150 } }));
+    const c = res.client(await TestClient.connect(s.url));
+    // Three heartbeat pings: the connection has lived several handshake timeouts (and Node's
+    // request timeouts, which use the same value).
+    await within(
+      new Promise<void>((resolve) => {
+        let n = 0;
+        c.ws.on('ping', () => {
+          if (++n === 3) resolve();
+        });
+      }),
+      10_000,
+      'three heartbeat pings',
+    );
+    c.send({ type: 'ping', id: 'late' });
+    expect(await c.next('pong')).toMatchObject({ re: 'late' });
+  });
+
   it('counts open WebSockets and pending handshakes together', async () => {
     const s = await setup({ handshakeTimeoutMs: 120_000, maxConnectionsPerIp: 3 });
     res.client(await TestClient.connect(s.url));
