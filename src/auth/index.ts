@@ -42,3 +42,18 @@ export function authorizeSend(principal: Principal, what: 'signal' | 'meta'): vo
     throw new SigctlError('FORBIDDEN', `this token is receive-only: ${what} is not allowed`, { details: { reason: 'receive_only' } });
   }
 }
+
+/**
+ * Throws SigctlError('FORBIDDEN') when `principal` may not take over the member named `memberName`
+ * with a resume token. With auth off (no token: no expiry) the resume token alone decides. With
+ * auth on a resume token is bound to the identity it was issued to: only a token whose `sub` is the
+ * member's name (a token's `sub` is always its member's name) may resume it; the room grant is
+ * checked on the join itself, and a resume token only works in its own room.
+ */
+export function authorizeResume(principal: Principal, memberName: string): void {
+  if (principal.expiresAt === undefined) return;
+  if (principal.sub === undefined || principal.sub !== memberName) {
+    const who = principal.sub === undefined ? 'a token without sub' : `the token of "${principal.sub}"`;
+    throw new SigctlError('FORBIDDEN', `cannot resume: the resume token belongs to another identity than ${who}`, { details: { reason: 'resume_identity' } });
+  }
+}

@@ -4,7 +4,7 @@
  * `details.reason` is a stable machine-readable word. The token itself never appears in a message.
  */
 import type { IncomingMessage } from 'node:http';
-import { decodeProtectedHeader, errors, jwtVerify, type JWTVerifyOptions } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { SigctlError } from '../protocol/errors.js';
 import { principalFromClaims } from './claims.js';
 import { resolveJwtKeys, type JwtConfig, type JwtKeyOptions } from './jwt-keys.js';
@@ -56,13 +56,19 @@ export function createJwtAuthenticator(jwt: JwtConfig, deps: JwtAuthenticatorDep
     };
     if (jwt.issuer !== undefined) options.issuer = jwt.issuer;
     if (jwt.audience !== undefined) options.audience = jwt.audience;
-    let payload: unknown;
+    let payload: JWTPayload;
     try {
       // Two calls because jwtVerify's overloads (key vs key resolver) do not accept the union.
       const verified = typeof keys.key === 'function' ? await jwtVerify(token, keys.key, options) : await jwtVerify(token, keys.key, options);
       payload = verified.payload;
     } catch (err) {
       throw translate(err);
+    }
+    // jose checks `iat` only against a maximum token age; a token issued in the future is refused
+    // here, within the same tolerance as `nbf` and `exp` (docs/security.md).
+    const iat = payload.iat;
+    if (typeof iat === 'number' && iat > now() / 1000 + jwt.clockToleranceSeconds) {
+      throw fail('not_yet_valid', `token not yet valid: issued in the future (iat ${new Date(iat * 1000).toISOString()}), beyond auth.jwt.clockToleranceSeconds`);
     }
     const result = principalFromClaims(payload);
     if (!result.ok) throw fail('malformed', `malformed token: ${result.reason}`);
@@ -78,7 +84,7 @@ export function createJwtAuthenticator(jwt: JwtConfig, deps: JwtAuthenticatorDep
       if (err.claim === 'iss') return fail('wrong_issuer', `wrong issuer: expected "${jwt.issuer ?? ''}"`);
       if (err.claim === 'aud') return fail('wrong_audience', `wrong audience: expected "${jwt.audience ?? ''}"`);
       if (err.claim === 'nbf') return fail('not_yet_valid', 'token not yet valid (nbf is in the future)');
-      if (err.claim === 'iat') return fail('not_yet_valid', 'token issued in the future (iat)');
+      if (err.claim === 'iat') return fail('not_yet_valid', 'token not yet valid: issued in the future (iat)');
       return fail('malformed', `malformed token: claim ${err.claim} ${err.reason}`);
     }
     if (err instanceof errors.JOSEAlgNotAllowed) return fail('wrong_algorithm', `wrong algorithm: expected ${expected}`);

@@ -114,12 +114,14 @@ export const ConfigSchema = z.strictObject({
       burst: Positive.default(100),
       /** RATE_LIMITED replies tolerated within 10 s before the connection is closed (4008). */
       floodStrikes: Positive.default(20),
-      /** Concurrent connections from one IP address. */
+      /** Concurrent connections from one IP address: open WebSockets plus pending handshakes. */
       maxConnectionsPerIp: Positive.default(256),
+      /** From TCP accept until `welcome`: a connection that takes longer to upgrade is closed. */
+      handshakeTimeoutMs: z.number().int().min(100).default(5_000),
       /** Bytes queued for a client that does not read before it is closed (4009). */
       sendBufferBytes: z.number().int().min(1024).default(1_048_576),
     })
-    .default({ maxFrameBytes: 65_536, messagesPerSecond: 50, burst: 100, floodStrikes: 20, maxConnectionsPerIp: 256, sendBufferBytes: 1_048_576 }),
+    .default({ maxFrameBytes: 65_536, messagesPerSecond: 50, burst: 100, floodStrikes: 20, maxConnectionsPerIp: 256, handshakeTimeoutMs: 5_000, sendBufferBytes: 1_048_576 }),
   ice: z
     .strictObject({
       /** STUN URLs handed to clients, e.g. ["stun:stun.example.com:3478"]. */

@@ -5,14 +5,19 @@ export const CloseCode = {
   NORMAL: 1000,
   /** Graceful shutdown: sent after a `bye` frame. */
   GOING_AWAY: 1001,
+  /** WebSocket protocol violation (bad opcode, unmasked or fragmented control frame); sent by ws. */
+  PROTOCOL_ERROR: 1002,
+  /** A text frame that is not valid UTF-8; sent by ws. */
+  INVALID_PAYLOAD: 1007,
   /** A raw relay client sent a binary frame (only text is relayed). */
   UNSUPPORTED_DATA: 1003,
   /** Protocol violation the server cannot recover from (binary frames are answered, not closed). */
   POLICY: 1008,
   /** Frame larger than `limits.maxFrameBytes`. */
   TOO_LARGE: 1009,
+  /** Handling one of the connection's frames failed unexpectedly (the last-resort guard). */
   INTERNAL: 1011,
-  /** Kept flooding after RATE_LIMITED warnings. */
+  /** Kept flooding after RATE_LIMITED warnings, or flooded WebSocket ping frames. */
   RATE_LIMITED: 4008,
   /** Did not read: its send buffer passed `limits.sendBufferBytes`. */
   SLOW_CONSUMER: 4009,

@@ -14,7 +14,7 @@ export const ERROR_CATALOGUE = {
   ALREADY_JOINED: { scope: 'wire', exit: 1, summary: 'This connection has already joined a room (one room per connection).' },
   NOT_JOINED: { scope: 'wire', exit: 1, summary: 'The message needs a joined room and this connection has none.' },
   UNKNOWN_PEER: { scope: 'wire', exit: 1, summary: 'The `to` peer is not a member of the room.' },
-  TOO_LARGE: { scope: 'wire', exit: 1, summary: 'The frame exceeds the maximum frame size; the connection is closed with 1009.' },
+  TOO_LARGE: { scope: 'wire', exit: 1, summary: 'The frame exceeds the maximum frame size; the connection is closed with 1009 (HTTP 431: request headers too large).' },
   RATE_LIMITED: { scope: 'wire', exit: 1, summary: 'The connection sends faster than its message rate allows; persistent flooding closes it.' },
   UNAUTHORIZED: { scope: 'wire', exit: 1, summary: 'No valid token: missing, malformed, badly signed or expired.' },
   FORBIDDEN: { scope: 'wire', exit: 1, summary: 'The token is valid but does not allow this (another room, a disallowed origin, a send-only grant).' },

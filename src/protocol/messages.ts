@@ -4,6 +4,7 @@
  * inbound server frame. Nothing from the wire is trusted by a cast. See docs/protocol.md.
  */
 import { z } from 'zod';
+import { MAX_META_BYTES, MAX_META_DEPTH, measureJson } from './limits.js';
 
 /** Room ids: URL-safe, colon allowed (UUIDs and `team:42` fit), 1-128 characters. */
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -15,6 +16,18 @@ export type MessageId = z.infer<typeof MessageId>;
 /** Member metadata: a flat or nested JSON object (e.g. `{"audio":false,"video":true}`). */
 export const Meta = z.record(z.string(), z.unknown());
 export type Meta = z.infer<typeof Meta>;
+
+/**
+ * Meta as a client may send it (in `join` and `meta`): at most MAX_META_DEPTH levels and
+ * MAX_META_BYTES bytes of JSON. It is sent to every member of the room in `joined`, `peer-joined`
+ * and `peer-updated`, so it is bounded where it comes in. (Server frames are read with the
+ * unbounded Meta, so a client still understands a server that predates the bound.)
+ */
+export const ClientMeta = Meta.check((ctx) => {
+  const { tooDeep, bytes } = measureJson(ctx.value, MAX_META_DEPTH);
+  if (tooDeep) ctx.issues.push({ code: 'custom', input: ctx.value, message: `nested deeper than ${MAX_META_DEPTH} levels (the limit for meta)` });
+  else if (bytes > MAX_META_BYTES) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${bytes} bytes of JSON exceed the limit of ${MAX_META_BYTES} for meta` });
+});
 
 /** A JSON value that is present (signal payloads may be any JSON, but not absent). */
 const JsonPresent = z.unknown().refine((v) => v !== undefined, { message: 'required' });
@@ -29,8 +42,9 @@ export const JoinMessage = z.object({
   type: z.literal('join'),
   id: MessageId.optional(),
   room: z.string(),
+  /** 1-64 characters, counted as code points (so at most 256 bytes of UTF-8). */
   name: z.string().min(1).max(64).optional(),
-  meta: Meta.optional(),
+  meta: ClientMeta.optional(),
   /** Requested capacity when this join creates the room; clamped by the server's rooms.maxCapacity. */
   capacity: z.number().int().min(1).optional(),
   /** The resumeToken from a previous `joined`, to get the same member id back within the grace period. */
@@ -47,7 +61,7 @@ export const SignalMessage = z.object({
 export const MetaMessage = z.object({
   type: z.literal('meta'),
   id: MessageId.optional(),
-  meta: Meta,
+  meta: ClientMeta,
 });
 
 export const LeaveMessage = z.object({

@@ -176,11 +176,42 @@ export class Connection implements BucketState {
     return false;
   }
 
+  /**
+   * Answers a WebSocket ping frame (the server turns ws's autoPong off: ws would terminate a flooder
+   * itself, which looks like a dropped connection and keeps its member reserved for resume). Pings
+   * count against the message rate; a client that keeps pinging past it is cut at once like any
+   * flooder (4008), and its room sees `peer-left` `disconnect`.
+   */
+  answerPing(data: Buffer): void {
+    if (!this.open) return;
+    if (!takeToken(this, this.limits.messagesPerSecond, this.limits.burst, this.now())) {
+      this.strikes ??= new StrikeCounter(this.limits.floodStrikes, STRIKE_WINDOW_MS, this.now);
+      if (this.strikes.strike()) {
+        this.log.warn({ event: 'flood', what: 'ping' }, 'closing a connection that floods ping frames');
+        this.kick(CloseCode.RATE_LIMITED, 'rate limited');
+        // Its close frame would queue behind the pongs it does not read: do not wait for it.
+        this.ws.terminate();
+      }
+      return;
+    }
+    this.ws.pong(data);
+    this.checkBuffered();
+  }
+
   /** Sends a serialised v1 frame (through the codec when the connection speaks another protocol). */
   sendFrame(frame: Frame): void {
     if (!this.open) return;
-    if (this.codec !== undefined) this.codec.deliver(frame);
-    else this.write(frame);
+    if (this.codec === undefined) {
+      this.write(frame);
+      return;
+    }
+    try {
+      this.codec.deliver(frame);
+    } catch (err) {
+      // A codec fault must not reach the hub, which is delivering to other members too.
+      this.log.error({ err, event: 'codec-fault', protocol: this.codec.protocol }, 'translating a frame threw; closing the connection (1011)');
+      this.kick(CloseCode.INTERNAL, 'internal error');
+    }
   }
 
   /** Writes wire bytes as they are. A client that lets its send buffer pass the bound is dropped (4009). */
@@ -189,6 +220,10 @@ export class Connection implements BucketState {
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, TEXT);
     this.traffic |= SPOKE;
+    this.checkBuffered();
+  }
+
+  private checkBuffered(): void {
     if (this.ws.bufferedAmount > this.limits.sendBufferBytes) {
       this.log.warn({ event: 'slow-consumer', buffered: this.ws.bufferedAmount }, 'closing a client that does not read');
       this.kick(CloseCode.SLOW_CONSUMER, 'slow consumer');

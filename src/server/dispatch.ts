@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../protocol/limits.js';
 import type { MessageId } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import { parseClientFrame } from './frames.js';
@@ -23,6 +24,22 @@ function reOf(id: MessageId | undefined): { re?: MessageId } {
   return id === undefined ? {} : { re: id };
 }
 
+const TOO_DEEP = `JSON nested deeper than ${MAX_JSON_DEPTH} levels (the protocol's limit, the frame object counting as one)`;
+
+/**
+ * The last resort: a frame of one connection threw where nothing expected it to. That connection
+ * is closed (1011) and the error logged; the exception never reaches the process, so every other
+ * connection keeps being served.
+ */
+export function fault(conn: Connection, err: unknown): void {
+  try {
+    conn.log.error({ err, event: 'frame-fault' }, 'handling a frame threw; closing the connection (1011)');
+    conn.kick(CloseCode.INTERNAL, 'internal error');
+  } catch {
+    conn.ws.terminate();
+  }
+}
+
 /** Runs control messages of one connection one at a time; a failure answers INTERNAL. */
 function control(conn: Connection, op: () => Promise<void>): void {
   const next: Promise<void> = (conn.control ?? Promise.resolve())
@@ -34,7 +51,9 @@ function control(conn: Connection, op: () => Promise<void>): void {
     .then(() => {
       // Nothing queued behind it: drop the settled chain (one less object per idle connection).
       if (conn.control === next) conn.control = undefined;
-    });
+    })
+    // Reached only when answering the failure threw too: no rejection may go unhandled.
+    .catch((err: unknown) => fault(conn, err));
   conn.control = next;
 }
 
@@ -43,7 +62,7 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
   const maxFrameBytes = config.limits.maxFrameBytes;
   // Relay latency is sampled: timing every message would cost more than the relay itself.
   let relayCount = 0;
-  return (conn, data, isBinary) => {
+  const dispatch = (conn: Connection, data: Buffer, isBinary: boolean): void => {
     if (conn.isClosed()) return;
     if (isBinary) {
       conn.sendError('BAD_MESSAGE', 'binary frames are not part of the protocol; send JSON text');
@@ -65,6 +84,12 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
         hub.relayScanned(conn, scanned, data);
         metrics.relaySeconds.observe((performance.now() - started) / 1000);
       } else hub.relayScanned(conn, scanned, data);
+      return;
+    }
+    // Nothing may recurse on a frame before its depth is known to be bounded (JSON.stringify of a
+    // 5,000-deep `data` overflows the stack): one linear pass over the bytes, then the parse.
+    if (nestsDeeperThan(data, MAX_JSON_DEPTH)) {
+      if (conn.admit(undefined)) conn.sendError('BAD_MESSAGE', TOO_DEEP);
       return;
     }
     const parsed = parseClientFrame(data.toString());
@@ -91,6 +116,13 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
       case 'leave':
         control(conn, () => hub.leave(conn, msg));
         return;
+    }
+  };
+  return (conn, data, isBinary) => {
+    try {
+      dispatch(conn, data, isBinary);
+    } catch (err) {
+      fault(conn, err);
     }
   };
 }

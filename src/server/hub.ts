@@ -116,6 +116,28 @@ export class Hub {
     }
 
     const token = newResumeToken();
+    // Encoded before the member is added anywhere but the store: if encoding throws (it must not:
+    // meta and names are bounded at the edge), the store is undone and nothing else changed.
+    // (`peer-joined` carries a subset of `joined`: if one encodes, so does the other.)
+    let joined: string;
+    try {
+      joined = encode({
+        type: 'joined',
+        ...(re === undefined ? {} : { re }),
+        room: msg.room,
+        self: info(record),
+        peers: result.peers.map(info),
+        capacity: result.capacity,
+        resumeToken: token,
+      });
+    } catch (err) {
+      conn.log.error({ err, event: 'encode-error' }, 'cannot encode the join; undoing it');
+      await store.leave(msg.room, record.id).catch(() => undefined);
+      conn.resetIfJoining();
+      metrics.joins.inc({ result: 'refused' });
+      conn.sendError('INTERNAL', 'the join could not be completed; try again', re);
+      return;
+    }
     const member: LocalMember = { record, conn, state: 'live', token, pending: undefined, grace: undefined };
     this.index.add(msg.room, member);
     metrics.joins.inc({ result: 'joined' });
@@ -130,15 +152,7 @@ export class Hub {
     conn.resumeToken = token;
     if (conn.logs('info')) conn.log.info({ event: 'joined', peers: result.peers.length, capacity: result.capacity }, 'joined');
 
-    conn.send({
-      type: 'joined',
-      ...(re === undefined ? {} : { re }),
-      room: msg.room,
-      self: info(record),
-      peers: result.peers.map(info),
-      capacity: result.capacity,
-      resumeToken: token,
-    });
+    conn.sendFrame(joined);
     this.index.broadcast(msg.room, { type: 'peer-joined', room: msg.room, peer: info(record) }, record.id);
     if (result.ready) {
       const first = result.peers[0]!;

@@ -22,9 +22,10 @@ import { Connection, HEARD, SPOKE, type EndKind } from './connection.js';
 import { attachEdge } from './compat/attach.js';
 import { routeUpgrade, type Edge } from './compat/routes.js';
 import { STOMP_SUBPROTOCOLS } from './compat/stomp-session.js';
-import { createDispatcher } from './dispatch.js';
+import { createDispatcher, fault } from './dispatch.js';
 import { createRequestHandler } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
+import { guardConnections } from './handshake.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
@@ -110,11 +111,15 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const web = config.web.enabled ? await loadWebApp({ wsPath: config.path }) : undefined;
   if (config.web.enabled && web === undefined) logger.warn({ event: 'web-missing' }, 'web.enabled but the browser app is not built (npm run build): / answers 404');
 
+  // Node's own header and request timeouts match the handshake timeout (guardConnections reaps
+  // half-sent upgrades; these bound plain HTTP requests), checked often enough to matter.
+  const handshakeMs = config.limits.handshakeTimeoutMs;
+  const httpOptions = { headersTimeout: handshakeMs, requestTimeout: handshakeMs, connectionsCheckingInterval: Math.min(handshakeMs, 1000) };
   let server: Server;
   try {
     server = tls
-      ? createHttpsServer({ cert: await readFile(config.tls.cert!), key: await readFile(config.tls.key!) })
-      : createHttpServer();
+      ? createHttpsServer({ ...httpOptions, handshakeTimeout: handshakeMs, cert: await readFile(config.tls.cert!), key: await readFile(config.tls.key!) })
+      : createHttpServer(httpOptions);
   } catch (err) {
     offHealth();
     hub.close();
@@ -124,6 +129,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const httpUrl = (): string => `${tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${boundPort}`;
   const wsUrl = (): string => `${tls ? 'wss' : 'ws'}://${hostForUrl(config.host)}:${boundPort}${config.path}`;
 
+  const pending = guardConnections(server, { tls, timeoutMs: handshakeMs, maxPerIp: config.limits.maxConnectionsPerIp, openFrom: (ip) => perIp.count(ip), logger });
   server.on(
     'request',
     createRequestHandler({
@@ -145,17 +151,12 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       web,
     }),
   );
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-  // TLS handshake failures must not reach the process as unhandled errors.
-  server.on('tlsClientError', (err) => logger.debug({ err }, 'tls handshake failed'));
-
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
+    // Pings are answered by Connection.answerPing, under the rate limit (see there).
+    autoPong: false,
     // Twice the frame limit, so a frame just over it still gets a TOO_LARGE reply before the
     // close; beyond that ws refuses it unbuffered (close 1009 without the reply).
     maxPayload: config.limits.maxFrameBytes * 2,
@@ -174,6 +175,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   function onPong(this: WebSocket): void {
     const conn = connOf.get(this);
     if (conn !== undefined) conn.missedPongs = 0;
+  }
+  function onPing(this: WebSocket, data: Buffer): void {
+    connOf.get(this)?.answerPing(data);
   }
   function onSocketError(this: WebSocket, err: Error): void {
     const conn = connOf.get(this);
@@ -218,10 +222,15 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     } else {
       ws.on('message', (data, isBinary) => {
         conn.traffic |= HEARD;
-        compat.inbound(data as Buffer, isBinary);
+        try {
+          compat.inbound(data as Buffer, isBinary);
+        } catch (err) {
+          fault(conn, err);
+        }
       });
     }
     ws.on('pong', onPong);
+    ws.on('ping', onPing);
     ws.on('error', onSocketError);
     ws.on('close', onClose);
 
@@ -284,6 +293,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       baseUrl: httpUrl,
       wss,
       accept,
+      handshakeDone: (socket) => pending.settle(socket),
     }),
   );
 
@@ -335,6 +345,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       clearInterval(loadTimer);
       offHealth();
       hub.beginClose();
+      pending.close();
       for (const conn of connections) conn.ws.terminate();
       // Members of a shared store would otherwise stay in their rooms for good.
       if (hub.shared) await hub.releaseAll(1000);

@@ -77,6 +77,11 @@ export class ConnectionCounter {
     return true;
   }
 
+  /** Slots held by `ip`. */
+  count(ip: string): number {
+    return this.counts.get(ip) ?? 0;
+  }
+
   release(ip: string): void {
     const n = (this.counts.get(ip) ?? 0) - 1;
     if (n <= 0) this.counts.delete(ip);

@@ -5,6 +5,7 @@
  * connection the client already gave up on (that one is superseded with 4011).
  */
 import { randomBytes } from 'node:crypto';
+import { authorizeResume } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { JoinMessage } from '../protocol/messages.js';
@@ -31,7 +32,9 @@ export function newResumeToken(): string {
 
 /**
  * Resumes a reserved (or still-live) member on `conn`. False when the token is unknown, expired
- * or for another room: RESUME_FAILED has been sent and the caller joins as a new member.
+ * or for another room: RESUME_FAILED has been sent and the caller joins as a new member. True when
+ * the join is settled here: resumed, or refused with FORBIDDEN because the member belongs to
+ * another identity than the connection's token (authorizeResume; the member is left as it was).
  */
 export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
   const { store, metrics, config, now, index } = ctx;
@@ -40,12 +43,28 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
     metrics.joins.inc({ result: 'resume-failed' });
     return false;
   };
+  const forbidden = (name: string): string | undefined => {
+    try {
+      authorizeResume(conn.principal, name);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const refuse = (why: string): true => {
+    conn.resetIfJoining();
+    conn.sendError('FORBIDDEN', why, msg.id);
+    metrics.joins.inc({ result: 'refused' });
+    return true;
+  };
   let member: LocalMember | undefined;
   const live = index.liveToken(token);
   if (live !== undefined && live.room === msg.room) {
     // The client saw the drop before the server did: supersede the old connection.
     member = index.get(live.room, live.id);
     if (member?.state !== 'live' || member.conn === undefined) return fail('the member is not resumable');
+    const why = forbidden(member.record.name);
+    if (why !== undefined) return refuse(why);
     const old = member.conn;
     old.state = 'idle';
     old.room = undefined;
@@ -65,6 +84,12 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
     if (rec.room !== msg.room) {
       await store.putResume(token, rec).catch(() => undefined);
       return fail(`the resume token is for another room`);
+    }
+    const why = forbidden(rec.member.name);
+    if (why !== undefined) {
+      // Not this identity's to take: the reservation stays for its owner.
+      await store.putResume(token, rec).catch(() => undefined);
+      return refuse(why);
     }
     member = index.get(msg.room, rec.member.id);
     if (member === undefined && index.shared && rec.member.node !== store.nodeId) {

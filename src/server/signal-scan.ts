@@ -14,6 +14,7 @@
  * Precondition: `buf` is valid UTF-8 (ws validates every text frame), so bytes >= 0x80 only occur
  * inside strings as parts of whole characters; structural characters are ASCII.
  */
+import { MAX_JSON_DEPTH } from '../protocol/limits.js';
 import type { MessageId } from '../protocol/messages.js';
 
 /** A plain signal found by scanSignal: its routing fields and where `data` lies in the frame. */
@@ -25,7 +26,9 @@ export interface ScannedSignal {
   dataEnd: number;
 }
 
-const MAX_DEPTH = 64;
+// Values inside the frame object start at depth 1, so this refuses exactly what nests deeper than
+// MAX_JSON_DEPTH with the frame object counted (the full path then answers BAD_MESSAGE).
+const MAX_DEPTH = MAX_JSON_DEPTH;
 const FAIL = -1;
 
 function isSpace(c: number): boolean {

@@ -39,6 +39,21 @@ export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, m
   );
 }
 
+/** The message of a 429 for too many connections from one address. */
+export function tooManyFrom(max: number, ip: string): string {
+  return `more than ${max} connections (open or still upgrading) from ${ip}`;
+}
+
+/**
+ * Refuses a connection at accept, before its request is read: 429 and the end of the socket, which
+ * stops reading (the request is never parsed) and is destroyed if the peer does not close first.
+ */
+export function refuseConnection(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  refuseUpgrade(socket, status, code, message);
+  socket.pause();
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 /** What the upgrade checks need from the server. */
 export interface UpgradeOptions {
   maxConnectionsPerIp: number;
@@ -56,6 +71,8 @@ export interface UpgradeOptions {
   route: (pathname: string, offered: readonly string[]) => Route;
   /** Takes over an accepted socket; `release` frees its per-address slot when it closes. */
   accept: (ws: WebSocket, ip: string, principal: Principal, edge: Edge, needsToken: boolean) => void;
+  /** The socket's handshake is over (it is a WebSocket now): stop its handshake timer. */
+  handshakeDone: (socket: Duplex) => void;
 }
 
 /** The principal of a STOMP socket whose token comes in CONNECT: allowed nothing until then. */
@@ -64,6 +81,11 @@ const PENDING: Principal = Object.freeze({ canSend: false, room: '' });
 /** The server's 'upgrade' listener. */
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    // Already refused at accept (too many connections from its address) or timed out.
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
     const onError = (): void => {
       socket.destroy();
     };
@@ -90,11 +112,13 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       log.info({ event: 'refused', code }, message);
       return refuseUpgrade(socket, authStatus(code), code, message);
     }
-    // Authentication may have taken a while (JWKS fetch): check again.
+    // Authentication may have taken a while (JWKS fetch): check again. The handshake timeout may
+    // have closed the socket meanwhile; its 'close' has fired, so no slot may be taken for it.
+    if (socket.destroyed) return;
     if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.perIp.acquire(ip)) {
       log.warn({ event: 'refused' }, 'too many connections from this address');
-      return refuseUpgrade(socket, 429, 'RATE_LIMITED', `more than ${o.maxConnectionsPerIp} connections from ${ip}`);
+      return refuseUpgrade(socket, 429, 'RATE_LIMITED', tooManyFrom(o.maxConnectionsPerIp, ip));
     }
     // A handshake ws rejects (bad key, bad version) never reaches accept: free the slot then.
     const onClose = (): void => o.perIp.release(ip);
@@ -104,6 +128,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       // slot): drop our listeners rather than keep two closures for the socket's whole life.
       socket.off('close', onClose);
       socket.off('error', onError);
+      o.handshakeDone(socket);
       o.accept(ws, ip, principal, edge, needsToken);
     });
   };

@@ -102,4 +102,13 @@ describe('redactRequestUrl', () => {
     expect(redactRequestUrl('/ws?a=1&access_token=zzz')).toBe('/ws?a=1&access_token=[redacted]');
     expect(redactRequestUrl(undefined)).toBe('');
   });
+
+  it('matches the decoded parameter name, as the token lookup reads it', () => {
+    expect(redactRequestUrl('/ws?tok%65n=abc')).toBe('/ws?tok%65n=[redacted]');
+    expect(redactRequestUrl('/ws?%74%6F%6B%65%6E=abc&x=%zz')).toBe('/ws?%74%6F%6B%65%6E=[redacted]&x=%zz');
+    expect(redactRequestUrl('/ws?x=1&TOKEN=abc&access%5Ftoken=def&jwt=ghi')).toBe('/ws?x=1&TOKEN=[redacted]&access%5Ftoken=[redacted]&jwt=[redacted]');
+    expect(redactRequestUrl('/ws?token')).toBe('/ws?token=[redacted]');
+    expect(redactRequestUrl('/ws#token=abc')).toBe('/ws#[redacted]');
+    expect(redactRequestUrl('/ws?a=1#token=abc')).toBe('/ws?a=1#[redacted]');
+  });
 });
