@@ -18,6 +18,8 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4010,
   /** The same member resumed on another connection; this one is superseded. */
   REPLACED: 4011,
+  /** Redis lost the membership and the room filled before it was restored (MEMBERSHIP_LOST). */
+  MEMBERSHIP_LOST: 4012,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

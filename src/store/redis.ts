@@ -9,18 +9,25 @@
  * each node looks for nodes whose key has expired and, holding a lock, removes their members and
  * reports them through onReap so the server can tell the rooms (`peer-left`, reason disconnect).
  *
- * Redis outages: commands fail fast (no offline queue), the store reports `down`, joins are
- * refused by the server (UNAVAILABLE), and when Redis is back the node re-registers the members it
- * still holds (a restarted Redis may have lost everything).
+ * Faults (docs/reliability.md): every command is bounded by `timeoutMs`, and a PING probes Redis
+ * every quarter of it, so a frozen Redis is `down` within ~1.25 x timeoutMs. Down means: joins
+ * refused, publishes rejected (the server tells the sender), readyz 503. Coming back runs
+ * `recover()`, one at a time: compare the epoch (a Redis that lost its data has another, or none),
+ * open a recovery window on a data loss (joins wait until every node seen alive has restored, or
+ * the window ends), restore this node's members under the capacity check (a member that no longer
+ * fits is evicted: onEvict), finish leaves that failed during the outage, and once the window has
+ * closed, ask the server to re-check what its clients were told (onResync).
  */
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
-import { Meta as MetaSchema, type Meta } from '../protocol/messages.js';
+import type { Meta } from '../protocol/messages.js';
+import { DeadlineError, withDeadline } from './redis-deadline.js';
 import { nodeMemberEntry, parseNodeMemberEntry, RedisKeys } from './redis-keys.js';
-import { DRAIN, ENQUEUE, JOIN, LEAVE, MEMBERS, SET_META, SET_NODE } from './redis-scripts.js';
-import type { Envelope, JoinResult, LeaveResult, MemberRecord, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
+import { nodeInfos, parseIdentity, records } from './redis-records.js';
+import { BEGIN_EPOCH, DRAIN, ENQUEUE, HEARTBEAT, JOIN, JOIN_RECOVERING, JOIN_STALE_EPOCH, LEAVE, MEMBERS, SET_META, SET_NODE } from './redis-scripts.js';
+import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -30,28 +37,17 @@ export interface RedisStoreOptions {
   heartbeatMs?: number;
   /** How long start() waits for the first connection. */
   connectTimeoutMs?: number;
+  /** Bound of every command and of the health PING (config redis.timeoutMs). */
+  timeoutMs?: number;
+  /** Longest wait for the other nodes to restore after a data loss (config redis.recoveryWindowMs). */
+  recoveryWindowMs?: number;
+  /** Delay before reconnect attempt `retries` (tests slow one node down); default 50 ms doubling to 2 s, with jitter. */
+  reconnectDelay?: (retries: number) => number;
   logger?: Logger | undefined;
   now?: () => number;
 }
 
-/** A node's entry in `GET /v1/nodes`. */
-export interface NodeInfo {
-  id: string;
-  connections: number;
-  rooms: number;
-  startedAt: number;
-  updatedAt: number;
-  url?: string | undefined;
-}
-
-/** Load a node reports with its heartbeat. */
-export interface NodeLoad {
-  connections: number;
-  rooms: number;
-  url?: string | undefined;
-}
-
-/** A member removed because its node died. */
+/** A member removed from the store by this node on behalf of another (a dead node's, or a stale leave). */
 export interface ReapedMember {
   room: string;
   memberId: string;
@@ -65,26 +61,13 @@ interface Held {
 
 type Client = RedisClientType;
 
-function parseIdentity(json: unknown, metaJson: unknown): MemberRecord & { seq: number } {
-  const id = JSON.parse(String(json)) as { id: string; name: string; node: string; seq: number };
-  let meta: Meta = {};
-  try {
-    const parsed = MetaSchema.safeParse(JSON.parse(String(metaJson)));
-    if (parsed.success) meta = parsed.data;
-  } catch {
-    // A corrupt meta entry must not break the room: treat it as empty.
-  }
-  return { id: id.id, name: id.name, node: id.node, meta, seq: Number(id.seq) };
+/** A script's string reply. */
+function text(reply: unknown): string {
+  if (typeof reply !== 'string') throw new SigctlError('UNAVAILABLE', 'unexpected reply from Redis');
+  return reply;
 }
 
-function records(identities: unknown, metas: unknown): MemberRecord[] {
-  const ids = Array.isArray(identities) ? identities : [];
-  const ms = Array.isArray(metas) ? metas : [];
-  return ids
-    .map((json, i) => parseIdentity(json, ms[i] ?? '{}'))
-    .sort((a, b) => a.seq - b.seq)
-    .map(({ seq: _seq, ...rec }) => rec);
-}
+const defaultReconnectDelay = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100);
 
 export class RedisStore implements Store {
   readonly nodeId: string;
@@ -95,35 +78,50 @@ export class RedisStore implements Store {
   private readonly sub: Client;
   private readonly heartbeatMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly timeoutMs: number;
+  private readonly recoveryWindowMs: number;
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly healthListeners = new Set<(h: StoreHealth) => void>();
   private readonly envelopeHandlers = new Set<(e: Envelope) => void>();
   private readonly reapListeners = new Set<(m: ReapedMember) => void>();
-  /** Members this node holds, by room: re-registered after a Redis restart. */
+  private readonly evictListeners = new Set<(m: { room: string; memberId: string }) => void>();
+  private readonly resyncListeners = new Set<() => void>();
+  /** Members this node holds, by room: restored after Redis lost its data. */
   private readonly held = new Map<string, Map<string, Held>>();
   /** Rooms whose channel this node is subscribed to (subscribe before join, so nothing is missed). */
   private readonly roomSubs = new Map<string, number>();
   private load: NodeLoad = { connections: 0, rooms: 0 };
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   private up = false;
   private closed = false;
-  private wasDown = false;
+  /** Set once start() succeeded: before that a client's 'ready' is part of starting, not a recovery. */
+  private started = false;
+  /** The Redis data generation this node's members are recorded in (see BEGIN_EPOCH). */
+  private epoch = '';
+  /** Nodes seen alive at the last heartbeat: the ones a recovery window waits for. */
+  private knownNodes: readonly string[] = [];
+  /** When the store last came up: nobody is reaped until every node had 2 heartbeats to return. */
+  private upSince = 0;
+  private recovering: Promise<void> | undefined;
+  private recoverAgain = false;
 
   constructor(options: RedisStoreOptions) {
     this.nodeId = options.nodeId ?? randomUUID().slice(0, 8);
     this.keys = new RedisKeys(options.keyPrefix ?? 'sigctl:');
     this.heartbeatMs = options.heartbeatMs ?? 3_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+    this.timeoutMs = options.timeoutMs ?? 1_000;
+    this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
-    const socket = {
-      connectTimeout: 2_000,
-      // Back off up to 2 s between attempts; never give up while the node runs.
-      reconnectStrategy: (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100),
-    };
+    const delay = options.reconnectDelay ?? defaultReconnectDelay;
+    // Never give up while the node runs.
+    const socket = { connectTimeout: 2_000, reconnectStrategy: (retries: number): number => delay(retries) };
     this.cmd = createClient({ url: options.url, socket, disableOfflineQueue: true });
     this.sub = this.cmd.duplicate();
     for (const [name, client] of [
@@ -134,7 +132,9 @@ export class RedisStore implements Store {
         this.logger?.debug({ err: err.message, client: name }, 'redis client error');
         this.setHealth(false);
       });
-      client.on('ready', () => this.onReady());
+      client.on('ready', () => {
+        if (this.started && !this.up) this.triggerRecover('reconnected');
+      });
       client.on('end', () => this.setHealth(false));
     }
   }
@@ -146,24 +146,24 @@ export class RedisStore implements Store {
   /** Connects both clients and starts the heartbeat. Throws UNAVAILABLE when Redis cannot be reached in time. */
   async start(): Promise<void> {
     const connect = Promise.all([this.cmd.connect(), this.sub.connect()]);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SigctlError('UNAVAILABLE', `cannot reach Redis within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-    });
     try {
-      await Promise.race([connect, timeout]);
+      await withDeadline(connect, this.connectTimeoutMs, 'the connection');
+      // A new Redis gets its first epoch here; a node joining a running cluster adopts the current one.
+      this.epoch = text(await this.call(this.cmd.eval(BEGIN_EPOCH, { keys: [this.keys.epoch(), this.keys.recovery()], arguments: [randomUUID(), '0'] }), 'BEGIN_EPOCH'));
+      await this.beat();
     } catch (err) {
       await this.close();
       throw err instanceof SigctlError ? err : new SigctlError('UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
+    this.upSince = this.now();
+    this.started = true;
     this.setHealth(true);
-    await this.heartbeat();
     this.heartbeatTimer = setInterval(() => {
       this.heartbeat().catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 'node heartbeat failed'));
     }, this.heartbeatMs);
     this.heartbeatTimer.unref();
+    this.probeTimer = setInterval(() => this.probe(), Math.max(10, Math.floor(this.timeoutMs / 4)));
+    this.probeTimer.unref();
   }
 
   onHealth(listener: (health: StoreHealth) => void): () => void {
@@ -171,10 +171,22 @@ export class RedisStore implements Store {
     return () => this.healthListeners.delete(listener);
   }
 
-  /** Members removed from rooms because their node died (reaped by this node). */
+  /** Members removed from rooms by this node on another's behalf (a dead node's, or leaves that failed during an outage). */
   onReap(listener: (m: ReapedMember) => void): () => void {
     this.reapListeners.add(listener);
     return () => this.reapListeners.delete(listener);
+  }
+
+  /** Members of this node that could not be restored after a data loss (their room filled meanwhile). */
+  onEvict(listener: (m: { room: string; memberId: string }) => void): () => void {
+    this.evictListeners.add(listener);
+    return () => this.evictListeners.delete(listener);
+  }
+
+  /** Called once a recovery is complete cluster-wide: membership frames may have been lost. */
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
   }
 
   /** Load published with the next heartbeat and listed by nodes(). */
@@ -182,59 +194,165 @@ export class RedisStore implements Store {
     this.load = load;
   }
 
+  /** `work`, bounded by timeoutMs. */
+  private call<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, what);
+  }
+
   private setHealth(up: boolean): void {
     if (this.closed || up === this.up) return;
     this.up = up;
-    if (!up) this.wasDown = true;
-    this.logger?.[up ? 'info' : 'warn']({ node: this.nodeId }, up ? 'redis reachable' : 'redis unreachable');
+    this.logger?.info({ node: this.nodeId, health: up ? 'up' : 'down' }, 'redis store health');
     for (const l of this.healthListeners) l(up ? 'up' : 'down');
   }
 
-  private onReady(): void {
-    if (this.closed || !this.cmd.isReady || !this.sub.isReady) return;
-    if (this.wasDown) {
-      this.wasDown = false;
-      this.reregister()
-        .then(() => this.setHealth(true))
-        .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 're-registering members failed'));
-    }
+  /** A bounded PING: the only way to notice a Redis that keeps its sockets open but does not answer. */
+  private probe(): void {
+    if (this.closed || this.probing || !this.cmd.isReady) return;
+    this.probing = true;
+    this.call(this.cmd.ping(), 'PING').then(
+      () => {
+        this.probing = false;
+        if (!this.up && this.recovering === undefined) this.triggerRecover('answering again');
+      },
+      () => {
+        this.probing = false;
+        this.setHealth(false);
+      },
+    );
   }
 
-  /** After an outage: put back every member this node still holds (Redis may have restarted empty). */
-  private async reregister(): Promise<void> {
-    for (const [room, members] of this.held) {
-      for (const { record, capacity } of members.values()) await this.runJoin(room, record, capacity, true);
+  /** Runs recover() once at a time; a trigger during a run runs it again after. */
+  private triggerRecover(why: string): void {
+    if (this.closed) return;
+    this.setHealth(false);
+    if (this.recovering !== undefined) {
+      this.recoverAgain = true;
+      return;
     }
-    await this.heartbeat();
-    this.logger?.info({ node: this.nodeId, rooms: this.held.size }, 're-registered members after redis outage');
+    this.recovering = this.recover(why)
+      .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message, why }, 'redis recovery failed; retrying when Redis answers'))
+      .finally(() => {
+        this.recovering = undefined;
+        if (this.recoverAgain && !this.closed) {
+          this.recoverAgain = false;
+          this.triggerRecover('again');
+        }
+      });
+  }
+
+  /** See the module comment. Leaves the store up, or throws (the next probe or reconnect retries). */
+  private async recover(why: string): Promise<void> {
+    if (!this.cmd.isReady || !this.sub.isReady) return; // the other client's 'ready' triggers again
+    const k = this.keys;
+    const current = await this.call(this.cmd.get(k.epoch()), 'GET epoch');
+    const lost = current !== this.epoch;
+    if (lost) {
+      const expected = [...new Set([...this.knownNodes, this.nodeId])];
+      const args = [randomUUID(), String(this.recoveryWindowMs), ...expected];
+      this.epoch = text(await this.call(this.cmd.eval(BEGIN_EPOCH, { keys: [k.epoch(), k.recovery()], arguments: args }), 'BEGIN_EPOCH'));
+    }
+    let restored = 0;
+    let evicted = 0;
+    for (const [room, members] of [...this.held]) {
+      for (const { record, capacity } of [...members.values()]) {
+        const result = await this.runJoin(room, { ...record, node: this.nodeId }, capacity, 'restore');
+        if (result.ok) {
+          restored++;
+          continue;
+        }
+        // Admitted before the loss, but newer joiners filled the room first: they keep it.
+        evicted++;
+        this.unhold(room, record.id);
+        await this.unsubscribeRoom(room).catch(() => undefined);
+        for (const l of this.evictListeners) l({ room, memberId: record.id });
+      }
+    }
+    const released = await this.releaseStale();
+    await this.beat();
+    await this.call(this.cmd.sRem(k.recovery(), this.nodeId), 'SREM recovery');
+    this.upSince = this.now();
+    this.setHealth(true);
+    this.logger?.warn({ node: this.nodeId, why, dataLost: lost, restored, evicted, released }, 'redis store recovered');
+    void this.resyncWhenSettled();
+  }
+
+  /** Members recorded on this node that it no longer holds (their leave failed during the outage). */
+  private async releaseStale(): Promise<number> {
+    const entries = await this.call(this.cmd.sMembers(this.keys.nodeMembers(this.nodeId)), 'SMEMBERS');
+    let released = 0;
+    for (const entry of entries) {
+      const parsed = parseNodeMemberEntry(entry);
+      if (parsed === undefined || this.held.get(parsed.room)?.has(parsed.memberId) === true) continue;
+      const result = await this.runLeave(parsed.room, parsed.memberId, this.nodeId);
+      if (!result.removed) continue;
+      released++;
+      for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
+    }
+    return released;
+  }
+
+  /** Waits (bounded by the window) until no node is restoring, then asks the server to resync. */
+  private async resyncWhenSettled(): Promise<void> {
+    const deadline = this.now() + this.recoveryWindowMs;
+    while (!this.closed && this.now() < deadline) {
+      const open = await this.call(this.cmd.exists(this.keys.recovery()), 'EXISTS recovery').catch(() => 1);
+      if (open === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100).unref());
+    }
+    if (this.closed || !this.up) return;
+    for (const l of this.resyncListeners) l();
+  }
+
+  /** Refreshes this node's liveness key; returns whether it still existed, and the epoch. */
+  private async beat(): Promise<{ had: boolean; epoch: string }> {
+    const info: NodeStatus = { id: this.nodeId, ...this.load, startedAt: this.startedAt, updatedAt: this.now() };
+    const reply = (await this.call(
+      this.cmd.eval(HEARTBEAT, { keys: [this.keys.node(this.nodeId), this.keys.nodes(), this.keys.epoch()], arguments: [JSON.stringify(info), String(this.heartbeatMs * 2), this.nodeId] }),
+      'HEARTBEAT',
+    )) as [number, string];
+    return { had: Number(reply[0]) === 1, epoch: String(reply[1]) };
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.closed || !this.cmd.isReady) return;
-    const info: NodeInfo = { id: this.nodeId, ...this.load, startedAt: this.startedAt, updatedAt: this.now() };
-    await this.cmd.multi().set(this.keys.node(this.nodeId), JSON.stringify(info), { PX: this.heartbeatMs * 2 }).sAdd(this.keys.nodes(), this.nodeId).exec();
+    if (this.closed || !this.up || !this.cmd.isReady) return;
+    const { had, epoch } = await this.beat();
+    if (epoch !== this.epoch || !had) {
+      // Data lost without a disconnect (FLUSHALL, failover), or our key expired (a freeze or a
+      // stall longer than 2 heartbeats): survivors may have reaped us. Restore.
+      this.triggerRecover(epoch !== this.epoch ? 'epoch changed' : 'liveness key expired');
+      return;
+    }
     await this.reapDead();
   }
 
   /** Live nodes with their load. */
-  async nodes(): Promise<NodeInfo[]> {
+  async nodes(): Promise<NodeStatus[]> {
     this.assertUp();
-    const ids = await this.cmd.sMembers(this.keys.nodes());
-    if (ids.length === 0) return [];
-    const values = await this.cmd.mGet(ids.map((id) => this.keys.node(id)));
-    const out: NodeInfo[] = [];
-    for (const v of values) if (typeof v === 'string') out.push(JSON.parse(v) as NodeInfo);
-    return out.sort((a, b) => a.id.localeCompare(b.id));
+    try {
+      const ids = await this.call(this.cmd.sMembers(this.keys.nodes()), 'SMEMBERS nodes');
+      if (ids.length === 0) return [];
+      return nodeInfos(await this.call(this.cmd.mGet(ids.map((id) => this.keys.node(id))), 'MGET'));
+    } catch (err) {
+      throw this.wrap(err);
+    }
   }
 
   private async reapDead(): Promise<void> {
-    const ids = await this.cmd.sMembers(this.keys.nodes());
+    const ids = await this.call(this.cmd.sMembers(this.keys.nodes()), 'SMEMBERS nodes');
+    const alive: string[] = [];
+    const dead: string[] = [];
     for (const id of ids) {
-      if (id === this.nodeId) continue;
-      if ((await this.cmd.exists(this.keys.node(id))) === 1) continue;
-      const locked = await this.cmd.set(this.keys.reapLock(id), this.nodeId, { NX: true, PX: 30_000 });
+      if (id === this.nodeId || (await this.call(this.cmd.exists(this.keys.node(id)), 'EXISTS')) === 1) alive.push(id);
+      else dead.push(id);
+    }
+    this.knownNodes = alive;
+    // After an outage every node needs 2 heartbeats to show it is alive before it can be judged.
+    if (this.now() - this.upSince < 2 * this.heartbeatMs) return;
+    for (const id of dead) {
+      const locked = await this.call(this.cmd.set(this.keys.reapLock(id), this.nodeId, { NX: true, PX: 30_000 }), 'SET lock');
       if (locked !== 'OK') continue;
-      const entries = await this.cmd.sMembers(this.keys.nodeMembers(id));
+      const entries = await this.call(this.cmd.sMembers(this.keys.nodeMembers(id)), 'SMEMBERS');
       let reaped = 0;
       for (const entry of entries) {
         const parsed = parseNodeMemberEntry(entry);
@@ -245,7 +363,7 @@ export class RedisStore implements Store {
           for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
         }
       }
-      await this.cmd.multi().del(this.keys.nodeMembers(id)).sRem(this.keys.nodes(), id).exec();
+      await this.call(this.cmd.multi().del(this.keys.nodeMembers(id)).sRem(this.keys.nodes(), id).exec(), 'MULTI reap');
       this.logger?.warn({ deadNode: id, reaped }, 'reaped members of a dead node');
     }
   }
@@ -270,14 +388,14 @@ export class RedisStore implements Store {
   private async subscribeRoom(room: string): Promise<void> {
     const n = this.roomSubs.get(room) ?? 0;
     this.roomSubs.set(room, n + 1);
-    if (n === 0) await this.sub.subscribe(this.keys.channel(room), (message) => this.dispatch(message));
+    if (n === 0) await this.call(this.sub.subscribe(this.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
   }
 
   private async unsubscribeRoom(room: string): Promise<void> {
     const n = this.roomSubs.get(room) ?? 0;
     if (n <= 1) {
       this.roomSubs.delete(room);
-      if (n === 1 && this.sub.isReady) await this.sub.unsubscribe(this.keys.channel(room));
+      if (n === 1 && this.sub.isReady) await this.call(this.sub.unsubscribe(this.keys.channel(room)), 'UNSUBSCRIBE');
     } else {
       this.roomSubs.set(room, n - 1);
     }
@@ -292,41 +410,52 @@ export class RedisStore implements Store {
     }
     if (env.origin === this.nodeId || typeof env.frame !== 'string' || typeof env.room !== 'string') return;
     if (typeof env.moved === 'string' && this.held.get(env.room)?.has(env.moved) === true) {
-      // The member resumed on the origin node: this node no longer holds it (nor re-registers it).
+      // The member resumed on the origin node: this node no longer holds it (nor restores it).
       this.unhold(env.room, env.moved);
       this.unsubscribeRoom(env.room).catch(() => undefined);
     }
     for (const h of this.envelopeHandlers) h(env);
   }
 
-  private async runJoin(room: string, member: MemberRecord, capacity: number, force: boolean): Promise<JoinResult> {
+  private async runJoin(room: string, member: MemberRecord, capacity: number, mode: 'join' | 'restore'): Promise<JoinResult> {
     const k = this.keys;
     const identity = JSON.stringify({ id: member.id, name: member.name, node: member.node });
-    const reply = (await this.cmd.eval(JOIN, {
-      keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.nodeMembers(member.node)],
-      arguments: [member.id, identity, JSON.stringify(member.meta), String(capacity), nodeMemberEntry(room, member.id), force ? '1' : '0'],
-    })) as [number, number, number, unknown[], unknown[]];
+    const reply = (await this.call(
+      this.cmd.eval(JOIN, {
+        keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.nodeMembers(member.node), k.epoch(), k.recovery()],
+        arguments: [member.id, identity, JSON.stringify(member.meta), String(capacity), nodeMemberEntry(room, member.id), mode, this.epoch],
+      }),
+      'JOIN',
+    )) as [number, number, number, unknown[], unknown[]];
     const [ok, cap, ready, peers, metas] = reply;
+    if (Number(ok) === JOIN_STALE_EPOCH) {
+      this.triggerRecover('epoch changed');
+      throw new SigctlError('UNAVAILABLE', 'the room store (Redis) lost its data and is being restored; try again shortly');
+    }
+    if (Number(ok) === JOIN_RECOVERING) throw new SigctlError('UNAVAILABLE', 'the room store (Redis) is being restored after a data loss; try again shortly');
     if (Number(ok) !== 1) return { ok: false, reason: 'full', capacity: Number(cap) };
     return { ok: true, peers: records(peers, metas), capacity: Number(cap), ready: Number(ready) === 1 };
   }
 
   private async runLeave(room: string, memberId: string, onlyIfNode: string): Promise<LeaveResult> {
     const k = this.keys;
-    const reply = (await this.cmd.eval(LEAVE, {
-      keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.queue(room, memberId), k.queueDropped(room, memberId)],
-      arguments: [memberId, nodeMemberEntry(room, memberId), onlyIfNode, `${k.prefix}node:`],
-    })) as [number, unknown[], unknown[]];
+    const reply = (await this.call(
+      this.cmd.eval(LEAVE, {
+        keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.queue(room, memberId), k.queueDropped(room, memberId)],
+        arguments: [memberId, nodeMemberEntry(room, memberId), onlyIfNode, `${k.prefix}node:`],
+      }),
+      'LEAVE',
+    )) as [number, unknown[], unknown[]];
     return { removed: Number(reply[0]) === 1, remaining: records(reply[1], reply[2]) };
   }
 
   async join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult> {
     this.assertUp();
     const local = member.node === this.nodeId;
-    // Subscribe first: a signal published right after the join must find us listening.
-    if (local) await this.subscribeRoom(room);
     try {
-      const result = await this.runJoin(room, member, capacity, false);
+      // Subscribe first: a signal published right after the join must find us listening.
+      if (local) await this.subscribeRoom(room);
+      const result = await this.runJoin(room, member, capacity, 'join');
       if (!result.ok) {
         if (local) await this.unsubscribeRoom(room);
         return result;
@@ -345,6 +474,7 @@ export class RedisStore implements Store {
 
   async leave(room: string, memberId: string): Promise<LeaveResult> {
     const wasHeld = this.held.get(room)?.has(memberId) === true;
+    // Unheld at once: a leave that fails now is finished by the next recover() (releaseStale).
     this.unhold(room, memberId);
     if (wasHeld) await this.unsubscribeRoom(room).catch(() => undefined);
     this.assertUp();
@@ -359,9 +489,11 @@ export class RedisStore implements Store {
     this.assertUp();
     const k = this.keys;
     try {
-      const reply = (await this.cmd.eval(SET_META, { keys: [k.members(room), k.meta(room)], arguments: [memberId, JSON.stringify(meta)] })) as [string, string] | null;
+      const reply = (await this.call(this.cmd.eval(SET_META, { keys: [k.members(room), k.meta(room)], arguments: [memberId, JSON.stringify(meta)] }), 'SET_META')) as [string, string] | null;
       if (reply === null) return undefined;
-      const { seq: _seq, ...rec } = parseIdentity(reply[0], reply[1]);
+      const parsed = parseIdentity(reply[0], reply[1]);
+      if (parsed === undefined) return undefined;
+      const { seq: _seq, ...rec } = parsed;
       const held = this.held.get(room)?.get(memberId);
       if (held !== undefined) held.record = rec;
       return rec;
@@ -374,17 +506,21 @@ export class RedisStore implements Store {
     this.assertUp();
     const k = this.keys;
     const wasHeld = this.held.get(room)?.get(memberId);
-    if (node === this.nodeId && wasHeld === undefined) await this.subscribeRoom(room);
     try {
-      const reply = (await this.cmd.eval(SET_NODE, {
-        keys: [k.members(room), k.meta(room)],
-        arguments: [memberId, node, `${k.prefix}node:`, nodeMemberEntry(room, memberId)],
-      })) as [string, string] | null;
-      if (reply === null) {
+      if (node === this.nodeId && wasHeld === undefined) await this.subscribeRoom(room);
+      const reply = (await this.call(
+        this.cmd.eval(SET_NODE, {
+          keys: [k.members(room), k.meta(room)],
+          arguments: [memberId, node, `${k.prefix}node:`, nodeMemberEntry(room, memberId)],
+        }),
+        'SET_NODE',
+      )) as [string, string] | null;
+      const parsed = reply === null ? undefined : parseIdentity(reply[0], reply[1]);
+      if (parsed === undefined) {
         if (node === this.nodeId && wasHeld === undefined) await this.unsubscribeRoom(room);
         return undefined;
       }
-      const { seq: _seq, ...rec } = parseIdentity(reply[0], reply[1]);
+      const { seq: _seq, ...rec } = parsed;
       if (node === this.nodeId) {
         const capacity = wasHeld?.capacity ?? (await this.capacity(room)) ?? 1;
         this.hold(room, rec, capacity);
@@ -402,7 +538,7 @@ export class RedisStore implements Store {
     this.assertUp();
     const k = this.keys;
     try {
-      const reply = (await this.cmd.eval(MEMBERS, { keys: [k.members(room), k.meta(room)] })) as [unknown[], unknown[]];
+      const reply = (await this.call(this.cmd.eval(MEMBERS, { keys: [k.members(room), k.meta(room)] }), 'MEMBERS')) as [unknown[], unknown[]];
       return records(reply[0], reply[1]);
     } catch (err) {
       throw this.wrap(err);
@@ -412,7 +548,7 @@ export class RedisStore implements Store {
   async capacity(room: string): Promise<number | undefined> {
     this.assertUp();
     try {
-      const v = await this.cmd.get(this.keys.capacity(room));
+      const v = await this.call(this.cmd.get(this.keys.capacity(room)), 'GET cap');
       return v === null ? undefined : Number(v);
     } catch (err) {
       throw this.wrap(err);
@@ -423,7 +559,7 @@ export class RedisStore implements Store {
     this.assertUp();
     const ttl = Math.max(1, record.expiresAt - this.now());
     try {
-      await this.cmd.set(this.keys.resume(token), JSON.stringify(record), { PX: ttl });
+      await this.call(this.cmd.set(this.keys.resume(token), JSON.stringify(record), { PX: ttl }), 'SET resume');
     } catch (err) {
       throw this.wrap(err);
     }
@@ -432,7 +568,7 @@ export class RedisStore implements Store {
   async takeResume(token: string): Promise<ResumeRecord | undefined> {
     this.assertUp();
     try {
-      const v = await this.cmd.getDel(this.keys.resume(token));
+      const v = await this.call(this.cmd.getDel(this.keys.resume(token)), 'GETDEL resume');
       if (v === null) return undefined;
       const rec = JSON.parse(v) as ResumeRecord;
       return rec.expiresAt > this.now() ? rec : undefined;
@@ -445,7 +581,10 @@ export class RedisStore implements Store {
     this.assertUp();
     // Queues outlive no reservation: they expire a minute after the last write whatever happens.
     try {
-      await this.cmd.eval(ENQUEUE, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)], arguments: [frame, String(max), '60000'] });
+      await this.call(
+        this.cmd.eval(ENQUEUE, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)], arguments: [frame, String(max), '60000'] }),
+        'ENQUEUE',
+      );
     } catch (err) {
       throw this.wrap(err);
     }
@@ -454,19 +593,26 @@ export class RedisStore implements Store {
   async drainQueue(room: string, memberId: string): Promise<QueueDrain> {
     this.assertUp();
     try {
-      const reply = (await this.cmd.eval(DRAIN, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)] })) as [string[], number];
+      const reply = (await this.call(this.cmd.eval(DRAIN, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)] }), 'DRAIN')) as [string[], number];
       return { frames: reply[0], dropped: Number(reply[1]) };
     } catch (err) {
       throw this.wrap(err);
     }
   }
 
-  async publish(envelope: Envelope): Promise<void> {
-    if (!this.up) return; // at-most-once: an envelope during an outage is lost, membership is not
+  /**
+   * Publishes to the room's channel. Resolves with the number of other nodes that received it (a
+   * node subscribes to a room while it holds members of it, this one included); rejects with
+   * UNAVAILABLE when Redis is down or does not answer in time, so the server can tell the sender.
+   */
+  async publish(envelope: Envelope): Promise<number> {
+    this.assertUp();
     try {
-      await this.cmd.publish(this.keys.channel(envelope.room), JSON.stringify(envelope));
+      const receivers = await this.call(this.cmd.publish(this.keys.channel(envelope.room), JSON.stringify(envelope)), 'PUBLISH');
+      const self = this.sub.isReady && this.roomSubs.has(envelope.room) ? 1 : 0;
+      return Math.max(0, receivers - self);
     } catch (err) {
-      this.logger?.debug({ err: (err as Error).message }, 'publish failed');
+      throw this.wrap(err);
     }
   }
 
@@ -479,25 +625,23 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.probeTimer);
     this.up = false;
     // A clean shutdown removes this node's liveness key; its members were removed by the server's drain.
     if (this.cmd.isReady) {
-      await this.cmd
-        .multi()
-        .del(this.keys.node(this.nodeId))
-        .sRem(this.keys.nodes(), this.nodeId)
-        .exec()
-        .catch(() => undefined);
+      await this.call(this.cmd.multi().del(this.keys.node(this.nodeId)).sRem(this.keys.nodes(), this.nodeId).exec(), 'MULTI close').catch(() => undefined);
     }
     for (const c of [this.cmd, this.sub]) {
-      if (c.isOpen) await c.close().catch(() => c.destroy());
+      if (c.isOpen) await this.call(c.close(), 'close').catch(() => c.destroy());
       else c.destroy();
     }
   }
 
   private wrap(err: unknown): unknown {
+    // A command that timed out means Redis is not answering, even though its socket is open.
+    if (err instanceof DeadlineError) this.setHealth(false);
+    else if (!this.cmd.isReady) this.setHealth(false);
     if (err instanceof SigctlError) return err;
-    this.setHealth(this.cmd.isReady);
     return new SigctlError('UNAVAILABLE', `room store (Redis) error: ${(err as Error).message}`, { cause: err });
   }
 }
