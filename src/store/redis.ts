@@ -41,8 +41,6 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** Longest wait for the other nodes to restore after a data loss (config redis.recoveryWindowMs). */
   recoveryWindowMs?: number;
-  /** Delay before reconnect attempt `retries` (tests slow one node down); default 50 ms doubling to 2 s, with jitter. */
-  reconnectDelay?: (retries: number) => number;
   logger?: Logger | undefined;
   now?: () => number;
 }
@@ -67,7 +65,8 @@ function text(reply: unknown): string {
   return reply;
 }
 
-const defaultReconnectDelay = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100);
+/** Back off 50 ms doubling to 2 s between attempts, with jitter. */
+const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100);
 
 export class RedisStore implements Store {
   readonly nodeId: string;
@@ -119,9 +118,8 @@ export class RedisStore implements Store {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
-    const delay = options.reconnectDelay ?? defaultReconnectDelay;
     // Never give up while the node runs.
-    const socket = { connectTimeout: 2_000, reconnectStrategy: (retries: number): number => delay(retries) };
+    const socket = { connectTimeout: 2_000, reconnectStrategy };
     this.cmd = createClient({ url: options.url, socket, disableOfflineQueue: true });
     this.sub = this.cmd.duplicate();
     for (const [name, client] of [
@@ -151,6 +149,7 @@ export class RedisStore implements Store {
       // A new Redis gets its first epoch here; a node joining a running cluster adopts the current one.
       this.epoch = text(await this.call(this.cmd.eval(BEGIN_EPOCH, { keys: [this.keys.epoch(), this.keys.recovery()], arguments: [randomUUID(), '0'] }), 'BEGIN_EPOCH'));
       await this.beat();
+      await this.scanNodes();
     } catch (err) {
       await this.close();
       throw err instanceof SigctlError ? err : new SigctlError('UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`, { cause: err });
@@ -247,8 +246,9 @@ export class RedisStore implements Store {
     const k = this.keys;
     const current = await this.call(this.cmd.get(k.epoch()), 'GET epoch');
     const lost = current !== this.epoch;
+    let expected: string[] = [];
     if (lost) {
-      const expected = [...new Set([...this.knownNodes, this.nodeId])];
+      expected = [...new Set([...this.knownNodes, this.nodeId])];
       const args = [randomUUID(), String(this.recoveryWindowMs), ...expected];
       this.epoch = text(await this.call(this.cmd.eval(BEGIN_EPOCH, { keys: [k.epoch(), k.recovery()], arguments: args }), 'BEGIN_EPOCH'));
     }
@@ -273,7 +273,7 @@ export class RedisStore implements Store {
     await this.call(this.cmd.sRem(k.recovery(), this.nodeId), 'SREM recovery');
     this.upSince = this.now();
     this.setHealth(true);
-    this.logger?.warn({ node: this.nodeId, why, dataLost: lost, restored, evicted, released }, 'redis store recovered');
+    this.logger?.warn({ node: this.nodeId, why, dataLost: lost, waitingFor: expected, restored, evicted, released }, 'redis store recovered');
     void this.resyncWhenSettled();
   }
 
@@ -338,7 +338,8 @@ export class RedisStore implements Store {
     }
   }
 
-  private async reapDead(): Promise<void> {
+  /** Registered nodes whose liveness key has expired; remembers the others (knownNodes). */
+  private async scanNodes(): Promise<string[]> {
     const ids = await this.call(this.cmd.sMembers(this.keys.nodes()), 'SMEMBERS nodes');
     const alive: string[] = [];
     const dead: string[] = [];
@@ -347,6 +348,11 @@ export class RedisStore implements Store {
       else dead.push(id);
     }
     this.knownNodes = alive;
+    return dead;
+  }
+
+  private async reapDead(): Promise<void> {
+    const dead = await this.scanNodes();
     // After an outage every node needs 2 heartbeats to show it is alive before it can be judged.
     if (this.now() - this.upSince < 2 * this.heartbeatMs) return;
     for (const id of dead) {
