@@ -23,10 +23,9 @@ import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
 import type { Meta } from '../protocol/messages.js';
+import { RedisCommands } from './redis-commands.js';
 import { DeadlineError, withDeadline } from './redis-deadline.js';
-import { nodeMemberEntry, parseNodeMemberEntry, RedisKeys } from './redis-keys.js';
-import { nodeInfos, parseIdentity, records } from './redis-records.js';
-import { BEGIN_EPOCH, DRAIN, ENQUEUE, HEARTBEAT, JOIN, JOIN_RECOVERING, JOIN_STALE_EPOCH, LEAVE, MEMBERS, SET_META, SET_NODE } from './redis-scripts.js';
+import { parseNodeMemberEntry, RedisKeys } from './redis-keys.js';
 import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
@@ -45,7 +44,7 @@ export interface RedisStoreOptions {
   now?: () => number;
 }
 
-/** A member removed from the store by this node on behalf of another (a dead node's, or a stale leave). */
+/** A member removed from the store by this node on another's behalf (a dead node's, or a stale leave). */
 export interface ReapedMember {
   room: string;
   memberId: string;
@@ -57,14 +56,6 @@ interface Held {
   capacity: number;
 }
 
-type Client = RedisClientType;
-
-/** A script's string reply. */
-function text(reply: unknown): string {
-  if (typeof reply !== 'string') throw new SigctlError('UNAVAILABLE', 'unexpected reply from Redis');
-  return reply;
-}
-
 /** Back off 50 ms doubling to 2 s between attempts, with jitter. */
 const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100);
 
@@ -73,8 +64,9 @@ export class RedisStore implements Store {
   /** Other nodes share this store: frames for members not held here are published. */
   readonly shared = true;
   private readonly keys: RedisKeys;
-  private readonly cmd: Client;
-  private readonly sub: Client;
+  private readonly cmd: RedisClientType;
+  private readonly sub: RedisClientType;
+  private readonly db: RedisCommands;
   private readonly heartbeatMs: number;
   private readonly connectTimeoutMs: number;
   private readonly timeoutMs: number;
@@ -122,6 +114,7 @@ export class RedisStore implements Store {
     const socket = { connectTimeout: 2_000, reconnectStrategy };
     this.cmd = createClient({ url: options.url, socket, disableOfflineQueue: true });
     this.sub = this.cmd.duplicate();
+    this.db = new RedisCommands(this.cmd, this.keys, this.timeoutMs);
     for (const [name, client] of [
       ['commands', this.cmd],
       ['pubsub', this.sub],
@@ -143,11 +136,10 @@ export class RedisStore implements Store {
 
   /** Connects both clients and starts the heartbeat. Throws UNAVAILABLE when Redis cannot be reached in time. */
   async start(): Promise<void> {
-    const connect = Promise.all([this.cmd.connect(), this.sub.connect()]);
     try {
-      await withDeadline(connect, this.connectTimeoutMs, 'the connection');
+      await withDeadline(Promise.all([this.cmd.connect(), this.sub.connect()]), this.connectTimeoutMs, 'the connection');
       // A new Redis gets its first epoch here; a node joining a running cluster adopts the current one.
-      this.epoch = text(await this.call(this.cmd.eval(BEGIN_EPOCH, { keys: [this.keys.epoch(), this.keys.recovery()], arguments: [randomUUID(), '0'] }), 'BEGIN_EPOCH'));
+      this.epoch = await this.db.beginEpoch(randomUUID(), 0, []);
       await this.beat();
       await this.scanNodes();
     } catch (err) {
@@ -193,11 +185,6 @@ export class RedisStore implements Store {
     this.load = load;
   }
 
-  /** `work`, bounded by timeoutMs. */
-  private call<T>(work: Promise<T>, what: string): Promise<T> {
-    return withDeadline(work, this.timeoutMs, what);
-  }
-
   private setHealth(up: boolean): void {
     if (this.closed || up === this.up) return;
     this.up = up;
@@ -209,7 +196,7 @@ export class RedisStore implements Store {
   private probe(): void {
     if (this.closed || this.probing || !this.cmd.isReady) return;
     this.probing = true;
-    this.call(this.cmd.ping(), 'PING').then(
+    this.db.ping().then(
       () => {
         this.probing = false;
         if (!this.up && this.recovering === undefined) this.triggerRecover('answering again');
@@ -243,14 +230,11 @@ export class RedisStore implements Store {
   /** See the module comment. Leaves the store up, or throws (the next probe or reconnect retries). */
   private async recover(why: string): Promise<void> {
     if (!this.cmd.isReady || !this.sub.isReady) return; // the other client's 'ready' triggers again
-    const k = this.keys;
-    const current = await this.call(this.cmd.get(k.epoch()), 'GET epoch');
-    const lost = current !== this.epoch;
+    const lost = (await this.db.epoch()) !== this.epoch;
     let expected: string[] = [];
     if (lost) {
       expected = [...new Set([...this.knownNodes, this.nodeId])];
-      const args = [randomUUID(), String(this.recoveryWindowMs), ...expected];
-      this.epoch = text(await this.call(this.cmd.eval(BEGIN_EPOCH, { keys: [k.epoch(), k.recovery()], arguments: args }), 'BEGIN_EPOCH'));
+      this.epoch = await this.db.beginEpoch(randomUUID(), this.recoveryWindowMs, expected);
     }
     let restored = 0;
     let evicted = 0;
@@ -270,7 +254,7 @@ export class RedisStore implements Store {
     }
     const released = await this.releaseStale();
     await this.beat();
-    await this.call(this.cmd.sRem(k.recovery(), this.nodeId), 'SREM recovery');
+    await this.db.restored(this.nodeId);
     this.upSince = this.now();
     this.setHealth(true);
     this.logger?.warn({ node: this.nodeId, why, dataLost: lost, waitingFor: expected, restored, evicted, released }, 'redis store recovered');
@@ -279,12 +263,12 @@ export class RedisStore implements Store {
 
   /** Members recorded on this node that it no longer holds (their leave failed during the outage). */
   private async releaseStale(): Promise<number> {
-    const entries = await this.call(this.cmd.sMembers(this.keys.nodeMembers(this.nodeId)), 'SMEMBERS');
+    const entries = await this.db.nodeMembers(this.nodeId);
     let released = 0;
     for (const entry of entries) {
       const parsed = parseNodeMemberEntry(entry);
       if (parsed === undefined || this.held.get(parsed.room)?.has(parsed.memberId) === true) continue;
-      const result = await this.runLeave(parsed.room, parsed.memberId, this.nodeId);
+      const result = await this.db.leave(parsed.room, parsed.memberId, this.nodeId);
       if (!result.removed) continue;
       released++;
       for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
@@ -296,8 +280,7 @@ export class RedisStore implements Store {
   private async resyncWhenSettled(): Promise<void> {
     const deadline = this.now() + this.recoveryWindowMs;
     while (!this.closed && this.now() < deadline) {
-      const open = await this.call(this.cmd.exists(this.keys.recovery()), 'EXISTS recovery').catch(() => 1);
-      if (open === 0) break;
+      if (!(await this.db.recovering().catch(() => true))) break;
       await new Promise((resolve) => setTimeout(resolve, 100).unref());
     }
     if (this.closed || !this.up) return;
@@ -305,13 +288,8 @@ export class RedisStore implements Store {
   }
 
   /** Refreshes this node's liveness key; returns whether it still existed, and the epoch. */
-  private async beat(): Promise<{ had: boolean; epoch: string }> {
-    const info: NodeStatus = { id: this.nodeId, ...this.load, startedAt: this.startedAt, updatedAt: this.now() };
-    const reply = (await this.call(
-      this.cmd.eval(HEARTBEAT, { keys: [this.keys.node(this.nodeId), this.keys.nodes(), this.keys.epoch()], arguments: [JSON.stringify(info), String(this.heartbeatMs * 2), this.nodeId] }),
-      'HEARTBEAT',
-    )) as [number, string];
-    return { had: Number(reply[0]) === 1, epoch: String(reply[1]) };
+  private beat(): Promise<{ had: boolean; epoch: string }> {
+    return this.db.heartbeat({ id: this.nodeId, ...this.load, startedAt: this.startedAt, updatedAt: this.now() }, this.heartbeatMs * 2);
   }
 
   private async heartbeat(): Promise<void> {
@@ -330,9 +308,7 @@ export class RedisStore implements Store {
   async nodes(): Promise<NodeStatus[]> {
     this.assertUp();
     try {
-      const ids = await this.call(this.cmd.sMembers(this.keys.nodes()), 'SMEMBERS nodes');
-      if (ids.length === 0) return [];
-      return nodeInfos(await this.call(this.cmd.mGet(ids.map((id) => this.keys.node(id))), 'MGET'));
+      return await this.db.nodes();
     } catch (err) {
       throw this.wrap(err);
     }
@@ -340,11 +316,10 @@ export class RedisStore implements Store {
 
   /** Registered nodes whose liveness key has expired; remembers the others (knownNodes). */
   private async scanNodes(): Promise<string[]> {
-    const ids = await this.call(this.cmd.sMembers(this.keys.nodes()), 'SMEMBERS nodes');
     const alive: string[] = [];
     const dead: string[] = [];
-    for (const id of ids) {
-      if (id === this.nodeId || (await this.call(this.cmd.exists(this.keys.node(id)), 'EXISTS')) === 1) alive.push(id);
+    for (const id of await this.db.nodeIds()) {
+      if (id === this.nodeId || (await this.db.nodeAlive(id))) alive.push(id);
       else dead.push(id);
     }
     this.knownNodes = alive;
@@ -356,20 +331,18 @@ export class RedisStore implements Store {
     // After an outage every node needs 2 heartbeats to show it is alive before it can be judged.
     if (this.now() - this.upSince < 2 * this.heartbeatMs) return;
     for (const id of dead) {
-      const locked = await this.call(this.cmd.set(this.keys.reapLock(id), this.nodeId, { NX: true, PX: 30_000 }), 'SET lock');
-      if (locked !== 'OK') continue;
-      const entries = await this.call(this.cmd.sMembers(this.keys.nodeMembers(id)), 'SMEMBERS');
+      if (!(await this.db.lockReap(id, this.nodeId))) continue;
       let reaped = 0;
-      for (const entry of entries) {
+      for (const entry of await this.db.nodeMembers(id)) {
         const parsed = parseNodeMemberEntry(entry);
         if (parsed === undefined) continue;
-        const result = await this.runLeave(parsed.room, parsed.memberId, id);
+        const result = await this.db.leave(parsed.room, parsed.memberId, id);
         if (result.removed) {
           reaped++;
           for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
         }
       }
-      await this.call(this.cmd.multi().del(this.keys.nodeMembers(id)).sRem(this.keys.nodes(), id).exec(), 'MULTI reap');
+      await this.db.dropNode(id);
       this.logger?.warn({ deadNode: id, reaped }, 'reaped members of a dead node');
     }
   }
@@ -394,14 +367,14 @@ export class RedisStore implements Store {
   private async subscribeRoom(room: string): Promise<void> {
     const n = this.roomSubs.get(room) ?? 0;
     this.roomSubs.set(room, n + 1);
-    if (n === 0) await this.call(this.sub.subscribe(this.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
+    if (n === 0) await this.db.bound(this.sub.subscribe(this.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
   }
 
   private async unsubscribeRoom(room: string): Promise<void> {
     const n = this.roomSubs.get(room) ?? 0;
     if (n <= 1) {
       this.roomSubs.delete(room);
-      if (n === 1 && this.sub.isReady) await this.call(this.sub.unsubscribe(this.keys.channel(room)), 'UNSUBSCRIBE');
+      if (n === 1 && this.sub.isReady) await this.db.bound(this.sub.unsubscribe(this.keys.channel(room)), 'UNSUBSCRIBE');
     } else {
       this.roomSubs.set(room, n - 1);
     }
@@ -424,35 +397,13 @@ export class RedisStore implements Store {
   }
 
   private async runJoin(room: string, member: MemberRecord, capacity: number, mode: 'join' | 'restore'): Promise<JoinResult> {
-    const k = this.keys;
-    const identity = JSON.stringify({ id: member.id, name: member.name, node: member.node });
-    const reply = (await this.call(
-      this.cmd.eval(JOIN, {
-        keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.nodeMembers(member.node), k.epoch(), k.recovery()],
-        arguments: [member.id, identity, JSON.stringify(member.meta), String(capacity), nodeMemberEntry(room, member.id), mode, this.epoch],
-      }),
-      'JOIN',
-    )) as [number, number, number, unknown[], unknown[]];
-    const [ok, cap, ready, peers, metas] = reply;
-    if (Number(ok) === JOIN_STALE_EPOCH) {
+    const reply = await this.db.join(room, member, capacity, mode, this.epoch);
+    if (reply.ok || reply.reason === 'full') return reply;
+    if (reply.reason === 'stale-epoch') {
       this.triggerRecover('epoch changed');
       throw new SigctlError('UNAVAILABLE', 'the room store (Redis) lost its data and is being restored; try again shortly');
     }
-    if (Number(ok) === JOIN_RECOVERING) throw new SigctlError('UNAVAILABLE', 'the room store (Redis) is being restored after a data loss; try again shortly');
-    if (Number(ok) !== 1) return { ok: false, reason: 'full', capacity: Number(cap) };
-    return { ok: true, peers: records(peers, metas), capacity: Number(cap), ready: Number(ready) === 1 };
-  }
-
-  private async runLeave(room: string, memberId: string, onlyIfNode: string): Promise<LeaveResult> {
-    const k = this.keys;
-    const reply = (await this.call(
-      this.cmd.eval(LEAVE, {
-        keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.queue(room, memberId), k.queueDropped(room, memberId)],
-        arguments: [memberId, nodeMemberEntry(room, memberId), onlyIfNode, `${k.prefix}node:`],
-      }),
-      'LEAVE',
-    )) as [number, unknown[], unknown[]];
-    return { removed: Number(reply[0]) === 1, remaining: records(reply[1], reply[2]) };
+    throw new SigctlError('UNAVAILABLE', 'the room store (Redis) is being restored after a data loss; try again shortly');
   }
 
   async join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult> {
@@ -485,7 +436,7 @@ export class RedisStore implements Store {
     if (wasHeld) await this.unsubscribeRoom(room).catch(() => undefined);
     this.assertUp();
     try {
-      return await this.runLeave(room, memberId, '');
+      return await this.db.leave(room, memberId, '');
     } catch (err) {
       throw this.wrap(err);
     }
@@ -493,15 +444,10 @@ export class RedisStore implements Store {
 
   async setMeta(room: string, memberId: string, meta: Meta): Promise<MemberRecord | undefined> {
     this.assertUp();
-    const k = this.keys;
     try {
-      const reply = (await this.call(this.cmd.eval(SET_META, { keys: [k.members(room), k.meta(room)], arguments: [memberId, JSON.stringify(meta)] }), 'SET_META')) as [string, string] | null;
-      if (reply === null) return undefined;
-      const parsed = parseIdentity(reply[0], reply[1]);
-      if (parsed === undefined) return undefined;
-      const { seq: _seq, ...rec } = parsed;
+      const rec = await this.db.setMeta(room, memberId, meta);
       const held = this.held.get(room)?.get(memberId);
-      if (held !== undefined) held.record = rec;
+      if (rec !== undefined && held !== undefined) held.record = rec;
       return rec;
     } catch (err) {
       throw this.wrap(err);
@@ -510,25 +456,17 @@ export class RedisStore implements Store {
 
   async setNode(room: string, memberId: string, node: string): Promise<MemberRecord | undefined> {
     this.assertUp();
-    const k = this.keys;
     const wasHeld = this.held.get(room)?.get(memberId);
+    const arriving = node === this.nodeId && wasHeld === undefined;
     try {
-      if (node === this.nodeId && wasHeld === undefined) await this.subscribeRoom(room);
-      const reply = (await this.call(
-        this.cmd.eval(SET_NODE, {
-          keys: [k.members(room), k.meta(room)],
-          arguments: [memberId, node, `${k.prefix}node:`, nodeMemberEntry(room, memberId)],
-        }),
-        'SET_NODE',
-      )) as [string, string] | null;
-      const parsed = reply === null ? undefined : parseIdentity(reply[0], reply[1]);
-      if (parsed === undefined) {
-        if (node === this.nodeId && wasHeld === undefined) await this.unsubscribeRoom(room);
+      if (arriving) await this.subscribeRoom(room);
+      const rec = await this.db.setNode(room, memberId, node);
+      if (rec === undefined) {
+        if (arriving) await this.unsubscribeRoom(room);
         return undefined;
       }
-      const { seq: _seq, ...rec } = parsed;
       if (node === this.nodeId) {
-        const capacity = wasHeld?.capacity ?? (await this.capacity(room)) ?? 1;
+        const capacity = wasHeld?.capacity ?? (await this.db.capacity(room)) ?? 1;
         this.hold(room, rec, capacity);
       } else if (wasHeld !== undefined) {
         this.unhold(room, memberId);
@@ -542,10 +480,8 @@ export class RedisStore implements Store {
 
   async members(room: string): Promise<readonly MemberRecord[]> {
     this.assertUp();
-    const k = this.keys;
     try {
-      const reply = (await this.call(this.cmd.eval(MEMBERS, { keys: [k.members(room), k.meta(room)] }), 'MEMBERS')) as [unknown[], unknown[]];
-      return records(reply[0], reply[1]);
+      return await this.db.members(room);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -554,8 +490,7 @@ export class RedisStore implements Store {
   async capacity(room: string): Promise<number | undefined> {
     this.assertUp();
     try {
-      const v = await this.call(this.cmd.get(this.keys.capacity(room)), 'GET cap');
-      return v === null ? undefined : Number(v);
+      return await this.db.capacity(room);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -563,9 +498,8 @@ export class RedisStore implements Store {
 
   async putResume(token: string, record: ResumeRecord): Promise<void> {
     this.assertUp();
-    const ttl = Math.max(1, record.expiresAt - this.now());
     try {
-      await this.call(this.cmd.set(this.keys.resume(token), JSON.stringify(record), { PX: ttl }), 'SET resume');
+      await this.db.putResume(token, record, Math.max(1, record.expiresAt - this.now()));
     } catch (err) {
       throw this.wrap(err);
     }
@@ -574,7 +508,7 @@ export class RedisStore implements Store {
   async takeResume(token: string): Promise<ResumeRecord | undefined> {
     this.assertUp();
     try {
-      const v = await this.call(this.cmd.getDel(this.keys.resume(token)), 'GETDEL resume');
+      const v = await this.db.takeResume(token);
       if (v === null) return undefined;
       const rec = JSON.parse(v) as ResumeRecord;
       return rec.expiresAt > this.now() ? rec : undefined;
@@ -585,12 +519,9 @@ export class RedisStore implements Store {
 
   async enqueue(room: string, memberId: string, frame: string, max: number): Promise<void> {
     this.assertUp();
-    // Queues outlive no reservation: they expire a minute after the last write whatever happens.
     try {
-      await this.call(
-        this.cmd.eval(ENQUEUE, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)], arguments: [frame, String(max), '60000'] }),
-        'ENQUEUE',
-      );
+      // Queues outlive no reservation: they expire a minute after the last write whatever happens.
+      await this.db.enqueue(room, memberId, frame, max, 60_000);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -599,8 +530,7 @@ export class RedisStore implements Store {
   async drainQueue(room: string, memberId: string): Promise<QueueDrain> {
     this.assertUp();
     try {
-      const reply = (await this.call(this.cmd.eval(DRAIN, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)] }), 'DRAIN')) as [string[], number];
-      return { frames: reply[0], dropped: Number(reply[1]) };
+      return await this.db.drain(room, memberId);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -614,7 +544,7 @@ export class RedisStore implements Store {
   async publish(envelope: Envelope): Promise<number> {
     this.assertUp();
     try {
-      const receivers = await this.call(this.cmd.publish(this.keys.channel(envelope.room), JSON.stringify(envelope)), 'PUBLISH');
+      const receivers = await this.db.publish(envelope.room, JSON.stringify(envelope));
       const self = this.sub.isReady && this.roomSubs.has(envelope.room) ? 1 : 0;
       return Math.max(0, receivers - self);
     } catch (err) {
@@ -635,10 +565,10 @@ export class RedisStore implements Store {
     this.up = false;
     // A clean shutdown removes this node's liveness key; its members were removed by the server's drain.
     if (this.cmd.isReady) {
-      await this.call(this.cmd.multi().del(this.keys.node(this.nodeId)).sRem(this.keys.nodes(), this.nodeId).exec(), 'MULTI close').catch(() => undefined);
+      await this.db.unregister(this.nodeId).catch(() => undefined);
     }
     for (const c of [this.cmd, this.sub]) {
-      if (c.isOpen) await this.call(c.close(), 'close').catch(() => c.destroy());
+      if (c.isOpen) await this.db.bound(c.close(), 'QUIT').catch(() => c.destroy());
       else c.destroy();
     }
   }

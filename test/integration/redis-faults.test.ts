@@ -37,7 +37,7 @@ describe('Redis faults across two nodes', () => {
   });
 
   const node = async (id: string, options: Partial<RedisStoreOptions> = {}, overrides = {}): Promise<SignalingServer> => {
-    const store = new RedisStore({ url: options.url ?? redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 500, logger: (await import('pino')).pino({ level: 'info' }, process.stderr), ...options });
+    const store = new RedisStore({ url: options.url ?? redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 500, ...options });
     await store.start();
     stores.push(store);
     return res.server(await startTestServer(overrides, { store }));
