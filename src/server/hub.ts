@@ -89,6 +89,7 @@ export class Hub {
     let left = 0;
     let joined = 0;
     for (const roomId of this.index.roomIds()) {
+      this.index.announcePresent(roomId);
       const members = await this.o.store.members(roomId);
       const fixed = this.index.reconcile(roomId, members);
       left += fixed.left;

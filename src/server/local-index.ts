@@ -157,6 +157,21 @@ export class LocalIndex {
     return out;
   }
 
+  /**
+   * Tells the other nodes (again) that this node's members of `roomId` are present: a node that
+   * re-checked its room before this one restored them (after a data loss) told its clients they
+   * had left, and hears of them here. Nodes that knew them drop the envelope.
+   */
+  announcePresent(roomId: string): void {
+    const room = this.rooms.get(roomId);
+    if (room === undefined) return;
+    for (const m of room.values()) {
+      if (m.record.node !== this.nodeId) continue;
+      const frame = encode({ type: 'peer-joined', room: roomId, peer: info(m.record) });
+      this.publish({ room: roomId, except: m.record.id, frame, origin: this.nodeId, presence: { id: m.record.id, present: true } });
+    }
+  }
+
   /** The live member a resume token belongs to. */
   liveToken(token: string): { room: string; id: string } | undefined {
     return this.liveTokens.get(token);

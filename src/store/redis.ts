@@ -26,6 +26,7 @@ import type { Meta } from '../protocol/messages.js';
 import { RedisCommands } from './redis-commands.js';
 import { DeadlineError, withDeadline } from './redis-deadline.js';
 import { parseNodeMemberEntry, RedisKeys } from './redis-keys.js';
+import { NodeLiveness, type ReapedMember } from './redis-liveness.js';
 import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
@@ -42,13 +43,6 @@ export interface RedisStoreOptions {
   recoveryWindowMs?: number;
   logger?: Logger | undefined;
   now?: () => number;
-}
-
-/** A member removed from the store by this node on another's behalf (a dead node's, or a stale leave). */
-export interface ReapedMember {
-  room: string;
-  memberId: string;
-  remaining: readonly MemberRecord[];
 }
 
 interface Held {
@@ -73,7 +67,7 @@ export class RedisStore implements Store {
   private readonly recoveryWindowMs: number;
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
-  private readonly startedAt: number;
+  private readonly liveness: NodeLiveness;
   private readonly healthListeners = new Set<(h: StoreHealth) => void>();
   private readonly envelopeHandlers = new Set<(e: Envelope) => void>();
   private readonly reapListeners = new Set<(m: ReapedMember) => void>();
@@ -83,7 +77,6 @@ export class RedisStore implements Store {
   private readonly held = new Map<string, Map<string, Held>>();
   /** Rooms whose channel this node is subscribed to (subscribe before join, so nothing is missed). */
   private readonly roomSubs = new Map<string, number>();
-  private load: NodeLoad = { connections: 0, rooms: 0 };
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
@@ -93,10 +86,6 @@ export class RedisStore implements Store {
   private started = false;
   /** The Redis data generation this node's members are recorded in (see BEGIN_EPOCH). */
   private epoch = '';
-  /** Nodes seen alive at the last heartbeat: the ones a recovery window waits for. */
-  private knownNodes: readonly string[] = [];
-  /** When the store last came up: nobody is reaped until every node had 2 heartbeats to return. */
-  private upSince = 0;
   private recovering: Promise<void> | undefined;
   private recoverAgain = false;
 
@@ -109,12 +98,12 @@ export class RedisStore implements Store {
     this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.startedAt = this.now();
     // Never give up while the node runs.
     const socket = { connectTimeout: 2_000, reconnectStrategy };
     this.cmd = createClient({ url: options.url, socket, disableOfflineQueue: true });
     this.sub = this.cmd.duplicate();
     this.db = new RedisCommands(this.cmd, this.keys, this.timeoutMs);
+    this.liveness = new NodeLiveness({ db: this.db, nodeId: this.nodeId, heartbeatMs: this.heartbeatMs, now: this.now, logger: this.logger });
     for (const [name, client] of [
       ['commands', this.cmd],
       ['pubsub', this.sub],
@@ -140,13 +129,13 @@ export class RedisStore implements Store {
       await withDeadline(Promise.all([this.cmd.connect(), this.sub.connect()]), this.connectTimeoutMs, 'the connection');
       // A new Redis gets its first epoch here; a node joining a running cluster adopts the current one.
       this.epoch = await this.db.beginEpoch(randomUUID(), 0, []);
-      await this.beat();
-      await this.scanNodes();
+      await this.liveness.beat();
+      await this.liveness.scan();
     } catch (err) {
       await this.close();
       throw err instanceof SigctlError ? err : new SigctlError('UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`, { cause: err });
     }
-    this.upSince = this.now();
+    this.liveness.cameUp();
     this.started = true;
     this.setHealth(true);
     this.heartbeatTimer = setInterval(() => {
@@ -182,7 +171,7 @@ export class RedisStore implements Store {
 
   /** Load published with the next heartbeat and listed by nodes(). */
   reportLoad(load: NodeLoad): void {
-    this.load = load;
+    this.liveness.load = load;
   }
 
   private setHealth(up: boolean): void {
@@ -233,7 +222,7 @@ export class RedisStore implements Store {
     const lost = (await this.db.epoch()) !== this.epoch;
     let expected: string[] = [];
     if (lost) {
-      expected = [...new Set([...this.knownNodes, this.nodeId])];
+      expected = [...new Set([...this.liveness.knownNodes, this.nodeId])];
       this.epoch = await this.db.beginEpoch(randomUUID(), this.recoveryWindowMs, expected);
     }
     let restored = 0;
@@ -253,9 +242,9 @@ export class RedisStore implements Store {
       }
     }
     const released = await this.releaseStale();
-    await this.beat();
+    await this.liveness.beat();
     await this.db.restored(this.nodeId);
-    this.upSince = this.now();
+    this.liveness.cameUp();
     this.setHealth(true);
     this.logger?.warn({ node: this.nodeId, why, dataLost: lost, waitingFor: expected, restored, evicted, released }, 'redis store recovered');
     void this.resyncWhenSettled();
@@ -287,21 +276,18 @@ export class RedisStore implements Store {
     for (const l of this.resyncListeners) l();
   }
 
-  /** Refreshes this node's liveness key; returns whether it still existed, and the epoch. */
-  private beat(): Promise<{ had: boolean; epoch: string }> {
-    return this.db.heartbeat({ id: this.nodeId, ...this.load, startedAt: this.startedAt, updatedAt: this.now() }, this.heartbeatMs * 2);
-  }
-
   private async heartbeat(): Promise<void> {
     if (this.closed || !this.up || !this.cmd.isReady) return;
-    const { had, epoch } = await this.beat();
+    const { had, epoch } = await this.liveness.beat();
     if (epoch !== this.epoch || !had) {
       // Data lost without a disconnect (FLUSHALL, failover), or our key expired (a freeze or a
       // stall longer than 2 heartbeats): survivors may have reaped us. Restore.
       this.triggerRecover(epoch !== this.epoch ? 'epoch changed' : 'liveness key expired');
       return;
     }
-    await this.reapDead();
+    await this.liveness.reap((m) => {
+      for (const l of this.reapListeners) l(m);
+    });
   }
 
   /** Live nodes with their load. */
@@ -311,39 +297,6 @@ export class RedisStore implements Store {
       return await this.db.nodes();
     } catch (err) {
       throw this.wrap(err);
-    }
-  }
-
-  /** Registered nodes whose liveness key has expired; remembers the others (knownNodes). */
-  private async scanNodes(): Promise<string[]> {
-    const alive: string[] = [];
-    const dead: string[] = [];
-    for (const id of await this.db.nodeIds()) {
-      if (id === this.nodeId || (await this.db.nodeAlive(id))) alive.push(id);
-      else dead.push(id);
-    }
-    this.knownNodes = alive;
-    return dead;
-  }
-
-  private async reapDead(): Promise<void> {
-    const dead = await this.scanNodes();
-    // After an outage every node needs 2 heartbeats to show it is alive before it can be judged.
-    if (this.now() - this.upSince < 2 * this.heartbeatMs) return;
-    for (const id of dead) {
-      if (!(await this.db.lockReap(id, this.nodeId))) continue;
-      let reaped = 0;
-      for (const entry of await this.db.nodeMembers(id)) {
-        const parsed = parseNodeMemberEntry(entry);
-        if (parsed === undefined) continue;
-        const result = await this.db.leave(parsed.room, parsed.memberId, id);
-        if (result.removed) {
-          reaped++;
-          for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
-        }
-      }
-      await this.db.dropNode(id);
-      this.logger?.warn({ deadNode: id, reaped }, 'reaped members of a dead node');
     }
   }
 

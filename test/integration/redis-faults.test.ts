@@ -190,12 +190,18 @@ describe('Redis faults across two nodes', () => {
     } finally {
       clearInterval(pump);
     }
-    const told = (): Set<unknown> => new Set(av.errors.filter((e) => e.code === 'UNAVAILABLE').map((e) => e.re));
+    // UNKNOWN_PEER tells too: a node that re-checked its room before the other restored its members
+    // believes the recipient gone until that node announces it again.
+    const told = (): Set<unknown> => new Set(av.errors.map((e) => e.re));
     // Every signal ends delivered or answered.
     await until(() => ledger(sent, bv.signals, told()).lostUntold === 0, 'every signal accounted for', 5000).catch(() => undefined);
     const l = ledger(sent, bv.signals, told());
-    expect(l).toMatchObject({ lostUntold: 0, duplicated: 0, reordered: 0 });
+    expect(l, JSON.stringify(l)).toMatchObject({ lostUntold: 0, duplicated: 0, reordered: 0 });
     expect(l.lostTold).toBeGreaterThan(0);
-    expect(av.errors.every((e) => e.code === 'UNAVAILABLE')).toBe(true);
+    expect(av.errors.every((e) => e.code === 'UNAVAILABLE' || e.code === 'UNKNOWN_PEER')).toBe(true);
+    // Whatever order the nodes recovered in, both clients end up agreeing with the store.
+    const expected = [av.self!, bv.self!].sort();
+    await until(() => av.members().join() === expected.join() && bv.members().join() === expected.join(), 'views agree', 5000);
+    expect(await members('sig')).toEqual(expected);
   });
 });
