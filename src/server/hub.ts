@@ -141,9 +141,12 @@ export class Hub {
     try {
       result = await store.join(msg.room, record, capacity);
     } catch (err) {
-      conn.log.error({ err, event: 'store-error' }, 'store join failed');
+      const unavailable = isSigctlError(err) && err.code === 'UNAVAILABLE';
+      // UNAVAILABLE is the store's expected answer during an outage or a recovery: not an error here.
+      if (unavailable) conn.log.warn({ err: err.message, event: 'store-unavailable' }, 'join refused: store unavailable');
+      else conn.log.error({ err, event: 'store-error' }, 'store join failed');
       conn.resetIfJoining();
-      conn.sendError(isSigctlError(err) && err.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'INTERNAL', 'the join could not be recorded; try again', re);
+      conn.sendError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', unavailable ? `${err.message}` : 'the join could not be recorded; try again', re);
       metrics.joins.inc({ result: 'refused' });
       return;
     }
