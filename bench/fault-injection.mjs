@@ -283,12 +283,14 @@ async function scenario(name) {
         mb.onBye = () => {
           mb.moving = true;
           const byeAt = Date.now();
+          mb.byeAt = byeAt;
           mb.onClose = () => {
             mb.onClose = undefined;
             const token = mb.token;
             joinAs(mb, a.ws, { resume: token })
               .then(() => {
                 moves.push(Date.now() - byeAt);
+                mb.resumedAt = Date.now();
                 mb.moving = false;
               })
               .catch(() => moves.push(Infinity));
@@ -315,6 +317,12 @@ async function scenario(name) {
   let recoveryMs = 0;
   for (const [from, to] of senders) {
     const l = ledger(from, to);
+    if (process.env.FI_DEBUG && l.lostUntold > 0) {
+      const seen = new Set((to.got.get(from.tag) ?? []).map((g) => g.n));
+      const lost = [];
+      for (let i = 0; i < from.sent; i++) if (!seen.has(i) && !from.told.has(i)) lost.push(`${i}@${from.sentAt[i] - faultStart}`);
+      process.stderr.write(`${from.tag} -> ${to.tag}: untold ${lost.join(' ')}; to.byeAt ${to.byeAt - faultStart} to.resumedAt ${to.resumedAt - faultStart} to.codes ${JSON.stringify(to.codes)}\n`);
+    }
     for (const k of Object.keys(total)) total[k] += l[k];
     if (name === 'node-kill') continue;
     const after = (to.got.get(from.tag) ?? []).find(({ n }) => from.sentAt[n] >= faultEnd);

@@ -204,4 +204,46 @@ describe('Redis faults across two nodes', () => {
     await until(() => av.members().join() === expected.join() && bv.members().join() === expected.join(), 'views agree', 5000);
     expect(await members('sig')).toEqual(expected);
   });
+
+  it('a node draining under load: its member resumes on the other node and no signal to it is lost untold', async () => {
+    prefix = `d${prefixSeq++}:`;
+    const cfg = { limits: { messagesPerSecond: 1000, burst: 1000 }, drainMs: 200, rooms: { resumeGraceMs: 3000 } };
+    const n1 = await node('n1', {}, cfg);
+    const n2 = await node('n2', {}, cfg);
+    const a = res.client(await TestClient.connect(n1.url));
+    const av = new ClientView(a);
+    a.send({ type: 'join', room: 'move' });
+    await a.next('joined');
+    const b = res.client(await TestClient.connect(n2.url));
+    const bv = new ClientView(b);
+    b.send({ type: 'join', room: 'move' });
+    const jb = await b.next('joined');
+    let sent = 0;
+    const pump = setInterval(() => {
+      a.send({ type: 'signal', to: jb.self.id, data: sent, id: sent });
+      sent++;
+    }, 4);
+    let b2: TestClient | undefined;
+    let b2v: ClientView | undefined;
+    try {
+      await until(() => bv.signals.length >= 20, 'signals flowing');
+      const drained = n2.drain();
+      await b.next('bye');
+      await b.waitClosed();
+      b2 = res.client(await TestClient.connect(n1.url));
+      b2v = new ClientView(b2);
+      b2.send({ type: 'join', room: 'move', resume: jb.resumeToken });
+      expect(await b2.next('joined')).toMatchObject({ resumed: true, self: jb.self });
+      const after = b2v.signals.length;
+      await until(() => b2v!.signals.length >= after + 20, 'signals flowing after the move');
+      await drained;
+    } finally {
+      clearInterval(pump);
+    }
+    const received = (): unknown[] => [...bv.signals, ...b2v!.signals];
+    const told = (): Set<unknown> => new Set(av.errors.map((e) => e.re));
+    await until(() => ledger(sent, received(), told()).lostUntold === 0, 'every signal accounted for', 5000).catch(() => undefined);
+    const l = ledger(sent, received(), told());
+    expect(l, JSON.stringify(l)).toMatchObject({ lostUntold: 0, duplicated: 0, reordered: 0 });
+  });
 });
