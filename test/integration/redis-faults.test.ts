@@ -2,8 +2,8 @@
  * Redis faults under two nodes sharing one real redis-server (issue 11): a frozen Redis is noticed
  * (readyz 503, joins fail fast), a Redis that lost its data never lets a room exceed its capacity
  * while nodes reconnect at different times, a member that cannot be restored is told, and no
- * cross-node signal is lost without its sender being told. The longer scenarios, with figures,
- * are in bench/fault-injection.mjs (docs/reliability.md).
+ * cross-node signal is lost without its sender being told, not even while a node drains. The
+ * longer scenarios, with figures, are in bench/fault-injection.mjs (docs/reliability.md).
  */
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
