@@ -16,6 +16,9 @@
  * over to every pair delivering again). Writes bench/sections/40-reliability.md.
  *
  *   npm run build && node bench/fault-injection.mjs [--quick] [--fault-ms 3000] [--rooms 10] [--rate 20] [--only a,b]
+ *
+ * --quick writes to .bench-out/ instead; FI_DEBUG=1 prints each signal lost untold (number and
+ * send time relative to the fault) on stderr.
  */
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';

@@ -25,8 +25,9 @@ import { SigctlError } from '../protocol/errors.js';
 import type { Meta } from '../protocol/messages.js';
 import { RedisCommands } from './redis-commands.js';
 import { DeadlineError, withDeadline } from './redis-deadline.js';
-import { parseNodeMemberEntry, RedisKeys } from './redis-keys.js';
+import { RedisKeys } from './redis-keys.js';
 import { NodeLiveness, type ReapedMember } from './redis-liveness.js';
+import { recover, type RecoveryHost } from './redis-recovery.js';
 import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
@@ -88,6 +89,7 @@ export class RedisStore implements Store {
   private epoch = '';
   private recovering: Promise<void> | undefined;
   private recoverAgain = false;
+  private readonly recoveryHost: RecoveryHost;
 
   constructor(options: RedisStoreOptions) {
     this.nodeId = options.nodeId ?? randomUUID().slice(0, 8);
@@ -117,6 +119,35 @@ export class RedisStore implements Store {
       });
       client.on('end', () => this.setHealth(false));
     }
+    this.recoveryHost = {
+      nodeId: this.nodeId,
+      db: this.db,
+      liveness: this.liveness,
+      windowMs: this.recoveryWindowMs,
+      logger: this.logger,
+      now: this.now,
+      open: () => !this.closed,
+      getEpoch: () => this.epoch,
+      setEpoch: (e) => {
+        this.epoch = e;
+      },
+      held: () => [...this.held].flatMap(([room, members]) => [...members.values()].map(({ record, capacity }) => ({ room, record, capacity }))),
+      holds: (room, memberId) => this.held.get(room)?.has(memberId) === true,
+      restore: (room, record, capacity) => this.db.join(room, record, capacity, 'restore', this.epoch),
+      evict: async (room, memberId) => {
+        this.unhold(room, memberId);
+        await this.unsubscribeRoom(room).catch(() => undefined);
+        for (const l of this.evictListeners) l({ room, memberId });
+      },
+      released: (m) => {
+        for (const l of this.reapListeners) l(m);
+      },
+      recovered: () => this.setHealth(true),
+      settled: () => {
+        if (!this.up) return;
+        for (const l of this.resyncListeners) l();
+      },
+    };
   }
 
   get healthy(): boolean {
@@ -216,64 +247,10 @@ export class RedisStore implements Store {
       });
   }
 
-  /** See the module comment. Leaves the store up, or throws (the next probe or reconnect retries). */
+  /** See redis-recovery.ts. Leaves the store up, or throws (the next probe or reconnect retries). */
   private async recover(why: string): Promise<void> {
     if (!this.cmd.isReady || !this.sub.isReady) return; // the other client's 'ready' triggers again
-    const lost = (await this.db.epoch()) !== this.epoch;
-    let expected: string[] = [];
-    if (lost) {
-      expected = [...new Set([...this.liveness.knownNodes, this.nodeId])];
-      this.epoch = await this.db.beginEpoch(randomUUID(), this.recoveryWindowMs, expected);
-    }
-    let restored = 0;
-    let evicted = 0;
-    for (const [room, members] of [...this.held]) {
-      for (const { record, capacity } of [...members.values()]) {
-        const result = await this.runJoin(room, { ...record, node: this.nodeId }, capacity, 'restore');
-        if (result.ok) {
-          restored++;
-          continue;
-        }
-        // Admitted before the loss, but newer joiners filled the room first: they keep it.
-        evicted++;
-        this.unhold(room, record.id);
-        await this.unsubscribeRoom(room).catch(() => undefined);
-        for (const l of this.evictListeners) l({ room, memberId: record.id });
-      }
-    }
-    const released = await this.releaseStale();
-    await this.liveness.beat();
-    await this.db.restored(this.nodeId);
-    this.liveness.cameUp();
-    this.setHealth(true);
-    this.logger?.warn({ node: this.nodeId, why, dataLost: lost, waitingFor: expected, restored, evicted, released }, 'redis store recovered');
-    void this.resyncWhenSettled();
-  }
-
-  /** Members recorded on this node that it no longer holds (their leave failed during the outage). */
-  private async releaseStale(): Promise<number> {
-    const entries = await this.db.nodeMembers(this.nodeId);
-    let released = 0;
-    for (const entry of entries) {
-      const parsed = parseNodeMemberEntry(entry);
-      if (parsed === undefined || this.held.get(parsed.room)?.has(parsed.memberId) === true) continue;
-      const result = await this.db.leave(parsed.room, parsed.memberId, this.nodeId);
-      if (!result.removed) continue;
-      released++;
-      for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
-    }
-    return released;
-  }
-
-  /** Waits (bounded by the window) until no node is restoring, then asks the server to resync. */
-  private async resyncWhenSettled(): Promise<void> {
-    const deadline = this.now() + this.recoveryWindowMs;
-    while (!this.closed && this.now() < deadline) {
-      if (!(await this.db.recovering().catch(() => true))) break;
-      await new Promise((resolve) => setTimeout(resolve, 100).unref());
-    }
-    if (this.closed || !this.up) return;
-    for (const l of this.resyncListeners) l();
+    await recover(this.recoveryHost, why);
   }
 
   private async heartbeat(): Promise<void> {

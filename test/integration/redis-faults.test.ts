@@ -240,7 +240,7 @@ describe('Redis faults across two nodes', () => {
     } finally {
       clearInterval(pump);
     }
-    const received = (): unknown[] => [...bv.signals, ...b2v!.signals];
+    const received = (): unknown[] => [...bv.signals, ...b2v.signals];
     const told = (): Set<unknown> => new Set(av.errors.map((e) => e.re));
     await until(() => ledger(sent, received(), told()).lostUntold === 0, 'every signal accounted for', 5000).catch(() => undefined);
     const l = ledger(sent, received(), told());
