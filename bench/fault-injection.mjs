@@ -63,7 +63,7 @@ async function redisUp(url) {
       await c.ping();
       return c;
     } catch {
-      await c.destroy?.();
+      if (c.isOpen) c.destroy();
       await sleep(50);
     }
   }
