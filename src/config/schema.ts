@@ -180,8 +180,18 @@ export const ConfigSchema = z.strictObject({
       nodeHeartbeatMs: z.number().int().min(100).default(3_000),
       /** Node id in Redis and in GET /v1/nodes; random when absent. */
       nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$').optional(),
+      /**
+       * Every Redis command, and the health PING sent every quarter of it, must answer within this;
+       * otherwise the store is down for this node (/readyz 503, joins UNAVAILABLE) until it answers.
+       */
+      timeoutMs: z.number().int().min(50).default(1_000),
+      /**
+       * After Redis lost its data (restart without persistence, failover), joins are held with
+       * UNAVAILABLE until every node seen alive before has restored its members, or this long.
+       */
+      recoveryWindowMs: z.number().int().nonnegative().default(5_000),
     })
-    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000 }),
+    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000 }),
 });
 
 /** The validated, frozen configuration. */

@@ -25,8 +25,10 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4010,
   /** The same member resumed on another connection; this one is superseded. */
   REPLACED: 4011,
+  /** Redis lost the membership and the room filled before it was restored (MEMBERSHIP_LOST). */
+  MEMBERSHIP_LOST: 4012,
   /** A raw relay client's join was refused; the close reason is the error code (ROOM_FULL, ...). */
-  JOIN_REFUSED: 4012,
+  JOIN_REFUSED: 4013,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

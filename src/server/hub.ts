@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
+import { CloseCode } from '../protocol/close-codes.js';
 import { isSigctlError } from '../protocol/errors.js';
 import type { JoinMessage, LeaveMessage, Meta, MessageId, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
@@ -45,6 +46,8 @@ export class Hub {
   private readonly index: LocalIndex;
   private readonly unsubscribe: () => void;
   private readonly offReap: (() => void) | undefined;
+  private readonly offEvict: (() => void) | undefined;
+  private readonly offResync: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly o: HubOptions) {
@@ -54,9 +57,45 @@ export class Hub {
     this.offReap = o.store.onReap?.(({ room, memberId }) => {
       const held = this.index.get(room, memberId);
       if (held !== undefined) this.index.remove(room, held);
-      this.index.broadcast(room, { type: 'peer-left', room, peer: memberId, reason: 'disconnect' }, memberId);
-      o.logger.info({ event: 'reaped', room, member: memberId }, 'member of a dead node removed');
+      this.index.announceLeft(room, memberId, 'disconnect');
+      o.logger.info({ event: 'reaped', room, member: memberId }, 'member removed from the store on behalf of its node');
     });
+    this.offEvict = o.store.onEvict?.(({ room, memberId }) => this.evict(room, memberId));
+    this.offResync = o.store.onResync?.(() => {
+      this.resync().catch((err: unknown) => o.logger.error({ err, event: 'store-error' }, 'membership resync failed'));
+    });
+  }
+
+  /** The store lost this member's record and the room filled before it was restored (MEMBERSHIP_LOST). */
+  private evict(roomId: string, memberId: string): void {
+    const member = this.index.get(roomId, memberId);
+    if (member === undefined) return;
+    const conn = member.conn;
+    this.index.remove(roomId, member);
+    member.state = 'reserved';
+    if (conn !== undefined) {
+      conn.sendError('MEMBERSHIP_LOST', `the room store lost your membership of ${JSON.stringify(roomId)} and the room filled before it was restored; join again`);
+      conn.state = 'idle';
+      conn.room = undefined;
+      conn.memberId = undefined;
+      conn.kick(CloseCode.MEMBERSHIP_LOST, 'membership lost');
+    }
+    this.index.announceLeft(roomId, memberId, 'disconnect');
+    this.o.logger.warn({ event: 'evicted', room: roomId, member: memberId }, 'member evicted after the store lost its data');
+  }
+
+  /** After a store outage: what each room's clients were told is brought in line with the store. */
+  private async resync(): Promise<void> {
+    let left = 0;
+    let joined = 0;
+    for (const roomId of this.index.roomIds()) {
+      this.index.announcePresent(roomId);
+      const members = await this.o.store.members(roomId);
+      const fixed = this.index.reconcile(roomId, members);
+      left += fixed.left;
+      joined += fixed.joined;
+    }
+    this.o.logger.info({ event: 'resynced', rooms: this.index.size.rooms, left, joined }, 'membership re-checked after a store outage');
   }
 
   /** Rooms and members held by this node (for metrics). */
@@ -102,9 +141,12 @@ export class Hub {
     try {
       result = await store.join(msg.room, record, capacity);
     } catch (err) {
-      conn.log.error({ err, event: 'store-error' }, 'store join failed');
+      const unavailable = isSigctlError(err) && err.code === 'UNAVAILABLE';
+      // UNAVAILABLE is the store's expected answer during an outage or a recovery: not an error here.
+      if (unavailable) conn.log.warn({ err: err.message, event: 'store-unavailable' }, 'join refused: store unavailable');
+      else conn.log.error({ err, event: 'store-error' }, 'store join failed');
       conn.resetIfJoining();
-      conn.sendError(isSigctlError(err) && err.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'INTERNAL', 'the join could not be recorded; try again', re);
+      conn.sendError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', unavailable ? `${err.message}` : 'the join could not be recorded; try again', re);
       metrics.joins.inc({ result: 'refused' });
       return;
     }
@@ -140,6 +182,7 @@ export class Hub {
     }
     const member: LocalMember = { record, conn, state: 'live', token, pending: undefined, grace: undefined };
     this.index.add(msg.room, member);
+    this.index.seed(msg.room, [...result.peers, record]);
     metrics.joins.inc({ result: 'joined' });
 
     if (conn.isClosed()) {
@@ -220,14 +263,14 @@ export class Hub {
         this.index.deliver(roomId, target, frame, true);
       } else if (to !== self && this.index.shared) {
         // Not held here: another node may hold it (no per-message membership lookup).
-        this.index.publish({ room: roomId, to, frame: frameText(frame), origin: this.o.store.nodeId, queue: true });
+        this.index.publishSignal({ room: roomId, to, frame: frameText(frame), origin: this.o.store.nodeId, queue: true }, conn, id);
       } else {
         conn.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(to)} in room ${JSON.stringify(roomId)}`, id);
       }
       return;
     }
     for (const m of room.values()) if (m.record.id !== self) this.index.deliver(roomId, m, frame, true);
-    if (this.index.shared) this.index.publish({ room: roomId, except: self, frame: frameText(frame), origin: this.o.store.nodeId, queue: true });
+    if (this.index.shared) this.index.publishSignal({ room: roomId, except: self, frame: frameText(frame), origin: this.o.store.nodeId, queue: true }, conn, id);
   }
 
   async meta(conn: Connection, msg: MetaMessage): Promise<void> {
@@ -378,6 +421,8 @@ export class Hub {
     this.closed = true;
     this.unsubscribe();
     this.offReap?.();
+    this.offEvict?.();
+    this.offResync?.();
     this.index.clear();
   }
 }

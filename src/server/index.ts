@@ -380,7 +380,13 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
         });
       });
       await Promise.race([deadline, empty]);
-      for (const conn of connections) conn.end('abnormal', CloseCode.GOING_AWAY, 'server shutting down');
+      for (const conn of connections) {
+        conn.end('abnormal', CloseCode.GOING_AWAY, 'server shutting down');
+        // Reserve the member now, not when the close handshake completes: a signal written to a
+        // closing socket is dropped, while a reserved member's signals are queued for its resume.
+        hub.disconnected(conn, 'abnormal');
+        conn.state = 'closed';
+      }
       // Give close handshakes a moment, then stop everything.
       const t0 = Date.now();
       while (connections.size > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 20));

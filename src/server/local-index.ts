@@ -9,7 +9,7 @@
  * member whose record names another node is remote: frames for it are published to that node.
  */
 import type { Logger } from 'pino';
-import type { PeerInfo, ServerMessage } from '../protocol/messages.js';
+import type { MessageId, PeerInfo, PeerLeftReason, ServerMessage } from '../protocol/messages.js';
 import type { Envelope, MemberRecord, Store } from '../store/store.js';
 import { frameText, type Connection, type Frame } from './connection.js';
 import { encode } from './frames.js';
@@ -49,6 +49,13 @@ export class LocalIndex {
   private readonly rooms = new Map<string, Map<string, LocalMember>>();
   /** Resume tokens of live members, for a client that resumes before we saw it drop. */
   private readonly liveTokens = new Map<string, { room: string; id: string }>();
+  /**
+   * For each room with members here: every member this node's clients were told about (joined,
+   * peer-joined, peer-left), by id, with the node holding it. Membership frames are pub/sub, so
+   * at most once: after an outage the server re-checks this against the store (reconcile), and
+   * it tells whether a signal's recipients live on other nodes.
+   */
+  private readonly views = new Map<string, Map<string, string>>();
   /** Other nodes may hold members of our rooms (see Store.shared). */
   readonly shared: boolean;
   private readonly nodeId: string;
@@ -95,12 +102,74 @@ export class LocalIndex {
     const room = this.rooms.get(roomId);
     if (room?.get(member.record.id) !== member) return false;
     room.delete(member.record.id);
-    if (room.size === 0) this.rooms.delete(roomId);
+    if (room.size === 0) {
+      this.rooms.delete(roomId);
+      this.views.delete(roomId);
+    }
     this.liveTokens.delete(member.token);
     if (member.grace !== undefined) clearTimeout(member.grace);
     member.grace = undefined;
     member.conn = undefined;
     return true;
+  }
+
+  /** Ids of the rooms with members here. */
+  roomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /** Records that this node's clients in `roomId` now know `records` (a join's or resume's answer). */
+  seed(roomId: string, records: readonly MemberRecord[]): void {
+    let view = this.views.get(roomId);
+    if (view === undefined) this.views.set(roomId, (view = new Map<string, string>()));
+    for (const r of records) view.set(r.id, r.node);
+  }
+
+  /** Whether this node's clients in `roomId` were told about member `id`. */
+  knows(roomId: string, id: string): boolean {
+    return this.views.get(roomId)?.has(id) === true;
+  }
+
+  /**
+   * Brings what this node's clients in `roomId` were told in line with the store's `members`:
+   * `peer-left` (disconnect) for members gone, `peer-joined` for members they never heard of.
+   * Returns how many frames of each kind were sent.
+   */
+  reconcile(roomId: string, members: readonly MemberRecord[]): { left: number; joined: number } {
+    const room = this.rooms.get(roomId);
+    const view = this.views.get(roomId);
+    const out = { left: 0, joined: 0 };
+    if (room === undefined || view === undefined) return out;
+    const present = new Set(members.map((m) => m.id));
+    for (const id of [...view.keys()]) {
+      if (present.has(id) || room.has(id)) continue;
+      view.delete(id);
+      this.sendLive(room, encode({ type: 'peer-left', room: roomId, peer: id, reason: 'disconnect' }), id);
+      out.left++;
+    }
+    for (const m of members) {
+      if (!view.has(m.id)) {
+        this.sendLive(room, encode({ type: 'peer-joined', room: roomId, peer: info(m) }), m.id);
+        out.joined++;
+      }
+      view.set(m.id, m.node);
+    }
+    return out;
+  }
+
+  /**
+   * Tells the other nodes (again) that this node's members of `roomId` are present: a node that
+   * re-checked its room before this one restored them (after a data loss) told its clients they
+   * had left, and hears of them here. Nodes that knew them drop the envelope.
+   */
+  announcePresent(roomId: string): void {
+    const room = this.rooms.get(roomId);
+    if (room === undefined) return;
+    for (const m of room.values()) {
+      if (m.record.node !== this.nodeId) continue;
+      const frame = encode({ type: 'peer-joined', room: roomId, peer: info(m.record) });
+      this.publish({ room: roomId, except: m.record.id, frame, origin: this.nodeId, presence: { id: m.record.id, present: true } });
+    }
   }
 
   /** The live member a resume token belongs to. */
@@ -149,7 +218,58 @@ export class LocalIndex {
     const room = this.rooms.get(roomId);
     const text = encode(frame);
     if (room !== undefined) this.sendLive(room, text, except);
-    this.publish({ room: roomId, except, frame: text, origin: this.o.store.nodeId });
+    let presence: Envelope['presence'];
+    if (frame.type === 'peer-joined') {
+      presence = { id: frame.peer.id, present: true };
+      this.views.get(roomId)?.set(frame.peer.id, this.nodeId);
+    } else if (frame.type === 'peer-left') {
+      presence = { id: frame.peer, present: false };
+      this.views.get(roomId)?.delete(frame.peer);
+    }
+    this.publish({ room: roomId, except, frame: text, origin: this.o.store.nodeId, presence });
+  }
+
+  /**
+   * A member was removed from the store on another's behalf (reaped, or a leave finished late):
+   * local clients hear `peer-left` unless they already did; other nodes always get the envelope.
+   */
+  announceLeft(roomId: string, id: string, reason: PeerLeftReason): void {
+    const text = encode({ type: 'peer-left', room: roomId, peer: id, reason });
+    const room = this.rooms.get(roomId);
+    const view = this.views.get(roomId);
+    if (room !== undefined && view?.has(id) === true) this.sendLive(room, text, id);
+    view?.delete(id);
+    this.publish({ room: roomId, except: id, frame: text, origin: this.o.store.nodeId, presence: { id, present: false } });
+  }
+
+  /**
+   * Publishes a client's signal for the members of its room on other nodes, and answers the
+   * sender (`re` = the signal's id) when it did not get there: UNAVAILABLE when the store could
+   * not carry it or fewer nodes than hold its recipients received it, UNKNOWN_PEER when no node
+   * received a `to` that this node never heard of. Only the cross-node path pays for this.
+   */
+  publishSignal(env: Envelope, sender: Connection, id: MessageId | undefined): void {
+    const view = this.views.get(env.room);
+    let expected = 1;
+    if (env.to === undefined) {
+      const nodes = new Set<string>();
+      if (view !== undefined) for (const n of view.values()) if (n !== this.nodeId) nodes.add(n);
+      expected = nodes.size;
+    }
+    const tell = (reason: string): void => {
+      sender.sendError('UNAVAILABLE', `signal not delivered to ${env.to === undefined ? 'every member on other nodes' : JSON.stringify(env.to)}: ${reason}; send it again`, id);
+    };
+    this.o.store.publish(env).then(
+      (reached) => {
+        if (reached >= expected) return;
+        if (env.to !== undefined && view?.has(env.to) !== true) {
+          sender.sendError('UNKNOWN_PEER', `no member ${JSON.stringify(env.to)} in room ${JSON.stringify(env.room)}`, id);
+        } else tell('a node holding recipients was not listening');
+      },
+      () => {
+        if (expected > 0) tell('the room store (Redis) is unreachable');
+      },
+    );
   }
 
   private sendLive(room: ReadonlyMap<string, LocalMember>, frame: string, except: string | undefined): void {
@@ -173,11 +293,20 @@ export class LocalIndex {
     if (room === undefined) return;
     if (env.moved !== undefined) {
       // The member resumed on the origin node: forget our reservation without telling anyone.
+      this.views.get(env.room)?.set(env.moved, env.origin);
       const m = room.get(env.moved);
       if (m?.state === 'reserved' && m.record.node === node) this.remove(env.room, m);
       return;
     }
     const frame = env.frame;
+    if (env.presence !== undefined) {
+      // Clients hear each join and leave once, whichever path (envelope, reconcile) told them first.
+      const view = this.views.get(env.room);
+      const known = view?.has(env.presence.id) === true;
+      if (known === env.presence.present) return;
+      if (env.presence.present) view?.set(env.presence.id, env.origin);
+      else view?.delete(env.presence.id);
+    }
     if (env.queue !== true) {
       const target = env.to === undefined ? undefined : room.get(env.to);
       if (env.to === undefined) this.sendLive(room, frame, env.except);
@@ -194,6 +323,7 @@ export class LocalIndex {
       for (const m of room.values()) if (m.grace !== undefined) clearTimeout(m.grace);
     }
     this.rooms.clear();
+    this.views.clear();
     this.liveTokens.clear();
   }
 }

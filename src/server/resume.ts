@@ -141,6 +141,7 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
     ctx.redisconnected(conn);
     return true;
   }
+  index.seed(msg.room, members);
   const newTokenValue = newResumeToken();
   index.setLiveToken(msg.room, member, newTokenValue);
   conn.state = 'joined';

@@ -22,6 +22,8 @@ export async function createStore(config: Readonly<Config>, options: CreateStore
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
     heartbeatMs: config.redis.nodeHeartbeatMs,
+    timeoutMs: config.redis.timeoutMs,
+    recoveryWindowMs: config.redis.recoveryWindowMs,
     logger: options.logger,
     publicUrl: config.publicUrl,
     ...(nodeId === undefined ? {} : { nodeId }),

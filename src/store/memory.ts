@@ -121,8 +121,8 @@ export class MemoryStore implements Store {
     return Promise.resolve(q === undefined ? { frames: [], dropped: 0 } : q);
   }
 
-  publish(_envelope: Envelope): Promise<void> {
-    return Promise.resolve();
+  publish(_envelope: Envelope): Promise<number> {
+    return Promise.resolve(0);
   }
 
   subscribe(_handler: (envelope: Envelope) => void): () => void {

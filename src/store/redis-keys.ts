@@ -61,6 +61,17 @@ export class RedisKeys {
   nodeMembers(nodeId: string): string {
     return `${this.prefix}node:${nodeId}:members`;
   }
+  /**
+   * String: a random id written once into an empty Redis. A node that finds another value (or
+   * none) knows Redis lost its data since it last looked (restart, failover) and restores.
+   */
+  epoch(): string {
+    return `${this.prefix}epoch`;
+  }
+  /** Set with TTL: nodes still restoring their members after a data loss; joins wait while it exists. */
+  recovery(): string {
+    return `${this.prefix}recovery`;
+  }
   /** Lock so that one survivor reaps a dead node. */
   reapLock(nodeId: string): string {
     return `${this.prefix}reap:${nodeId}`;

@@ -22,13 +22,25 @@ local function list_members(except)
 end
 `;
 
+/** JOIN's answer when the caller's epoch is not Redis's: Redis lost its data, restore first. */
+export const JOIN_STALE_EPOCH = -1;
+/** JOIN's answer while nodes restore their members after a data loss: retry shortly. */
+export const JOIN_RECOVERING = -2;
+
 /**
- * KEYS: members, meta, cap, seq, nodeMembers(node)
- * ARGV: memberId, identity JSON without seq, meta JSON, capacity, node entry, force ("1" re-registers
- *       a member after a Redis restart without the capacity check)
- * Returns {ok(0|1), capacity, ready(0|1), peersIdentity[], peersMeta[]} (peers before this join).
+ * KEYS: members, meta, cap, seq, nodeMembers(node), epoch, recovery
+ * ARGV: memberId, identity JSON without seq, meta JSON, capacity, node entry, mode ('join', or
+ *       'restore' to put back a member admitted before a data loss: allowed while the recovery
+ *       set exists, but never beyond capacity), the caller's epoch
+ * Returns {ok(1|0|-1|-2), capacity, ready(0|1), peersIdentity[], peersMeta[]} (peers before this join).
  */
 export const JOIN = LIST_MEMBERS + `
+if redis.call('GET', KEYS[6]) ~= ARGV[7] then
+  return {-1, 0, 0, {}, {}}
+end
+if ARGV[6] ~= 'restore' and redis.call('EXISTS', KEYS[7]) == 1 then
+  return {-2, 0, 0, {}, {}}
+end
 local n = redis.call('HLEN', KEYS[1])
 local cap = tonumber(redis.call('GET', KEYS[3]))
 if n == 0 or cap == nil then
@@ -36,7 +48,7 @@ if n == 0 or cap == nil then
   redis.call('SET', KEYS[3], cap)
 end
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
-if existing == false and n >= cap and ARGV[6] ~= '1' then
+if existing == false and n >= cap then
   return {0, cap, 0, {}, {}}
 end
 local peers, metas = list_members(ARGV[1])
@@ -54,6 +66,36 @@ redis.call('SADD', KEYS[5], ARGV[5])
 local ready = 0
 if existing == false and n == 1 then ready = 1 end
 return {1, cap, ready, peers, metas}
+`;
+
+/**
+ * KEYS: epoch, recovery. ARGV: a new epoch, recovery window ms, ids of the nodes expected to
+ * restore. When Redis has no epoch (it lost its data, or is new), sets the new one and the
+ * recovery set (joins wait until every listed node has restored, or the window ends).
+ * Returns the epoch now in force.
+ */
+export const BEGIN_EPOCH = `
+local e = redis.call('GET', KEYS[1])
+if e then return e end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if #ARGV > 2 and tonumber(ARGV[2]) > 0 then
+  redis.call('SADD', KEYS[2], unpack(ARGV, 3))
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return ARGV[1]
+`;
+
+/**
+ * KEYS: node, nodes, epoch. ARGV: node info JSON, TTL ms, node id.
+ * Refreshes the node's liveness key. Returns {had the key (0|1), epoch or ''}: a key that expired
+ * meanwhile means survivors may have reaped this node's members; another epoch means data loss.
+ */
+export const HEARTBEAT = `
+local had = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return {had, redis.call('GET', KEYS[3]) or ''}
 `;
 
 /**

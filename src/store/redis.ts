@@ -9,18 +9,26 @@
  * each node looks for nodes whose key has expired and, holding a lock, removes their members and
  * reports them through onReap so the server can tell the rooms (`peer-left`, reason disconnect).
  *
- * Redis outages: commands fail fast (no offline queue), the store reports `down`, joins are
- * refused by the server (UNAVAILABLE), and when Redis is back the node re-registers the members it
- * still holds (a restarted Redis may have lost everything).
+ * Faults (docs/reliability.md): every command is bounded by `timeoutMs`, and a PING probes Redis
+ * every quarter of it, so a frozen Redis is `down` within ~1.25 x timeoutMs. Down means: joins
+ * refused, publishes rejected (the server tells the sender), readyz 503. Coming back runs
+ * `recover()`, one at a time: compare the epoch (a Redis that lost its data has another, or none),
+ * open a recovery window on a data loss (joins wait until every node seen alive has restored, or
+ * the window ends), restore this node's members under the capacity check (a member that no longer
+ * fits is evicted: onEvict), finish leaves that failed during the outage, and once the window has
+ * closed, ask the server to re-check what its clients were told (onResync).
  */
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
-import { Meta as MetaSchema, type Meta } from '../protocol/messages.js';
-import { nodeMemberEntry, parseNodeMemberEntry, RedisKeys } from './redis-keys.js';
-import { DRAIN, ENQUEUE, JOIN, LEAVE, MEMBERS, SET_META, SET_NODE } from './redis-scripts.js';
-import type { Envelope, JoinResult, LeaveResult, MemberRecord, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
+import type { Meta } from '../protocol/messages.js';
+import { RedisCommands } from './redis-commands.js';
+import { DeadlineError, withDeadline } from './redis-deadline.js';
+import { RedisKeys } from './redis-keys.js';
+import { NodeLiveness, type ReapedMember } from './redis-liveness.js';
+import { recover, type RecoveryHost } from './redis-recovery.js';
+import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -30,34 +38,14 @@ export interface RedisStoreOptions {
   heartbeatMs?: number;
   /** How long start() waits for the first connection. */
   connectTimeoutMs?: number;
+  /** Bound of every command and of the health PING (config redis.timeoutMs). */
+  timeoutMs?: number;
+  /** Longest wait for the other nodes to restore after a data loss (config redis.recoveryWindowMs). */
+  recoveryWindowMs?: number;
   logger?: Logger | undefined;
   now?: () => number;
   /** This node's public WebSocket URL (config publicUrl): listed from the first heartbeat on. */
   publicUrl?: string | undefined;
-}
-
-/** A node's entry in `GET /v1/nodes`. */
-export interface NodeInfo {
-  id: string;
-  connections: number;
-  rooms: number;
-  startedAt: number;
-  updatedAt: number;
-  url?: string | undefined;
-}
-
-/** Load a node reports with its heartbeat. */
-export interface NodeLoad {
-  connections: number;
-  rooms: number;
-  url?: string | undefined;
-}
-
-/** A member removed because its node died. */
-export interface ReapedMember {
-  room: string;
-  memberId: string;
-  remaining: readonly MemberRecord[];
 }
 
 interface Held {
@@ -65,70 +53,63 @@ interface Held {
   capacity: number;
 }
 
-type Client = RedisClientType;
-
-function parseIdentity(json: unknown, metaJson: unknown): MemberRecord & { seq: number } {
-  const id = JSON.parse(String(json)) as { id: string; name: string; node: string; seq: number };
-  let meta: Meta = {};
-  try {
-    const parsed = MetaSchema.safeParse(JSON.parse(String(metaJson)));
-    if (parsed.success) meta = parsed.data;
-  } catch {
-    // A corrupt meta entry must not break the room: treat it as empty.
-  }
-  return { id: id.id, name: id.name, node: id.node, meta, seq: Number(id.seq) };
-}
-
-function records(identities: unknown, metas: unknown): MemberRecord[] {
-  const ids = Array.isArray(identities) ? identities : [];
-  const ms = Array.isArray(metas) ? metas : [];
-  return ids
-    .map((json, i) => parseIdentity(json, ms[i] ?? '{}'))
-    .sort((a, b) => a.seq - b.seq)
-    .map(({ seq: _seq, ...rec }) => rec);
-}
+/** Back off 50 ms doubling to 2 s between attempts, with jitter. */
+const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100);
 
 export class RedisStore implements Store {
   readonly nodeId: string;
   /** Other nodes share this store: frames for members not held here are published. */
   readonly shared = true;
   private readonly keys: RedisKeys;
-  private readonly cmd: Client;
-  private readonly sub: Client;
+  private readonly cmd: RedisClientType;
+  private readonly sub: RedisClientType;
+  private readonly db: RedisCommands;
   private readonly heartbeatMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly timeoutMs: number;
+  private readonly recoveryWindowMs: number;
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
-  private readonly startedAt: number;
+  private readonly liveness: NodeLiveness;
   private readonly healthListeners = new Set<(h: StoreHealth) => void>();
   private readonly envelopeHandlers = new Set<(e: Envelope) => void>();
   private readonly reapListeners = new Set<(m: ReapedMember) => void>();
-  /** Members this node holds, by room: re-registered after a Redis restart. */
+  private readonly evictListeners = new Set<(m: { room: string; memberId: string }) => void>();
+  private readonly resyncListeners = new Set<() => void>();
+  /** Members this node holds, by room: restored after Redis lost its data. */
   private readonly held = new Map<string, Map<string, Held>>();
   /** Rooms whose channel this node is subscribed to (subscribe before join, so nothing is missed). */
   private readonly roomSubs = new Map<string, number>();
-  private load: NodeLoad;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   private up = false;
   private closed = false;
-  private wasDown = false;
+  /** Set once start() succeeded: before that a client's 'ready' is part of starting, not a recovery. */
+  private started = false;
+  /** The Redis data generation this node's members are recorded in (see BEGIN_EPOCH). */
+  private epoch = '';
+  private recovering: Promise<void> | undefined;
+  private recoverAgain = false;
+  private readonly recoveryHost: RecoveryHost;
 
   constructor(options: RedisStoreOptions) {
     this.nodeId = options.nodeId ?? randomUUID().slice(0, 8);
     this.keys = new RedisKeys(options.keyPrefix ?? 'sigctl:');
     this.heartbeatMs = options.heartbeatMs ?? 3_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+    this.timeoutMs = options.timeoutMs ?? 1_000;
+    this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.startedAt = this.now();
-    this.load = { connections: 0, rooms: 0, url: options.publicUrl };
-    const socket = {
-      connectTimeout: 2_000,
-      // Back off up to 2 s between attempts; never give up while the node runs.
-      reconnectStrategy: (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2_000) + Math.floor(Math.random() * 100),
-    };
+    // Never give up while the node runs.
+    const socket = { connectTimeout: 2_000, reconnectStrategy };
     this.cmd = createClient({ url: options.url, socket, disableOfflineQueue: true });
     this.sub = this.cmd.duplicate();
+    this.db = new RedisCommands(this.cmd, this.keys, this.timeoutMs);
+    this.liveness = new NodeLiveness({ db: this.db, nodeId: this.nodeId, heartbeatMs: this.heartbeatMs, now: this.now, logger: this.logger });
+    // Listed with its public URL from the first heartbeat on, before the server reports its load.
+    this.liveness.load = { connections: 0, rooms: 0, url: options.publicUrl };
     for (const [name, client] of [
       ['commands', this.cmd],
       ['pubsub', this.sub],
@@ -137,9 +118,40 @@ export class RedisStore implements Store {
         this.logger?.debug({ err: err.message, client: name }, 'redis client error');
         this.setHealth(false);
       });
-      client.on('ready', () => this.onReady());
+      client.on('ready', () => {
+        if (this.started && !this.up) this.triggerRecover('reconnected');
+      });
       client.on('end', () => this.setHealth(false));
     }
+    this.recoveryHost = {
+      nodeId: this.nodeId,
+      db: this.db,
+      liveness: this.liveness,
+      windowMs: this.recoveryWindowMs,
+      logger: this.logger,
+      now: this.now,
+      open: () => !this.closed,
+      getEpoch: () => this.epoch,
+      setEpoch: (e) => {
+        this.epoch = e;
+      },
+      held: () => [...this.held].flatMap(([room, members]) => [...members.values()].map(({ record, capacity }) => ({ room, record, capacity }))),
+      holds: (room, memberId) => this.held.get(room)?.has(memberId) === true,
+      restore: (room, record, capacity) => this.db.join(room, record, capacity, 'restore', this.epoch),
+      evict: async (room, memberId) => {
+        this.unhold(room, memberId);
+        await this.unsubscribeRoom(room).catch(() => undefined);
+        for (const l of this.evictListeners) l({ room, memberId });
+      },
+      released: (m) => {
+        for (const l of this.reapListeners) l(m);
+      },
+      recovered: () => this.setHealth(true),
+      settled: () => {
+        if (!this.up) return;
+        for (const l of this.resyncListeners) l();
+      },
+    };
   }
 
   get healthy(): boolean {
@@ -148,25 +160,25 @@ export class RedisStore implements Store {
 
   /** Connects both clients and starts the heartbeat. Throws UNAVAILABLE when Redis cannot be reached in time. */
   async start(): Promise<void> {
-    const connect = Promise.all([this.cmd.connect(), this.sub.connect()]);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SigctlError('UNAVAILABLE', `cannot reach Redis within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-    });
     try {
-      await Promise.race([connect, timeout]);
+      await withDeadline(Promise.all([this.cmd.connect(), this.sub.connect()]), this.connectTimeoutMs, 'the connection');
+      // A new Redis gets its first epoch here; a node joining a running cluster adopts the current one.
+      this.epoch = await this.db.beginEpoch(randomUUID(), 0, []);
+      await this.liveness.beat();
+      await this.liveness.scan();
     } catch (err) {
       await this.close();
       throw err instanceof SigctlError ? err : new SigctlError('UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
+    this.liveness.cameUp();
+    this.started = true;
     this.setHealth(true);
-    await this.heartbeat();
     this.heartbeatTimer = setInterval(() => {
       this.heartbeat().catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 'node heartbeat failed'));
     }, this.heartbeatMs);
     this.heartbeatTimer.unref();
+    this.probeTimer = setInterval(() => this.probe(), Math.max(10, Math.floor(this.timeoutMs / 4)));
+    this.probeTimer.unref();
   }
 
   onHealth(listener: (health: StoreHealth) => void): () => void {
@@ -174,82 +186,98 @@ export class RedisStore implements Store {
     return () => this.healthListeners.delete(listener);
   }
 
-  /** Members removed from rooms because their node died (reaped by this node). */
+  /** Members removed from rooms by this node on another's behalf (a dead node's, or leaves that failed during an outage). */
   onReap(listener: (m: ReapedMember) => void): () => void {
     this.reapListeners.add(listener);
     return () => this.reapListeners.delete(listener);
   }
 
+  /** Members of this node that could not be restored after a data loss (their room filled meanwhile). */
+  onEvict(listener: (m: { room: string; memberId: string }) => void): () => void {
+    this.evictListeners.add(listener);
+    return () => this.evictListeners.delete(listener);
+  }
+
+  /** Called once a recovery is complete cluster-wide: membership frames may have been lost. */
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
   /** Load published with the next heartbeat and listed by nodes(). */
   reportLoad(load: NodeLoad): void {
-    this.load = load;
+    this.liveness.load = load;
   }
 
   private setHealth(up: boolean): void {
     if (this.closed || up === this.up) return;
     this.up = up;
-    if (!up) this.wasDown = true;
-    this.logger?.[up ? 'info' : 'warn']({ node: this.nodeId }, up ? 'redis reachable' : 'redis unreachable');
+    this.logger?.info({ node: this.nodeId, health: up ? 'up' : 'down' }, 'redis store health');
     for (const l of this.healthListeners) l(up ? 'up' : 'down');
   }
 
-  private onReady(): void {
-    if (this.closed || !this.cmd.isReady || !this.sub.isReady) return;
-    if (this.wasDown) {
-      this.wasDown = false;
-      this.reregister()
-        .then(() => this.setHealth(true))
-        .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 're-registering members failed'));
-    }
+  /** A bounded PING: the only way to notice a Redis that keeps its sockets open but does not answer. */
+  private probe(): void {
+    if (this.closed || this.probing || !this.cmd.isReady) return;
+    this.probing = true;
+    this.db.ping().then(
+      () => {
+        this.probing = false;
+        if (!this.up && this.recovering === undefined) this.triggerRecover('answering again');
+      },
+      () => {
+        this.probing = false;
+        this.setHealth(false);
+      },
+    );
   }
 
-  /** After an outage: put back every member this node still holds (Redis may have restarted empty). */
-  private async reregister(): Promise<void> {
-    for (const [room, members] of this.held) {
-      for (const { record, capacity } of members.values()) await this.runJoin(room, record, capacity, true);
+  /** Runs recover() once at a time; a trigger during a run runs it again after. */
+  private triggerRecover(why: string): void {
+    if (this.closed) return;
+    this.setHealth(false);
+    if (this.recovering !== undefined) {
+      this.recoverAgain = true;
+      return;
     }
-    await this.heartbeat();
-    this.logger?.info({ node: this.nodeId, rooms: this.held.size }, 're-registered members after redis outage');
+    this.recovering = this.recover(why)
+      .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message, why }, 'redis recovery failed; retrying when Redis answers'))
+      .finally(() => {
+        this.recovering = undefined;
+        if (this.recoverAgain && !this.closed) {
+          this.recoverAgain = false;
+          this.triggerRecover('again');
+        }
+      });
+  }
+
+  /** See redis-recovery.ts. Leaves the store up, or throws (the next probe or reconnect retries). */
+  private async recover(why: string): Promise<void> {
+    if (!this.cmd.isReady || !this.sub.isReady) return; // the other client's 'ready' triggers again
+    await recover(this.recoveryHost, why);
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.closed || !this.cmd.isReady) return;
-    const info: NodeInfo = { id: this.nodeId, ...this.load, startedAt: this.startedAt, updatedAt: this.now() };
-    await this.cmd.multi().set(this.keys.node(this.nodeId), JSON.stringify(info), { PX: this.heartbeatMs * 2 }).sAdd(this.keys.nodes(), this.nodeId).exec();
-    await this.reapDead();
+    if (this.closed || !this.up || !this.cmd.isReady) return;
+    const { had, epoch } = await this.liveness.beat();
+    if (epoch !== this.epoch || !had) {
+      // Data lost without a disconnect (FLUSHALL, failover), or our key expired (a freeze or a
+      // stall longer than 2 heartbeats): survivors may have reaped us. Restore.
+      this.triggerRecover(epoch !== this.epoch ? 'epoch changed' : 'liveness key expired');
+      return;
+    }
+    await this.liveness.reap((m) => {
+      for (const l of this.reapListeners) l(m);
+    });
   }
 
   /** Live nodes with their load. */
-  async nodes(): Promise<NodeInfo[]> {
+  async nodes(): Promise<NodeStatus[]> {
     this.assertUp();
-    const ids = await this.cmd.sMembers(this.keys.nodes());
-    if (ids.length === 0) return [];
-    const values = await this.cmd.mGet(ids.map((id) => this.keys.node(id)));
-    const out: NodeInfo[] = [];
-    for (const v of values) if (typeof v === 'string') out.push(JSON.parse(v) as NodeInfo);
-    return out.sort((a, b) => a.id.localeCompare(b.id));
-  }
-
-  private async reapDead(): Promise<void> {
-    const ids = await this.cmd.sMembers(this.keys.nodes());
-    for (const id of ids) {
-      if (id === this.nodeId) continue;
-      if ((await this.cmd.exists(this.keys.node(id))) === 1) continue;
-      const locked = await this.cmd.set(this.keys.reapLock(id), this.nodeId, { NX: true, PX: 30_000 });
-      if (locked !== 'OK') continue;
-      const entries = await this.cmd.sMembers(this.keys.nodeMembers(id));
-      let reaped = 0;
-      for (const entry of entries) {
-        const parsed = parseNodeMemberEntry(entry);
-        if (parsed === undefined) continue;
-        const result = await this.runLeave(parsed.room, parsed.memberId, id);
-        if (result.removed) {
-          reaped++;
-          for (const l of this.reapListeners) l({ room: parsed.room, memberId: parsed.memberId, remaining: result.remaining });
-        }
-      }
-      await this.cmd.multi().del(this.keys.nodeMembers(id)).sRem(this.keys.nodes(), id).exec();
-      this.logger?.warn({ deadNode: id, reaped }, 'reaped members of a dead node');
+    try {
+      return await this.db.nodes();
+    } catch (err) {
+      throw this.wrap(err);
     }
   }
 
@@ -273,14 +301,14 @@ export class RedisStore implements Store {
   private async subscribeRoom(room: string): Promise<void> {
     const n = this.roomSubs.get(room) ?? 0;
     this.roomSubs.set(room, n + 1);
-    if (n === 0) await this.sub.subscribe(this.keys.channel(room), (message) => this.dispatch(message));
+    if (n === 0) await this.db.bound(this.sub.subscribe(this.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
   }
 
   private async unsubscribeRoom(room: string): Promise<void> {
     const n = this.roomSubs.get(room) ?? 0;
     if (n <= 1) {
       this.roomSubs.delete(room);
-      if (n === 1 && this.sub.isReady) await this.sub.unsubscribe(this.keys.channel(room));
+      if (n === 1 && this.sub.isReady) await this.db.bound(this.sub.unsubscribe(this.keys.channel(room)), 'UNSUBSCRIBE');
     } else {
       this.roomSubs.set(room, n - 1);
     }
@@ -295,41 +323,30 @@ export class RedisStore implements Store {
     }
     if (env.origin === this.nodeId || typeof env.frame !== 'string' || typeof env.room !== 'string') return;
     if (typeof env.moved === 'string' && this.held.get(env.room)?.has(env.moved) === true) {
-      // The member resumed on the origin node: this node no longer holds it (nor re-registers it).
+      // The member resumed on the origin node: this node no longer holds it (nor restores it).
       this.unhold(env.room, env.moved);
       this.unsubscribeRoom(env.room).catch(() => undefined);
     }
     for (const h of this.envelopeHandlers) h(env);
   }
 
-  private async runJoin(room: string, member: MemberRecord, capacity: number, force: boolean): Promise<JoinResult> {
-    const k = this.keys;
-    const identity = JSON.stringify({ id: member.id, name: member.name, node: member.node });
-    const reply = (await this.cmd.eval(JOIN, {
-      keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.nodeMembers(member.node)],
-      arguments: [member.id, identity, JSON.stringify(member.meta), String(capacity), nodeMemberEntry(room, member.id), force ? '1' : '0'],
-    })) as [number, number, number, unknown[], unknown[]];
-    const [ok, cap, ready, peers, metas] = reply;
-    if (Number(ok) !== 1) return { ok: false, reason: 'full', capacity: Number(cap) };
-    return { ok: true, peers: records(peers, metas), capacity: Number(cap), ready: Number(ready) === 1 };
-  }
-
-  private async runLeave(room: string, memberId: string, onlyIfNode: string): Promise<LeaveResult> {
-    const k = this.keys;
-    const reply = (await this.cmd.eval(LEAVE, {
-      keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.queue(room, memberId), k.queueDropped(room, memberId)],
-      arguments: [memberId, nodeMemberEntry(room, memberId), onlyIfNode, `${k.prefix}node:`],
-    })) as [number, unknown[], unknown[]];
-    return { removed: Number(reply[0]) === 1, remaining: records(reply[1], reply[2]) };
+  private async runJoin(room: string, member: MemberRecord, capacity: number, mode: 'join' | 'restore'): Promise<JoinResult> {
+    const reply = await this.db.join(room, member, capacity, mode, this.epoch);
+    if (reply.ok || reply.reason === 'full') return reply;
+    if (reply.reason === 'stale-epoch') {
+      this.triggerRecover('epoch changed');
+      throw new SigctlError('UNAVAILABLE', 'the room store (Redis) lost its data and is being restored; try again shortly');
+    }
+    throw new SigctlError('UNAVAILABLE', 'the room store (Redis) is being restored after a data loss; try again shortly');
   }
 
   async join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult> {
     this.assertUp();
     const local = member.node === this.nodeId;
-    // Subscribe first: a signal published right after the join must find us listening.
-    if (local) await this.subscribeRoom(room);
     try {
-      const result = await this.runJoin(room, member, capacity, false);
+      // Subscribe first: a signal published right after the join must find us listening.
+      if (local) await this.subscribeRoom(room);
+      const result = await this.runJoin(room, member, capacity, 'join');
       if (!result.ok) {
         if (local) await this.unsubscribeRoom(room);
         return result;
@@ -348,11 +365,12 @@ export class RedisStore implements Store {
 
   async leave(room: string, memberId: string): Promise<LeaveResult> {
     const wasHeld = this.held.get(room)?.has(memberId) === true;
+    // Unheld at once: a leave that fails now is finished by the next recover() (releaseStale).
     this.unhold(room, memberId);
     if (wasHeld) await this.unsubscribeRoom(room).catch(() => undefined);
     this.assertUp();
     try {
-      return await this.runLeave(room, memberId, '');
+      return await this.db.leave(room, memberId, '');
     } catch (err) {
       throw this.wrap(err);
     }
@@ -360,13 +378,10 @@ export class RedisStore implements Store {
 
   async setMeta(room: string, memberId: string, meta: Meta): Promise<MemberRecord | undefined> {
     this.assertUp();
-    const k = this.keys;
     try {
-      const reply = (await this.cmd.eval(SET_META, { keys: [k.members(room), k.meta(room)], arguments: [memberId, JSON.stringify(meta)] })) as [string, string] | null;
-      if (reply === null) return undefined;
-      const { seq: _seq, ...rec } = parseIdentity(reply[0], reply[1]);
+      const rec = await this.db.setMeta(room, memberId, meta);
       const held = this.held.get(room)?.get(memberId);
-      if (held !== undefined) held.record = rec;
+      if (rec !== undefined && held !== undefined) held.record = rec;
       return rec;
     } catch (err) {
       throw this.wrap(err);
@@ -375,21 +390,17 @@ export class RedisStore implements Store {
 
   async setNode(room: string, memberId: string, node: string): Promise<MemberRecord | undefined> {
     this.assertUp();
-    const k = this.keys;
     const wasHeld = this.held.get(room)?.get(memberId);
-    if (node === this.nodeId && wasHeld === undefined) await this.subscribeRoom(room);
+    const arriving = node === this.nodeId && wasHeld === undefined;
     try {
-      const reply = (await this.cmd.eval(SET_NODE, {
-        keys: [k.members(room), k.meta(room)],
-        arguments: [memberId, node, `${k.prefix}node:`, nodeMemberEntry(room, memberId)],
-      })) as [string, string] | null;
-      if (reply === null) {
-        if (node === this.nodeId && wasHeld === undefined) await this.unsubscribeRoom(room);
+      if (arriving) await this.subscribeRoom(room);
+      const rec = await this.db.setNode(room, memberId, node);
+      if (rec === undefined) {
+        if (arriving) await this.unsubscribeRoom(room);
         return undefined;
       }
-      const { seq: _seq, ...rec } = parseIdentity(reply[0], reply[1]);
       if (node === this.nodeId) {
-        const capacity = wasHeld?.capacity ?? (await this.capacity(room)) ?? 1;
+        const capacity = wasHeld?.capacity ?? (await this.db.capacity(room)) ?? 1;
         this.hold(room, rec, capacity);
       } else if (wasHeld !== undefined) {
         this.unhold(room, memberId);
@@ -403,10 +414,8 @@ export class RedisStore implements Store {
 
   async members(room: string): Promise<readonly MemberRecord[]> {
     this.assertUp();
-    const k = this.keys;
     try {
-      const reply = (await this.cmd.eval(MEMBERS, { keys: [k.members(room), k.meta(room)] })) as [unknown[], unknown[]];
-      return records(reply[0], reply[1]);
+      return await this.db.members(room);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -415,8 +424,7 @@ export class RedisStore implements Store {
   async capacity(room: string): Promise<number | undefined> {
     this.assertUp();
     try {
-      const v = await this.cmd.get(this.keys.capacity(room));
-      return v === null ? undefined : Number(v);
+      return await this.db.capacity(room);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -424,9 +432,8 @@ export class RedisStore implements Store {
 
   async putResume(token: string, record: ResumeRecord): Promise<void> {
     this.assertUp();
-    const ttl = Math.max(1, record.expiresAt - this.now());
     try {
-      await this.cmd.set(this.keys.resume(token), JSON.stringify(record), { PX: ttl });
+      await this.db.putResume(token, record, Math.max(1, record.expiresAt - this.now()));
     } catch (err) {
       throw this.wrap(err);
     }
@@ -435,7 +442,7 @@ export class RedisStore implements Store {
   async takeResume(token: string): Promise<ResumeRecord | undefined> {
     this.assertUp();
     try {
-      const v = await this.cmd.getDel(this.keys.resume(token));
+      const v = await this.db.takeResume(token);
       if (v === null) return undefined;
       const rec = JSON.parse(v) as ResumeRecord;
       return rec.expiresAt > this.now() ? rec : undefined;
@@ -446,9 +453,9 @@ export class RedisStore implements Store {
 
   async enqueue(room: string, memberId: string, frame: string, max: number): Promise<void> {
     this.assertUp();
-    // Queues outlive no reservation: they expire a minute after the last write whatever happens.
     try {
-      await this.cmd.eval(ENQUEUE, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)], arguments: [frame, String(max), '60000'] });
+      // Queues outlive no reservation: they expire a minute after the last write whatever happens.
+      await this.db.enqueue(room, memberId, frame, max, 60_000);
     } catch (err) {
       throw this.wrap(err);
     }
@@ -457,19 +464,25 @@ export class RedisStore implements Store {
   async drainQueue(room: string, memberId: string): Promise<QueueDrain> {
     this.assertUp();
     try {
-      const reply = (await this.cmd.eval(DRAIN, { keys: [this.keys.queue(room, memberId), this.keys.queueDropped(room, memberId)] })) as [string[], number];
-      return { frames: reply[0], dropped: Number(reply[1]) };
+      return await this.db.drain(room, memberId);
     } catch (err) {
       throw this.wrap(err);
     }
   }
 
-  async publish(envelope: Envelope): Promise<void> {
-    if (!this.up) return; // at-most-once: an envelope during an outage is lost, membership is not
+  /**
+   * Publishes to the room's channel. Resolves with the number of other nodes that received it (a
+   * node subscribes to a room while it holds members of it, this one included); rejects with
+   * UNAVAILABLE when Redis is down or does not answer in time, so the server can tell the sender.
+   */
+  async publish(envelope: Envelope): Promise<number> {
+    this.assertUp();
     try {
-      await this.cmd.publish(this.keys.channel(envelope.room), JSON.stringify(envelope));
+      const receivers = await this.db.publish(envelope.room, JSON.stringify(envelope));
+      const self = this.sub.isReady && this.roomSubs.has(envelope.room) ? 1 : 0;
+      return Math.max(0, receivers - self);
     } catch (err) {
-      this.logger?.debug({ err: (err as Error).message }, 'publish failed');
+      throw this.wrap(err);
     }
   }
 
@@ -482,25 +495,23 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.probeTimer);
     this.up = false;
     // A clean shutdown removes this node's liveness key; its members were removed by the server's drain.
     if (this.cmd.isReady) {
-      await this.cmd
-        .multi()
-        .del(this.keys.node(this.nodeId))
-        .sRem(this.keys.nodes(), this.nodeId)
-        .exec()
-        .catch(() => undefined);
+      await this.db.unregister(this.nodeId).catch(() => undefined);
     }
     for (const c of [this.cmd, this.sub]) {
-      if (c.isOpen) await c.close().catch(() => c.destroy());
+      if (c.isOpen) await this.db.bound(c.close(), 'QUIT').catch(() => c.destroy());
       else c.destroy();
     }
   }
 
   private wrap(err: unknown): unknown {
+    // A command that timed out means Redis is not answering, even though its socket is open.
+    if (err instanceof DeadlineError) this.setHealth(false);
+    else if (!this.cmd.isReady) this.setHealth(false);
     if (err instanceof SigctlError) return err;
-    this.setHealth(this.cmd.isReady);
     return new SigctlError('UNAVAILABLE', `room store (Redis) error: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -86,6 +86,11 @@ export interface Envelope {
    * it reserved drops its reservation silently (the member lives on, elsewhere).
    */
   readonly moved?: string | undefined;
+  /**
+   * Set on membership frames: who joined (`present: true`) or left, so receiving nodes keep track
+   * of what their clients were told (re-checked against the store after an outage).
+   */
+  readonly presence?: { readonly id: string; readonly present: boolean } | undefined;
 }
 
 /** Reachability of a store's backing service. */
@@ -125,6 +130,16 @@ export interface Store {
    * tells their rooms `peer-left` with reason `disconnect`. Returns an unsubscribe function.
    */
   onReap?(listener: (reaped: { room: string; memberId: string }) => void): () => void;
+  /**
+   * Members of this node the store could not restore after it lost its data, because newer
+   * joiners filled the room first (shared stores): the server closes them with MEMBERSHIP_LOST.
+   */
+  onEvict?(listener: (evicted: { room: string; memberId: string }) => void): () => void;
+  /**
+   * Called when the store recovered from an outage cluster-wide: membership frames published
+   * meanwhile may be lost, so the server re-checks what its clients were told against `members`.
+   */
+  onResync?(listener: () => void): () => void;
   /** Records this node's load for the other nodes (shared stores; published with its heartbeat). */
   reportLoad?(load: NodeLoad): void;
   /** Live nodes with their load (shared stores). */
@@ -153,8 +168,11 @@ export interface Store {
   /** Removes and returns a member's queue. */
   drainQueue(room: string, memberId: string): Promise<QueueDrain>;
 
-  /** Sends an envelope to the other nodes (a no-op for a single-node store). */
-  publish(envelope: Envelope): Promise<void>;
+  /**
+   * Sends an envelope to the other nodes. Resolves with how many other nodes received it (0 for a
+   * single-node store); rejects with UNAVAILABLE when it could not be sent.
+   */
+  publish(envelope: Envelope): Promise<number>;
   /** Receives envelopes published by other nodes; returns an unsubscribe function. */
   subscribe(handler: (envelope: Envelope) => void): () => void;
 

@@ -14,6 +14,12 @@ export interface RedisProcess {
   stop(hard?: boolean): Promise<void>;
   /** Starts a fresh server on the same port (data is gone: no persistence). */
   restart(): Promise<void>;
+  /** Stops the process with SIGSTOP: its sockets stay open, nothing answers. */
+  freeze(): void;
+  /** Resumes a frozen process (SIGCONT). Idempotent. */
+  thaw(): void;
+  /** Starts a fresh server on the same port after stop() (data is gone). */
+  start(): Promise<void>;
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -85,11 +91,25 @@ export async function startRedis(): Promise<RedisProcess> {
   if (missing) throw new Error('redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does this)');
   await waitUp(port, child, 10_000);
   let stopped = false;
+  let frozen = false;
+  const thaw = (): void => {
+    if (!frozen) return;
+    frozen = false;
+    child.kill('SIGCONT');
+  };
   const stop = async (hard = false): Promise<void> => {
     if (stopped) return;
     stopped = true;
     child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    // A stopped process handles SIGTERM only once continued.
+    thaw();
     await waitExit(child, 5_000);
+  };
+  const start = async (): Promise<void> => {
+    if (!stopped) return;
+    child = launch(port);
+    stopped = false;
+    await waitUp(port, child, 10_000);
   };
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -97,9 +117,14 @@ export async function startRedis(): Promise<RedisProcess> {
     stop,
     async restart() {
       await stop(true);
-      child = launch(port);
-      stopped = false;
-      await waitUp(port, child, 10_000);
+      await start();
     },
+    start,
+    freeze() {
+      if (frozen || stopped) return;
+      frozen = true;
+      child.kill('SIGSTOP');
+    },
+    thaw,
   };
 }

@@ -138,14 +138,14 @@ describe('raw room relay (/room/<id>)', () => {
     expect(JSON.parse(refusal.body)).toMatchObject({ error: { code: 'BAD_ROOM' } });
   });
 
-  it('closes a full room with 4012 ROOM_FULL, a binary frame with 1003, an oversized frame with 1009', async () => {
+  it('closes a full room with 4013 ROOM_FULL, a binary frame with 1003, an oversized frame with 1009', async () => {
     const { s, base } = await server({ raw: true }, { rooms: { capacity: 2, maxCapacity: 3 }, limits: { maxFrameBytes: 1024 } });
     const watch = await observer(s, 'full', 3);
     const a = await Raw.open(`${base}/room/full`);
     await Raw.open(`${base}/room/full`);
     await watch.joins(2);
     const third = await Raw.open(`${base}/room/full`);
-    expect(await within(third.closed, 3000, 'close')).toEqual({ code: 4012, reason: 'ROOM_FULL' });
+    expect(await within(third.closed, 3000, 'close')).toEqual({ code: 4013, reason: 'ROOM_FULL' });
 
     a.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     expect((await within(a.closed, 3000, 'close')).code).toBe(1003);

@@ -10,7 +10,7 @@
  *   (byte for byte), else the frame as a JSON string;
  * - a signal from anyone reaches it as `data`'s text, or as the bare string when `data` is one;
  * - everything else the hub says (joined, peer-joined, ready, ...) has no raw form and is dropped.
- *   A refused join closes the socket with 4012 and the error code as the reason.
+ *   A refused join closes the socket with 4013 and the error code as the reason.
  */
 import { CloseCode } from '../../protocol/close-codes.js';
 import { ServerMessage } from '../../protocol/messages.js';
