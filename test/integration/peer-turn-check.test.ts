@@ -9,6 +9,7 @@ import { checkTurnCredentials, probeableTurnUrls } from '../../src/peer/turn-che
 import { SigctlError } from '../../src/protocol/errors.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { within } from '../helpers/peer-timeout.js';
+import { requires } from '../helpers/requires.js';
 
 let turn: Coturn | undefined;
 afterEach(async () => {
@@ -27,7 +28,7 @@ const rejection = (p: Promise<unknown>): Promise<SigctlError> =>
     },
   );
 
-describe('checkTurnCredentials', () => {
+describe('checkTurnCredentials', requires('turnserver'), () => {
   it('passes coturn REST credentials from the right secret and names a wrong one', async () => {
     turn = await startCoturn();
     const good = turnRestCredentials(turn.secret, 'alice', 600, Date.now());
