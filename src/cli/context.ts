@@ -12,6 +12,11 @@ export interface CliContext {
   signal: AbortSignal;
   /** Registers work to run on a second signal before the process exits at once. */
   onForceExit(fn: () => void): void;
+  /**
+   * Delivers `signal` to this process as the terminal would: for a command that reads the
+   * terminal raw (the chat), where Ctrl-C and Ctrl-\ arrive as keys.
+   */
+  interrupt(signal: 'SIGINT' | 'SIGQUIT'): void;
   /** Reads stdin lines (interactive chat); only available when stdin is a TTY or a pipe. */
   stdin: NodeJS.ReadableStream;
   stdinIsTTY: boolean;
