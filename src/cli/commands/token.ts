@@ -30,8 +30,8 @@ export const registerToken: RegisterCommand = (program, run) => {
   program
     .command('token')
     .description('mint an HS256 access token for serve (auth.jwt.secret) and print it on stdout')
-    .requiredOption('--room <room>', "room id or glob the token grants (required; e.g. demo, team-*, or '*' for any room)")
-    .requiredOption('--sub <name>', 'identity of the holder, the name other members see (required)')
+    .requiredOption('--room <room>', "room id or glob the token grants (required): demo, team-*, or '*' for any room")
+    .requiredOption('--sub <name>', 'identity of the holder (required): the name other members see')
     .addOption(new Option('--ttl <duration>', 'lifetime: 90s, 30m, 1h, 7d').argParser(ttlOption).default(3600, '1h'))
     .option('--capacity <n>', 'room capacity granted when the holder creates the room', intOption(1, 10_000))
     .option('--receive-only', 'may join and receive but not send signals or metadata (claim receiveOnly)')
