@@ -109,6 +109,15 @@ describe('the packed tarball, installed into an empty project', () => {
     expect(messages.map((m) => m.text)).toEqual(['hello from the tarball']);
   }, 120_000);
 
+  it('an unpacked tarball: `npm install && npm test` runs the package self-test (the README set-up works there too)', async () => {
+    const unpacked = join(work, 'unpacked');
+    await mkdir(unpacked);
+    await run('tar', ['xzf', tarball, '-C', unpacked], work, 60_000);
+    const dir = join(unpacked, 'package');
+    await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir, 300_000);
+    expect(await run(npm, ['test'], dir, 120_000)).toMatch(/package self-test passed/);
+  }, 420_000);
+
   it("`import('sigctl')` and `import('sigctl/peer')` work from a fresh ESM project", async () => {
     const script = `
       const lib = await import('sigctl');
