@@ -10,6 +10,7 @@ import { increase } from './command.js';
 import type { CliContext } from './context.js';
 import { codeFor, ExitCode, exitCodeFor } from './exit.js';
 import { Output, type GlobalOptions } from './output.js';
+import { watchPipeReaders } from './pipe-reader.js';
 import { packageVersion } from './version.js';
 
 /** Every command, in help order, with a loader for its registration module. */
@@ -102,6 +103,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (interruptedBy === 'STDOUT') process.stderr.write(`error INTERNAL: cannot write to stdout: ${err.message}\n`);
     controller.abort(interruptedBy);
   });
+
+  // ... and notice it before the next write where we can: an empty room writes nothing for long.
+  if (process.stdout.isTTY !== true) {
+    watchPipeReaders(1, () => {
+      if (interruptedBy !== undefined) return;
+      interruptedBy = 'EPIPE';
+      controller.abort(interruptedBy);
+    });
+  }
 
   const run: Runner = (body) =>
     async (...args: unknown[]): Promise<void> => {
