@@ -65,14 +65,12 @@ export function watchPipeReaders(fd: number, onGone: () => void, intervalMs = 50
   }
   const group = processGroup(self);
   if (!target.startsWith('pipe:') || group === undefined) return () => undefined;
-  // The first scan waits for the first tick: a command done by then (most) never pays for it.
-  let holders: string[] | undefined;
+  // Scanned now, while the reader surely holds the pipe (a fast `head -1` may be gone by the first
+  // tick, and then nothing would tell it from a reader outside the group). Only a shell pipeline
+  // pays for it: Node's child_process hands out socket pairs, not pipes.
+  let holders = holdersInGroup(self, group, target);
+  if (holders.length === 0) return () => undefined; // cannot tell: leave it to EPIPE
   const timer = setInterval(() => {
-    if (holders === undefined) {
-      holders = holdersInGroup(self, group, target);
-      if (holders.length === 0) clearInterval(timer); // cannot tell: leave it to EPIPE
-      return;
-    }
     holders = holders.filter((pid) => holds(pid, target));
     if (holders.length > 0) return;
     holders = holdersInGroup(self, group, target); // the pipe may have been handed to another process
