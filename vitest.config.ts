@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { RequiresReporter } from './test/helpers/requires-reporter.js';
 
 export default defineConfig({
   test: {
@@ -9,5 +10,7 @@ export default defineConfig({
     // Two cores: more workers only add contention to timing-sensitive network tests.
     maxWorkers: 2,
     pool: 'forks',
+    // Suites skipped by requires() (a system program is missing) are named in one line at the end.
+    reporters: ['default', new RequiresReporter()],
   },
 });

@@ -17,6 +17,11 @@ export interface CliContext {
    * with the command's own code, 0). Other commands end interrupted: 130/143.
    */
   signalEndsNormally(): void;
+  /**
+   * Delivers `signal` to this process as the terminal would: for a command that reads the
+   * terminal raw (the chat), where Ctrl-C and Ctrl-\ arrive as keys.
+   */
+  interrupt(signal: 'SIGINT' | 'SIGQUIT'): void;
   /** Reads stdin lines (interactive chat); only available when stdin is a TTY or a pipe. */
   stdin: NodeJS.ReadableStream;
   stdinIsTTY: boolean;

@@ -10,6 +10,7 @@ import { increase } from './command.js';
 import type { CliContext } from './context.js';
 import { codeFor, ExitCode, exitCodeFor } from './exit.js';
 import { Output, type GlobalOptions } from './output.js';
+import { watchPipeReaders } from './pipe-reader.js';
 import { packageVersion } from './version.js';
 
 /** Every command, in help order, with a loader for its registration module. */
@@ -51,6 +52,8 @@ async function buildProgram(run: Runner, only: string | undefined): Promise<Comm
     .option('-q, --quiet', 'only results and errors')
     .addOption(new Option('--no-color', 'disable colours (NO_COLOR is honoured too)'))
     .showHelpAfterError('(run with --help for usage)')
+    // Subcommand help lists -c/--config, -v, -q too (copied to every command registered below).
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       outputError: (str, write) => write(str.replace(/^error: /, 'error USAGE: ')),
@@ -102,6 +105,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     controller.abort(interruptedBy);
   });
 
+  // ... and notice it before the next write where we can: an empty room writes nothing for long.
+  if (process.stdout.isTTY !== true) {
+    watchPipeReaders(1, () => {
+      if (interruptedBy !== undefined) return;
+      interruptedBy = 'EPIPE';
+      controller.abort(interruptedBy);
+    });
+  }
+
   const run: Runner = (body) =>
     async (...args: unknown[]): Promise<void> => {
       const cmd = args[args.length - 1] as Command;
@@ -116,6 +128,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         signalEndsNormally: () => {
           signalEndsNormally = true;
         },
+        interrupt: (sig) => process.kill(process.pid, sig),
         stdin: process.stdin,
         stdinIsTTY: process.stdin.isTTY === true,
       };
@@ -129,7 +142,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         if (interruptedBy === undefined || !(err instanceof SigctlError && err.code === 'ABORTED')) {
           const code = codeFor(err);
           const message = err instanceof Error ? err.message : String(err);
-          if (out.json) out.jsonLine({ type: 'error', error: { code, message } });
+          if (out.json) out.jsonLine(jsonError(code, message));
           else out.error(code, message);
           if (code === 'INTERNAL' && err instanceof Error && out.verbose > 0) out.debug(err.stack ?? '');
         }
@@ -141,8 +154,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version exit 0; every other commander error is a usage error.
+      // --help and --version exit 0; every other commander error is a usage error (printed on
+      // stderr by commander; with --json also as the one JSON error document on stdout).
       exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      if (exitCode === ExitCode.USAGE && wantsJson(argv)) process.stdout.write(`${JSON.stringify(jsonError('USAGE', err.message.replace(/^error: /, '')))}\n`);
     } else {
       process.stderr.write(`error INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
       exitCode = ExitCode.RUNTIME;
@@ -151,6 +166,20 @@ export async function main(argv: readonly string[]): Promise<void> {
   await flush(process.stdout);
   await flush(process.stderr);
   process.exit(exitCode);
+}
+
+/**
+ * The one shape of an error in --json output, for every command (docs/errors.md): the same as
+ * the wire's error frame and peer's `error` event.
+ */
+export function jsonError(code: string, message: string): { type: 'error'; code: string; message: string } {
+  return { type: 'error', code, message };
+}
+
+/** `--json` among the arguments (before a `--`), for errors commander raises before a command runs. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {

@@ -87,7 +87,9 @@ export class Output {
   spinner(text: string): Ora | undefined {
     // A pseudo-terminal that reports 0 columns makes ora redraw without end: no spinner there.
     if (!this.interactive || oraFactory === undefined || ((this.streams.stderr as { columns?: number }).columns ?? 0) <= 0) return undefined;
-    return oraFactory({ text, stream: this.streams.stderr, color: 'cyan' }).start();
+    // discardStdin off: ora's default puts the TTY in raw mode (and never reads it), so Ctrl-C,
+    // Ctrl-D and Ctrl-\ did nothing. The terminal stays cooked: Ctrl-C is SIGINT (main.ts).
+    return oraFactory({ text, stream: this.streams.stderr, color: 'cyan', discardStdin: false }).start();
   }
 
   get stdout(): OutputStreams['stdout'] {

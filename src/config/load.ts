@@ -21,7 +21,7 @@ export interface FlagValue {
 }
 
 export interface LoadOptions {
-  /** Explicit file from --config; otherwise cosmiconfig searches `cwd`. */
+  /** Explicit file from --config (else SIGCTL_CONFIG in `env`); otherwise cosmiconfig searches `cwd`. */
   configFile?: string | undefined;
   cwd?: string;
   env?: Readonly<Record<string, string | undefined>>;
@@ -130,23 +130,42 @@ function readEnv(env: Readonly<Record<string, string | undefined>>): { tree: Tre
   return { tree, sources };
 }
 
+/**
+ * cosmiconfig's parse error for humans: its message holds the code frame twice (once from its own
+ * wrapper, once from the parser's) and the whole file squashed onto one line; keep one frame and
+ * the reason.
+ */
+export function parseFailure(err: unknown): string {
+  const raw = err instanceof Error ? err.message : String(err);
+  const blocks: string[] = [];
+  for (const block of raw.split(/\n\s*\n/)) {
+    const text = block
+      .replace(/^\s*(JSON|YAML|JS)? ?Error in [^\n]*:\s*$/m, '')
+      .replace(/ while parsing '[^]*$/, '')
+      .replace(/\s+$/, '');
+    if (text.trim() !== '' && !blocks.includes(text)) blocks.push(text);
+  }
+  return blocks.join('\n');
+}
+
 async function readFile(options: LoadOptions): Promise<{ tree: Tree; file: string | undefined }> {
   const explorer = cosmiconfig('sigctl');
   let result: Awaited<ReturnType<typeof explorer.search>>;
-  if (options.configFile !== undefined) {
-    const file = resolve(options.cwd ?? '.', options.configFile);
-    if (!existsSync(file)) throw new SigctlError('CONFIG_NOT_FOUND', `config file not found: ${file}`);
-    try {
+  const named = options.configFile ?? nonEmpty(options.env?.SIGCTL_CONFIG);
+  const via = options.configFile !== undefined ? '--config' : 'SIGCTL_CONFIG';
+  let file: string | undefined;
+  try {
+    if (named !== undefined) {
+      file = resolve(options.cwd ?? '.', named);
+      if (!existsSync(file)) throw new SigctlError('CONFIG_NOT_FOUND', `config file not found: ${file} (from ${via})`);
       result = await explorer.load(file);
-    } catch (err) {
-      throw new SigctlError('CONFIG_NOT_FOUND', `cannot parse config file ${file}: ${(err as Error).message}`, { cause: err });
-    }
-  } else {
-    try {
+    } else {
       result = await explorer.search(options.cwd);
-    } catch (err) {
-      throw new SigctlError('CONFIG_INVALID', `cannot parse config file: ${(err as Error).message}`, { cause: err });
     }
+  } catch (err) {
+    if (err instanceof SigctlError) throw err;
+    const where = file ?? (err as { filepath?: unknown }).filepath;
+    throw new SigctlError('CONFIG_INVALID', `cannot parse config file${typeof where === 'string' ? ` ${where}` : ''}:\n${parseFailure(err)}`, { cause: err });
   }
   if (result === null || result.isEmpty === true) return { tree: {}, file: result?.filepath };
   if (!isPlainObject(result.config)) {
@@ -154,6 +173,10 @@ async function readFile(options: LoadOptions): Promise<{ tree: Tree; file: strin
   }
   const { $schema: _ignored, ...tree } = result.config;
   return { tree, file: result.filepath };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
 }
 
 function deepFreeze<T>(v: T): T {

@@ -90,6 +90,9 @@ function distance(a: string, b: string): number {
 
 /** The closest known name to `name`, if it is close enough to be a likely typo. */
 export function suggest(name: string, candidates: readonly string[]): string | undefined {
+  // An abbreviation (SIGCTL_LOG for SIGCTL_LOG_LEVEL, rooms.capacit) is closer than any edit distance says.
+  const extended = candidates.filter((c) => c.length > name.length && c.toLowerCase().startsWith(name.toLowerCase()));
+  if (extended.length > 0) return extended.reduce((a, b) => (b.length < a.length ? b : a));
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -18,6 +18,8 @@ export interface RunPeerOptions extends PeerSessionOptions {
   sendFile?: string | undefined;
   /** Keep received files in this directory (otherwise they are verified and discarded). */
   recvDir?: string | undefined;
+  /** Replace a file of the same name in recvDir (otherwise the new one is saved as `name (1).ext`). */
+  overwrite?: boolean | undefined;
   /** Stop after N messages/files received, or with --send after N peers confirmed the file (default 1). */
   count?: number | undefined;
   /** Stop after this long: an error (TIMEOUT) when a goal (--send, --count) is unmet, a normal end otherwise. */
@@ -75,6 +77,8 @@ export interface RunSummary {
 
 const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
 const PROGRESS_EVERY_MS = 250;
+/** Peer failures that mean --relay-only cannot work with any peer. */
+const RELAY_FAILURES: ReadonlySet<string> = new Set(['NO_RELAY_CANDIDATES', 'TURN_AUTH_FAILED']);
 
 /** Splits a PeerConnected report into the phases operators read. */
 export function phaseSplit(p: PeerConnected): PhaseSplit {
@@ -234,6 +238,9 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
       emit({ type: 'error', code: error.code, message: error.message, peer });
       // With a goal and nobody else to reach it with, this failure is the run's failure.
       if (this.hasGoal() && s.peers().every((p) => !p.connected)) end({ error });
+      // --relay-only without a relay is the run's failure: the TURN server is what it checks
+      // (a CI job built on it must not pass at --timeout while TURN is down).
+      else if (this.options.relayOnly === true && RELAY_FAILURES.has(error.code)) end({ error });
     });
     s.on('error', (error) => {
       this.stats.errors += 1;
@@ -263,6 +270,7 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
           },
         },
         this.options.recvDir,
+        { overwrite: this.options.overwrite === true },
       );
       this.receivers.set(peer, r);
     }

@@ -222,8 +222,8 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       // Name a refused TURN credential now, on both ends of the room, instead of letting werift
       // stall in gathering and then report only "no relay candidate" (or nothing, when answering).
       try {
-        // Bounded by the gather limit too: a silent TURN server is left to gathering, so the
-        // probe must not add more than that limit to a start that will fail anyway.
+        // Bounded by the gather limit too: a TURN server silent for that long would not yield a
+        // relay candidate either, so the pre-flight fails it (NO_RELAY_CANDIDATES) instead.
         const timeoutMs = Math.min(this.options.gatherTimeoutMs ?? 10_000, 3_000);
         await checkTurnCredentials(this.iceServers(welcome.iceServers), { signal: this.aborter.signal, timeoutMs });
       } catch (err) {

@@ -11,8 +11,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { link, rename, stat, unlink } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { SigctlError } from '../protocol/errors.js';
 import { DEFAULT_HIGH_WATER_MARK, MAX_MESSAGE_BYTES, type ChannelData, type PeerChannel } from './channel.js';
@@ -147,6 +147,7 @@ export class FileReceiver {
     private readonly hooks: FileReceiverHooks,
     /** Directory to write files to (--recv DIR); undefined verifies without keeping them. */
     private readonly dir?: string | undefined,
+    private readonly placing: { overwrite?: boolean } = {},
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -213,8 +214,8 @@ export class FileReceiver {
       if (cur.writeError === undefined) await new Promise<void>((resolve) => out.end(() => resolve()));
       if (cur.writeError !== undefined) ok = false;
       if (ok && cur.tmpPath !== undefined && cur.finalPath !== undefined) {
-        await rename(cur.tmpPath, cur.finalPath);
-        path = cur.finalPath;
+        path = await place(cur.tmpPath, cur.finalPath, this.placing.overwrite === true).catch(() => undefined);
+        if (path === undefined) ok = false;
       } else if (cur.tmpPath !== undefined) await unlink(cur.tmpPath).catch(() => undefined);
     }
     try {
@@ -224,4 +225,30 @@ export class FileReceiver {
     }
     this.hooks.onDone({ id: end.id, name: cur.header.name, bytes: cur.bytes, sha256, expectedSha256: end.sha256, ok, ms: this.now() - cur.started, path });
   }
+}
+
+/**
+ * Moves a received file from `tmp` to `target`, or, when `target` exists and `overwrite` is off,
+ * to the first free `name (1).ext`, `name (2).ext`, ... (link() refuses an existing name
+ * atomically, so two transfers never take the same one). Returns the path used.
+ */
+async function place(tmp: string, target: string, overwrite: boolean): Promise<string> {
+  if (overwrite) {
+    await rename(tmp, target);
+    return target;
+  }
+  const ext = extname(target);
+  const stem = target.slice(0, target.length - ext.length);
+  for (let n = 0; n < 10_000; n++) {
+    const candidate = n === 0 ? target : `${stem} (${n})${ext}`;
+    try {
+      await link(tmp, candidate);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    await unlink(tmp);
+    return candidate;
+  }
+  throw new Error(`no free name for ${target}`);
 }

@@ -2,14 +2,15 @@
  * The --relay-only pre-flight: before any peer connection gathers, each UDP TURN server with
  * credentials gets one authenticated Allocate (probeTurn). werift reports a refused credential only
  * as "no relay candidate" after a ~13 s stall (and the answering side reports nothing at all); the
- * probe names the cause in about a second, so both ends of a room fail with TURN_AUTH_FAILED.
+ * probe names the cause in about a second, so both ends of a room fail with TURN_AUTH_FAILED. A TURN
+ * server that does not answer at all fails the pre-flight too (NO_RELAY_CANDIDATES, after the bound).
  */
 import { probeTurn } from '../auth/turn-probe.js';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
 import type { IceServer } from '../protocol/messages.js';
 
 export interface TurnCheckOptions {
-  /** Bound for each probe (ms, default 3000). A silent server is left to the gather limit. */
+  /** Bound for each probe (ms, default 3000): a server silent that long counts as unreachable. */
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
   /** Injected for tests; defaults to probeTurn from src/auth. */
@@ -28,10 +29,17 @@ export function probeableTurnUrls(servers: readonly IceServer[]): Array<{ url: s
   return out;
 }
 
+/** True when `servers` name a TURN URL the pre-flight cannot probe (TCP, TLS, no credentials): gathering may still use it. */
+function hasUnprobeableTurn(servers: readonly IceServer[], probed: ReadonlySet<string>): boolean {
+  return servers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u) && !(probed.has(u) && s.username !== undefined)));
+}
+
 /**
- * Resolves when at least one TURN server accepted its credentials, or when no probe was conclusive
- * (nothing probeable, silence, TCP/TLS only): gathering then has the last word. Rejects with the
- * first TURN_AUTH_FAILED when every probed server refused or failed and at least one refused.
+ * Resolves when at least one TURN server accepted its credentials, or when nothing could be
+ * probed, or when a TURN URL the probe cannot check (TCP, TLS, no credentials) is also given:
+ * gathering then has the last word. Rejects with TURN_AUTH_FAILED when every probed server failed
+ * and at least one refused; with NO_RELAY_CANDIDATES when none answered at all (unreachable or
+ * silent within the bound) and there is nothing else to try.
  */
 export async function checkTurnCredentials(servers: readonly IceServer[], options: TurnCheckOptions = {}): Promise<void> {
   const targets = probeableTurnUrls(servers);
@@ -52,4 +60,7 @@ export async function checkTurnCredentials(servers: readonly IceServer[], option
   if (refused !== undefined) {
     throw new SigctlError('TURN_AUTH_FAILED', `--relay-only: ${refused.message}`, { details: refused.details, cause: refused });
   }
+  if (hasUnprobeableTurn(servers, new Set(targets.map((t) => t.url)))) return;
+  const why = outcomes.map((o) => o?.message ?? '').join('; ');
+  throw new SigctlError('NO_RELAY_CANDIDATES', `--relay-only: no TURN server is usable: ${why}`);
 }

@@ -30,8 +30,8 @@ export const ERROR_CATALOGUE = {
 
   // ---- local: raised on the user's side ---------------------------------------------------------
   USAGE: { scope: 'local', exit: 2, summary: 'A command-line flag or argument is missing or invalid.' },
-  CONFIG_INVALID: { scope: 'local', exit: 2, summary: 'The configuration (file, SIGCTL_* environment or flags) failed validation.' },
-  CONFIG_NOT_FOUND: { scope: 'local', exit: 2, summary: 'The file named by --config does not exist or cannot be parsed.' },
+  CONFIG_INVALID: { scope: 'local', exit: 2, summary: 'The configuration (file, SIGCTL_* environment or flags) failed validation, or a config file cannot be parsed.' },
+  CONFIG_NOT_FOUND: { scope: 'local', exit: 2, summary: 'The file named by --config or SIGCTL_CONFIG does not exist.' },
   LISTEN_FAILED: { scope: 'local', exit: 1, summary: 'The server could not bind its address (in use, no permission, bad TLS files).' },
   SERVER_UNREACHABLE: { scope: 'local', exit: 1, summary: 'The signaling server could not be reached (refused, DNS, TLS, or HTTP status on upgrade).' },
   CONNECTION_LOST: { scope: 'local', exit: 1, summary: 'The signaling connection dropped and reconnecting gave up.' },

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requires } from '../helpers/requires.js';
 
 const SCRIPT = fileURLToPath(new URL('../../bench/interop-connect.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -42,7 +43,7 @@ interface Row {
   p50: number;
 }
 
-describe('bench/interop-connect.mjs', () => {
+describe('bench/interop-connect.mjs', requires('chromium'), () => {
   it('connects `sigctl peer` with libdatachannel and Chromium in both directions and writes its section', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigctl-interop-'));
     dirs.push(dir);

@@ -3,12 +3,13 @@
  * another, and `sigctl peer --room r --send FILE --json` whose JSON-lines output is checked. Also:
  * a full room and an unreachable server end with clear coded errors, and Ctrl-C exits 130.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli-run.js';
+import { BIN, runCli } from '../helpers/cli-run.js';
 import { jsonLines, startCli, stopAll, type CliProcess } from '../helpers/peer-cli.js';
 
 let dir: string | undefined;
@@ -81,6 +82,33 @@ describe('sigctl peer (e2e)', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/SERVER_UNREACHABLE/);
     expect(down.stdout).toBe('');
+  });
+
+  it('notices its stdout reader went away without writing again (`sigctl peer --json | head -1` in an empty room)', async () => {
+    const { url } = await serve();
+    // A real shell pipeline: nobody else joins, so nothing more is written and no EPIPE will ever
+    // tell it; without watching its reader it would run until --timeout (60 s).
+    const pipeline = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" peer --room empty --url ${url} --json --timeout 60 | head -1`], {
+      env: { ...process.env, NO_COLOR: '1', SIGCTL_URL: undefined, SIGCTL_TOKEN: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    pipeline.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    pipeline.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pipeline.kill('SIGKILL');
+        reject(new Error(`the pipeline did not end within 20 s\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }, 20_000);
+      pipeline.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(code, stderr).toBe(0);
+    expect(jsonLines(stdout.split('\n')).map((e) => e.type)).toEqual(['joined']);
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|INTERNAL/);
   });
 
   it('stops quietly with exit 0 when the reader of its stdout goes away (`sigctl peer --json | head -1`)', async () => {

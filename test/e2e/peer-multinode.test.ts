@@ -11,16 +11,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
 import { jsonLines, startCli, stopAll } from '../helpers/peer-cli.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires } from '../helpers/requires.js';
 
 let redis: RedisProcess;
 let dir: string | undefined;
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
 afterEach(async () => {
   await stopAll();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -37,7 +32,14 @@ async function node(id: string, prefix: string): Promise<string> {
   return (JSON.parse(line) as { ws: string }).ws;
 }
 
-describe('sigctl peer across two serve --redis nodes (e2e)', () => {
+describe('sigctl peer across two serve --redis nodes (e2e)', requires('redis-server'), () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
   it('an echo peer on node A and a sender on node B complete a data channel and a file transfer', async () => {
     const prefix = `e2e-peer-${Date.now()}:`;
     const [urlA, urlB] = await Promise.all([node('a', prefix), node('b', prefix)]);

@@ -4,10 +4,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires } from '../helpers/requires.js';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient } from '../helpers/server-harness.js';
 
-describe('sigctl serve --redis (e2e, two nodes)', () => {
+describe('sigctl serve --redis (e2e, two nodes)', requires('redis-server'), () => {
   let redis: RedisProcess;
   const daemons: Daemon[] = [];
   const clients: TestClient[] = [];

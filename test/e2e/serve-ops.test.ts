@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli-run.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient, within } from '../helpers/server-harness.js';
+import { requires } from '../helpers/requires.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../config.example.json', import.meta.url));
 
@@ -122,7 +123,7 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
   });
 });
 
-describe('sigctl serve --redis --public-url (e2e)', () => {
+describe('sigctl serve --redis --public-url (e2e)', requires('redis-server'), () => {
   let redis: RedisProcess;
   const daemons: Daemon[] = [];
   beforeAll(async () => {

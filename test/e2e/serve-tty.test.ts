@@ -4,12 +4,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasTmux, startPane, type Pane } from '../helpers/tmux-pane.js';
+import { startPane, type Pane } from '../helpers/tmux-pane.js';
+import { requires } from '../helpers/requires.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const tmux = await hasTmux();
 
-describe.skipIf(!tmux)('sigctl serve on a terminal (tmux)', () => {
+describe('sigctl serve on a terminal (tmux)', requires('tmux'), () => {
   const panes: Pane[] = [];
   afterEach(async () => {
     await Promise.all(panes.splice(0).map((p) => p.close()));

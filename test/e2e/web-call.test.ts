@@ -14,6 +14,7 @@ import type { SignalingServer } from '../../src/server/index.js';
 import { startCli, stopAll } from '../helpers/peer-cli.js';
 import { startTestServer } from '../helpers/server-harness.js';
 import { appUrl, chatShows, launchChromium, openApp, remoteVideoPlays, sendChat, tileBecomes, tileReplaced, waitState, type AppPage } from '../helpers/web-app.js';
+import { requires } from '../helpers/requires.js';
 
 let server: SignalingServer;
 let browser: Browser;
@@ -40,7 +41,7 @@ async function open(room: string, name: string): Promise<AppPage> {
 }
 
 // Generous limits: Chromium shares two cores with other test files.
-describe('the call app in Chromium', { timeout: 90_000 }, () => {
+describe('the call app in Chromium', { timeout: 90_000, ...requires('chromium') }, () => {
   it('connects two pages: video plays both ways, chat both ways, mute and camera-off show on the other page', async () => {
     const a = await open('call-1', 'alice');
     await waitState(a.page, 'waiting');

@@ -12,6 +12,7 @@ import type { SignalingServer } from '../../src/server/index.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { startTestServer } from '../helpers/server-harness.js';
 import { appUrl, launchChromium, openApp, remoteVideoPlays, textShows, tileBecomes, waitState, type AppPage } from '../helpers/web-app.js';
+import { requires } from '../helpers/requires.js';
 
 let browser: Browser;
 const pages: AppPage[] = [];
@@ -67,7 +68,7 @@ async function tcpProxy(port: number): Promise<{ url: string; cut: () => void }>
 }
 
 // Generous limits: Chromium shares two cores with other test files.
-describe('the call app and the network', { timeout: 90_000 }, () => {
+describe('the call app and the network', { timeout: 90_000, ...requires('chromium', 'turnserver') }, () => {
   it('connects relay/relay through coturn with ?relay=1 and the credentials from welcome', async () => {
     const turn: Coturn = await startCoturn();
     closers.push(() => turn.stop());

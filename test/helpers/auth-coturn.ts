@@ -1,5 +1,5 @@
 /**
- * Runs Debian's coturn (`/usr/bin/turnserver`) on 127.0.0.1 for TURN tests: no config file, REST
+ * Runs Debian's coturn (`turnserver` on PATH; suites declare requires('turnserver')) on 127.0.0.1 for TURN tests: no config file, REST
  * credentials (`use-auth-secret`), a small relay port range, loopback peers allowed, logs captured.
  * Ready means it answers a STUN Binding request; every wait is bounded and stop() always kills it.
  */
@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stunPacket, udpClient } from './auth-stun.js';
+import { mustFind } from './requires.js';
 
-export const TURNSERVER = '/usr/bin/turnserver';
 
 export interface Coturn {
   port: number;
@@ -55,7 +55,7 @@ async function startCoturnOnce(options: { secret?: string; readyMs?: number }): 
   const minPort = 20_000 + randomInt(0, 190) * 64;
   const dir = mkdtempSync(join(tmpdir(), 'sigctl-coturn-'));
   const child: ChildProcess = spawn(
-    TURNSERVER,
+    mustFind('turnserver'),
     [
       '-n',
       '--listening-ip=127.0.0.1',

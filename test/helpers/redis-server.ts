@@ -1,6 +1,7 @@
 /**
- * Starts a real redis-server on a free loopback port for a test and stops it after. Fails loudly
- * (never skips) when redis-server is not installed: `.ci/run` installs Debian's package.
+ * Starts a real redis-server on a free loopback port for a test and stops it after. Suites that
+ * use it declare requires('redis-server') (test/helpers/requires.ts): skipped and reported when it
+ * is not installed, a failure under CI=true.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';

@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
+import { mustFind } from './requires.js';
 import type { Browser, Page } from 'playwright-core';
 import type { BenchChannel, BenchPeer } from '../../bench/werift-engines.js';
 
@@ -74,7 +75,7 @@ export class ChromiumPeer {
     readonly page: Page,
   ) {}
 
-  /** Launches Debian's /usr/bin/chromium headless and opens the test page. */
+  /** Launches Debian's chromium (found on PATH; suites declare requires('chromium')) headless and opens the test page. */
   static async launch(): Promise<ChromiumPeer> {
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -85,7 +86,7 @@ export class ChromiumPeer {
     let browser: Browser | undefined;
     try {
       browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
+        executablePath: mustFind('chromium'),
         headless: true,
         timeout: 20_000,
         args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--allow-loopback-in-peer-connection'],

@@ -51,7 +51,8 @@ describe('sigctl token', () => {
     expect(r.stderr).toMatch(/CONFIG_INVALID: no HS256 secret to sign with: auth\.jwt is not configured/);
     const j = await runCli(['token', '--room', 'r', '--sub', 's', '--json'], { cwd: dir });
     expect(j.code).toBe(2);
-    expect(JSON.parse(j.stdout)).toMatchObject({ type: 'error', error: { code: 'CONFIG_INVALID' } });
+    // The one --json error shape of every command (docs/errors.md).
+    expect(JSON.parse(j.stdout)).toEqual({ type: 'error', code: 'CONFIG_INVALID', message: expect.stringMatching(/^no HS256 secret/) as unknown });
   });
 
   it('names the public-key setup when auth.jwt has no secret', async () => {
@@ -64,7 +65,7 @@ describe('sigctl token', () => {
   it('refuses a short secret, a bad room, a bad ttl and missing flags as usage/config errors', async () => {
     const short = await runCli(['token', '--room', 'r', '--sub', 's', '--secret', 'short'], { cwd: dir });
     expect(short.code).toBe(2);
-    expect(short.stderr).toMatch(/CONFIG_INVALID: .*at least 16/);
+    expect(short.stderr).toMatch(/USAGE: --secret must be at least 16 characters/);
     const room = await runCli(['token', '--room', 'bad room', '--sub', 's', '--secret', TEST_SECRET], { cwd: dir });
     expect(room.code).toBe(2);
     expect(room.stderr).toMatch(/USAGE: --room/);
@@ -74,5 +75,20 @@ describe('sigctl token', () => {
     const missing = await runCli(['token', '--sub', 's', '--secret', TEST_SECRET], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--room/);
+  });
+
+  it("mints an any-room token with --room '*'", async () => {
+    const r = await runCli(['token', '--room', '*', '--sub', 'monitor', '--secret', TEST_SECRET, '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { claims: { room: string } }).claims.room).toBe('*');
+  });
+
+  it('help marks the required flags and shows the ttl default as 1h', async () => {
+    const r = await runCli(['token', '--help'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--room <room>.*\(required/);
+    expect(r.stdout).toMatch(/--sub <name>.*\(required\)/);
+    expect(r.stdout).toMatch(/--ttl <duration>.*\(default: 1h\)/);
+    expect(r.stdout).toMatch(/-c, --config <file>/); // the global flags are listed too
   });
 });

@@ -10,8 +10,9 @@ import { runSignaling, type SignalingResult } from '../../src/bench/signaling.js
 import { urlFor, urlList } from '../../src/bench/spread.js';
 import { runCli } from '../helpers/bench-cli.js';
 import { startBenchNodes, type BenchNodes } from '../helpers/bench-nodes.js';
+import { requires } from '../helpers/requires.js';
 
-describe('bench against two nodes of one deployment', () => {
+describe('bench against two nodes of one deployment', requires('redis-server'), () => {
   let nodes: BenchNodes | undefined;
   afterEach(async () => {
     await nodes?.close();

@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startCli, stopAll } from '../helpers/peer-cli.js';
 import { Resources, startTestServer, within } from '../helpers/server-harness.js';
+import { requires } from '../helpers/requires.js';
 
 // stompjs' own browser bundle: its "require" export is bundles/stomp.umd.js, the minified one lies beside it.
 const STOMP_BUNDLE = join(dirname(createRequire(import.meta.url).resolve('@stomp/stompjs')), 'stomp.umd.min.js');
@@ -58,7 +59,8 @@ afterEach(async () => {
   await res.closeAll();
 });
 
-it('a STOMP page in Chromium gets an echoing data channel from sigctl peer --echo', { timeout: 90_000 }, async () => {
+describe('a legacy STOMP page in Chromium', requires('chromium'), () => {
+  it('gets an echoing data channel from sigctl peer --echo', { timeout: 90_000 }, async () => {
   const server = res.server(await startTestServer({ compat: { stomp: true } }));
   const echo = startCli(['peer', '--room', 'browser-legacy', '--url', server.url, '--echo', '--json', '--timeout', '60']);
   await echo.waitForLine((l) => l.includes('"type":"joined"'), 20_000, 'sigctl peer joined');
@@ -89,4 +91,5 @@ it('a STOMP page in Chromium gets an echoing data channel from sigctl peer --ech
     throw new Error(`${String(e)}\nsigctl peer said:\n${echo.lines.join('\n')}\n${echo.stderr}`);
   });
   expect(echoed).toBe('hello from a STOMP page');
+});
 });

@@ -10,8 +10,9 @@ import type { SignalingServer } from '../../src/server/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
 import { StompPeer } from '../helpers/stomp-client.js';
+import { requires } from '../helpers/requires.js';
 
-describe('compat members across nodes (Redis store)', () => {
+describe('compat members across nodes (Redis store)', requires('redis-server'), () => {
   let redis: RedisProcess;
   const res = new Resources();
   const stores: RedisStore[] = [];

@@ -145,8 +145,17 @@ describe('PeerSession with a real server', () => {
 
   it('--relay-only with an unreachable TURN server fails with a coded error, not a hang', async () => {
     server = await startPeerTestServer({ ice: { turn: [{ urls: ['turn:127.0.0.1:9?transport=udp'], username: 'u', credential: 'p' }] } });
-    const a = pool.create('relay-dead', { name: 'a', relayOnly: true, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
-    const b = pool.create('relay-dead', { name: 'b', relayOnly: true, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
+    // The pre-flight: nothing answers the Allocate within its bound, so start() fails before joining.
+    const lone = pool.create('relay-dead', { name: 'lone', relayOnly: true, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
+    const err = await lone.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'NO_RELAY_CANDIDATES' });
+    expect((err as Error).message).toMatch(/turn:127\.0\.0\.1:9\?transport=udp did not answer/);
+    // Without the pre-flight, gathering finds no relay candidate and the peer fails, coded.
+    const a = pool.create('relay-dead', { name: 'a', relayOnly: true, turnCheck: false, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
+    const b = pool.create('relay-dead', { name: 'b', relayOnly: true, turnCheck: false, gatherTimeoutMs: 1_500, iceTimeoutMs: 8_000 });
     await a.start();
     const failed = nextEvent(b, 'peer-failed', 12_000);
     await b.start();

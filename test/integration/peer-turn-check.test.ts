@@ -1,7 +1,8 @@
 /**
  * The --relay-only pre-flight (src/peer/turn-check.ts): against a real coturn, right credentials
  * pass and a wrong secret is TURN_AUTH_FAILED in about a second; and the decision over several
- * servers (any success passes, silence is left to gathering, a refusal with no success fails).
+ * servers (any success passes, a refusal with no success fails, silence fails unless gathering has
+ * an unprobeable TURN URL left).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
@@ -9,6 +10,7 @@ import { checkTurnCredentials, probeableTurnUrls } from '../../src/peer/turn-che
 import { SigctlError } from '../../src/protocol/errors.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { within } from '../helpers/peer-timeout.js';
+import { requires } from '../helpers/requires.js';
 
 let turn: Coturn | undefined;
 afterEach(async () => {
@@ -27,7 +29,7 @@ const rejection = (p: Promise<unknown>): Promise<SigctlError> =>
     },
   );
 
-describe('checkTurnCredentials', () => {
+describe('checkTurnCredentials', requires('turnserver'), () => {
   it('passes coturn REST credentials from the right secret and names a wrong one', async () => {
     turn = await startCoturn();
     const good = turnRestCredentials(turn.secret, 'alice', 600, Date.now());
@@ -39,7 +41,10 @@ describe('checkTurnCredentials', () => {
     expect(err.message).not.toContain(bad.credential);
   });
 
-  it('decides over several servers: any success passes, silence is inconclusive, a refusal fails', async () => {
+});
+
+describe('checkTurnCredentials over several servers', () => {
+  it('decides: any success passes, a refusal fails, silence everywhere fails unless an unprobeable TURN URL is left', async () => {
     const servers = [
       { urls: 'turn:a.example:3478', username: 'u', credential: 'p' },
       { urls: ['turn:b.example:3478?transport=udp', 'turns:b.example:5349', 'turn:b.example:3478?transport=tcp'], username: 'u', credential: 'p' },
@@ -59,7 +64,12 @@ describe('checkTurnCredentials', () => {
     const err = await rejection(checkTurnCredentials(servers, { probe: probe({ 'turn:a.example:3478': refused, 'turn:b.example:3478?transport=udp': silent }) }));
     expect(err.code).toBe('TURN_AUTH_FAILED');
     expect(err.message).toContain('turn:a.example:3478');
-    // both silent: gathering decides (its own limit reports it).
+    // both silent, but b also has TCP/TLS URLs the probe cannot check: gathering decides.
     await checkTurnCredentials(servers, { probe: probe({ 'turn:a.example:3478': silent, 'turn:b.example:3478?transport=udp': silent }) });
+    // only silent UDP TURN servers: nothing will yield a relay candidate; fail now, naming them.
+    const udpOnly = [servers[0]!, { urls: 'turn:b.example:3478?transport=udp', username: 'u', credential: 'p' }];
+    const none = await rejection(checkTurnCredentials(udpOnly, { probe: probe({ 'turn:a.example:3478': silent, 'turn:b.example:3478?transport=udp': silent }) }));
+    expect(none.code).toBe('NO_RELAY_CANDIDATES');
+    expect(none.message).toBe('--relay-only: no TURN server is usable: no answer; no answer');
   });
 });

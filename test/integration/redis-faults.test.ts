@@ -13,8 +13,9 @@ import { ClientView, ledger } from '../helpers/fault-probe.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { startGate, type TcpGate } from '../helpers/tcp-gate.js';
 import { Resources, sleep, startTestServer, TestClient } from '../helpers/server-harness.js';
+import { requires } from '../helpers/requires.js';
 
-describe('Redis faults across two nodes', () => {
+describe('Redis faults across two nodes', requires('redis-server'), () => {
   let redis: RedisProcess;
   const res = new Resources();
   const stores: RedisStore[] = [];

@@ -3,18 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Envelope, MemberRecord } from '../../src/store/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires } from '../helpers/requires.js';
 
 let redis: RedisProcess;
 const open: RedisStore[] = [];
 let prefixSeq = 0;
 let prefix = '';
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
@@ -40,7 +35,14 @@ async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeou
   }
 }
 
-describe('RedisStore', () => {
+describe('RedisStore', requires('redis-server'), () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
   it('keeps capacity and a single ready under 200 concurrent joins from three nodes', async () => {
     prefix = `t${prefixSeq++}:`;
     const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id)));

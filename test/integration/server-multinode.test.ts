@@ -7,9 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires } from '../helpers/requires.js';
 import { Resources, sleep, startTestServer, TestClient } from '../helpers/server-harness.js';
 
-describe('server across nodes (Redis store)', () => {
+describe('server across nodes (Redis store)', requires('redis-server'), () => {
   let redis: RedisProcess;
   const res = new Resources();
   const stores: RedisStore[] = [];

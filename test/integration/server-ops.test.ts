@@ -12,6 +12,7 @@ import { CloseCode } from '../../src/protocol/close-codes.js';
 import { SigctlError } from '../../src/protocol/errors.js';
 import { RELAY_SAMPLE } from '../../src/server/dispatch.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { requires } from '../helpers/requires.js';
 
 describe('server operations', () => {
   const res = new Resources();
@@ -99,7 +100,7 @@ describe('server operations', () => {
     expect(await s2.metrics()).toMatch(/^sigctl_connections 0$/m);
   });
 
-  describe('TLS', () => {
+  describe('TLS', requires('openssl'), () => {
     let dir = '';
     beforeAll(() => {
       dir = mkdtempSync(pathJoin(tmpdir(), 'sigctl-tls-'));

@@ -8,9 +8,12 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { MemberRecord, Store } from '../../src/store/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires, type Program } from '../helpers/requires.js';
 
 interface Factory {
   name: string;
+  /** System programs the implementation needs (requires()). */
+  needs?: Program[];
   setup?: () => Promise<void>;
   teardown?: () => Promise<void>;
   /** A fresh store (its own key space) for node `nodeId`, sharing state with others from the same test. */
@@ -35,6 +38,7 @@ const factories: Factory[] = [
   },
   {
     name: 'redis',
+    needs: ['redis-server'],
     setup: async () => {
       redis = await startRedis();
     },
@@ -51,7 +55,8 @@ const factories: Factory[] = [
 
 const member = (id: string, node = 'n1', meta: Record<string, unknown> = {}): MemberRecord => ({ id, name: `name-${id}`, meta, node });
 
-describe.each(factories)('Store contract: $name', (factory) => {
+for (const factory of factories) {
+describe(`Store contract: ${factory.name}`, requires(...(factory.needs ?? [])), () => {
   const opened: Store[] = [];
   let space = '';
   const open = async (nodeId = 'n1'): Promise<Store> => {
@@ -169,3 +174,4 @@ describe.each(factories)('Store contract: $name', (factory) => {
     await s.close();
   });
 });
+}

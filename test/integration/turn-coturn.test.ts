@@ -7,6 +7,7 @@ import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { getJson } from '../helpers/auth-http.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { connectPair, gatherCandidates, makePeer, selectedPairTypes, within } from '../helpers/auth-werift.js';
+import { requires } from '../helpers/requires.js';
 
 const cleanups: Array<() => unknown> = [];
 const res = new Resources();
@@ -32,7 +33,7 @@ function iceFor(turn: Coturn, secret: string, user: string): RTCIceServer[] {
   return iceServersFor({ stun: [], turn: [{ urls: [turn.url], secret, ttlSeconds: 600 }] }, user, Date.now());
 }
 
-describe('TURN REST credentials against coturn', () => {
+describe('TURN REST credentials against coturn', requires('turnserver'), () => {
   it('lets two relay-only werift peers open a data channel through coturn (relay/relay)', async () => {
     const turn = await coturn();
     const a = relayPeer(iceFor(turn, turn.secret, 'alice'));
@@ -54,7 +55,7 @@ describe('TURN REST credentials against coturn', () => {
   });
 });
 
-describe('TURN credentials handed out by the server', () => {
+describe('TURN credentials handed out by the server', requires('turnserver'), () => {
   it('welcome carries REST credentials that relay two werift peers through coturn', async () => {
     const turn = await coturn();
     const s = res.server(await startTestServer({ ice: { turn: [{ urls: [turn.url], secret: turn.secret, ttlSeconds: 600 }] } }));
@@ -81,7 +82,7 @@ describe('TURN credentials handed out by the server', () => {
   });
 });
 
-describe('probeTurn against coturn', () => {
+describe('probeTurn against coturn', requires('turnserver'), () => {
   it('allocates (and releases) a relay with REST credentials minted from the right secret', async () => {
     const turn = await coturn();
     const { username, credential } = turnRestCredentials(turn.secret, 'alice', 600, Date.now());

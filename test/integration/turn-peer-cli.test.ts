@@ -12,6 +12,7 @@ import { spawnCli, type CliProcess } from '../helpers/auth-cli.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { TEST_SECRET } from '../helpers/auth-tokens.js';
 import { Resources, startTestServer, testConfig } from '../helpers/server-harness.js';
+import { requires } from '../helpers/requires.js';
 
 const res = new Resources();
 const cleanups: Array<() => unknown> = [];
@@ -42,7 +43,7 @@ async function token(sub: string): Promise<string> {
   return (await mintToken({ secret: TEST_SECRET, room: 'relay-*', sub, ttlSeconds: 600 })).token;
 }
 
-describe('sigctl peer --relay-only through coturn', () => {
+describe('sigctl peer --relay-only through coturn', requires('turnserver'), () => {
   it('sends a file relay/relay with credentials minted by the server', async () => {
     const turn = await coturn();
     const url = await server(turn.url, turn.secret);

@@ -9,6 +9,7 @@ import { createNdcPeer, createWeriftPeer } from '../../bench/werift-engines.js';
 import type { BenchChannel } from '../../bench/werift-engines.js';
 import { applyWeriftPatches, WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
 import { ChromiumPeer, collect, connectPair, sendSequence, within } from '../helpers/werift-interop.js';
+import { requires } from '../helpers/requires.js';
 
 const TINY = 1000;
 const BIG_MESSAGES = 1280; // x 16 KiB = 20 MiB
@@ -94,7 +95,7 @@ describe('werift with runtime patches', () => {
   }, 90_000);
 });
 
-describe('werift with runtime patches <-> headless Chromium', () => {
+describe('werift with runtime patches <-> headless Chromium', requires('chromium'), () => {
   async function chromiumRoundTrip(chrome: ChromiumPeer, w: BenchChannel): Promise<void> {
     const tiny = chrome.received(TINY, 15_000);
     await within(sendSequence(w, TINY, 4), 10_000, 'werift send tiny');

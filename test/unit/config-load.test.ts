@@ -83,8 +83,30 @@ describe('loadConfig', () => {
 
   it('reports a missing --config file and an unparsable one', async () => {
     expect((await loadError({ cwd: dir, env: {}, configFile: 'nope.json' })).code).toBe('CONFIG_NOT_FOUND');
-    writeFileSync(join(dir, 'bad.json'), '{ not json');
-    expect((await loadError({ cwd: dir, env: {}, configFile: 'bad.json' })).code).toBe('CONFIG_NOT_FOUND');
+    writeFileSync(join(dir, 'bad.json'), '{\n  "port": 8080,\n  "host": "x",,\n}\n');
+    const bad = await loadError({ cwd: dir, env: {}, configFile: 'bad.json' });
+    expect(bad.code).toBe('CONFIG_INVALID');
+    // One code frame (cosmiconfig's message has it twice), the reason, not the squashed file.
+    expect(bad.message.match(/> 3 \|/g)).toHaveLength(1);
+    expect(bad.message).toMatch(/^cannot parse config file .*bad\.json:\n/);
+    expect(bad.message).toMatch(/Expected double-quoted property name/);
+    expect(bad.message).not.toContain('while parsing');
+  });
+
+  it('takes the config file from SIGCTL_CONFIG (--config wins)', async () => {
+    writeFileSync(join(dir, 'from-env.json'), JSON.stringify({ port: 9123 }));
+    writeFileSync(join(dir, 'from-flag.json'), JSON.stringify({ port: 9124 }));
+    const viaEnv = await loadConfig({ cwd: dir, env: { SIGCTL_CONFIG: 'from-env.json' } });
+    expect(viaEnv.config.port).toBe(9123);
+    expect(viaEnv.file).toBe(join(dir, 'from-env.json'));
+    expect((await loadConfig({ cwd: dir, env: { SIGCTL_CONFIG: 'from-env.json' }, configFile: 'from-flag.json' })).config.port).toBe(9124);
+    const missing = await loadError({ cwd: dir, env: { SIGCTL_CONFIG: 'nope.json' } });
+    expect(missing.code).toBe('CONFIG_NOT_FOUND');
+    expect(missing.message).toContain('SIGCTL_CONFIG');
+  });
+
+  it('suggests the variable an unknown one abbreviates (SIGCTL_LOG -> SIGCTL_LOG_LEVEL)', async () => {
+    expect((await loadError({ cwd: dir, env: { SIGCTL_LOG: 'debug' } })).message).toContain('did you mean SIGCTL_LOG_LEVEL?');
   });
 
   it('parses list values from the environment', async () => {

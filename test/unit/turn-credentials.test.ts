@@ -6,13 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { iceServersFor } from '../../src/auth/ice-servers.js';
 import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
+import { requires } from '../helpers/requires.js';
 
 function opensslHmacSha1Base64(secret: string, message: string): string {
   const raw = execFileSync('openssl', ['dgst', '-sha1', '-hmac', secret, '-binary'], { input: message, timeout: 10_000 });
   return raw.toString('base64');
 }
 
-describe('turnRestCredentials', () => {
+describe('turnRestCredentials', requires('openssl'), () => {
   it('username is <expiry>:<user> and credential is base64(HMAC-SHA1(secret, username)), matching openssl', () => {
     const now = Date.UTC(2026, 0, 1, 0, 0, 0); // 1767225600 s
     const c = turnRestCredentials('north-pole-secret', 'session-abc', 3600, now);
@@ -28,7 +29,7 @@ describe('turnRestCredentials', () => {
   });
 });
 
-describe('iceServersFor', () => {
+describe('iceServersFor', requires('openssl'), () => {
   it('lists STUN, REST TURN (fresh credentials), static TURN and credential-less TURN', () => {
     const servers = iceServersFor(
       {

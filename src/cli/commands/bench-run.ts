@@ -14,6 +14,7 @@ import { nothingConnected } from '../../bench/outcome.js';
 import { runSignaling, signalingFigures, type SignalingResult } from '../../bench/signaling.js';
 import { SigctlError } from '../../protocol/errors.js';
 import type { CliContext } from '../context.js';
+import { checkWsUrl } from '../url.js';
 import type { GlobalOptions } from '../output.js';
 import { packageVersion } from '../version.js';
 
@@ -61,16 +62,6 @@ function checkFlags(scenario: Scenario, opts: BenchOptions): void {
       throw new SigctlError('USAGE', `${flag} does not apply to the ${scenario} scenario (only to: ${scenarios.join(', ')})`);
     }
   }
-}
-
-function checkUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SigctlError('USAGE', `--url ${JSON.stringify(url)} is not a URL (expected ws://host:port/ws or wss://...)`);
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new SigctlError('USAGE', `--url must be ws:// or wss://, got ${parsed.protocol}`);
 }
 
 /** Progress: a spinner on a TTY (with countdowns), stderr lines otherwise (only with -v under --json). */
@@ -132,7 +123,7 @@ async function runPeerProcess(ctx: CliContext): Promise<number> {
 async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions & GlobalOptions): Promise<number> {
   checkFlags(scenario, opts);
   const urls = opts.url ?? [];
-  for (const u of urls) checkUrl(u);
+  for (const u of urls) checkWsUrl(u);
   const target = urls.length === 0 ? undefined : urls;
   const gates: GateSpec = { maxJoinP95: opts.maxJoinP95, minMbps: opts.minMbps, maxRelayP99: opts.maxRelayP99, maxFailures: opts.maxFailures };
   checkGatesApply(scenario, gates);

@@ -44,7 +44,7 @@ export const registerBench: RegisterCommand = (program, run) => {
     .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
     .option('--rate <M>', 'signaling: signals per second per client (default 10)', numberOption(0.01))
     .option('--ramp', 'signaling: then raise the rate x1.5 per window until relay p99 passes the bound (--max-relay-p99, default 50 ms), and bisect twice between the last rate sustained and the first missed')
-    .option('--vs-floor', 'signaling: also run the floor relay (the thinnest ws room relay, bench/floor.sh) with as many clients, alternating the measured rounds between the two, and compare')
+    .option('--vs-floor', 'signaling: also run the floor relay (the thinnest possible ws room relay, built in: `sigctl bench floor`) with as many clients, alternating the measured rounds between the two, and compare')
     .option('--json', 'print one JSON document with every figure')
     .option('--out <FILE>', 'also write the JSON document to FILE')
     .option('--max-join-p95 <MS>', 'gate: join latency p95 at most MS', numberOption(0))

@@ -5,19 +5,19 @@
  * peer-left, error, summary). werift is loaded only here, by a dynamic import, so `serve` never
  * pays for it.
  */
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Option } from 'commander';
-import type { Ora } from 'ora';
 import { isSigctlError, SigctlError } from '../../protocol/errors.js';
 import type { IceServer } from '../../protocol/messages.js';
-import type { RunEvent, RunSummary } from '../../peer/run.js';
 import { deferX509Load } from '../../peer/werift-x509.js';
 import { collect, intOption, numberOption, type RegisterCommand } from '../command.js';
 import type { CliContext } from '../context.js';
-import { browserLink } from '../reachable.js';
-import type { GlobalOptions, Output } from '../output.js';
+import type { GlobalOptions } from '../output.js';
+import { Chat } from '../chat.js';
+import { checkWsUrl } from '../url.js';
+import { humanRenderer } from './peer-render.js';
 
 interface PeerOptions {
   room: string;
@@ -33,6 +33,8 @@ interface PeerOptions {
   recv?: string;
   count?: number;
   timeout?: number;
+  message?: string[];
+  force?: boolean;
 }
 
 export const DEFAULT_URL = 'ws://127.0.0.1:8080/ws';
@@ -64,103 +66,16 @@ async function checkPaths(opts: PeerOptions, cwd: string): Promise<{ send?: stri
   if (opts.recv !== undefined) {
     const p = resolve(cwd, opts.recv);
     const s = await stat(p).catch(() => undefined);
-    if (s?.isDirectory() !== true) throw new SigctlError('USAGE', `--recv ${opts.recv}: no such directory`);
+    if (s !== undefined && !s.isDirectory()) throw new SigctlError('USAGE', `--recv ${opts.recv}: not a directory`);
+    // Like `wget -P DIR`: a directory that does not exist yet is made.
+    if (s === undefined) {
+      await mkdir(p, { recursive: true }).catch((err: unknown) => {
+        throw new SigctlError('USAGE', `--recv ${opts.recv}: cannot create the directory: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
     out.recv = p;
   }
   return out;
-}
-
-const ms = (v: number | undefined): string => (v === undefined ? '?' : v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function bar(fraction: number, width = 24): string {
-  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%`;
-}
-
-/** Human rendering: results (messages) on stdout, progress and connection lines on stderr. */
-function humanRenderer(out: Output, url: string): { onEvent: (e: RunEvent) => void; stop: () => void } {
-  const c = out.color;
-  // A pseudo-terminal that reports 0 columns makes ora redraw an "infinitely tall" spinner.
-  const columns = (out.stderr as { columns?: number }).columns ?? 0;
-  let spinner: Ora | undefined = columns > 0 ? out.spinner(`connecting to ${url}`) : undefined;
-  const say = (line: string): void => {
-    if (spinner !== undefined) spinner.stopAndPersist({ symbol: ' ', text: line }).start();
-    else out.info(line);
-  };
-  const onEvent = (e: RunEvent): void => {
-    switch (e.type) {
-      case 'joined':
-        say(`joined ${c.bold(e.room)} as ${e.self.name} (${e.self.id}); ${e.peers.length === 0 ? 'waiting for peers' : `${e.peers.length} peer(s) here`}`);
-        say(`join from a browser: ${browserLink(url, e.room)}`);
-        if (spinner !== undefined) spinner.text = e.peers.length === 0 ? 'waiting for peers' : 'negotiating';
-        return;
-      case 'peer-joined':
-        if (spinner !== undefined) spinner.text = `negotiating with ${e.name}`;
-        return;
-      case 'peer-connected':
-        say(
-          `${c.green('connected')} ${c.bold(e.name)} via ${e.pair}${e.rttMs === undefined ? '' : ` (rtt ${ms(e.rttMs)})`}: ` +
-            `signaling ${ms(e.signalingMs)} · ICE ${ms(e.iceMs)} · DTLS ${ms(e.dtlsMs)} · channel ${ms(e.channelMs)}`,
-        );
-        if (spinner !== undefined) spinner.text = 'connected';
-        return;
-      case 'message':
-        if (spinner !== undefined) spinner.clear();
-        out.result(e.text !== undefined ? `${c.cyan(e.name)}: ${e.text}` : `${c.cyan(e.name)}: <${e.bytes ?? 0} bytes>`);
-        spinner?.render();
-        return;
-      case 'bytes':
-        if (spinner !== undefined) spinner.text = `${e.direction === 'sent' ? 'sending' : 'receiving'} ${e.file} ${bar(e.total === 0 ? 1 : e.bytes / e.total)} ${mib(e.bytes)}/${mib(e.total)}`;
-        return;
-      case 'file': {
-        const rate = e.ms > 0 ? ` (${(e.bytes / 1024 / 1024 / (e.ms / 1000)).toFixed(1)} MiB/s)` : '';
-        const verb = e.direction === 'sent' ? `sent ${e.file} to` : `received ${e.file} from`;
-        const status = e.ok ? c.green('sha256 ok') : c.red('sha256 MISMATCH');
-        out.result(`${verb} ${e.name}: ${mib(e.bytes)} in ${(e.ms / 1000).toFixed(2)} s${rate}, ${status} ${e.sha256}${e.path === undefined ? '' : ` -> ${e.path}`}`);
-        return;
-      }
-      case 'peer-left':
-        say(`${c.yellow('left')} ${e.name} (${e.reason})`);
-        return;
-      case 'reconnecting':
-        if (spinner !== undefined) spinner.text = `signaling connection lost (${e.code}); reconnecting in ${e.delayMs} ms (attempt ${e.attempt})`;
-        else out.info(`signaling connection lost (${e.code}); reconnecting in ${e.delayMs} ms (attempt ${e.attempt})`);
-        return;
-      case 'resumed':
-        say('signaling connection resumed');
-        return;
-      case 'error':
-        // The run's fatal error is printed once by the command; per-peer and protocol errors here.
-        if (e.peer !== undefined || e.code === 'BAD_MESSAGE' || e.code === 'TRANSFER_FAILED') {
-          if (spinner !== undefined) spinner.clear();
-          out.error(e.code, e.message);
-          spinner?.render();
-        }
-        return;
-      case 'summary':
-        spinner?.stop();
-        spinner = undefined;
-        if (e.reason !== 'error') out.info(c.dim(summaryLine(e)));
-        return;
-    }
-  };
-  return {
-    onEvent,
-    stop: () => {
-      spinner?.stop();
-      spinner = undefined;
-    },
-  };
-}
-
-function summaryLine(s: RunSummary): string {
-  const parts = [`${s.peersConnected} peer(s)`, `${s.messagesIn} in / ${s.messagesOut} out`];
-  if (s.filesSent + s.filesReceived > 0) parts.push(`${s.filesSent} file(s) sent, ${s.filesReceived} received`);
-  return `done (${s.reason}) after ${(s.durationMs / 1000).toFixed(1)} s: ${parts.join(', ')}`;
 }
 
 async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise<number> {
@@ -172,9 +87,14 @@ async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise
   // werift either: the session starts it while its WebSocket connects (docs/peer.md, start-up).
   const loading = import('../../peer/run.js');
   loading.catch(() => undefined); // awaited below, after the flags are checked
+  checkWsUrl(opts.url);
   const paths = await checkPaths(opts, ctx.cwd);
   const iceServers = (opts.iceServer ?? []).map(parseIceServer);
   const json = ctx.out.json;
+  // Lines to send: --message, then a piped stdin; a person on a terminal gets the chat.
+  const talks = opts.echo !== true && paths.send === undefined;
+  const chatting = talks && ctx.stdinIsTTY && !json && ctx.out.stderr.isTTY === true;
+  const leave = new AbortController(); // Ctrl-D in the chat: leave normally (exit 0)
   const { createPeerRun } = await loading;
   const run = createPeerRun({
     url: opts.url,
@@ -189,23 +109,36 @@ async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise
     echo: opts.echo === true,
     sendFile: paths.send,
     recvDir: paths.recv,
+    overwrite: opts.force === true,
     count: opts.count,
     timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
-    signal: ctx.signal,
+    signal: AbortSignal.any([ctx.signal, leave.signal]),
   });
-  const human = json ? undefined : humanRenderer(ctx.out, opts.url);
+
+  const outbox = new Outbox((text) => run.sendText(text));
+  const chat = chatting
+    ? new Chat({
+        input: ctx.stdin,
+        output: ctx.out.stderr,
+        onLine: (line) => outbox.add(line),
+        onEnd: () => leave.abort('EOF'),
+        onInterrupt: () => ctx.interrupt('SIGINT'),
+        onQuit: () => {
+          chat?.close(); // the terminal back to cooked mode before the signal's default action
+          ctx.interrupt('SIGQUIT');
+        },
+      })
+    : undefined;
+  const human = json ? undefined : humanRenderer(ctx.out, opts.url, { spinner: !chatting, around: chat === undefined ? undefined : (write) => chat.print(write) });
   run.on('event', (e) => {
     if (json) ctx.out.jsonLine(e);
     else human?.onEvent(e);
+    if (e.type === 'peer-connected') outbox.up(e.peer);
+    else if (e.type === 'peer-left') outbox.down(e.peer);
   });
-
-  // Interactive chat only on a TTY: a pipe on stdin is not a person typing.
-  const chat = ctx.stdinIsTTY && !json && opts.echo !== true && paths.send === undefined;
-  const rl = chat ? createInterface({ input: ctx.stdin, terminal: false }) : undefined;
-  rl?.on('line', (line) => {
-    const n = run.sendText(line);
-    if (n === 0 && line !== '') ctx.out.warn('no connected peer yet; message not sent');
-  });
+  for (const m of opts.message ?? []) outbox.add(m);
+  const piped = talks && !ctx.stdinIsTTY ? createInterface({ input: ctx.stdin, terminal: false }) : undefined;
+  piped?.on('line', (line) => outbox.add(line));
   try {
     await run.run();
     return 0;
@@ -213,11 +146,43 @@ async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise
     const error = isSigctlError(err) ? err : new SigctlError('INTERNAL', err instanceof Error ? err.message : String(err));
     if (ctx.signal.aborted) return 0; // main maps an interrupted run to 130/143
     // In JSON mode the run already emitted the error event; print it once for humans.
-    if (!json) ctx.out.error(error.code, error.message);
+    human?.fatal(error.code, error.message);
     return error.exitCode;
   } finally {
+    chat?.close();
     human?.stop();
-    rl?.close();
+    piped?.close();
+  }
+}
+
+/**
+ * Lines waiting for a peer: sent to every connected peer as soon as there is one, so
+ * `echo hi | sigctl peer --room r --count 1` works whether the far end is there yet or not.
+ */
+class Outbox {
+  private readonly queue: string[] = [];
+  private readonly peers = new Set<string>();
+
+  constructor(private readonly send: (text: string) => number) {}
+
+  add(text: string): void {
+    if (text === '') return; // an empty message blocks a werift channel
+    this.queue.push(text);
+    this.flush();
+  }
+
+  up(peer: string): void {
+    this.peers.add(peer);
+    this.flush();
+  }
+
+  down(peer: string): void {
+    this.peers.delete(peer);
+  }
+
+  private flush(): void {
+    if (this.peers.size === 0) return;
+    for (const text of this.queue.splice(0)) this.send(text);
   }
 }
 
@@ -226,27 +191,31 @@ export const registerPeer: RegisterCommand = (program, run) => {
   program
     .command('peer')
     .description('join a room as a real WebRTC peer (werift) and connect to every other member')
-    .requiredOption('--room <id>', 'room to join')
+    .requiredOption('--room <id>', 'room to join (required)')
     .addOption(new Option('--url <url>', 'signaling server WebSocket URL').env('SIGCTL_URL').default(DEFAULT_URL))
-    .option('--name <name>', 'display name other members see')
+    .option('--name <name>', 'display name other members see (default: the member id)')
     .addOption(new Option('--token <jwt>', 'bearer token when the server requires auth').env('SIGCTL_TOKEN'))
-    .option('--capacity <n>', 'room capacity to ask for when this peer creates the room (mesh)', intOption(1, 1024))
+    .option('--capacity <n>', 'room capacity to ask for when this peer creates the room (mesh; the server caps it)', intOption(1, 1024))
     .option('--ice-server <url>', 'extra ICE server, repeatable: stun:HOST:PORT or turn:USER:PASS@HOST:PORT', collect)
-    .option('--relay-only', 'use only TURN relay candidates; fails if there are none')
+    .option('--relay-only', 'use only TURN relay candidates; fails (exit 1) if there are none')
     .addOption(new Option('--dialect <name>', 'signal payloads to send first: sigctl, seed ({"type":"OFFER","sdp"}) or plain ({"type":"offer","sdp"}); each peer is answered in its own (docs/peer.md)').choices(['sigctl', 'seed', 'plain']))
-    .option('--echo', 'echo every message back to its sender')
+    .addOption(new Option('--echo', 'echo every message back to its sender').conflicts(['send', 'message']))
     .option('--send <file>', 'send FILE to every peer (SHA-256 checked by the receiver)')
-    .option('--recv <dir>', 'save received files into DIR')
+    .option('--recv <dir>', 'save received files into DIR (created if missing; an existing file is kept and the new one saved as "name (1).ext")')
+    .option('--force', 'with --recv: overwrite existing files instead')
+    .addOption(new Option('--message <text>', 'send TEXT to every peer once connected, repeatable (lines piped on stdin are sent too)').argParser(collect).conflicts('send'))
     .option('--count <n>', 'stop after N messages/files received (with --send: after N peers got the file)', intOption(1))
-    .option('--timeout <s>', 'stop after S seconds (an error if --send/--count is not done by then)', numberOption(0))
+    .option('--timeout <s>', 'stop after S seconds (an error if --send/--count is not done by then) (default: no limit)', numberOption(0))
     .option('--json', 'one JSON event per line on stdout')
     .addHelpText(
       'after',
       `
 Examples:
-  sigctl peer --room demo                          chat (type lines; received lines are printed)
-  sigctl peer --room demo --echo                   the far end for a browser app or CI
-  sigctl peer --room demo --send ./file.bin --json send a file, JSON events on stdout
+  sigctl peer --room demo                            chat on a terminal (Ctrl-D leaves)
+  sigctl peer --room demo --echo                     the far end for a browser app or CI
+  echo hi | sigctl peer --room demo --count 1        send a line, exit after the answer
+  sigctl peer --room demo --message hi --count 1 --json
+  sigctl peer --room demo --send ./file.bin --json   send a file, JSON events on stdout
   sigctl peer --room demo --recv ./downloads --count 1`,
     )
     .action(run<PeerOptions>((ctx, opts) => peer(ctx, opts)));

@@ -4,7 +4,7 @@
  * alone goes to stdout so it can be captured (`TOKEN=$(sigctl token ...)`); `--json` prints
  * {token, claims}.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../auth/duration.js';
 import { SigctlError } from '../../protocol/errors.js';
 import { intOption, type RegisterCommand } from '../command.js';
@@ -30,9 +30,9 @@ export const registerToken: RegisterCommand = (program, run) => {
   program
     .command('token')
     .description('mint an HS256 access token for serve (auth.jwt.secret) and print it on stdout')
-    .requiredOption('--room <room>', 'room id or glob the token grants (e.g. demo, team-*)')
-    .requiredOption('--sub <name>', 'identity of the holder (the name other members see)')
-    .option('--ttl <duration>', 'lifetime: 90s, 30m, 1h, 7d', ttlOption, 3600)
+    .requiredOption('--room <room>', "room id or glob the token grants (required): demo, team-*, or '*' for any room")
+    .requiredOption('--sub <name>', 'identity of the holder (required): the name other members see')
+    .addOption(new Option('--ttl <duration>', 'lifetime: 90s, 30m, 1h, 7d').argParser(ttlOption).default(3600, '1h'))
     .option('--capacity <n>', 'room capacity granted when the holder creates the room', intOption(1, 10_000))
     .option('--receive-only', 'may join and receive but not send signals or metadata (claim receiveOnly)')
     .option('--secret <secret>', 'HS256 secret (default: auth.jwt.secret from config or SIGCTL_AUTH_JWT_SECRET; visible in ps, prefer those)')
@@ -44,6 +44,7 @@ export const registerToken: RegisterCommand = (program, run) => {
       `
 Examples:
   sigctl token --room demo --sub alice --ttl 1h
+  sigctl token --room '*' --sub monitor --ttl 30m          any room
   TOKEN=$(sigctl token --room 'team-*' --sub bob --receive-only) && sigctl peer --room team-1 --token "$TOKEN"`,
     )
     .action(
@@ -52,6 +53,8 @@ Examples:
         const [{ mintToken }, { loadConfig }] = await Promise.all([import('../../auth/mint.js'), import('../../config/load.js')]);
         const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env });
         const jwt = config.auth.jwt;
+        // A short --secret is a bad flag (USAGE); a short configured one stays CONFIG_INVALID (mintToken).
+        if (opts.secret !== undefined && Buffer.byteLength(opts.secret) < 16) throw new SigctlError('USAGE', '--secret must be at least 16 characters');
         const secret = opts.secret ?? jwt?.secret;
         if (secret === undefined) {
           const why =
