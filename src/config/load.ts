@@ -3,6 +3,7 @@
  * SIGCTL_* environment < command-line flags. Validates once and returns a deep-frozen result with
  * the source of every key, so `sigctl config print` can say where each value came from.
  */
+import { stripVTControlCharacters } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
@@ -136,7 +137,9 @@ function readEnv(env: Readonly<Record<string, string | undefined>>): { tree: Tre
  * the reason.
  */
 export function parseFailure(err: unknown): string {
-  const raw = err instanceof Error ? err.message : String(err);
+  // The parser's code frame is coloured whenever its colour library thinks so (any CI=true
+  // environment included): the message is plain text, coloured or not by the CLI's own output.
+  const raw = stripVTControlCharacters(err instanceof Error ? err.message : String(err));
   const blocks: string[] = [];
   for (const block of raw.split(/\n\s*\n/)) {
     const text = block

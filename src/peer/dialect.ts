@@ -38,8 +38,12 @@ export type Decoded = { kind: 'signal'; payload: SignalPayload; dialect: Dialect
 
 /** Reads `data` in whichever dialect it is written. */
 export function decodeSignal(data: unknown): Decoded {
+  // sigctl's payloads have no `type`; the other dialects always do. Without this test a seed
+  // CANDIDATE ({"type","candidate":{...}}) would also pass for a sigctl candidate (zod objects
+  // allow extra keys), and the answer would go out in the wrong dialect.
+  const typed = typeof data === 'object' && data !== null && typeof (data as { type?: unknown }).type === 'string';
   const own = SignalPayload.safeParse(data);
-  if (own.success) return { kind: 'signal', payload: own.data, dialect: 'sigctl' };
+  if (own.success && !typed) return { kind: 'signal', payload: own.data, dialect: 'sigctl' };
   const seed = SeedDescription.safeParse(data);
   if (seed.success) {
     const sdp = typeof seed.data.sdp === 'string' ? seed.data.sdp : seed.data.sdp.sdp;
@@ -52,7 +56,7 @@ export function decodeSignal(data: unknown): Decoded {
   if (plain.success) return { kind: 'signal', payload: { description: plain.data }, dialect: 'plain' };
   const plainCandidate = PlainCandidate.safeParse(data);
   if (plainCandidate.success) return { kind: 'signal', payload: { candidate: plainCandidate.data }, dialect: 'plain' };
-  return { kind: 'invalid', reason: own.error.issues[0]?.message ?? 'not a description or candidate in any known dialect' };
+  return { kind: 'invalid', reason: own.success ? `unknown signal type ${JSON.stringify((data as { type: string }).type).slice(0, 40)}` : (own.error.issues[0]?.message ?? 'not a description or candidate in any known dialect') };
 }
 
 /**

@@ -38,7 +38,9 @@ export class Tty {
   /** Starts `argv` (a program and its arguments) on a fresh terminal. */
   static async start(argv: readonly string[], options: TtyOptions = {}): Promise<Tty> {
     const socket = `sigctl-test-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1', FORCE_COLOR: undefined, TMUX: undefined, ...options.env };
+    // A person's terminal: no CI variable (with CI set, ora draws no spinner and the status line
+    // a user sees would be missing from the screen).
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1', FORCE_COLOR: undefined, TMUX: undefined, CI: undefined, ...options.env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
     // The shell traps (not ignores: the command must get default dispositions) INT and QUIT,
     // so a Ctrl-C meant for the command does not end the shell before it prints the exit code.

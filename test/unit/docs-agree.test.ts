@@ -12,7 +12,7 @@ import { ConfigSchema } from '../../src/config/schema.js';
 const root = join(import.meta.dirname, '../..');
 const read = (p: string): string => readFileSync(join(root, p), 'utf8');
 const USER_DOCS = ['README.md', 'docs/peer.md', 'docs/security.md', 'docs/configuration.md', 'docs/protocol.md', 'docs/scaling.md', 'docs/errors.md'];
-const ENTRY: Record<string, string> = { sigctl: 'src/index.ts', 'sigctl/peer': 'src/peer/index.ts', 'sigctl/protocol': 'src/protocol/index.ts' };
+const ENTRY: Record<string, string> = { sigctl: 'src/index.ts', 'sigctl/peer': 'src/peer/index.ts', 'sigctl/protocol': 'src/protocol/index.ts', 'sigctl/browser': 'src/client/browser.ts' };
 
 describe('user docs vs the program', () => {
   it("every `import { ... } from 'sigctl...'` names an export of that entry point", async () => {
