@@ -4,7 +4,7 @@
  * the source of every key, so `sigctl config print` can say where each value came from.
  */
 import { stripVTControlCharacters } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import { SigctlError } from '../protocol/errors.js';
@@ -136,7 +136,7 @@ function readEnv(env: Readonly<Record<string, string | undefined>>): { tree: Tre
  * wrapper, once from the parser's) and the whole file squashed onto one line; keep one frame and
  * the reason.
  */
-export function parseFailure(err: unknown): string {
+export function parseFailure(err: unknown, source?: string): string {
   // The parser's code frame is coloured whenever its colour library thinks so (any CI=true
   // environment included): the message is plain text, coloured or not by the CLI's own output.
   const raw = stripVTControlCharacters(err instanceof Error ? err.message : String(err));
@@ -148,7 +148,39 @@ export function parseFailure(err: unknown): string {
       .replace(/\s+$/, '');
     if (text.trim() !== '' && !blocks.includes(text)) blocks.push(text);
   }
+  // Node 22+ adds "(line L column C)" to JSON.parse's message, and then the parser makes no frame.
+  if (source !== undefined && !/^> \d+ \|/m.test(raw)) {
+    const frame = frameAt(source, raw);
+    if (frame !== undefined) blocks.unshift(frame);
+  }
   return blocks.join('\n');
+}
+
+/** A code frame (two lines of context, a caret) at the line and column or offset a parse error names. */
+function frameAt(source: string, message: string): string | undefined {
+  const lines = source.split(/\r?\n/);
+  let line: number;
+  let column: number;
+  const lc = /line (\d+) column (\d+)/.exec(message);
+  const pos = /at position (\d+)/.exec(message);
+  if (lc !== null) {
+    line = Number(lc[1]);
+    column = Number(lc[2]);
+  } else if (pos !== null) {
+    const before = source.slice(0, Number(pos[1])).split(/\r?\n/);
+    line = before.length;
+    column = before[before.length - 1]!.length + 1;
+  } else {
+    return undefined;
+  }
+  if (line < 1 || line > lines.length) return undefined;
+  const width = String(Math.min(lines.length, line + 2)).length;
+  const out: string[] = [];
+  for (let n = Math.max(1, line - 2); n <= Math.min(lines.length, line + 2); n++) {
+    out.push(`${n === line ? '>' : ' '} ${String(n).padStart(width)} | ${lines[n - 1] ?? ''}`.replace(/\s+$/, ''));
+    if (n === line) out.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, column - 1))}^`);
+  }
+  return out.join('\n');
 }
 
 async function readFile(options: LoadOptions): Promise<{ tree: Tree; file: string | undefined }> {
@@ -168,7 +200,13 @@ async function readFile(options: LoadOptions): Promise<{ tree: Tree; file: strin
   } catch (err) {
     if (err instanceof SigctlError) throw err;
     const where = file ?? (err as { filepath?: unknown }).filepath;
-    throw new SigctlError('CONFIG_INVALID', `cannot parse config file${typeof where === 'string' ? ` ${where}` : ''}:\n${parseFailure(err)}`, { cause: err });
+    let source: string | undefined;
+    try {
+      source = typeof where === 'string' ? readFileSync(where, 'utf8') : undefined;
+    } catch {
+      source = undefined;
+    }
+    throw new SigctlError('CONFIG_INVALID', `cannot parse config file${typeof where === 'string' ? ` ${where}` : ''}:\n${parseFailure(err, source)}`, { cause: err });
   }
   if (result === null || result.isEmpty === true) return { tree: {}, file: result?.filepath };
   if (!isPlainObject(result.config)) {
