@@ -143,28 +143,35 @@ export const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(
  */
 export function owedError(frame: FuzzFrame): 'BAD_MESSAGE' | 'UNKNOWN_TYPE' | undefined {
   if (frame.binary) return 'BAD_MESSAGE';
+  const text = typeof frame.data === 'string' ? frame.data : frame.data.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(typeof frame.data === 'string' ? frame.data : frame.data.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     return 'BAD_MESSAGE';
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'BAD_MESSAGE';
-  if (depthOf(value) > MAX_JSON_DEPTH) return 'BAD_MESSAGE';
+  // Measured on the text, as the server does: a deep value that a later duplicate key replaced
+  // is gone from the parsed object but still refused.
+  if (textDepth(text) > MAX_JSON_DEPTH) return 'BAD_MESSAGE';
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string') return 'BAD_MESSAGE';
   return (CLIENT_MESSAGE_TYPES as readonly string[]).includes(type) ? undefined : 'UNKNOWN_TYPE';
 }
 
-/** Nesting depth of a parsed value (1 for {} or []), without recursion. */
-function depthOf(value: unknown): number {
+/** Deepest nesting of `[` and `{` in JSON text (1 for {} or []), brackets inside strings not counted. */
+function textDepth(text: string): number {
+  let depth = 0;
   let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    max = Math.max(max, d + 1);
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
   }
   return max;
 }
