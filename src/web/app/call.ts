@@ -75,13 +75,18 @@ export class Call {
     await this.client.close();
   }
 
-  /** Sends a chat line to every connected member; returns how many got it. */
+  /**
+   * Sends a chat line to every member with a data channel; returns how many it goes to. The page
+   * says `connected` once the peer connection is, which can be a moment before its channel opens:
+   * a line typed then goes out when the channel opens instead of being lost.
+   */
   sendChat(text: string): number {
     let n = 0;
     for (const m of this.members.values()) {
       const ch = m.peer?.channel;
-      if (ch?.readyState !== 'open') continue;
-      ch.send(text);
+      if (ch === undefined || ch.readyState === 'closing' || ch.readyState === 'closed') continue;
+      if (ch.readyState === 'open') ch.send(text);
+      else ch.addEventListener('open', () => ch.send(text), { once: true });
       n += 1;
     }
     this.o.view.chat('You', text, true);
