@@ -15,7 +15,6 @@ export { createOriginCheck } from './origins.js';
 export { mintToken, parseDuration, type MintOptions, type MintedClaims } from './mint.js';
 export { RECEIVE_ONLY_CLAIM, TokenClaims } from './claims.js';
 export { exposureWarnings, isLoopbackHost } from './exposure.js';
-export { probeTurn, type TurnProbeOptions, type TurnProbeResult } from './turn-probe.js';
 export type { AuthFailure, JwtAuthenticatorDeps } from './jwt-authenticator.js';
 
 /** Dependencies of createAuthenticator (all optional). */

@@ -5,7 +5,7 @@
  * probe names the cause in about a second, so both ends of a room fail with TURN_AUTH_FAILED. A TURN
  * server that does not answer at all fails the pre-flight too (NO_RELAY_CANDIDATES, after the bound).
  */
-import { probeTurn } from '../auth/turn-probe.js';
+import { probeTurn } from '../stun/turn-probe.js';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
 import type { IceServer } from '../protocol/messages.js';
 
@@ -13,7 +13,7 @@ export interface TurnCheckOptions {
   /** Bound for each probe (ms, default 3000): a server silent that long counts as unreachable. */
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
-  /** Injected for tests; defaults to probeTurn from src/auth. */
+  /** Injected for tests; defaults to probeTurn from src/stun. */
   probe?: typeof probeTurn | undefined;
 }
 

@@ -30,7 +30,7 @@ import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
 import { createClientAddress } from './client-address.js';
-import { StunResponder } from './stun-responder.js';
+import { StunResponder } from '../stun/responder.js';
 import { loadWebApp } from './web.js';
 
 /** What the server is built from; every field is optional. */

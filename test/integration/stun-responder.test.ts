@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StunResponder } from '../../src/server/stun-responder.js';
+import { StunResponder } from '../../src/stun/responder.js';
 import { decodeAddress, decodeStun, stunPacket, udpClient } from '../helpers/auth-stun.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RTCPeerConnection } from 'werift';
-import { StunResponder } from '../../src/server/stun-responder.js';
+import { StunResponder } from '../../src/stun/responder.js';
 import { gatherCandidates, makePeer } from '../helpers/auth-werift.js';
 
 const cleanups: Array<() => unknown> = [];

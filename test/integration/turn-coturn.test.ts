@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RTCIceServer, RTCPeerConnection } from 'werift';
 import { iceServersFor } from '../../src/auth/ice-servers.js';
-import { probeTurn } from '../../src/auth/index.js';
+import { probeTurn } from '../../src/stun/turn-probe.js';
 import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { getJson } from '../helpers/auth-http.js';

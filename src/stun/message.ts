@@ -1,7 +1,14 @@
 /**
- * The STUN message framing (RFC 5389 sections 6 and 15) shared by sigctl's two STUN speakers: the
- * TURN credential probe (src/auth/turn-probe.ts) and the built-in Binding responder
- * (src/server/stun-responder.ts). Only encoding lives here; each side parses what it expects.
+ * src/stun/: sigctl's UDP STUN/TURN code, apart from the WebSocket signaling it sits beside.
+ *
+ *   message.ts     the STUN message framing (RFC 5389 sections 6 and 15), shared by the two below;
+ *                  only encoding lives here, each side parses what it expects
+ *   responder.ts   the built-in STUN Binding responder `serve` runs on `stunPort`
+ *   turn-probe.ts  the TURN credential check of `peer --relay-only` (one Allocate)
+ *
+ * Layering: a leaf beside auth/store, under its two users and over protocol only:
+ * cli -> server (responder) / peer (turn-probe) -> stun -> protocol (error codes). Nothing here
+ * imports from server, peer, auth or cli, and nothing here loads werift.
  */
 import { createHmac } from 'node:crypto';
 

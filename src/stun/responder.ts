@@ -7,7 +7,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, stunAttribute, stunMessage } from '../protocol/stun.js';
+import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, stunAttribute, stunMessage } from './message.js';
 
 const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;

@@ -10,7 +10,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { SigctlError } from '../protocol/errors.js';
-import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, stunAttribute, stunMessage } from '../protocol/stun.js';
+import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, stunAttribute, stunMessage } from './message.js';
 
 const ALLOCATE = 0x0003;
 const REFRESH = 0x0004;
