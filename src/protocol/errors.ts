@@ -4,29 +4,39 @@
  * Codes are stable strings, never reused. `wire` codes travel in `{"type":"error"}` frames; `local`
  * codes are raised by the client, peer, bench or CLI on the user's side. `exit` is the process exit
  * code the CLI uses when the error ends a command (0 ok, 1 runtime, 2 usage/config, 3 bench gate).
+ * `http` is the HTTP status of a refused request or upgrade carrying the code (`httpStatus`).
  */
+/** One catalogue entry. */
+export interface CatalogueEntry {
+  readonly scope: 'wire' | 'local';
+  readonly exit: number;
+  /** HTTP status when the code refuses an HTTP request or a WebSocket upgrade; absent: 500. */
+  readonly http?: number;
+  readonly summary: string;
+}
+
 export const ERROR_CATALOGUE = {
   // ---- wire: sent by the server in error frames -------------------------------------------------
-  BAD_MESSAGE: { scope: 'wire', exit: 1, summary: 'The frame is not valid JSON, not an object, or a field has the wrong type.' },
+  BAD_MESSAGE: { scope: 'wire', exit: 1, http: 400, summary: 'The frame is not valid JSON, not an object, or a field has the wrong type.' },
   UNKNOWN_TYPE: { scope: 'wire', exit: 1, summary: 'The frame has a `type` this protocol version does not know.' },
-  BAD_ROOM: { scope: 'wire', exit: 2, summary: 'The room id does not match ^[A-Za-z0-9._:-]{1,128}$.' },
+  BAD_ROOM: { scope: 'wire', exit: 2, http: 400, summary: 'The room id does not match ^[A-Za-z0-9._:-]{1,128}$.' },
   ROOM_FULL: { scope: 'wire', exit: 1, summary: 'The room already holds its capacity of members.' },
   ALREADY_JOINED: { scope: 'wire', exit: 1, summary: 'This connection has already joined a room (one room per connection).' },
   NOT_JOINED: { scope: 'wire', exit: 1, summary: 'The message needs a joined room and this connection has none.' },
   UNKNOWN_PEER: { scope: 'wire', exit: 1, summary: 'The `to` peer is not a member of the room.' },
-  TOO_LARGE: { scope: 'wire', exit: 1, summary: 'The frame exceeds the maximum frame size; the connection is closed with 1009 (HTTP 431: request headers too large).' },
-  RATE_LIMITED: { scope: 'wire', exit: 1, summary: 'The connection sends faster than its message rate allows; persistent flooding closes it.' },
-  UNAUTHORIZED: { scope: 'wire', exit: 1, summary: 'No valid token: missing, malformed, badly signed or expired.' },
-  FORBIDDEN: { scope: 'wire', exit: 1, summary: 'The token is valid but does not allow this (another room, a disallowed origin, a send-only grant).' },
+  TOO_LARGE: { scope: 'wire', exit: 1, http: 431, summary: 'The frame exceeds the maximum frame size; the connection is closed with 1009 (HTTP 431: request headers too large).' },
+  RATE_LIMITED: { scope: 'wire', exit: 1, http: 429, summary: 'The connection sends faster than its message rate allows; persistent flooding closes it.' },
+  UNAUTHORIZED: { scope: 'wire', exit: 1, http: 401, summary: 'No valid token: missing, malformed, badly signed or expired.' },
+  FORBIDDEN: { scope: 'wire', exit: 1, http: 403, summary: 'The token is valid but does not allow this (another room, a disallowed origin, a send-only grant).' },
   RESUME_FAILED: { scope: 'wire', exit: 1, summary: 'The resume token is unknown or its grace period has ended; the client joined as a new member.' },
   SIGNALS_DROPPED: { scope: 'wire', exit: 1, summary: 'Signals addressed to a disconnected member overflowed its resume queue; the oldest were dropped.' },
-  UNAVAILABLE: { scope: 'wire', exit: 1, summary: 'A required backing store (Redis) is unreachable; joins are refused until it returns.' },
+  UNAVAILABLE: { scope: 'wire', exit: 1, http: 503, summary: 'A required backing store (Redis) is unreachable; joins are refused until it returns.' },
   MEMBERSHIP_LOST: { scope: 'wire', exit: 1, summary: 'Redis lost this membership (restart, failover) and the room filled before it could be restored; the connection is closed.' },
-  SHUTTING_DOWN: { scope: 'wire', exit: 1, summary: 'The server is draining and accepts no new joins.' },
-  INTERNAL: { scope: 'wire', exit: 1, summary: 'An unexpected server error; the connection keeps working.' },
-  NOT_FOUND: { scope: 'wire', exit: 1, summary: 'HTTP only: no endpoint at this path (404), or an upgrade off the WebSocket path.' },
-  METHOD_NOT_ALLOWED: { scope: 'wire', exit: 1, summary: 'HTTP only: the endpoints answer GET and HEAD (405).' },
-  UPGRADE_REQUIRED: { scope: 'wire', exit: 1, summary: 'HTTP only: a plain request to the WebSocket path, which needs an Upgrade: websocket handshake (426).' },
+  SHUTTING_DOWN: { scope: 'wire', exit: 1, http: 503, summary: 'The server is draining and accepts no new joins.' },
+  INTERNAL: { scope: 'wire', exit: 1, http: 500, summary: 'An unexpected server error; the connection keeps working.' },
+  NOT_FOUND: { scope: 'wire', exit: 1, http: 404, summary: 'HTTP only: no endpoint at this path (404), or an upgrade off the WebSocket path.' },
+  METHOD_NOT_ALLOWED: { scope: 'wire', exit: 1, http: 405, summary: 'HTTP only: the endpoints answer GET and HEAD (405).' },
+  UPGRADE_REQUIRED: { scope: 'wire', exit: 1, http: 426, summary: 'HTTP only: a plain request to the WebSocket path, which needs an Upgrade: websocket handshake (426).' },
 
   // ---- local: raised on the user's side ---------------------------------------------------------
   USAGE: { scope: 'local', exit: 2, summary: 'A command-line flag or argument is missing or invalid.' },
@@ -45,7 +55,7 @@ export const ERROR_CATALOGUE = {
   GATE_FAILED: { scope: 'local', exit: 3, summary: 'A bench threshold (--max-join-p95, --min-mbps, ...) was missed.' },
   ABORTED: { scope: 'local', exit: 130, summary: 'The operation was interrupted (Ctrl-C or SIGTERM).' },
   PLACEHOLDER_SECRET: { scope: 'local', exit: 2, summary: 'A secret in the configuration is a published placeholder (config.example.json); serve refuses to start with it.' },
-} as const satisfies Record<string, { scope: 'wire' | 'local'; exit: number; summary: string }>;
+} as const satisfies Record<string, CatalogueEntry>;
 
 /** Every error code sigctl can produce. */
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -73,23 +83,11 @@ export function isErrorCode(code: string): code is ErrorCode {
 
 /**
  * The HTTP status of a refused request or upgrade whose JSON body carries `code`
- * (`{"error":{"code","message"}}`); 500 for a code without one.
+ * (`{"error":{"code","message"}}`): the entry's `http`, 500 for a code without one (docs/errors.md).
  */
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_MESSAGE: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  UPGRADE_REQUIRED: 426,
-  RATE_LIMITED: 429,
-  UNAVAILABLE: 503,
-  SHUTTING_DOWN: 503,
-};
-
-/** The HTTP status for a refusal with `code` (docs/errors.md). */
 export function httpStatus(code: ErrorCode): number {
-  return HTTP_STATUS[code] ?? 500;
+  const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+  return entry.http ?? 500;
 }
 
 /** Error codes after which a client must not reconnect on its own. */

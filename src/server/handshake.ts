@@ -13,7 +13,7 @@ import { maxHeaderSize, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { errorBody } from './http.js';
+import { errorResponseText } from './http.js';
 import { refuseConnection, tooManyFrom } from './upgrade.js';
 
 /** What PendingHandshakes needs from the server. */
@@ -94,7 +94,7 @@ export function guardConnections(server: Server, o: PendingHandshakesOptions & {
     if (pending.admit(socket)) return;
     const ip = socket.remoteAddress ?? 'unknown';
     o.logger.warn({ event: 'refused', ip }, 'too many connections from this address');
-    refuseConnection(socket, 429, 'RATE_LIMITED', tooManyFrom(o.maxPerIp, ip));
+    refuseConnection(socket, 'RATE_LIMITED', tooManyFrom(o.maxPerIp, ip));
   });
   // A plain HTTP request is not a pending upgrade: Node's request and keep-alive timeouts bound it.
   server.on('request', (req: IncomingMessage) => pending.settle(req.socket));
@@ -110,13 +110,11 @@ export function guardConnections(server: Server, o: PendingHandshakesOptions & {
     }
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     o.logger.debug({ event: 'bad-request', code: err.code }, 'unparsable HTTP request');
-    const body = JSON.stringify(
+    socket.end(
       tooLarge
-        ? errorBody('TOO_LARGE', `the request headers exceed the server's limit of ${maxHeaderSize} bytes (a token that long is not accepted)`)
-        : errorBody('BAD_MESSAGE', 'the HTTP request could not be parsed'),
+        ? errorResponseText('TOO_LARGE', `the request headers exceed the server's limit of ${maxHeaderSize} bytes (a token that long is not accepted)`)
+        : errorResponseText('BAD_MESSAGE', 'the HTTP request could not be parsed'),
     );
-    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
   // TLS handshake failures must not reach the process as unhandled errors.
   server.on('tlsClientError', (err) => o.logger.debug({ err }, 'tls handshake failed'));

@@ -5,7 +5,7 @@
  * everything else 404. Statuses follow the error code
  * (`httpStatus` in the catalogue).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/principal.js';
 import { httpStatus, isSigctlError, type ErrorCode } from '../protocol/errors.js';
@@ -51,9 +51,14 @@ export function sendError(res: ServerResponse, code: ErrorCode, message: string)
   sendJson(res, httpStatus(code), errorBody(code, message));
 }
 
-/** HTTP status for an authentication failure. */
-export function authStatus(code: ErrorCode): number {
-  return httpStatus(code);
+/**
+ * A whole HTTP/1.1 error response (status from the catalogue, JSON error body, `connection: close`)
+ * for a socket that has no ServerResponse: a refused upgrade, a request Node could not parse.
+ */
+export function errorResponseText(code: ErrorCode, message: string): string {
+  const status = httpStatus(code);
+  const body = JSON.stringify(errorBody(code, message));
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 /** The server's 'request' listener (every non-upgrade request). */

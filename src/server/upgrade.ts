@@ -1,7 +1,8 @@
 /**
  * The HTTP upgrade: every check happens here, before the WebSocket exists (ws README "Client
  * authentication"): path, drain, browser origin, token, connections per address. A refused
- * upgrade gets an HTTP status and a JSON body `{"error":{"code","message"}}`.
+ * upgrade gets a JSON body `{"error":{"code","message"}}` with the catalogue's HTTP status for
+ * its code (src/protocol/errors.ts): no status is chosen here.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,31 +13,18 @@ import type { Authenticator, Principal } from '../auth/principal.js';
 import { findToken } from '../auth/token-source.js';
 import { isSigctlError, type ErrorCode } from '../protocol/errors.js';
 import { offeredProtocols, type Edge, type Route } from './compat/routes.js';
-import { authStatus, errorBody } from './http.js';
+import { errorResponseText } from './http.js';
 import type { ClientAddress } from './client-address.js';
 import type { ConnectionCounter } from './rate-limit.js';
 import { redactRequestUrl } from './redact.js';
 
-const REASONS: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-/** Answers an upgrade request with an HTTP error instead of switching protocols. */
-export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const body = JSON.stringify(errorBody(code, message));
+/** Answers an upgrade request with an HTTP error (the catalogue's status for `code`) instead of switching protocols. */
+export function refuseUpgrade(socket: Duplex, code: ErrorCode, message: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  socket.end(errorResponseText(code, message));
 }
 
 /** The message of a 429 for too many connections from one address. */
@@ -48,8 +36,8 @@ export function tooManyFrom(max: number, ip: string): string {
  * Refuses a connection at accept, before its request is read: 429 and the end of the socket, which
  * stops reading (the request is never parsed) and is destroyed if the peer does not close first.
  */
-export function refuseConnection(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  refuseUpgrade(socket, status, code, message);
+export function refuseConnection(socket: Duplex, code: ErrorCode, message: string): void {
+  refuseUpgrade(socket, code, message);
   socket.pause();
   setTimeout(() => socket.destroy(), 1000).unref();
 }
@@ -94,12 +82,12 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     const ip = o.clientAddress(req);
     const log = o.logger.child({ ip, url: redactRequestUrl(req.url) });
     const route = o.route(url.pathname, offeredProtocols(req.headers['sec-websocket-protocol']));
-    if (!route.ok) return refuseUpgrade(socket, route.status, route.code, route.message);
+    if (!route.ok) return refuseUpgrade(socket, route.code, route.message);
     const edge = route.edge;
-    if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (o.refusing()) return refuseUpgrade(socket, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.checkOrigin(req.headers.origin)) {
       log.info({ event: 'refused', origin: req.headers.origin }, 'origin not allowed');
-      return refuseUpgrade(socket, 403, 'FORBIDDEN', `origin ${JSON.stringify(req.headers.origin)} is not allowed`);
+      return refuseUpgrade(socket, 'FORBIDDEN', `origin ${JSON.stringify(req.headers.origin)} is not allowed`);
     }
     let principal: Principal;
     // STOMP clients may send their token in CONNECT instead (stompjs connectHeaders).
@@ -110,15 +98,15 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       const code = isSigctlError(err) ? err.code : 'INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
       log.info({ event: 'refused', code }, message);
-      return refuseUpgrade(socket, authStatus(code), code, message);
+      return refuseUpgrade(socket, code, message);
     }
     // Authentication may have taken a while (JWKS fetch): check again. The handshake timeout may
     // have closed the socket meanwhile; its 'close' has fired, so no slot may be taken for it.
     if (socket.destroyed) return;
-    if (o.refusing()) return refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+    if (o.refusing()) return refuseUpgrade(socket, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!o.perIp.acquire(ip)) {
       log.warn({ event: 'refused' }, 'too many connections from this address');
-      return refuseUpgrade(socket, 429, 'RATE_LIMITED', tooManyFrom(o.maxConnectionsPerIp, ip));
+      return refuseUpgrade(socket, 'RATE_LIMITED', tooManyFrom(o.maxConnectionsPerIp, ip));
     }
     // A handshake ws rejects (bad key, bad version) never reaches accept: free the slot then.
     const onClose = (): void => o.perIp.release(ip);
@@ -135,7 +123,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
   return (req, socket, head) => {
     handle(req, socket, head).catch((err: unknown) => {
       o.logger.error({ err }, 'upgrade failed');
-      refuseUpgrade(socket, 500, 'INTERNAL', 'internal error');
+      refuseUpgrade(socket, 'INTERNAL', 'internal error');
     });
   };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { configKeys } from '../../src/config/paths.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { ERROR_CATALOGUE } from '../../src/protocol/errors.js';
+import { ERROR_CATALOGUE, httpStatus, type CatalogueEntry, type ErrorCode } from '../../src/protocol/errors.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { CLIENT_MESSAGE_TYPES, ServerMessage } from '../../src/protocol/messages.js';
 
@@ -24,6 +24,19 @@ describe('docs/errors.md', () => {
       const entry = ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE];
       expect(doc).toMatch(new RegExp(`^\\| ${code} \\| ${entry.scope} \\| ${entry.exit} \\|`, 'm'));
     }
+  });
+
+  it('gives the HTTP status of exactly the codes whose catalogue entry has one, and the same status', () => {
+    const documented: Record<string, number> = Object.fromEntries([...doc.matchAll(/^\| ([A-Z_]+) \| (\d{3}) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+    const catalogued = Object.fromEntries(
+      Object.entries(ERROR_CATALOGUE as Readonly<Record<string, CatalogueEntry>>)
+        .filter(([, entry]) => entry.http !== undefined)
+        .map(([code, entry]) => [code, entry.http]),
+    );
+    expect(documented).toEqual(catalogued);
+    for (const [code, status] of Object.entries(catalogued)) expect(httpStatus(code as ErrorCode)).toBe(status);
+    // Codes without one answer 500 (the fallback the page promises).
+    expect(httpStatus('ROOM_FULL')).toBe(500);
   });
 
   it('lists every close code', () => {

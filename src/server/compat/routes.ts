@@ -17,7 +17,8 @@ import { STOMP_SUBPROTOCOLS } from './stomp-session.js';
 /** The protocol of one accepted WebSocket. */
 export type Edge = { kind: 'v1' } | { kind: 'stomp' } | { kind: 'raw'; room: string } | { kind: 'broadcast'; room: string };
 
-export type Route = { ok: true; edge: Edge } | { ok: false; status: number; code: ErrorCode; message: string };
+/** A refusal carries its code only: the HTTP status is the catalogue's (httpStatus). */
+export type Route = { ok: true; edge: Edge } | { ok: false; code: ErrorCode; message: string };
 
 const V1: Edge = Object.freeze({ kind: 'v1' });
 
@@ -36,7 +37,7 @@ export function routeUpgrade(config: Readonly<Config>, pathname: string, offered
   const c = config.compat;
   if (pathname === config.path) {
     const stomp = !offered.includes(SUBPROTOCOL) && offered.some((p) => (STOMP_SUBPROTOCOLS as readonly string[]).includes(p));
-    if (stomp && !c.stomp) return { ok: false, status: 400, code: 'BAD_MESSAGE', message: 'this server does not speak STOMP: start it with serve --compat stomp (config compat.stomp)' };
+    if (stomp && !c.stomp) return { ok: false, code: 'BAD_MESSAGE', message: 'this server does not speak STOMP: start it with serve --compat stomp (config compat.stomp)' };
     return { ok: true, edge: stomp ? { kind: 'stomp' } : V1 };
   }
   if (c.stomp && pathname === c.stompPath) return { ok: true, edge: { kind: 'stomp' } };
@@ -48,11 +49,11 @@ export function routeUpgrade(config: Readonly<Config>, pathname: string, offered
       room = '';
     }
     if (!ROOM_ID_PATTERN.test(room)) {
-      return { ok: false, status: 400, code: 'BAD_ROOM', message: `room ${JSON.stringify(room.slice(0, 64))} in ${c.rawPrefix}<room> must match ^[A-Za-z0-9._:-]{1,128}$` };
+      return { ok: false, code: 'BAD_ROOM', message: `room ${JSON.stringify(room.slice(0, 64))} in ${c.rawPrefix}<room> must match ^[A-Za-z0-9._:-]{1,128}$` };
     }
     return { ok: true, edge: { kind: 'raw', room } };
   }
   if (c.broadcast && c.broadcastPaths.includes(pathname)) return { ok: true, edge: { kind: 'broadcast', room: broadcastRoom(pathname) } };
   const also = [c.stomp && c.stompPath, c.raw && `${c.rawPrefix}<room>`, c.broadcast && c.broadcastPaths.join(', ')].filter((x): x is string => typeof x === 'string');
-  return { ok: false, status: 404, code: 'NOT_FOUND', message: `no WebSocket endpoint at ${pathname}; use ${[config.path, ...also].join(' or ')}` };
+  return { ok: false, code: 'NOT_FOUND', message: `no WebSocket endpoint at ${pathname}; use ${[config.path, ...also].join(' or ')}` };
 }
