@@ -8,6 +8,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 const JOIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const RELAY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05];
 
+/** What the size gauges show, read at each scrape. */
+export interface ServerSizes {
+  connections: number;
+  rooms: number;
+  members: number;
+}
+
 /** The metrics of one server and their registry. */
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -24,6 +31,7 @@ export class ServerMetrics {
   readonly errors: Counter<'code'>;
   readonly joinSeconds: Histogram;
   readonly relaySeconds: Histogram;
+  private sizes: (() => ServerSizes) | undefined;
 
   /** `processMetrics`: prom-client's default metrics (CPU, RSS, heap, event-loop lag, GC) as `sigctl_process_*`, `sigctl_nodejs_*`. */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -31,9 +39,22 @@ export class ServerMetrics {
     // Off for servers embedded many to a process (tests): the collectors (an event-loop delay
     // histogram, a GC observer) live as long as the process.
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'sigctl_' });
-    this.connections = new Gauge({ name: 'sigctl_connections', help: 'Open WebSocket connections.', registers });
-    this.rooms = new Gauge({ name: 'sigctl_rooms', help: 'Rooms with at least one member on this node.', registers });
-    this.members = new Gauge({ name: 'sigctl_members', help: 'Room members held by this node (connected or reserved for resume).', registers });
+    // The size gauges are read from their source at each scrape (prom-client calls `collect`
+    // first, with the gauge as `this`), so no code path has to keep them current.
+    const sizes = (): ServerSizes | undefined => this.sizes?.();
+    const gauge = (name: string, help: string, pick: (s: ServerSizes) => number): Gauge =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect(this: Gauge) {
+          const now = sizes();
+          if (now !== undefined) this.set(pick(now));
+        },
+      });
+    this.connections = gauge('sigctl_connections', 'Open WebSocket connections.', (s) => s.connections);
+    this.rooms = gauge('sigctl_rooms', 'Rooms with at least one member on this node.', (s) => s.rooms);
+    this.members = gauge('sigctl_members', 'Room members held by this node (connected or reserved for resume).', (s) => s.members);
     this.joins = new Counter({ name: 'sigctl_joins_total', help: 'Joins by result (joined, resumed, full, refused).', labelNames: ['result'], registers });
     const flushRelayed = (): void => {
       if (this.relayedPending === 0) return;
@@ -44,6 +65,11 @@ export class ServerMetrics {
     this.errors = new Counter({ name: 'sigctl_errors_total', help: 'Error frames sent, by code.', labelNames: ['code'], registers });
     this.joinSeconds = new Histogram({ name: 'sigctl_join_duration_seconds', help: 'Time from a join frame to its joined reply.', buckets: JOIN_BUCKETS, registers });
     this.relaySeconds = new Histogram({ name: 'sigctl_relay_duration_seconds', help: 'Time from a parsed signal frame to handing it to the recipients\' sockets (1 in 128 signals is timed).', buckets: RELAY_BUCKETS, registers });
+  }
+
+  /** Where the size gauges (connections, rooms, members) read their values at each scrape. */
+  observeSizes(sizes: () => ServerSizes): void {
+    this.sizes = sizes;
   }
 
   /** The Prometheus text exposition. */
