@@ -51,11 +51,6 @@ export class Teardown {
     Object.assign(this.parts, rest);
   }
 
-  /** True once the teardown has begun. */
-  get started(): boolean {
-    return this.running !== undefined;
-  }
-
   /** Undoes everything owned. Idempotent: every call gets the promise of the first. */
   run(): Promise<void> {
     this.running ??= this.teardown();
@@ -64,7 +59,8 @@ export class Teardown {
 
   private async teardown(): Promise<void> {
     const { parts, logger } = this;
-    const listened = parts.listener?.listening === true;
+    // A start-up that failed was never announced as listening: its teardown is not announced either.
+    const announced = this.phase.current !== 'starting';
     this.phase.transition('closing');
     let failure: { err: unknown } | undefined;
     const failed = (name: string, err: unknown): void => {
@@ -96,7 +92,7 @@ export class Teardown {
     await Promise.all([step('listener', () => parts.listener?.close()), step('stun', () => parts.stun?.close())]);
     await step('store', () => parts.ownStore?.close());
     this.phase.transition('closed');
-    if (listened) logger.info({ event: 'closed' }, 'server closed');
+    if (announced) logger.info({ event: 'closed' }, 'server closed');
     if (failure !== undefined) throw failure.err;
   }
 }
