@@ -22,6 +22,8 @@ import type { ServerPhase } from './phase.js';
 export interface TeardownParts {
   /** Stop functions of timers and subscriptions (heartbeat, load report, store health). */
   stops: Array<() => void>;
+  /** Async closers of other parts (e.g. a webhook dispatcher), run after the hub closed, beside the listener. */
+  closers: Array<() => Promise<void>>;
   pending?: PendingHandshakes;
   frontDoor?: FrontDoor;
   hub?: Hub;
@@ -36,7 +38,7 @@ const RELEASE_MS = 1000;
 
 /** The teardown of one server. */
 export class Teardown {
-  private readonly parts: TeardownParts = { stops: [] };
+  private readonly parts: TeardownParts = { stops: [], closers: [] };
   private running: Promise<void> | undefined;
 
   constructor(
@@ -44,10 +46,11 @@ export class Teardown {
     private readonly logger: Logger,
   ) {}
 
-  /** Hands `parts` over to the teardown (a stop function is added to the others). */
-  own(parts: Partial<Omit<TeardownParts, 'stops'>> & { stop?: () => void }): void {
-    const { stop, ...rest } = parts;
+  /** Hands `parts` over to the teardown (a `stop` or `close` function is added to the others). */
+  own(parts: Partial<Omit<TeardownParts, 'stops' | 'closers'>> & { stop?: () => void; close?: () => Promise<void> }): void {
+    const { stop, close, ...rest } = parts;
     if (stop !== undefined) this.parts.stops.push(stop);
+    if (close !== undefined) this.parts.closers.push(close);
     Object.assign(this.parts, rest);
   }
 
@@ -89,7 +92,7 @@ export class Teardown {
     // Members of a shared store would otherwise stay in their rooms for good.
     if (parts.hub?.shared === true) await step('release', () => parts.hub?.releaseAll(RELEASE_MS));
     now('hub', () => parts.hub?.close());
-    await Promise.all([step('listener', () => parts.listener?.close()), step('stun', () => parts.stun?.close())]);
+    await Promise.all([step('listener', () => parts.listener?.close()), step('stun', () => parts.stun?.close()), ...parts.closers.map((close) => step('close', close))]);
     await step('store', () => parts.ownStore?.close());
     this.phase.transition('closed');
     if (announced) logger.info({ event: 'closed' }, 'server closed');
