@@ -60,6 +60,7 @@ export class RedisStore implements Store {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     const keys = new RedisKeys(options.keyPrefix ?? 'sigctl:');
+    const timeoutMs = options.timeoutMs ?? 1_000;
     this.life = new RedisLifecycle(
       {
         url: options.url,
@@ -67,7 +68,7 @@ export class RedisStore implements Store {
         keys,
         heartbeatMs: options.heartbeatMs ?? 3_000,
         connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
-        timeoutMs: options.timeoutMs ?? 1_000,
+        timeoutMs,
         recoveryWindowMs: options.recoveryWindowMs ?? 5_000,
         logger: this.logger,
         now: this.now,
@@ -94,6 +95,7 @@ export class RedisStore implements Store {
       db: this.life.db,
       keys,
       nodeId: this.nodeId,
+      timeoutMs,
       logger: this.logger,
       moved: (room, memberId) => {
         // The member resumed on the origin node: this node no longer holds it (nor restores it).
