@@ -15,7 +15,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { Connection } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 const SKIPPED_PREFIXES = ['ipsec', 'tun', 'utun', 'tap', 'vmnet', 'veth'];
 

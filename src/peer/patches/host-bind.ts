@@ -26,7 +26,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { Connection, UdpTransport } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 type SocketType = 'udp4' | 'udp6';
 type InterfaceAddresses = Partial<Record<SocketType, string>>;

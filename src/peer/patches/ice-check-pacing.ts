@@ -15,7 +15,7 @@
  * before. Everything else is the original method unchanged (the ICE-lite branch included).
  */
 import { Connection } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 /** RFC 8445 Ta as werift uses it, ms. */
 export const ICE_PACING_MS = 20;

@@ -26,7 +26,7 @@ import { ECDH, createECDH } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 // P-256 (SEC 2 / FIPS 186-4): y^2 = x^3 - 3x + b over GF(p), a group of prime order n.
 const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
