@@ -25,6 +25,7 @@ import { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL, startKeepalive } from './keepali
 import type { LinkPhase, LinkReport } from './link.js';
 import type * as LinkModuleNamespace from './link.js';
 import type { PeerLink } from './link.js';
+import { skippedPatchesWarning, type WeriftPatchStatus } from './patch-status.js';
 import { checkTurnCredentials } from './turn-check.js';
 
 export { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL } from './keepalive.js';
@@ -75,6 +76,8 @@ export type PeerSessionEvents = {
   resumed: [JoinedMessage];
   /** A non-fatal problem (bad signal payload, server error frame). */
   error: [SigctlError];
+  /** Once, right after `joined`: which werift runtime patches this process runs with (skipped ones are also logged as a warning). */
+  patches: [WeriftPatchStatus];
   /** Terminal. `error` is set when the session ended by failure (CONNECTION_LOST, UNAUTHORIZED, ...). */
   closed: [{ error: SigctlError | undefined }];
 };
@@ -237,8 +240,11 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     // The join frame is on its way: the runtime patches and the DTLS certificate are made during
     // its round trip (the reply is handled after this synchronous call), not before the first offer.
     joining.catch(() => undefined); // awaited below; handled even if prepareWerift() throws
-    mod.prepareWerift();
-    return await joining;
+    const patches = mod.prepareWerift();
+    this.warnSkippedPatches(patches);
+    const joined = await joining;
+    this.emit('patches', patches);
+    return joined;
   }
 
   /** Leaves the room and closes every connection (idempotent). */
@@ -255,6 +261,12 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   }
 
   // ---- internals ----------------------------------------------------------------------------------
+
+  /** A skipped runtime patch is a warning in the session's log (werift works, without that fix). */
+  private warnSkippedPatches(status: WeriftPatchStatus): void {
+    const warning = skippedPatchesWarning(status);
+    if (warning !== undefined) this.options.logger?.warn({ skipped: status.skipped, weriftVersion: status.weriftVersion }, warning);
+  }
 
   private end(error: SigctlError | undefined): void {
     if (this.ended) return;
