@@ -33,7 +33,8 @@ export { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL } from './keepalive.js';
 type LinkModule = typeof LinkModuleNamespace;
 let linkModule: Promise<LinkModule> | undefined;
 /**
- * ./link.js and with it werift (~130 ms of module evaluation in a fresh process) are loaded on
+ * ./link.js and with it werift (most of a fresh process's module evaluation: docs/werift-patches.md,
+ * "A fresh `sigctl peer` process", measured by `npm run bench:peer-startup`) are loaded on
  * first use, so a session starts its WebSocket connect while werift is still loading.
  */
 function loadLinkModule(): Promise<LinkModule> {

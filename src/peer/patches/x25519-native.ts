@@ -4,8 +4,8 @@
  * werift 0.24.4's DTLS makes its ephemeral X25519 key pair with `nacl.box.keyPair()` and derives
  * the pre-master secret with `nacl.scalarMult()` (dtls/src/cipher/namedCurve.ts `generateKeyPair`,
  * dtls/src/cipher/prf.ts `prfPreMasterSecret`), both tweetnacl 1.0.3 in JavaScript. In a fresh
- * process the first key pair costs ~9 ms (cold field arithmetic); OpenSSL does the same in well
- * under a millisecond. Those two functions are not exported from werift's bundle, so the patch
+ * process the first key pair is slow (cold field arithmetic); OpenSSL is far cheaper (the CPU
+ * profile and the command that took it: docs/werift-patches.md, "x25519-native"). Those two functions are not exported from werift's bundle, so the patch
  * replaces the two tweetnacl functions they call, on the tweetnacl module werift resolves (one
  * CommonJS module object, shared by the bundle's `import nacl from "tweetnacl"`).
  *
