@@ -25,6 +25,7 @@ import { hostAddressesPatch } from './host-addresses.js';
 import { dtlsEarlyRecordsPatch } from './dtls-early-records.js';
 import { p256NativePatch } from './p256-native.js';
 import { hostBindPatch } from './host-bind.js';
+import { sackBatchPatch } from './sack-batch.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -48,6 +49,8 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   dtlsEarlyRecordsPatch,
   p256NativePatch,
   hostBindPatch,
+  // After sack-frequency: it wraps the receiveDataChunk that patch installs and replaces its scheduleSack.
+  sackBatchPatch,
 ];
 
 /** The names of all patches. */
