@@ -242,7 +242,9 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     // its round trip (the reply is handled after this synchronous call), not before the first offer.
     joining.catch(() => undefined); // awaited below; handled even if prepareWerift() throws
     const patches = mod.prepareWerift();
-    this.warnSkippedPatches(patches);
+    // A skipped runtime patch is a warning in the session's log (werift works, without that fix).
+    const warning = skippedPatchesWarning(patches);
+    if (warning !== undefined) this.options.logger?.warn({ skipped: patches.skipped, weriftVersion: patches.weriftVersion }, warning);
     const joined = await joining;
     this.emit('patches', patches);
     return joined;
@@ -262,12 +264,6 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   }
 
   // ---- internals ----------------------------------------------------------------------------------
-
-  /** A skipped runtime patch is a warning in the session's log (werift works, without that fix). */
-  private warnSkippedPatches(status: WeriftPatchStatus): void {
-    const warning = skippedPatchesWarning(status);
-    if (warning !== undefined) this.options.logger?.warn({ skipped: status.skipped, weriftVersion: status.weriftVersion }, warning);
-  }
 
   private end(error: SigctlError | undefined): void {
     if (this.ended) return;
