@@ -2,11 +2,11 @@
  * The werift engine: a pair of werift peers through the peer session API (src/peer), exactly as
  * `sigctl peer` connects, never a negotiation of its own. Loaded only inside a peer worker.
  */
-import { createPeerSession, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
+import { createPeerSession, prepareWerift, weriftPatchStatus, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
 import { prewarmWerift } from '../peer/patches/index.js';
 import { SigctlError } from '../protocol/errors.js';
 import { within, type BenchChannel, type ConnectedPair, type PairEngine, type PairSpec } from './engine.js';
-import type { PairResult } from './peer-messages.js';
+import type { EnginePatches, PairResult } from './peer-messages.js';
 
 function wrap(channel: PeerChannel): BenchChannel {
   return {
@@ -45,6 +45,9 @@ class WeriftEngine implements PairEngine {
   private closed = false;
 
   async warmUp(): Promise<void> {
+    // The runtime patches first, through the one factory (as `sigctl peer` applies them), so the
+    // report says what the measured peers ran with.
+    prepareWerift();
     // A fresh worker would otherwise charge its first pairs for werift's certificate generation and
     // JIT warm-up: a cost of this bench's worker, not of the deployment under test.
     await prewarmWerift({ handshake: true, timeoutMs: 5_000 }).catch(() => false);
@@ -107,6 +110,12 @@ class WeriftEngine implements PairEngine {
       at: phasesOf(report),
       candidatePair: report.pair === undefined ? null : `${report.pair.local}/${report.pair.remote} (${report.pair.type})`,
     };
+  }
+
+  patches(): EnginePatches | undefined {
+    const status = weriftPatchStatus();
+    if (status === undefined) return undefined;
+    return { ...(status.weriftVersion === undefined ? {} : { weriftVersion: status.weriftVersion }), targetVersion: status.targetVersion, applied: [...status.applied], skipped: status.skipped.map((s) => ({ ...s })) };
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
-import type { Engine, PairResult } from './peer-messages.js';
+import type { Engine, EnginePatches, PairResult } from './peer-messages.js';
 
 /** One end of a measured data channel, whatever the engine. */
 export interface BenchChannel {
@@ -59,6 +59,8 @@ export interface PairEngine {
   connectPair(spec: PairSpec): Promise<ConnectedPair>;
   /** Closes every peer and connection this engine opened (idempotent, bounded). */
   close(): Promise<void>;
+  /** The runtime patches the engine runs with (werift), for the report; undefined for an engine without any. */
+  patches?(): EnginePatches | undefined;
 }
 
 /** The npm package behind each engine. */

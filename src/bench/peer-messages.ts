@@ -71,7 +71,16 @@ export const PairResult = z.object({
 });
 export type PairResult = z.infer<typeof PairResult>;
 
-export const ConnectedReport = z.object({ type: z.literal('connected'), pairs: z.array(PairResult) });
+/** Which werift runtime patches the worker's peers ran with (werift engine only; src/peer/patch-status.ts). */
+export const EnginePatches = z.object({
+  weriftVersion: z.string().optional(),
+  targetVersion: z.string(),
+  applied: z.array(z.string()),
+  skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+export type EnginePatches = z.infer<typeof EnginePatches>;
+
+export const ConnectedReport = z.object({ type: z.literal('connected'), pairs: z.array(PairResult), patches: EnginePatches.optional() });
 
 export const PairTransfer = z.object({
   pair: z.number().int().nonnegative(),

@@ -80,7 +80,8 @@ class PeerWorker {
     }
     await engine.warmUp();
     await Promise.all(this.pairs.map((p) => this.connect(engine, p)));
-    this.post({ type: 'connected', pairs: this.pairs.map((p) => p.result) });
+    const patches = engine.patches?.();
+    this.post({ type: 'connected', pairs: this.pairs.map((p) => p.result), ...(patches === undefined ? {} : { patches }) });
   }
 
   private async connect(engine: PairEngine, p: Pair): Promise<void> {

@@ -11,7 +11,7 @@ import { SigctlError } from '../protocol/errors.js';
 import { ChildWorker } from './child-worker.js';
 import type { LoadGeneratorKind } from './report.js';
 import { requireEngine } from './engine.js';
-import { ENGINES, FromPeerWorker, type Engine, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
+import { ENGINES, FromPeerWorker, type Engine, type EnginePatches, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
 import { benchServerEnv } from './signaling.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
 import { countdown, type ProgressFn } from './progress.js';
@@ -85,6 +85,8 @@ export interface ConnectRun {
   errors: Record<string, number>;
   phasesMs: PhaseBreakdown;
   perPair: PairResult[];
+  /** werift engine: the runtime patches its peers ran with (applied, and skipped with the reason). */
+  patches?: EnginePatches | undefined;
 }
 
 export interface ThroughputRun extends ConnectRun {
@@ -141,7 +143,7 @@ export function workerKindOf(engine: Engine | undefined): LoadGeneratorKind {
 }
 
 /** Peer workers: connects every pair, optionally transfers, always closes. */
-async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (handles: Handle[], pairs: PairResult[]) => Promise<T>): Promise<T> {
+async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (handles: Handle[], pairs: PairResult[], patches: EnginePatches | undefined) => Promise<T>): Promise<T> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const rooms = Array.from({ length: opts.pairs }, (_, i) => `${prefix}-${i}`);
   const w = Math.max(1, Math.min(opts.workers ?? availableParallelism(), rooms.length));
@@ -174,18 +176,18 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
     // werift loads in each worker (~0.5 s) before the first pair starts.
     const reports = await Promise.all(handles.map((h) => h.next('connected', pairTimeoutMs * 2 + 15_000, opts.signal)));
     const pairs = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
-    return await body(handles, pairs);
+    return await body(handles, pairs, reports.find((r) => r.patches !== undefined)?.patches);
   } finally {
     opts.onProgress?.('closing peers');
     await Promise.all(handles.map((h) => h.shutdown({ type: 'close' } satisfies ToPeerWorker, 10_000)));
   }
 }
 
-function connectRun(kind: TargetKind | 'remote', urls: readonly string[], engine: { engine: Engine; engineVersion: string }, workers: number, pairs: PairResult[]): ConnectRun {
+function connectRun(kind: TargetKind | 'remote', urls: readonly string[], engine: { engine: Engine; engineVersion: string }, workers: number, pairs: PairResult[], patches: EnginePatches | undefined): ConnectRun {
   const errors: Record<string, number> = {};
   for (const p of pairs) if (!p.ok) count(errors, p.error ?? 'INTERNAL');
   const connected = pairs.filter((p) => p.ok).length;
-  return { target: kind, ...engine, workerKind: workerKindOf(engine.engine), url: urls[0]!, urls: [...urls], workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs };
+  return { target: kind, ...engine, workerKind: workerKindOf(engine.engine), url: urls[0]!, urls: [...urls], workers, pairs: pairs.length, connected, failed: pairs.length - connected, errors, phasesMs: breakdown(pairs), perPair: pairs, ...(patches === undefined ? {} : { patches }) };
 }
 
 async function withTarget<T>(opts: PeerRunOptions, body: (kind: TargetKind | 'remote', urls: readonly string[], local: LocalTarget | undefined) => Promise<T>): Promise<T> {
@@ -206,7 +208,7 @@ export async function runConnect(opts: PeerRunOptions): Promise<ConnectRun> {
   const engine = opts.engine ?? 'werift';
   const version = { engine, engineVersion: requireEngine(engine) };
   return withTarget(opts, (kind, urls, local) =>
-    withPeers(urls, opts, local !== undefined, (handles, pairs) => Promise.resolve(connectRun(kind, urls, version, handles.length, pairs))),
+    withPeers(urls, opts, local !== undefined, (handles, pairs, patches) => Promise.resolve(connectRun(kind, urls, version, handles.length, pairs, patches))),
   );
 }
 
@@ -216,8 +218,8 @@ export async function runThroughput(opts: ThroughputRunOptions): Promise<Through
   const version = { engine: opts.engine, engineVersion: requireEngine(opts.engine) };
   const durationMs = Math.round(opts.durationS * 1000);
   return withTarget(opts, (kind, urls, local) =>
-    withPeers(urls, opts, local !== undefined, async (handles, pairs) => {
-      const run = connectRun(kind, urls, version, handles.length, pairs);
+    withPeers(urls, opts, local !== undefined, async (handles, pairs, patches) => {
+      const run = connectRun(kind, urls, version, handles.length, pairs, patches);
       if (opts.signal.aborted) throw new SigctlError('ABORTED', 'interrupted');
       opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} for ${opts.durationS} s`);
       const pings = opts.pings ?? 100;

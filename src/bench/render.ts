@@ -161,7 +161,15 @@ function connectLines(color: ChalkInstance, run: ConnectRun): string[] {
     '',
     `${color.bold('join latency by phase')} (${run.target} ${run.urls.join(' + ')}) ${run.connected}/${run.pairs} pairs connected, ${failed}`,
     ...renderTable(color, ['phase', 'pairs', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'], phaseRows(color, run.phasesMs)),
+    ...patchLines(color, run.patches),
   ];
+}
+
+/** werift's runtime patches: how many applied, and each skipped one with its reason (in yellow). */
+export function patchLines(color: ChalkInstance, patches: ConnectRun['patches']): string[] {
+  if (patches === undefined) return [];
+  const head = `werift ${patches.weriftVersion ?? '?'} runtime patches: ${patches.applied.length} applied, ${patches.skipped.length} skipped`;
+  return ['', patches.skipped.length === 0 ? head : color.yellow(head), ...patches.skipped.map((s) => color.yellow(`  skipped ${s.name}: ${s.reason}`))];
 }
 
 /** The connect report. */

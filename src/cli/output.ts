@@ -23,7 +23,7 @@ export interface OutputStreams {
 }
 
 type OraFactory = typeof oraFunction;
-/** ora (and string-width, cli-cursor, ...: ~30 ms to load) is loaded only for an interactive run. */
+/** ora (with string-width, cli-cursor, ...: dozens of modules to load) is loaded only for an interactive run. */
 let oraFactory: OraFactory | undefined;
 
 /** What a command uses to talk to the user. */

@@ -1,8 +1,9 @@
 /**
  * The `ws` WebSocket class, loaded with require(). ws is CommonJS; `import WebSocket from 'ws'`
  * goes through its ESM wrapper (wrapper.mjs), which makes Node lex five of its CommonJS modules
- * for named exports: ~10 ms more of a fresh `sigctl peer`'s start-up than require('ws')
- * (docs/werift-patches.md, "A fresh `sigctl peer` process"). Same class, same module instance.
+ * for named exports, a measurable part of a fresh `sigctl peer`'s start-up that require('ws')
+ * avoids (docs/werift-patches.md, "A fresh `sigctl peer` process", measured by
+ * `npm run bench:peer-startup` and a CPU profile). Same class, same module instance.
  */
 import { createRequire } from 'node:module';
 import type WsWebSocket from 'ws';

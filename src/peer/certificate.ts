@@ -3,8 +3,8 @@
  * made with node:crypto and a few lines of DER, handed to werift through its `dtls.keys` option.
  *
  * Why not werift's own: werift makes it with @peculiar/x509 (through WebCrypto and an ASN.1
- * schema library), ~10 ms of CPU on the first connection of a process, on the path to the first
- * offer. WebRTC only needs the certificate to carry the public key: the far end checks it
+ * schema library), CPU spent on the first connection of a process, on the path to the first
+ * offer (measured in docs/werift-patches.md, "A fresh `sigctl peer` process", with its command). WebRTC only needs the certificate to carry the public key: the far end checks it
  * against the SDP fingerprint (RFC 8122), never a chain, names or extensions.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -55,7 +55,7 @@ export interface DtlsKeysOptions {
   readonly days?: number;
 }
 
-/** Generates an ECDSA P-256 key and a self-signed X.509 v3 certificate for it (~1 ms). */
+/** Generates an ECDSA P-256 key and a self-signed X.509 v3 certificate for it (node:crypto only, no ASN.1 library). */
 export function createDtlsKeys(options: DtlsKeysOptions = {}): DtlsKeys {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const now = options.now ?? new Date();

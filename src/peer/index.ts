@@ -11,7 +11,9 @@ export { PeerChannel, MAX_MESSAGE_BYTES, DEFAULT_HIGH_WATER_MARK } from './chann
 export type { ChannelData } from './channel.js';
 export { selectedPair, classifyPair, candidateTypeOf } from './stats.js';
 export type { SelectedPair, CandidateType } from './stats.js';
-export { createWeriftPeerConnection } from './werift-factory.js';
+export { createWeriftPeerConnection, prepareWerift, weriftPatchStatus } from './werift-factory.js';
+export { skippedPatchesWarning } from './patch-status.js';
+export type { WeriftPatchStatus, SkippedPatch } from './patch-status.js';
 export { createDtlsKeys, certificateFingerprint } from './certificate.js';
 export type { DtlsKeys, DtlsKeysOptions } from './certificate.js';
 export { deferX509Load } from './werift-x509.js';

@@ -8,6 +8,7 @@ import { TypedEmitter } from '../client/typed-emitter.js';
 import { SigctlError, isSigctlError } from '../protocol/errors.js';
 import type { PeerInfo, PeerLeftReason } from '../protocol/messages.js';
 import type { ChannelData } from './channel.js';
+import type { WeriftPatchStatus } from './patch-status.js';
 import { createPeerSession, type PeerConnected, type PeerSession, type PeerSessionOptions } from './session.js';
 import { FileReceiver, sendFile } from './transfer.js';
 
@@ -57,6 +58,7 @@ export type RunEvent =
   | { type: 'reconnecting'; attempt: number; delayMs: number; code: string }
   | { type: 'resumed'; self: string }
   | { type: 'error'; code: string; message: string; peer?: string | undefined }
+  | ({ type: 'patches'; engine: 'werift' } & WeriftPatchStatus)
   | RunSummary;
 
 /** The last event of a run. */
@@ -204,6 +206,8 @@ export class PeerRun extends TypedEmitter<{ event: [RunEvent] }> {
     const received = (): void => {
       if (this.options.sendFile === undefined && this.options.count !== undefined && this.stats.messagesIn + this.stats.filesReceived >= this.options.count) end({ reason: 'count' });
     };
+    // Right after `joined` (werift's runtime patches are applied while the join is in flight).
+    s.on('patches', (status) => emit({ type: 'patches', engine: 'werift', ...status }));
     s.on('joined', (j) => emit({ type: 'joined', room: j.room, self: j.self, peers: j.peers, capacity: j.capacity }));
     s.on('peer-joined', (p) => emit({ type: 'peer-joined', peer: p.id, name: p.name }));
     s.on('peer-connected', (p) => {

@@ -25,6 +25,7 @@ import { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL, startKeepalive } from './keepali
 import type { LinkPhase, LinkReport } from './link.js';
 import type * as LinkModuleNamespace from './link.js';
 import type { PeerLink } from './link.js';
+import { skippedPatchesWarning, type WeriftPatchStatus } from './patch-status.js';
 import { checkTurnCredentials } from './turn-check.js';
 
 export { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL } from './keepalive.js';
@@ -32,7 +33,8 @@ export { KEEPALIVE_MESSAGE, KEEPALIVE_PROTOCOL } from './keepalive.js';
 type LinkModule = typeof LinkModuleNamespace;
 let linkModule: Promise<LinkModule> | undefined;
 /**
- * ./link.js and with it werift (~130 ms of module evaluation in a fresh process) are loaded on
+ * ./link.js and with it werift (most of a fresh process's module evaluation: docs/werift-patches.md,
+ * "A fresh `sigctl peer` process", measured by `npm run bench:peer-startup`) are loaded on
  * first use, so a session starts its WebSocket connect while werift is still loading.
  */
 function loadLinkModule(): Promise<LinkModule> {
@@ -75,6 +77,8 @@ export type PeerSessionEvents = {
   resumed: [JoinedMessage];
   /** A non-fatal problem (bad signal payload, server error frame). */
   error: [SigctlError];
+  /** Once, right after `joined`: which werift runtime patches this process runs with (skipped ones are also logged as a warning). */
+  patches: [WeriftPatchStatus];
   /** Terminal. `error` is set when the session ended by failure (CONNECTION_LOST, UNAUTHORIZED, ...). */
   closed: [{ error: SigctlError | undefined }];
 };
@@ -237,8 +241,13 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     // The join frame is on its way: the runtime patches and the DTLS certificate are made during
     // its round trip (the reply is handled after this synchronous call), not before the first offer.
     joining.catch(() => undefined); // awaited below; handled even if prepareWerift() throws
-    mod.prepareWerift();
-    return await joining;
+    const patches = mod.prepareWerift();
+    // A skipped runtime patch is a warning in the session's log (werift works, without that fix).
+    const warning = skippedPatchesWarning(patches);
+    if (warning !== undefined) this.options.logger?.warn({ skipped: patches.skipped, weriftVersion: patches.weriftVersion }, warning);
+    const joined = await joining;
+    this.emit('patches', patches);
+    return joined;
   }
 
   /** Leaves the room and closes every connection (idempotent). */

@@ -1,14 +1,15 @@
 /**
  * The ONE place where werift RTCPeerConnections are created. Every peer connection in sigctl comes
- * from createWeriftPeerConnection(), so runtime patches to werift (src/peer/patches, owned by the
- * werift-performance work) are applied in exactly one spot, and the werift facts that bite
+ * from createWeriftPeerConnection(), so runtime patches to werift (src/peer/patches) are applied in
+ * exactly one spot, and the werift facts that bite
  * (loopback, public STUN fallback) are handled once.
  */
 import { RTCPeerConnection, type RTCIceServer } from 'werift';
 import type { Clock, TimerHandle } from '../client/clock.js';
 import type { IceServer } from '../protocol/messages.js';
-import { applyWeriftPatches, type PatchReport } from './patches/index.js';
+import { applyWeriftPatches, WERIFT_PATCH_NAMES, type PatchReport } from './patches/index.js';
 import { createDtlsKeys, type DtlsKeys } from './certificate.js';
+import type { WeriftPatchStatus } from './patch-status.js';
 
 /** What a sigctl peer needs from a werift peer connection's configuration. */
 export interface WeriftPeerOptions {
@@ -26,34 +27,32 @@ export interface WeriftPeerOptions {
 }
 
 // ---- werift patch hook: the single call site for runtime patches ---------------------------------
-// applyWeriftPatches() (./patches, owned by the werift-performance work) is idempotent and applies
-// nothing on a werift version other than the pinned one; nothing else in sigctl touches werift
-// internals. Called lazily, so importing this module has no side effect. A patch that was not
-// applied is not an error (werift still works, only slower or with the bug the patch fixes), but
-// it must not go unnoticed: it is reported once as a process warning (stderr by default).
-let patchReport: PatchReport | undefined;
-function ensurePatched(): void {
-  if (patchReport !== undefined) return;
-  patchReport = applyWeriftPatches();
-  const warning = skippedPatchesWarning(patchReport);
-  if (warning !== undefined) process.emitWarning(warning, { code: SKIPPED_PATCHES_WARNING });
+// applyWeriftPatches() (./patches) is idempotent and applies nothing on a werift version other than
+// the pinned one; nothing else in sigctl touches werift internals. Called lazily, so importing this
+// module has no side effect. A patch that was not applied is not an error (werift still works, only
+// slower or with the bug the patch fixes), but it must not go unnoticed: prepareWerift() returns the
+// status, the peer session emits it ('patches', in `sigctl peer --json` and the bench report) and
+// logs one warning through its logger when anything was skipped.
+let patchStatus: WeriftPatchStatus | undefined;
+function ensurePatched(): WeriftPatchStatus {
+  patchStatus ??= statusOf(applyWeriftPatches());
+  return patchStatus;
 }
 
-/** The `code` of the process warning emitted when runtime patches were not applied. */
-export const SKIPPED_PATCHES_WARNING = 'SIGCTL_WERIFT_PATCHES_SKIPPED';
-
-/** The warning for a patch report with skipped patches (grouped by reason), or undefined when none was skipped. */
-export function skippedPatchesWarning(report: PatchReport): string | undefined {
-  if (report.skipped.length === 0) return undefined;
-  const byReason = new Map<string, string[]>();
-  for (const { name, reason } of report.skipped) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
-  const parts = [...byReason].map(([reason, names]) => `${names.join(', ')} (${reason})`);
-  return `${report.skipped.length} werift runtime patch(es) not applied, werift runs without them: ${parts.join('; ')}`;
+/** The status for one applyWeriftPatches() report. */
+export function statusOf(report: PatchReport): WeriftPatchStatus {
+  const installed = new Set([...report.applied, ...report.alreadyApplied]);
+  return {
+    weriftVersion: report.weriftVersion,
+    targetVersion: report.targetVersion,
+    applied: WERIFT_PATCH_NAMES.filter((n) => installed.has(n)),
+    skipped: report.skipped,
+  };
 }
 
 /** What the runtime patches did in this process (undefined before the first peer connection or prepareWerift()). */
-export function weriftPatchReport(): PatchReport | undefined {
-  return patchReport;
+export function weriftPatchStatus(): WeriftPatchStatus | undefined {
+  return patchStatus;
 }
 // ---------------------------------------------------------------------------------------------------
 
@@ -68,11 +67,13 @@ export function processDtlsKeys(): DtlsKeys {
 
 /**
  * Applies the runtime patches and makes the process's DTLS certificate now rather than in the
- * first createOffer(); call it while something is in flight (the join). Idempotent.
+ * first createOffer(); call it while something is in flight (the join). Idempotent; returns what
+ * the patches did (the same object on every call).
  */
-export function prepareWerift(): void {
-  ensurePatched();
+export function prepareWerift(): WeriftPatchStatus {
+  const status = ensurePatched();
   processDtlsKeys();
+  return status;
 }
 
 /** Creates a werift RTCPeerConnection configured for sigctl. */

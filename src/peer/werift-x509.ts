@@ -2,7 +2,8 @@
  * Loading werift without loading @peculiar/x509 (issue 5: a fresh `sigctl peer` connected soon
  * after start). werift 0.24.4's bundle imports @peculiar/x509 at its top (with tsyringe,
  * reflect-metadata, asn1js and eight @peculiar/asn1-* schema packages: ~200 CommonJS modules,
- * ~55 ms of a ~150 ms `import 'werift'` on this machine) only to make its self-signed DTLS
+ * about a third of `import 'werift'`; figures and command in docs/werift-patches.md, "A fresh
+ * `sigctl peer` process") only to make its self-signed DTLS
  * certificate, which sigctl makes itself (./certificate.ts). The upstream fix is a dynamic import
  * inside `CipherContext.createSelfSignedCertificateWithKey`; until then deferX509Load() puts a
  * stand-in for @peculiar/x509 into the CommonJS module cache before werift is first imported.
@@ -10,7 +11,7 @@
  * The stand-in has the three names werift's bundle uses: `cryptoProvider.set()` (called when the
  * bundle is evaluated; recorded and replayed), `X509CertificateGenerator` and `PemConverter`
  * (used only if some werift peer connection makes werift's own certificate: the first use loads
- * the real module and forwards to it, so that still works, ~55 ms later). The real module then
+ * the real module and forwards to it, so that still works, only later). The real module then
  * replaces the stand-in in the cache. Until that first use, other code that loads @peculiar/x509
  * itself gets the stand-in (and an ES module importing it shares the stand-in's namespace for
  * good): so this is opt-in, for a process that is only a sigctl peer (the CLI calls it).

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectRun, ThroughputRun } from '../../src/bench/peers.js';
 import type { BenchReport } from '../../src/bench/report.js';
+import { WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
 import { runCli } from '../helpers/bench-cli.js';
 
 function oneDocument<T>(stdout: string): BenchReport<T> {
@@ -17,6 +18,9 @@ describe('sigctl bench connect / throughput (built CLI)', () => {
     expect(doc).toMatchObject({ scenario: 'connect', parameters: { url: null, pairs: 2 }, passed: true });
     expect(doc.environment).toMatchObject({ werift: '0.24.4', loadGenerator: { kind: 'worker_threads', count: 2 } });
     expect(doc.results).toMatchObject({ target: 'sigctl', connected: 2, failed: 0 });
+    // The werift peers ran with every runtime patch: a werift upgrade that drops one fails here.
+    expect(doc.results.patches).toMatchObject({ weriftVersion: '0.24.4', skipped: [] });
+    expect(doc.results.patches?.applied).toEqual(WERIFT_PATCH_NAMES);
     const { signaling, offerAnswer, ice, dtls, channel, total } = doc.results.phasesMs;
     expect(total.count).toBe(2);
     // Means add up exactly because every pair's segments do.
@@ -30,6 +34,7 @@ describe('sigctl bench connect / throughput (built CLI)', () => {
     expect(doc.parameters).toMatchObject({ pairs: 1, durationS: 1, messageSize: 65_536, ordered: true, engine: 'werift' });
     expect(doc.results.transfer.aggregateMBps).toBeGreaterThan(0);
     expect(doc.results.transfer.rttMs.count).toBeGreaterThan(0);
+    expect(doc.results.patches).toMatchObject({ weriftVersion: '0.24.4', skipped: [] });
     expect(doc.gates).toEqual([expect.objectContaining({ flag: '--min-mbps', passed: false })]);
     expect(doc.error?.code).toBe('GATE_FAILED');
     expect(r.stderr).toMatch(/GATE_FAILED: 1 gate missed: --min-mbps 1000000: aggregate MB\/s was/);

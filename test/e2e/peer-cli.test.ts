@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli-run.js';
+import { WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
 import { jsonLines, startCli, stopAll, type CliProcess } from '../helpers/peer-cli.js';
 
 let dir: string | undefined;
@@ -46,6 +47,9 @@ describe('sigctl peer (e2e)', () => {
     const events = jsonLines(res.stdout.split('\n'));
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('joined');
+    // The werift runtime patches this process runs with: all of them on the pinned werift.
+    expect(events.find((e) => e.type === 'patches')).toMatchObject({ engine: 'werift', weriftVersion: '0.24.4', skipped: [] });
+    expect((events.find((e) => e.type === 'patches')?.applied as unknown[] | undefined)?.length).toBe(WERIFT_PATCH_NAMES.length);
     expect(types).toContain('peer-connected');
     expect(types.at(-1)).toBe('summary');
     const connected = events.find((e) => e.type === 'peer-connected');

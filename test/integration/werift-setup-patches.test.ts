@@ -9,7 +9,11 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RTCPeerConnection } from 'werift';
 import * as Ndc from 'node-datachannel';
-import { createWeriftPeerConnection, prepareWerift, skippedPatchesWarning, weriftPatchReport } from '../../src/peer/werift-factory.js';
+import { createWeriftPeerConnection, prepareWerift, weriftPatchStatus } from '../../src/peer/werift-factory.js';
+import { skippedPatchesWarning } from '../../src/peer/patch-status.js';
+import { createPeerSession } from '../../src/peer/index.js';
+import { nextEvent } from '../helpers/peer-timeout.js';
+import { startPeerTestServer } from '../helpers/peer-server.js';
 import { WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
 import { nativePublicKey, nativeSharedSecret } from '../../src/peer/patches/p256-native.js';
 import { bindableHostAddress, hostBindOptions } from '../../src/peer/patches/host-bind.js';
@@ -27,10 +31,35 @@ beforeAll(() => {
 
 describe('runtime patch report', () => {
   it('applies every patch on the pinned werift: none is skipped', () => {
-    const report = weriftPatchReport();
-    expect(report?.weriftVersion).toBe('0.24.4');
-    expect(report?.skipped).toEqual([]);
-    expect([...(report?.applied ?? []), ...(report?.alreadyApplied ?? [])].sort()).toEqual([...WERIFT_PATCH_NAMES].sort());
+    const status = weriftPatchStatus();
+    expect(status?.weriftVersion).toBe('0.24.4');
+    expect(status?.skipped).toEqual([]);
+    expect(status?.applied).toEqual(WERIFT_PATCH_NAMES);
+  });
+
+  it('a peer session reports the status after joined and logs no warning when nothing was skipped', async () => {
+    const server = await startPeerTestServer();
+    closers.push(() => server.close());
+    const warnings: string[] = [];
+    const session = createPeerSession({
+      url: server.url,
+      room: 'patch-status',
+      bindAddress: '127.0.0.1',
+      connectTimeoutMs: 3_000,
+      reconnect: false,
+      logger: { debug: () => undefined, warn: (_fields, msg) => warnings.push(msg ?? '') },
+    });
+    closers.push(() => session.close());
+    const order: string[] = [];
+    session.on('joined', () => order.push('joined'));
+    session.on('patches', () => order.push('patches'));
+    const reported = nextEvent(session, 'patches', 10_000);
+    await within(session.start(), 10_000, 'session start');
+    const [status] = await reported;
+    expect(status).toEqual(weriftPatchStatus());
+    expect(status.applied).toEqual(WERIFT_PATCH_NAMES);
+    expect(order).toEqual(['joined', 'patches']);
+    expect(warnings).toEqual([]);
   });
 
   it('turns skipped patches into one warning, grouped by reason', () => {

@@ -144,6 +144,10 @@ export function humanRenderer(out: Output, url: string, options: RendererOptions
         // Per-peer and protocol errors as they happen; the run's fatal one through fatal().
         if (e.peer !== undefined || e.code === 'BAD_MESSAGE' || e.code === 'TRANSFER_FAILED') error(e.code, e.message);
         return;
+      case 'patches':
+        // A skipped patch is already a warning (the session's logger); the list only with -v.
+        if (out.verbose > 0) around(() => out.debug(`werift ${e.weriftVersion ?? '?'}: ${e.applied.length} runtime patch(es) applied${e.skipped.length === 0 ? '' : `, ${e.skipped.length} skipped`}`));
+        return;
       case 'summary':
         spinner?.stop();
         spinner = undefined;

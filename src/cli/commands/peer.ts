@@ -113,6 +113,11 @@ async function peer(ctx: CliContext, opts: PeerOptions & GlobalOptions): Promise
     count: opts.count,
     timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
     signal: AbortSignal.any([ctx.signal, leave.signal]),
+    // Warnings (e.g. a werift runtime patch skipped) on stderr, so --json stdout stays one event per line.
+    logger: {
+      warn: (_fields, msg) => ctx.out.warn(msg ?? 'warning'),
+      debug: (fields, msg) => ctx.out.debug(`${msg ?? ''} ${JSON.stringify(fields)}`),
+    },
   });
 
   const outbox = new Outbox((text) => run.sendText(text));

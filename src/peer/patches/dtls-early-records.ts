@@ -22,7 +22,7 @@
  * speak first, so anything buffered is stale). Nothing else changes.
  */
 import { Connection, RTCDtlsTransport, isDtls } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 /** Most datagrams kept per connection before its DTLS transport starts. */
 export const EARLY_DTLS_DATAGRAMS = 4;

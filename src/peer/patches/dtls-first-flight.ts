@@ -19,7 +19,7 @@
  * Everything else is the original start() unchanged.
  */
 import { DtlsClient, DtlsServer, RTCDtlsTransport, isDtls } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 /** Delays (ms after the first send) at which an unanswered ClientHello is resent. */
 export const FIRST_FLIGHT_RESENDS_MS: readonly number[] = [10, 30, 70, 150, 310];

@@ -24,7 +24,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { CipherGCMTypes } from 'node:crypto';
 import { RTCDtlsTransport, RTCSctpTransport } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 const APPLICATION_DATA = 23;
 const SESSION_CLIENT = 1;

@@ -4,8 +4,9 @@
  * Replaces `Connection.prototype.gatherCandidates` (werift 0.24.4, ice/src/ice.ts). The original
  * lists the host's addresses with `getHostAddresses()` (ice/src/utils.ts, ice/src/internal/
  * selectAddresses.ts), which sorts the network interfaces by name with `String#localeCompare`.
- * The first localeCompare of a process builds an ICU collator: ~5 ms, a third of the time from
- * a fresh process's first createOffer() to its offer (on any host with two or more interfaces).
+ * The first localeCompare of a process builds an ICU collator, a large share of the time from a
+ * fresh process's first createOffer() to its offer on any host with two or more interfaces
+ * (measured in docs/werift-patches.md, "host-addresses", with its command).
  *
  * After the patch the same addresses are selected by the same rules (IPv4/IPv6 as configured,
  * no internal interfaces, no link-local unless asked, no ipsec/tun/utun/tap/vmnet/veth
@@ -15,7 +16,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { Connection } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 const SKIPPED_PREFIXES = ['ipsec', 'tun', 'utun', 'tap', 'vmnet', 'veth'];
 

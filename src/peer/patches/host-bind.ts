@@ -9,7 +9,8 @@
  * route picks, not necessarily the address that was checked: a check from 192.0.2.2 to werift's
  * 127.0.0.1 candidate is answered from 192.0.2.2. RFC 8445 7.2.5.2.1 makes the checking agent
  * discard a response whose source is not the address it sent the request to; Chromium does, and
- * succeeds only at its next check of another pair (~40 ms later). A host with several
+ * succeeds only at its next check of another pair, tens of milliseconds later (the capture and
+ * its figures: docs/werift-patches.md, "host-bind"). A host with several
  * addresses (a multi-homed server) has the same problem on every interface.
  *
  * After the patch the socket created for each host address is bound to that address, when it
@@ -26,7 +27,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { Connection, UdpTransport } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 type SocketType = 'udp4' | 'udp6';
 type InterfaceAddresses = Partial<Record<SocketType, string>>;

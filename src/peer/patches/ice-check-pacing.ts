@@ -6,16 +6,17 @@
  * one connectivity check per iteration of a loop that then sleeps a fixed 20 ms
  * (`await timers.setTimeout(20)`, the pacing interval Ta of RFC 8445 6.1.4.2) and leaves the loop
  * only at the next iteration after the check list is done. On loopback or a LAN the first check
- * and its nomination (werift nominates aggressively) complete in 1-3 ms, so every connection
- * waits ~18 ms for nothing before ICE is `connected` and DTLS can start: on both ends, since the
- * answerer runs the same loop.
+ * and its nomination (werift nominates aggressively) complete well within one interval, so every
+ * connection waits out the rest of it for nothing before ICE is `connected` and DTLS can start:
+ * on both ends, since the answerer runs the same loop (measured in docs/werift-patches.md,
+ * "ice-check-pacing", with its command).
  *
  * After the patch, the sleep ends early when a check completes AND the check list is done
  * (nominated or failed); otherwise it lasts its full 20 ms, so new checks are paced exactly as
  * before. Everything else is the original method unchanged (the ICE-lite branch included).
  */
 import { Connection } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 /** RFC 8445 Ta as werift uses it, ms. */
 export const ICE_PACING_MS = 20;

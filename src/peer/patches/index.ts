@@ -8,7 +8,7 @@
  * other than the pinned one it applies nothing and says why.
  */
 import { reachWeriftInternals } from './reach.js';
-import type { WeriftInternals } from './reach.js';
+import type { ApplyWeriftPatchesOptions, PatchReport, WeriftPatch } from './types.js';
 import { installedWeriftVersion, PATCHED_WERIFT_VERSION } from './version.js';
 import { sendQueuePatch } from './send-queue.js';
 import { udpBuffersPatch } from './udp-buffers.js';
@@ -25,16 +25,11 @@ import { hostAddressesPatch } from './host-addresses.js';
 import { dtlsEarlyRecordsPatch } from './dtls-early-records.js';
 import { p256NativePatch } from './p256-native.js';
 import { hostBindPatch } from './host-bind.js';
+import { sackBatchPatch } from './sack-batch.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
-
-/** One runtime patch: a name, what it fixes, and how to install it. */
-export interface WeriftPatch {
-  readonly name: string;
-  readonly summary: string;
-  apply(internals: WeriftInternals): void;
-}
+export type { ApplyWeriftPatchesOptions, PatchReport, SkippedPatch, WeriftPatch } from './types.js';
 
 /** Every patch, in the order they are applied. */
 export const WERIFT_PATCHES: readonly WeriftPatch[] = [
@@ -54,30 +49,12 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   dtlsEarlyRecordsPatch,
   p256NativePatch,
   hostBindPatch,
+  // After sack-frequency: it wraps the receiveDataChunk that patch installs and replaces its scheduleSack.
+  sackBatchPatch,
 ];
 
 /** The names of all patches. */
 export const WERIFT_PATCH_NAMES: readonly string[] = WERIFT_PATCHES.map((p) => p.name);
-
-/** What applyWeriftPatches() did. */
-export interface PatchReport {
-  /** The werift version found, or undefined if it could not be determined. */
-  readonly weriftVersion: string | undefined;
-  /** The version the patches target. */
-  readonly targetVersion: string;
-  /** Patches installed by this call. */
-  readonly applied: readonly string[];
-  /** Patches that were already installed (earlier call). */
-  readonly alreadyApplied: readonly string[];
-  /** Patches not installed, with the reason. */
-  readonly skipped: readonly { readonly name: string; readonly reason: string }[];
-}
-
-/** Options for applyWeriftPatches(); the default applies every patch. */
-export interface ApplyWeriftPatchesOptions {
-  /** Apply only these patches (by name); used by the measurement scripts to isolate one patch. */
-  readonly only?: readonly string[];
-}
 
 // Kept on a global symbol so two copies of this module (src under vitest and dist) agree.
 const APPLIED = Symbol.for('sigctl.werift-patches.applied');

@@ -13,7 +13,7 @@
  * candidates only, which is what an empty iceServers list means in the WebRTC API.
  */
 import { Connection } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 interface ConnectionLike {
   options: { stunServer?: unknown };

@@ -5,10 +5,10 @@
  * werift 0.24.4's DTLS makes its ephemeral P-256 key pair with `p256.getPublicKey()` and derives
  * the pre-master secret with `p256.getSharedSecret()` (dtls/src/cipher/ec.ts `p256Keypair`,
  * `p256PreMasterSecret`), @noble/curves 1.x in JavaScript. The first use in a process builds
- * noble's precomputed tables: 65-85 ms (more on a busy machine) during the handshake, with the
- * event loop blocked (a STUN request was answered 62 ms late). libdatachannel and Chromium offer
- * P-256 first, so every handshake with them takes this path; OpenSSL does each step in well under
- * a millisecond.
+ * noble's precomputed tables during the handshake, with the event loop blocked long enough to
+ * answer a STUN request late (figures and the commands that measured them: docs/werift-patches.md,
+ * "p256-native"). libdatachannel and Chromium offer P-256 first, so every handshake with them
+ * takes this path; OpenSSL does each step far faster.
  *
  * Those functions are not exported from werift's bundle, so the patch replaces the two methods
  * they call on the `p256` object of the @noble/curves module werift's bundle imports (one ES
@@ -18,7 +18,7 @@
  * encoding of secret·G from `ECDH.setPrivateKey()`; `getSharedSecret(secret, public, compressed)`
  * is the SEC1 encoding of secret·Q. OpenSSL gives only that point's x coordinate, so the patch
  * recovers y: of the two points with that x, the one P for which P + Q has the x coordinate of
- * (secret + 1)·Q, computed natively too (a few BigInt operations, ~0.2 ms). Anything node:crypto
+ * (secret + 1)·Q, computed natively too (a few BigInt operations). Anything node:crypto
  * refuses, or that is not a 32-byte secret as a Uint8Array, goes to noble's original. Upstream,
  * werift would call `createECDH("prime256v1")` in ec.ts itself and need none of this.
  */
@@ -26,7 +26,7 @@ import { ECDH, createECDH } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 // P-256 (SEC 2 / FIPS 186-4): y^2 = x^3 - 3x + b over GF(p), a group of prime order n.
 const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;

@@ -15,7 +15,7 @@
  * datagrams already queued on its socket, which batches acknowledgements of a burst without
  * delaying the sender.
  */
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 import type { DataChunkLike, SctpLike } from './internals.js';
 
 /** Delay of a non-immediate SACK, ms (the original waits 200 ms). */

@@ -19,7 +19,7 @@
  * (RFC 3465 byte counting, L = 2) instead of one, so delayed SACKs (RFC 4960 section 6.2, the
  * sack-frequency patch) do not halve the growth. Everything else is the original algorithm.
  */
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 import { TSN_MODULO, uint32Gt, uint32Gte } from './tsn.js';
 import type { SackChunkLike, SctpLike } from './internals.js';
 

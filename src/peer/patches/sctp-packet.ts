@@ -16,7 +16,7 @@
  * dropped silently (RFC 4960 section 6.8) instead of throwing from an un-awaited async handler.
  */
 import { crc32c } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 import type { WeriftInternals } from './reach.js';
 import type { ChunkLike, DataChunkLike, SctpLike } from './internals.js';
 

@@ -21,7 +21,7 @@
  *   original added seconds to Date.now() milliseconds, so such messages never expired).
  */
 import { RTCSctpTransport } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 import type { WeriftInternals } from './reach.js';
 import type { ChannelLike, DataChunkLike, SctpLike } from './internals.js';
 

@@ -15,7 +15,7 @@
  * (amortised O(1) per chunk), and gap blocks are built from offsets relative to the cumulative
  * TSN, sorted numerically (RFC 4960 section 3.3.4).
  */
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 import { TSN_MODULO, uint32Gt, uint32Gte } from './tsn.js';
 import type { SctpLike } from './internals.js';
 import type { WeriftInternals } from './reach.js';

@@ -13,7 +13,7 @@
  * keeps its default, exactly as before).
  */
 import { UdpTransport } from 'werift';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 /** Requested SO_RCVBUF / SO_SNDBUF size in bytes. */
 export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;

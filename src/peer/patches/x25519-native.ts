@@ -4,8 +4,8 @@
  * werift 0.24.4's DTLS makes its ephemeral X25519 key pair with `nacl.box.keyPair()` and derives
  * the pre-master secret with `nacl.scalarMult()` (dtls/src/cipher/namedCurve.ts `generateKeyPair`,
  * dtls/src/cipher/prf.ts `prfPreMasterSecret`), both tweetnacl 1.0.3 in JavaScript. In a fresh
- * process the first key pair costs ~9 ms (cold field arithmetic); OpenSSL does the same in well
- * under a millisecond. Those two functions are not exported from werift's bundle, so the patch
+ * process the first key pair is slow (cold field arithmetic); OpenSSL is far cheaper (the CPU
+ * profile and the command that took it: docs/werift-patches.md, "x25519-native"). Those two functions are not exported from werift's bundle, so the patch
  * replaces the two tweetnacl functions they call, on the tweetnacl module werift resolves (one
  * CommonJS module object, shared by the bundle's `import nacl from "tweetnacl"`).
  *
@@ -19,7 +19,7 @@
  */
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { WeriftPatch } from './index.js';
+import type { WeriftPatch } from './types.js';
 
 /** DER prefixes of an X25519 PKCS#8 private key / SPKI public key before the 32 raw bytes (RFC 8410). */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');

@@ -1,0 +1,86 @@
+/**
+ * Patch "sack-batch" on a real werift pair in this process: a bulk transfer arrives complete, in
+ * order and unaltered (SHA-256 on both ends), and the receiver sends fewer SACKs than werift's
+ * every-second-packet rule would (one per batch of packets read together). Every wait is bounded.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyWeriftPatches } from '../../src/peer/patches/index.js';
+import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
+import type { DataChunkLike, SctpLike } from '../../src/peer/patches/internals.js';
+import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
+import { connectPair, within } from '../helpers/werift-interop.js';
+
+const MESSAGES = 240;
+const SIZE = 16 * 1024;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await within(Promise.resolve(c()), 5_000, 'cleanup').catch(() => undefined);
+});
+
+beforeAll(() => {
+  expect(applyWeriftPatches().skipped).toEqual([]);
+});
+
+describe('sack-batch', () => {
+  it('transfers 240 x 16 KiB intact and in order with fewer SACKs than one per two DATA packets', async () => {
+    // Count, on the association prototype every werift SCTP shares, DATA chunks received and
+    // SACKs actually sent (sendSack returns early when nothing needs acknowledging).
+    const proto = reachWeriftInternals().sctpProto as unknown as Record<string, unknown>;
+    const receiveDataChunk = proto.receiveDataChunk as (this: SctpLike, c: DataChunkLike) => void;
+    const sendSack = proto.sendSack as (this: SctpLike) => Promise<void>;
+    let dataChunks = 0;
+    let sacks = 0;
+    proto.receiveDataChunk = function (this: SctpLike, c: DataChunkLike): void {
+      dataChunks++;
+      receiveDataChunk.call(this, c);
+    };
+    proto.sendSack = function (this: SctpLike): Promise<void> {
+      if (!this.isStopped && this.sackNeeded) sacks++;
+      return sendSack.call(this);
+    };
+    cleanups.push(() => {
+      proto.receiveDataChunk = receiveDataChunk;
+      proto.sendSack = sendSack;
+    });
+
+    const peers: BenchPeer[] = [await createBenchPeer('werift'), await createBenchPeer('werift')];
+    cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => undefined));
+    const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
+
+    const sent = createHash('sha256');
+    const got = createHash('sha256');
+    let received = 0;
+    let inOrder = true;
+    const done = new Promise<void>((resolve) => {
+      receiver.onMessage((data) => {
+        if (data.readUInt32BE(0) !== received) inOrder = false;
+        got.update(data);
+        if (++received === MESSAGES) resolve();
+      });
+    });
+    const before = { dataChunks, sacks };
+    let next = 0;
+    const fill = (): void => {
+      while (next < MESSAGES && sender.bufferedAmount() + SIZE <= 256 * 1024) {
+        const msg = randomBytes(SIZE);
+        msg.writeUInt32BE(next++, 0);
+        sent.update(msg);
+        sender.send(msg);
+      }
+    };
+    sender.onLow(128 * 1024, fill);
+    fill();
+    await within(done, 60_000, `${MESSAGES} messages received (got ${received})`);
+
+    expect(inOrder).toBe(true);
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    const data = dataChunks - before.dataChunks;
+    const acks = sacks - before.sacks;
+    expect(data).toBeGreaterThanOrEqual(MESSAGES * Math.ceil(SIZE / 1200));
+    // werift's rule (and sack-frequency's) is one SACK per two packets: data / 2.
+    expect(acks).toBeGreaterThan(0);
+    expect(acks).toBeLessThan(data / 2);
+  });
+});
