@@ -27,6 +27,7 @@ import { createRequestHandler } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { guardConnections } from './handshake.js';
 import { Hub } from './hub.js';
+import type { RoomEventSink } from './room-events.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
 import { createClientAddress } from './client-address.js';
@@ -47,6 +48,8 @@ export interface ServerDeps {
   now?: () => number;
   /** Adds prom-client's process metrics (CPU, memory, event-loop lag, GC) to /metrics; the CLI does. */
   processMetrics?: boolean;
+  /** Receives room and member facts (src/server/room-events.ts), each once across a cluster. */
+  events?: RoomEventSink;
 }
 
 /** A running server. */
@@ -68,6 +71,10 @@ export interface SignalingServer {
   close(): Promise<void>;
   /** The Prometheus text of this server (what GET /metrics returns). */
   metrics(): Promise<string>;
+  /** Removes a member on the operator's behalf (KICKED, close 4014), wherever in the cluster it is held. */
+  kick(room: string, memberId: string): Promise<'kicked' | 'not-found'>;
+  /** Kicks every member of a room; resolves with how many were removed. */
+  closeRoom(room: string): Promise<number>;
 }
 
 const silentLogger = (): Logger => pino({ enabled: false });
@@ -97,7 +104,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   let boundPort = config.port;
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined;
 
-  const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining });
+  const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining, ...(deps.events === undefined ? {} : { events: deps.events }) });
   const startedAt = now();
   // The URL other nodes' clients are sent to: publicUrl, else the listen URL (useless on a wildcard host).
   const nodeUrl = (): string | undefined => config.publicUrl ?? (/^(0\.0\.0\.0|::|\[::\])$/.test(config.host) ? undefined : wsUrl());
@@ -199,7 +206,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
     if (conn.logs('debug')) conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
     hub.disconnected(conn, kind);
-    conn.state = 'closed';
   }
 
   const accept = (ws: WebSocket, ip: string, principal: Principal, edge: Edge, needsToken: boolean): void => {
@@ -266,7 +272,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
         // Membership is handled now; the socket gets a moment to carry the close frame.
         conn.end('abnormal', CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
         hub.disconnected(conn, 'abnormal');
-        conn.state = 'closed';
         setTimeout(() => conn.ws.terminate(), 1000).unref();
         continue;
       }
@@ -385,7 +390,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
         // Reserve the member now, not when the close handshake completes: a signal written to a
         // closing socket is dropped, while a reserved member's signals are queued for its resume.
         hub.disconnected(conn, 'abnormal');
-        conn.state = 'closed';
       }
       // Give close handshakes a moment, then stop everything.
       const t0 = Date.now();
@@ -424,6 +428,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       metrics.connections.set(connections.size);
       return metrics.text();
     },
+    kick: (room, memberId) => hub.kick(room, memberId),
+    closeRoom: (room) => hub.closeRoom(room),
   };
 }
 
