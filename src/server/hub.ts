@@ -359,10 +359,10 @@ export class Hub {
    * members can move, and the ones that do not are announced, before it goes away.
    */
   async settle(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.index.size.members > 0 && Date.now() < deadline && !this.closed) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.index.emptied(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /**

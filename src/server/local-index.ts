@@ -37,6 +37,8 @@ export class LocalIndex {
   /** Other nodes may hold members of our rooms (see Store.shared). */
   readonly shared: boolean;
   private readonly nodeId: string;
+  /** Called once when the index holds no member any more (see emptied). */
+  private onEmpty: Array<() => void> = [];
 
   constructor(private readonly o: LocalIndexOptions) {
     this.shared = o.store.shared !== false;
@@ -48,6 +50,17 @@ export class LocalIndex {
     let members = 0;
     for (const r of this.rooms.values()) members += r.size;
     return { rooms: this.rooms.size, members };
+  }
+
+  /** Resolves when this node holds no member (at once when it holds none now). */
+  emptied(): Promise<void> {
+    if (this.rooms.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.onEmpty.push(resolve));
+  }
+
+  private wakeIfEmpty(): void {
+    if (this.rooms.size !== 0 || this.onEmpty.length === 0) return;
+    for (const resolve of this.onEmpty.splice(0)) resolve();
   }
 
   /** Every member held, with its room. */
@@ -83,6 +96,7 @@ export class LocalIndex {
     if (room.size === 0) {
       this.rooms.delete(roomId);
       this.views.delete(roomId);
+      this.wakeIfEmpty();
     }
     this.liveTokens.delete(member.token);
     member.end();
@@ -304,5 +318,6 @@ export class LocalIndex {
     this.rooms.clear();
     this.views.clear();
     this.liveTokens.clear();
+    this.wakeIfEmpty();
   }
 }
