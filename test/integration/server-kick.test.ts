@@ -7,8 +7,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SignalClient } from '../../src/client/index.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import type { SignalingServer } from '../../src/server/index.js';
+import { nextEvent } from '../helpers/peer-timeout.js';
 import { EventLog } from '../helpers/room-events.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
 
@@ -126,6 +128,24 @@ describe('kick and closeRoom (one node)', () => {
     expect(ev[5]).toMatchObject({ type: 'member.resumed', member: { id: jb.self.id }, members: 2 });
     expect(ev[6]).toMatchObject({ member: { id: jb.self.id }, members: 1 });
     expect(ev[7]).toMatchObject({ member: { id: ja.self.id }, members: 0 });
+  });
+
+  it('a kicked SignalClient closes instead of reconnecting (4014 is not retryable)', async () => {
+    const s = res.server(await startTestServer({ rooms: { resumeGraceMs: 5000 } }));
+    const sc = new SignalClient({ url: s.url, connectTimeoutMs: 2000, requestTimeoutMs: 2000, reconnect: { baseMs: 10, maxAttempts: 5 } });
+    try {
+      await sc.connect();
+      const joined = await sc.join({ room: 'sc' });
+      let reconnects = 0;
+      sc.on('reconnecting', () => (reconnects += 1));
+      const closed = nextEvent(sc, 'closed', 3000);
+      expect(await s.kick('sc', joined.self.id)).toBe('kicked');
+      await closed;
+      expect(reconnects).toBe(0);
+      expect(sc.state).toBe('closed');
+    } finally {
+      await sc.close();
+    }
   });
 
   it('a sink that throws does not disturb the room', async () => {
