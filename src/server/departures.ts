@@ -33,6 +33,7 @@ export interface DeparturesOptions {
 export class Departures {
   constructor(private readonly o: DeparturesOptions) {}
 
+  /** The store removed a member of a dead node on this node's behalf: its room is told, once. */
   reaped(room: string, memberId: string): void {
     const held = this.o.index.get(room, memberId);
     if (held !== undefined) this.o.index.remove(room, held);
@@ -73,7 +74,6 @@ export class Departures {
     } else {
       member.goAway(grace, expire);
     }
-    member.token = token;
     this.o.store
       .putResume(token, { room: roomId, member: member.record, expiresAt: this.o.now() + grace })
       .catch((err: unknown) => conn.log.error({ err, event: 'store-error' }, 'store putResume failed'));
