@@ -63,7 +63,8 @@ const TEXT: { binary: false } = Object.freeze({ binary: false });
 
 /** One client connection and the only writer to its socket. */
 export class Connection implements BucketState, Outbox {
-  state: ConnectionState = 'idle';
+  /** Changed only by member.ts's transition() (readonly to everyone else). */
+  readonly state: ConnectionState = 'idle';
   /** The joined room (set while joining/joined). */
   room: string | undefined;
   /** The token that lets this member resume. */

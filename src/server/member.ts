@@ -70,7 +70,11 @@ export function canTransition<S extends string>(lifecycle: Lifecycle<S>, from: S
   return lifecycle.table[from].includes(to);
 }
 
-/** The one place a member's or a connection's state changes; throws on an illegal move. */
+/**
+ * The one place a member's or a connection's state changes; throws on an illegal move. Member and
+ * Connection declare `state` readonly, so any other assignment fails to compile (a readonly
+ * property still satisfies `{ state: S }` here, which is what lets this function write it).
+ */
 export function transition<S extends string>(lifecycle: Lifecycle<S>, subject: { state: S }, to: S): void {
   if (!canTransition(lifecycle, subject.state, to)) throw new Error(`illegal ${lifecycle.name} transition ${subject.state} -> ${to}`);
   subject.state = to;
@@ -109,7 +113,8 @@ export const REAL_TIMERS: Timers = {
 
 /** A member this node holds (or a remote member it knows of: `record.node` names its node). */
 export class Member {
-  state: MemberState;
+  /** Changed only by transition() (readonly to everyone else). */
+  readonly state: MemberState;
   /** Frames held while `resuming`. */
   private held: Frame[] | undefined;
   private grace: unknown;
