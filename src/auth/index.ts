@@ -4,7 +4,6 @@
  * origin allowlist. docs/security.md describes what is checked where.
  */
 import type { Config } from '../config/schema.js';
-import { SigctlError } from '../protocol/errors.js';
 import { createJwtAuthenticator, type JwtAuthenticatorDeps } from './jwt-authenticator.js';
 import { allowAll, type Authenticator, type Principal } from './principal.js';
 import { roomMatches } from './room-pattern.js';
@@ -28,31 +27,41 @@ export function createAuthenticator(auth: Config['auth'], deps: AuthenticatorDep
   return auth.jwt === undefined ? allowAll : createJwtAuthenticator(auth.jwt, deps);
 }
 
-/** Throws SigctlError('FORBIDDEN') when the principal's grant does not cover `room`. */
-export function authorizeJoin(principal: Principal, room: string): void {
-  if (principal.room !== undefined && !roomMatches(principal.room, room)) {
-    throw new SigctlError('FORBIDDEN', `this token grants room "${principal.room}", not "${room}"`, { details: { reason: 'wrong_room' } });
-  }
+/**
+ * A permission decision: allowed, or refused with the FORBIDDEN message the client is told and a
+ * machine-readable reason (for logs and metrics). Decisions are values: callers branch, nothing throws.
+ */
+export type AuthDecision = { readonly allowed: true } | { readonly allowed: false; readonly code: 'FORBIDDEN'; readonly message: string; readonly reason: 'wrong_room' | 'receive_only' | 'resume_identity' };
+
+const ALLOWED: AuthDecision = Object.freeze({ allowed: true });
+
+function forbidden(message: string, reason: 'wrong_room' | 'receive_only' | 'resume_identity'): AuthDecision {
+  return { allowed: false, code: 'FORBIDDEN', message, reason };
 }
 
-/** Throws SigctlError('FORBIDDEN') for receive-only principals (on `signal` and `meta`). */
-export function authorizeSend(principal: Principal, what: 'signal' | 'meta'): void {
-  if (!principal.canSend) {
-    throw new SigctlError('FORBIDDEN', `this token is receive-only: ${what} is not allowed`, { details: { reason: 'receive_only' } });
-  }
+/** Refused (FORBIDDEN) when the principal's grant does not cover `room`. */
+export function authorizeJoin(principal: Principal, room: string): AuthDecision {
+  if (principal.room !== undefined && !roomMatches(principal.room, room)) return forbidden(`this token grants room "${principal.room}", not "${room}"`, 'wrong_room');
+  return ALLOWED;
+}
+
+/** Refused (FORBIDDEN) for receive-only principals (on `signal` and `meta`). */
+export function authorizeSend(principal: Principal, what: 'signal' | 'meta'): AuthDecision {
+  return principal.canSend ? ALLOWED : forbidden(`this token is receive-only: ${what} is not allowed`, 'receive_only');
 }
 
 /**
- * Throws SigctlError('FORBIDDEN') when `principal` may not take over the member named `memberName`
- * with a resume token. With auth off (no token: no expiry) the resume token alone decides. With
- * auth on a resume token is bound to the identity it was issued to: only a token whose `sub` is the
- * member's name (a token's `sub` is always its member's name) may resume it; the room grant is
- * checked on the join itself, and a resume token only works in its own room.
+ * Refused (FORBIDDEN) when `principal` may not take over the member named `memberName` with a
+ * resume token. With auth off (no token: no expiry) the resume token alone decides. With auth on a
+ * resume token is bound to the identity it was issued to: only a token whose `sub` is the member's
+ * name (a token's `sub` is always its member's name) may resume it; the room grant is checked on
+ * the join itself, and a resume token only works in its own room.
  */
-export function authorizeResume(principal: Principal, memberName: string): void {
-  if (principal.expiresAt === undefined) return;
+export function authorizeResume(principal: Principal, memberName: string): AuthDecision {
+  if (principal.expiresAt === undefined) return ALLOWED;
   if (principal.sub === undefined || principal.sub !== memberName) {
     const who = principal.sub === undefined ? 'a token without sub' : `the token of "${principal.sub}"`;
-    throw new SigctlError('FORBIDDEN', `cannot resume: the resume token belongs to another identity than ${who}`, { details: { reason: 'resume_identity' } });
+    return forbidden(`cannot resume: the resume token belongs to another identity than ${who}`, 'resume_identity');
   }
+  return ALLOWED;
 }

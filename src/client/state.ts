@@ -44,4 +44,5 @@ export const NON_RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
   1008, // policy violation
   1009, // our frame was too large: resending it would fail again
   4011, // another connection resumed this member: it now owns the membership
+  4014, // the operator kicked this member (KICKED): rejoining on its own would undo the kick
 ]);

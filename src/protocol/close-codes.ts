@@ -29,6 +29,8 @@ export const CloseCode = {
   MEMBERSHIP_LOST: 4012,
   /** A raw relay client's join was refused; the close reason is the error code (ROOM_FULL, ...). */
   JOIN_REFUSED: 4013,
+  /** The operator removed the member from its room (Hub.kick, closeRoom; error KICKED). */
+  KICKED: 4014,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -32,6 +32,7 @@ export const ERROR_CATALOGUE = {
   SIGNALS_DROPPED: { scope: 'wire', exit: 1, summary: 'Signals addressed to a disconnected member overflowed its resume queue; the oldest were dropped.' },
   UNAVAILABLE: { scope: 'wire', exit: 1, http: 503, summary: 'A required backing store (Redis) is unreachable; joins are refused until it returns.' },
   MEMBERSHIP_LOST: { scope: 'wire', exit: 1, summary: 'Redis lost this membership (restart, failover) and the room filled before it could be restored; the connection is closed.' },
+  KICKED: { scope: 'wire', exit: 1, summary: 'The operator removed this member from its room; the connection is closed with 4014 and the resume token is void.' },
   SHUTTING_DOWN: { scope: 'wire', exit: 1, http: 503, summary: 'The server is draining and accepts no new joins.' },
   INTERNAL: { scope: 'wire', exit: 1, http: 500, summary: 'An unexpected server error; the connection keeps working.' },
   NOT_FOUND: { scope: 'wire', exit: 1, http: 404, summary: 'HTTP only: no endpoint at this path (404), or an upgrade off the WebSocket path.' },

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/principal.js';
 import type { Store } from '../store/store.js';
+import type { RoomEventSink } from './room-events.js';
 
 /** What the server is built from; every field is optional. */
 export interface ServerDeps {
@@ -19,6 +20,8 @@ export interface ServerDeps {
   now?: () => number;
   /** Adds prom-client's process metrics (CPU, memory, event-loop lag, GC) to /metrics; the CLI does. */
   processMetrics?: boolean;
+  /** Receives room and member facts (src/server/room-events.ts), each once across a cluster. */
+  events?: RoomEventSink;
 }
 
 /** A running server. */
@@ -40,4 +43,8 @@ export interface SignalingServer {
   close(): Promise<void>;
   /** The Prometheus text of this server (what GET /metrics returns). */
   metrics(): Promise<string>;
+  /** Removes a member on the operator's behalf (KICKED, close 4014), wherever in the cluster it is held. */
+  kick(room: string, memberId: string): Promise<'kicked' | 'not-found'>;
+  /** Kicks every member of a room; resolves with how many were removed. */
+  closeRoom(room: string): Promise<number>;
 }

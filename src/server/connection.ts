@@ -3,8 +3,9 @@
  * its rate limits and heartbeat bookkeeping, and the only path that writes to its socket (which
  * enforces the send-buffer bound).
  *
- * State machine: idle -> joining -> joined -> (leave) idle ...; any state -> closed. Control
- * messages (join, leave, meta) run one at a time through `control`; signals run at once.
+ * Its seat's state machine (idle -> joining -> joined -> idle ...; any state -> closed) is defined
+ * and enforced in member.ts: `state` changes only through its `transition()`. Control messages
+ * (join, leave, meta) run one at a time through `control`; signals run at once.
  *
  * Thousands of these live at once, so a connection keeps little: its child logger is made only
  * when a line is written, the strike counter only on the first strike, the control chain only
@@ -16,22 +17,19 @@ import type { Principal } from '../auth/principal.js';
 import type { WireErrorCode } from '../protocol/errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { MessageId, ServerMessage } from '../protocol/messages.js';
-import { encode, errorFrame, signalPrefix } from './frames.js';
+import { encode, errorFrame, signalPrefix, type Frame } from './frames.js';
+import { CONNECTION_LIFECYCLE, transition, type ConnectionState, type EndKind, type LocalRoom, type Outbox } from './member.js';
 import type { ServerMetrics } from './metrics.js';
 import { StrikeCounter, takeToken, type BucketState } from './rate-limit.js';
-import type { LocalRoom } from './local-index.js';
-
-/** Where a connection is in its membership life cycle. */
-export type ConnectionState = 'idle' | 'joining' | 'joined' | 'closed';
 
 /**
- * Why a connection ended, which decides what its room sees:
+ * Why a connection ended (EndKind), which decides what its room sees:
  * - `abnormal`: dropped without a close handshake, heartbeat expiry, server drain -> reserved for resume;
  * - `clean`: the client closed (1000/1001) without `leave` -> peer-left `disconnect` at once;
  * - `kicked`: closed by the server for misbehaving (flood, slow consumer) -> peer-left `disconnect`;
  * - `replaced`: the member resumed on a newer connection -> nothing (the member lives on).
  */
-export type EndKind = 'abnormal' | 'clean' | 'kicked' | 'replaced';
+export type { ConnectionState, EndKind } from './member.js';
 
 /** The per-connection limits from `config.limits`. */
 export interface ConnectionLimits {
@@ -42,14 +40,6 @@ export interface ConnectionLimits {
 }
 
 const STRIKE_WINDOW_MS = 10_000;
-
-/** A serialised server frame: a string, or the Buffer of a relayed signal (relayFrame). */
-export type Frame = string | Buffer;
-
-/** The frame as text (for a store queue or another node, which keep strings). */
-export function frameText(frame: Frame): string {
-  return typeof frame === 'string' ? frame : frame.toString('utf8');
-}
 
 /**
  * A protocol other than v1 spoken at a connection's edge (STOMP, the raw relays). The hub only
@@ -72,8 +62,9 @@ export const SPOKE = 2;
 const TEXT: { binary: false } = Object.freeze({ binary: false });
 
 /** One client connection and the only writer to its socket. */
-export class Connection implements BucketState {
-  state: ConnectionState = 'idle';
+export class Connection implements BucketState, Outbox {
+  /** Changed only by member.ts's transition() (readonly to everyone else). */
+  readonly state: ConnectionState = 'idle';
   /** The joined room (set while joining/joined). */
   room: string | undefined;
   /** The token that lets this member resume. */
@@ -148,12 +139,41 @@ export class Connection implements BucketState {
     return this.state === 'closed';
   }
 
+  /** idle -> joining `room`. */
+  beginJoin(room: string): void {
+    transition(CONNECTION_LIFECYCLE, this, 'joining');
+    this.room = room;
+  }
+
+  /** joining -> joined as member `memberId`, which resumes with `resumeToken`. */
+  seat(memberId: string, resumeToken: string): void {
+    transition(CONNECTION_LIFECYCLE, this, 'joined');
+    this.memberId = memberId;
+    this.resumeToken = resumeToken;
+  }
+
   /** Back to idle after a refused join (unless the socket closed meanwhile). */
   resetIfJoining(): void {
-    if (this.state === 'joining') {
-      this.state = 'idle';
-      this.room = undefined;
-    }
+    if (this.state === 'joining') this.unseat();
+  }
+
+  /** joining/joined -> idle: the connection holds no membership any more (leave, refusal). */
+  unseat(): void {
+    transition(CONNECTION_LIFECYCLE, this, 'idle');
+    this.room = undefined;
+    this.memberId = undefined;
+    this.resumeToken = undefined;
+  }
+
+  /** Any -> closed (idempotent): the socket is gone or going; nothing is sent or joined any more. */
+  markClosed(): void {
+    if (this.state !== 'closed') transition(CONNECTION_LIFECYCLE, this, 'closed');
+  }
+
+  /** Outbox.dismiss: the membership ended on the server's side (kick, evict, replaced). */
+  dismiss(kind: EndKind, code: number, reason: string): void {
+    if (this.state === 'joining' || this.state === 'joined') this.unseat();
+    this.end(kind, code, reason);
   }
 
   get open(): boolean {

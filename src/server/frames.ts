@@ -6,9 +6,18 @@
  */
 import type { z } from 'zod';
 import { ROOM_ID_PATTERN, JoinMessage, LeaveMessage, MessageId, MetaMessage, PingMessage, SignalMessage } from '../protocol/messages.js';
-import type { ClientMessage, ErrorMessage, ServerMessage } from '../protocol/messages.js';
+import type { ClientMessage, ErrorMessage, PeerInfo, PeerLeftReason, ServerMessage } from '../protocol/messages.js';
+import type { MemberRecord } from '../store/store.js';
 import type { SignalMessage as SignalMessageType } from '../protocol/messages.js';
 import type { WireErrorCode } from '../protocol/errors.js';
+
+/** A serialised server frame: a string, or the Buffer of a relayed signal (relayFrame). */
+export type Frame = string | Buffer;
+
+/** The frame as text (for a store queue or another node, which keep strings). */
+export function frameText(frame: Frame): string {
+  return typeof frame === 'string' ? frame : frame.toString('utf8');
+}
 
 const SCHEMAS: Readonly<Record<ClientMessage['type'], z.ZodType<ClientMessage>>> = {
   join: JoinMessage,
@@ -127,4 +136,62 @@ export function relayFrame(prefix: string, prefixBytes: number, raw: Buffer, sta
 /** An error frame. */
 export function errorFrame(code: WireErrorCode, message: string, re?: MessageId): ErrorMessage {
   return re === undefined ? { type: 'error', code, message } : { type: 'error', code, message, re };
+}
+
+// ---- one builder per membership frame the hub sends ------------------------------------------
+
+/** The public view of a member record. */
+export function info(r: MemberRecord): PeerInfo {
+  return { id: r.id, name: r.name, meta: r.meta };
+}
+
+/** What a `joined` frame says: a new member's (join) or a returning one's (resume). */
+export interface JoinedFacts {
+  re: MessageId | undefined;
+  room: string;
+  self: MemberRecord;
+  /** The other members. */
+  peers: readonly MemberRecord[];
+  capacity: number;
+  resumeToken: string;
+  resumed: boolean;
+}
+
+/** The encoded `joined` frame (throws only if a record cannot be encoded, which bounded input rules out). */
+export function joinedFrame(f: JoinedFacts): string {
+  return encode({
+    type: 'joined',
+    ...(f.re === undefined ? {} : { re: f.re }),
+    room: f.room,
+    self: info(f.self),
+    peers: f.peers.map(info),
+    capacity: f.capacity,
+    resumeToken: f.resumeToken,
+    ...(f.resumed ? { resumed: true } : {}),
+  });
+}
+
+/** `peer-joined`, for the members already in the room. */
+export function peerJoinedFrame(room: string, peer: MemberRecord): ServerMessage {
+  return { type: 'peer-joined', room, peer: info(peer) };
+}
+
+/** `peer-updated` (with `re` for the member that set its meta). */
+export function peerUpdatedFrame(room: string, peer: MemberRecord, re?: MessageId): ServerMessage {
+  return { type: 'peer-updated', room, peer: info(peer), ...(re === undefined ? {} : { re }) };
+}
+
+/** `peer-left`. */
+export function peerLeftFrame(room: string, peer: string, reason: PeerLeftReason): ServerMessage {
+  return { type: 'peer-left', room, peer, reason };
+}
+
+/** The encoded `ready` frame: the room went from 1 to 2 members and `offerer` makes the offer. */
+export function readyFrame(room: string, offerer: string, other: string): string {
+  return encode({ type: 'ready', room, offerer, peers: [other, offerer] });
+}
+
+/** `left`, the answer to a `leave`. */
+export function leftFrame(room: string, re: MessageId | undefined): ServerMessage {
+  return { type: 'left', room, ...(re === undefined ? {} : { re }) };
 }

@@ -149,7 +149,6 @@ export class FrontDoor {
   drop(conn: Connection, code: number, reason: string): void {
     conn.end('abnormal', code, reason);
     this.o.hub.disconnected(conn, 'abnormal');
-    conn.state = 'closed';
   }
 
   /** From now on every upgrade is refused and every socket accepted is terminated; terminates the open ones. Idempotent. */
@@ -212,7 +211,6 @@ export class FrontDoor {
     const kind: EndKind = conn.endKind ?? (code === 1000 || code === 1001 ? 'clean' : 'abnormal');
     if (conn.logs('debug')) conn.log.debug({ event: 'closed', code, kind }, 'connection closed');
     this.o.hub.disconnected(conn, kind);
-    conn.state = 'closed';
     if (this.connections.size === 0 && this.emptyWaiters.length > 0) {
       const waiters = this.emptyWaiters;
       this.emptyWaiters = [];

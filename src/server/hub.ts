@@ -1,21 +1,29 @@
 /**
- * Room logic of one node: join (with capacity, grants and resume), signal relay, meta, leave, and
- * what a disconnect does to a membership (a resume reservation or an immediate leave). The store
- * holds the authoritative membership; the LocalIndex holds this node's members for delivery.
+ * Room logic of one node: join (with capacity, grants and resume), signal relay, meta, leave, what
+ * a disconnect does to a membership (a resume reservation or an immediate leave), and the
+ * operator's kick and close. The store holds the authoritative membership; the LocalIndex holds
+ * this node's members for delivery; member.ts owns every member's and connection's state.
+ *
+ * The hub talks to a member through its Outbox (send a v1 frame, send an error, dismiss with a
+ * close code), whatever protocol the connection speaks at its edge (Connection.codec). Facts about
+ * rooms go to HubOptions.events (room-events.ts), each once, from the node whose store operation
+ * made it true.
  */
 import type { Logger } from 'pino';
 import { authorizeJoin, authorizeSend } from '../auth/index.js';
 import type { Config } from '../config/schema.js';
-import { CloseCode } from '../protocol/close-codes.js';
 import { isSigctlError } from '../protocol/errors.js';
-import type { JoinMessage, LeaveMessage, Meta, MessageId, MetaMessage, PeerLeftReason, SignalMessage } from '../protocol/messages.js';
+import type { JoinMessage, LeaveMessage, Meta, MessageId, MetaMessage, SignalMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
-import { frameText, type Connection, type Frame } from './connection.js';
-import type { ScannedSignal } from './signal-scan.js';
-import { encode, relayFrame } from './frames.js';
-import { info, LocalIndex, type LocalMember } from './local-index.js';
+import type { Connection } from './connection.js';
+import { frameText, joinedFrame, leftFrame, peerJoinedFrame, peerUpdatedFrame, readyFrame, relayFrame, type Frame } from './frames.js';
+import { LocalIndex } from './local-index.js';
+import { Member, REAL_TIMERS, type Timers } from './member.js';
 import type { ServerMetrics } from './metrics.js';
+import { Departures } from './departures.js';
 import { newResumeToken, resumeMember } from './resume.js';
+import { memberFacts, safeSink, type RoomEventSink } from './room-events.js';
+import type { ScannedSignal } from './signal-scan.js';
 
 /** The meta of every member that joined without one: shared (not one `{}` per member) and frozen, never mutated. */
 const NO_META: Meta = Object.freeze({});
@@ -29,59 +37,35 @@ export interface HubOptions {
   now: () => number;
   /** True while the server drains: joins get SHUTTING_DOWN. */
   isDraining: () => boolean;
+  /** Receives room and member facts (webhooks, admin); never allowed to throw into the hub. */
+  events?: RoomEventSink;
+  /** Grace timers (default: the process's, unref'd). */
+  timers?: Timers;
 }
-
-function forbiddenSend(conn: Connection, what: 'signal' | 'meta'): string {
-  try {
-    authorizeSend(conn.principal, what);
-    return `${what} is not allowed`;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 
 /** Room logic of one node (see the module comment). */
 export class Hub {
   private readonly index: LocalIndex;
-  private readonly unsubscribe: () => void;
-  private readonly offReap: (() => void) | undefined;
-  private readonly offEvict: (() => void) | undefined;
-  private readonly offResync: (() => void) | undefined;
+  private readonly emit: RoomEventSink;
+  private readonly timers: Timers;
+  private readonly out: Departures;
+  private readonly offs: Array<() => void> = [];
   private closed = false;
 
   constructor(private readonly o: HubOptions) {
     this.index = new LocalIndex({ store: o.store, metrics: o.metrics, logger: o.logger, resumeQueueMax: o.config.rooms.resumeQueueMax });
-    this.unsubscribe = o.store.subscribe((env) => this.index.receive(env));
+    this.emit = safeSink(o.events, o.logger);
+    this.timers = o.timers ?? REAL_TIMERS;
+    const { config, store, logger, now } = o;
+    this.out = new Departures({ config, store, logger, now, index: this.index, emit: this.emit, timers: this.timers, isClosing: () => this.closed });
+    this.offs.push(o.store.subscribe((env) => (env.control === undefined ? this.index.receive(env) : this.out.control(env))));
     // A dead node's members were removed from the store by this node: tell their rooms.
-    this.offReap = o.store.onReap?.(({ room, memberId }) => {
-      const held = this.index.get(room, memberId);
-      if (held !== undefined) this.index.remove(room, held);
-      this.index.announceLeft(room, memberId, 'disconnect');
-      o.logger.info({ event: 'reaped', room, member: memberId }, 'member removed from the store on behalf of its node');
-    });
-    this.offEvict = o.store.onEvict?.(({ room, memberId }) => this.evict(room, memberId));
-    this.offResync = o.store.onResync?.(() => {
+    const offReap = o.store.onReap?.(({ room, memberId }) => this.out.reaped(room, memberId));
+    const offEvict = o.store.onEvict?.(({ room, memberId }) => this.out.evict(room, memberId));
+    const offResync = o.store.onResync?.(() => {
       this.resync().catch((err: unknown) => o.logger.error({ err, event: 'store-error' }, 'membership resync failed'));
     });
-  }
-
-  /** The store lost this member's record and the room filled before it was restored (MEMBERSHIP_LOST). */
-  private evict(roomId: string, memberId: string): void {
-    const member = this.index.get(roomId, memberId);
-    if (member === undefined) return;
-    const conn = member.conn;
-    this.index.remove(roomId, member);
-    member.state = 'reserved';
-    if (conn !== undefined) {
-      conn.sendError('MEMBERSHIP_LOST', `the room store lost your membership of ${JSON.stringify(roomId)} and the room filled before it was restored; join again`);
-      conn.state = 'idle';
-      conn.room = undefined;
-      conn.memberId = undefined;
-      conn.kick(CloseCode.MEMBERSHIP_LOST, 'membership lost');
-    }
-    this.index.announceLeft(roomId, memberId, 'disconnect');
-    this.o.logger.warn({ event: 'evicted', room: roomId, member: memberId }, 'member evicted after the store lost its data');
+    for (const off of [offReap, offEvict, offResync]) if (off !== undefined) this.offs.push(off);
   }
 
   /** After a store outage: what each room's clients were told is brought in line with the store. */
@@ -116,11 +100,8 @@ export class Hub {
     if (this.o.isDraining()) return this.refuse(conn, 'SHUTTING_DOWN', 'the server is shutting down; reconnect to another node', re);
     if (!store.healthy) return this.refuse(conn, 'UNAVAILABLE', 'the room store is unreachable; try again shortly', re);
     const p = conn.principal;
-    try {
-      authorizeJoin(p, msg.room);
-    } catch (err) {
-      return this.refuse(conn, 'FORBIDDEN', (err as Error).message, re);
-    }
+    const decision = authorizeJoin(p, msg.room);
+    if (!decision.allowed) return this.refuse(conn, decision.code, decision.message, re);
     const max = config.rooms.maxCapacity;
     if (msg.capacity !== undefined && msg.capacity > max) {
       return this.refuse(conn, 'BAD_MESSAGE', `join: "capacity": ${msg.capacity} exceeds the maximum of ${max} (rooms.maxCapacity)`, re);
@@ -129,8 +110,7 @@ export class Hub {
     if (p.capacity !== undefined) capacity = Math.min(capacity, p.capacity);
     capacity = Math.min(capacity, max);
 
-    conn.state = 'joining';
-    conn.room = msg.room;
+    conn.beginJoin(msg.room);
     if (msg.resume !== undefined) {
       if (await this.resume(conn, msg, msg.resume, started)) return;
       if (conn.isClosed()) return;
@@ -163,15 +143,7 @@ export class Hub {
     // (`peer-joined` carries a subset of `joined`: if one encodes, so does the other.)
     let joined: string;
     try {
-      joined = encode({
-        type: 'joined',
-        ...(re === undefined ? {} : { re }),
-        room: msg.room,
-        self: info(record),
-        peers: result.peers.map(info),
-        capacity: result.capacity,
-        resumeToken: token,
-      });
+      joined = joinedFrame({ re, room: msg.room, self: record, peers: result.peers, capacity: result.capacity, resumeToken: token, resumed: false });
     } catch (err) {
       conn.log.error({ err, event: 'encode-error' }, 'cannot encode the join; undoing it');
       await store.leave(msg.room, record.id).catch(() => undefined);
@@ -180,26 +152,28 @@ export class Hub {
       conn.sendError('INTERNAL', 'the join could not be completed; try again', re);
       return;
     }
-    const member: LocalMember = { record, conn, state: 'live', token, pending: undefined, grace: undefined };
+    const at = this.o.now();
+    if (result.peers.length === 0) this.emit({ type: 'room.started', room: msg.room, at });
+    this.emit({ type: 'member.joined', room: msg.room, at, member: memberFacts(record), members: result.peers.length + 1 });
+    if (result.ready) this.emit({ type: 'room.ready', room: msg.room, at });
+    const member = new Member(record, conn, token, 'live', this.timers);
     this.index.add(msg.room, member);
     this.index.seed(msg.room, [...result.peers, record]);
     metrics.joins.inc({ result: 'joined' });
 
     if (conn.isClosed()) {
       // The socket went away while the store was answering: the member existed briefly.
-      await this.depart(msg.room, member, 'disconnect');
+      await this.out.depart(msg.room, member, 'disconnect');
       return;
     }
-    conn.state = 'joined';
-    conn.memberId = record.id;
-    conn.resumeToken = token;
+    conn.seat(record.id, token);
     if (conn.logs('info')) conn.log.info({ event: 'joined', peers: result.peers.length, capacity: result.capacity }, 'joined');
 
     conn.sendFrame(joined);
-    this.index.broadcast(msg.room, { type: 'peer-joined', room: msg.room, peer: info(record) }, record.id);
+    this.index.broadcast(msg.room, peerJoinedFrame(msg.room, record), record.id);
     if (result.ready) {
       const first = result.peers[0]!;
-      const ready = encode({ type: 'ready', room: msg.room, offerer: record.id, peers: [first.id, record.id] });
+      const ready = readyFrame(msg.room, record.id, first.id);
       const other = this.index.get(msg.room, first.id);
       if (other !== undefined) this.index.deliver(msg.room, other, ready);
       else this.index.publish({ room: msg.room, to: first.id, frame: ready, origin: store.nodeId, queue: true });
@@ -210,12 +184,28 @@ export class Hub {
 
   private refuse(conn: Connection, code: 'SHUTTING_DOWN' | 'UNAVAILABLE' | 'FORBIDDEN' | 'BAD_MESSAGE', message: string, re: JoinMessage['id']): void {
     this.o.metrics.joins.inc({ result: 'refused' });
+    if (conn.state === 'joining') conn.unseat();
     conn.sendError(code, message, re);
   }
 
-  /** See resumeMember (resume.ts). */
-  private resume(conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
-    return resumeMember({ ...this.o, index: this.index, redisconnected: (c) => this.disconnected(c, 'abnormal', true) }, conn, msg, token, started);
+  /** Runs resumeMember (resume.ts) and acts on its outcome; false: join `conn` as a new member. */
+  private async resume(conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
+    const { config, store, metrics } = this.o;
+    const out = await resumeMember({ config, store, metrics, index: this.index, timers: this.timers }, conn, msg, token, started);
+    switch (out.kind) {
+      case 'failed':
+        return false;
+      case 'refused':
+      case 'gone':
+        return true;
+      case 'resumed':
+        this.emit({ type: 'member.resumed', room: msg.room, at: this.o.now(), member: memberFacts(out.member.record), members: out.members });
+        return true;
+      case 'dropped':
+        // Dropped again mid-resume: keep the reservation under the token the client still holds.
+        this.out.leaveOrReserve(msg.room, out.member, token, true, conn);
+        return true;
+    }
   }
 
   // ---- signal, meta, leave -------------------------------------------------------------------
@@ -235,11 +225,14 @@ export class Hub {
       conn.sendError('NOT_JOINED', 'join a room before sending signals', id);
       return false;
     }
-    if (!conn.principal.canSend) {
-      conn.sendError('FORBIDDEN', forbiddenSend(conn, 'signal'), id);
-      return false;
-    }
+    if (!conn.principal.canSend) return this.forbidden(conn, 'signal', id);
     return true;
+  }
+
+  private forbidden(conn: Connection, what: 'signal' | 'meta', id: MessageId | undefined): false {
+    const decision = authorizeSend(conn.principal, what);
+    conn.sendError('FORBIDDEN', decision.allowed ? `${what} is not allowed` : decision.message, id);
+    return false;
   }
 
   /**
@@ -279,7 +272,7 @@ export class Hub {
       return;
     }
     if (!conn.principal.canSend) {
-      conn.sendError('FORBIDDEN', forbiddenSend(conn, 'meta'), msg.id);
+      this.forbidden(conn, 'meta', msg.id);
       return;
     }
     const roomId = conn.room!;
@@ -298,9 +291,9 @@ export class Hub {
       return;
     }
     member.record = rec;
-    const peer = info(rec);
-    this.index.broadcast(roomId, { type: 'peer-updated', room: roomId, peer }, id);
-    conn.send({ type: 'peer-updated', room: roomId, peer, ...(msg.id === undefined ? {} : { re: msg.id }) });
+    this.emit({ type: 'member.updated', room: roomId, at: this.o.now(), member: memberFacts(rec), members: this.index.known(roomId) });
+    this.index.broadcast(roomId, peerUpdatedFrame(roomId, rec), id);
+    conn.send(peerUpdatedFrame(roomId, rec, msg.id));
   }
 
   async leave(conn: Connection, msg: LeaveMessage): Promise<void> {
@@ -310,79 +303,46 @@ export class Hub {
     }
     const roomId = conn.room!;
     const member = this.index.get(roomId, conn.memberId!);
-    conn.state = 'idle';
-    conn.room = undefined;
-    conn.memberId = undefined;
-    conn.resumeToken = undefined;
-    if (member !== undefined) await this.depart(roomId, member, 'leave');
+    conn.unseat();
+    if (member !== undefined) await this.out.depart(roomId, member, 'leave');
     if (conn.logs('info')) conn.log.info({ event: 'left', room: roomId }, 'left');
-    conn.send({ type: 'left', room: roomId, ...(msg.id === undefined ? {} : { re: msg.id }) });
+    conn.send(leftFrame(roomId, msg.id));
   }
 
-  // ---- disconnects -----------------------------------------------------------------------------
+  // ---- disconnects, kicks ----------------------------------------------------------------------
 
   /**
-   * The connection closed. `kind` decides between a resume reservation (abnormal, with a grace
-   * period configured) and leaving at once. `force` skips the joined-state check (mid-resume).
+   * The connection closed (or is being closed): it turns `closed`, and a membership it held either
+   * gets a resume reservation (`abnormal`, with a grace period configured) or leaves at once.
    */
-  disconnected(conn: Connection, kind: 'abnormal' | 'clean' | 'kicked' | 'replaced', force = false): void {
-    if (!force && conn.state !== 'joined') return;
+  disconnected(conn: Connection, kind: 'abnormal' | 'clean' | 'kicked' | 'replaced'): void {
+    const wasJoined = conn.state === 'joined';
     const roomId = conn.room;
     const id = conn.memberId;
-    conn.state = 'closed';
-    if (kind === 'replaced' || roomId === undefined || id === undefined) return;
+    conn.markClosed();
+    if (!wasJoined || kind === 'replaced' || roomId === undefined || id === undefined) return;
     const member = this.index.get(roomId, id);
     if (member?.conn !== conn) return;
-    const grace = this.o.config.rooms.resumeGraceMs;
-    if (kind !== 'abnormal' || grace === 0 || this.closed) {
-      void this.depart(roomId, member, 'disconnect');
-      return;
-    }
-    this.index.dropLiveToken(member.token);
-    member.conn = undefined;
-    member.state = 'reserved';
-    const token = member.token;
-    this.o.store
-      .putResume(token, { room: roomId, member: member.record, expiresAt: this.o.now() + grace })
-      .catch((err: unknown) => conn.log.error({ err, event: 'store-error' }, 'store putResume failed'));
-    member.grace = setTimeout(() => {
-      member.grace = undefined;
-      void this.expire(roomId, member, token);
-    }, grace);
-    if (conn.logs('info')) conn.log.info({ event: 'reserved', graceMs: grace }, 'disconnected; reserved for resume');
+    this.out.leaveOrReserve(roomId, member, member.token, kind === 'abnormal', conn);
   }
 
-  /** The grace period of a reservation ended without a resume here. */
-  private async expire(roomId: string, member: LocalMember, token: string): Promise<void> {
-    const { store } = this.o;
-    if (this.index.shared) {
-      // It may have resumed on another node (the `moved` envelope is at-most-once): ask the store.
-      const rec = (await store.members(roomId).catch(() => undefined))?.find((m) => m.id === member.record.id);
-      if (rec !== undefined && rec.node !== store.nodeId) {
-        this.index.remove(roomId, member);
-        return;
-      }
-    }
-    if (member.state !== 'reserved' || member.token !== token) return;
-    void store.takeResume(token).catch(() => undefined);
-    await this.depart(roomId, member, 'timeout');
+
+  /**
+   * Removes member `memberId` from `room` on the operator's behalf: its client gets KICKED and
+   * close 4014, its resume token is void, the others get `peer-left` (kicked), wherever in the
+   * cluster it is held (see Departures.kick).
+   */
+  kick(room: string, memberId: string): Promise<'kicked' | 'not-found'> {
+    return this.out.kick(room, memberId);
   }
 
-  /** Removes a member: local index at once (no frame reaches it after this), then the store. */
-  private async depart(roomId: string, member: LocalMember, reason: PeerLeftReason): Promise<void> {
-    const id = member.record.id;
-    if (!this.index.remove(roomId, member)) return;
-    member.state = 'reserved';
-    this.index.broadcast(roomId, { type: 'peer-left', room: roomId, peer: id, reason }, id);
-    this.o.logger.info({ event: 'peer-left', room: roomId, member: id, reason }, 'member left');
-    try {
-      await this.o.store.leave(roomId, id);
-    } catch (err) {
-      this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store leave failed');
-    }
+  /** Kicks every member of `room`; resolves with how many were removed. */
+  closeRoom(room: string): Promise<number> {
+    return this.out.closeRoom(room);
   }
 
-  /** Clears every timer; reservations are abandoned (the process is going away). */
+  // ---- shutdown --------------------------------------------------------------------------------
+
   /** True when other nodes share the store (see Store.shared). */
   get shared(): boolean {
     return this.index.shared;
@@ -399,30 +359,24 @@ export class Hub {
    * members can move, and the ones that do not are announced, before it goes away.
    */
   async settle(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.index.size.members > 0 && Date.now() < deadline && !this.closed) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.index.emptied(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /**
    * Removes every member still held from the store, announcing `peer-left` (disconnect). With a
    * shared store no other node would ever remove them. Bounded by `timeoutMs`.
    */
-  async releaseAll(timeoutMs: number): Promise<void> {
-    const work = Promise.all(this.index.all().map(([room, m]) => this.depart(room, m, 'disconnect')));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+  releaseAll(timeoutMs: number): Promise<void> {
+    return this.out.releaseAll(timeoutMs);
   }
 
   /** Clears every timer and forgets every member. */
   close(): void {
     this.closed = true;
-    this.unsubscribe();
-    this.offReap?.();
-    this.offEvict?.();
-    this.offResync?.();
+    for (const off of this.offs.splice(0)) off();
     this.index.clear();
   }
 }

@@ -57,7 +57,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       else logger.info({ event: 'store-up' }, 'room store reachable again');
     }),
   });
-  const hub = new Hub({ config, store, metrics, logger, now, isDraining: draining });
+  const hub = new Hub({ config, store, metrics, logger, now, isDraining: draining, ...(deps.events === undefined ? {} : { events: deps.events }) });
   teardown.own({ hub });
 
   const fail = async (err: unknown): Promise<never> => {
@@ -122,6 +122,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     drain: createDrain({ config, logger, phase, frontDoor, hub, teardown }),
     close,
     metrics: () => metrics.text(),
+    kick: (room, memberId) => hub.kick(room, memberId),
+    closeRoom: (room) => hub.closeRoom(room),
   };
 }
 

@@ -3,38 +3,16 @@
  * membership; this index exists so that relaying never awaits the store: a frame for a local
  * member is written to its socket synchronously, which also keeps each sender's frames in order.
  *
- * A member is `live` (has a connection), `reserved` (dropped, within its resume grace: frames for
- * it go to its store queue) or `resuming` (a new connection is collecting its queue: frames are
- * held in `pending` until the queue has been flushed, so order survives the hand-over). A live
- * member whose record names another node is remote: frames for it are published to that node.
+ * A member's state (member.ts) decides where a frame for it goes: `live` to its connection (or,
+ * when its record names another node, published to that node), `away` to its store queue,
+ * `resuming` held by the member until its queue has been flushed, so order survives the hand-over.
  */
 import type { Logger } from 'pino';
-import type { MessageId, PeerInfo, PeerLeftReason, ServerMessage } from '../protocol/messages.js';
+import type { MessageId, PeerLeftReason, ServerMessage } from '../protocol/messages.js';
 import type { Envelope, MemberRecord, Store } from '../store/store.js';
-import { frameText, type Connection, type Frame } from './connection.js';
-import { encode } from './frames.js';
+import { encode, frameText, peerJoinedFrame, peerLeftFrame, type Frame } from './frames.js';
+import type { LocalRoom, Member, Outbox } from './member.js';
 import type { ServerMetrics } from './metrics.js';
-
-/** A member held by this node (or a remote member it knows of: `record.node` names its node). */
-export interface LocalMember {
-  record: MemberRecord;
-  conn: Connection | undefined;
-  state: 'live' | 'reserved' | 'resuming';
-  /** The resume token the member's client holds. */
-  token: string;
-  /** Frames held while `resuming`. */
-  pending: Frame[] | undefined;
-  /** Resume grace timer while `reserved`. */
-  grace: NodeJS.Timeout | undefined;
-}
-
-/** The members of one room held by this node, by id. */
-export type LocalRoom = ReadonlyMap<string, LocalMember>;
-
-/** The public view of a member record. */
-export function info(r: MemberRecord): PeerInfo {
-  return { id: r.id, name: r.name, meta: r.meta };
-}
 
 /** The index's dependencies. */
 export interface LocalIndexOptions {
@@ -46,7 +24,7 @@ export interface LocalIndexOptions {
 
 /** This node's members by room, and delivery to them (see the module comment). */
 export class LocalIndex {
-  private readonly rooms = new Map<string, Map<string, LocalMember>>();
+  private readonly rooms = new Map<string, Map<string, Member>>();
   /** Resume tokens of live members, for a client that resumes before we saw it drop. */
   private readonly liveTokens = new Map<string, { room: string; id: string }>();
   /**
@@ -59,6 +37,8 @@ export class LocalIndex {
   /** Other nodes may hold members of our rooms (see Store.shared). */
   readonly shared: boolean;
   private readonly nodeId: string;
+  /** Called once when the index holds no member any more (see emptied). */
+  private onEmpty: Array<() => void> = [];
 
   constructor(private readonly o: LocalIndexOptions) {
     this.shared = o.store.shared !== false;
@@ -72,9 +52,20 @@ export class LocalIndex {
     return { rooms: this.rooms.size, members };
   }
 
+  /** Resolves when this node holds no member (at once when it holds none now). */
+  emptied(): Promise<void> {
+    if (this.rooms.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.onEmpty.push(resolve));
+  }
+
+  private wakeIfEmpty(): void {
+    if (this.rooms.size !== 0 || this.onEmpty.length === 0) return;
+    for (const resolve of this.onEmpty.splice(0)) resolve();
+  }
+
   /** Every member held, with its room. */
-  all(): Array<[string, LocalMember]> {
-    const out: Array<[string, LocalMember]> = [];
+  all(): Array<[string, Member]> {
+    const out: Array<[string, Member]> = [];
     for (const [roomId, room] of this.rooms) for (const m of room.values()) out.push([roomId, m]);
     return out;
   }
@@ -83,11 +74,11 @@ export class LocalIndex {
     return this.rooms.get(roomId);
   }
 
-  get(roomId: string, id: string): LocalMember | undefined {
+  get(roomId: string, id: string): Member | undefined {
     return this.rooms.get(roomId)?.get(id);
   }
 
-  add(roomId: string, member: LocalMember): void {
+  add(roomId: string, member: Member): void {
     let room = this.rooms.get(roomId);
     if (room === undefined) {
       room = new Map();
@@ -98,18 +89,17 @@ export class LocalIndex {
   }
 
   /** Removes `member` (if it is still the one indexed) and frees an emptied room. */
-  remove(roomId: string, member: LocalMember): boolean {
+  remove(roomId: string, member: Member): boolean {
     const room = this.rooms.get(roomId);
     if (room?.get(member.record.id) !== member) return false;
     room.delete(member.record.id);
     if (room.size === 0) {
       this.rooms.delete(roomId);
       this.views.delete(roomId);
+      this.wakeIfEmpty();
     }
     this.liveTokens.delete(member.token);
-    if (member.grace !== undefined) clearTimeout(member.grace);
-    member.grace = undefined;
-    member.conn = undefined;
+    member.end();
     return true;
   }
 
@@ -123,6 +113,11 @@ export class LocalIndex {
     let view = this.views.get(roomId);
     if (view === undefined) this.views.set(roomId, (view = new Map<string, string>()));
     for (const r of records) view.set(r.id, r.node);
+  }
+
+  /** How many members this node's clients in `roomId` know of (the room's size as last heard). */
+  known(roomId: string): number {
+    return this.views.get(roomId)?.size ?? 0;
   }
 
   /** Whether this node's clients in `roomId` were told about member `id`. */
@@ -144,12 +139,12 @@ export class LocalIndex {
     for (const id of [...view.keys()]) {
       if (present.has(id) || room.has(id)) continue;
       view.delete(id);
-      this.sendLive(room, encode({ type: 'peer-left', room: roomId, peer: id, reason: 'disconnect' }), id);
+      this.sendLive(room, encode(peerLeftFrame(roomId, id, 'disconnect')), id);
       out.left++;
     }
     for (const m of members) {
       if (!view.has(m.id)) {
-        this.sendLive(room, encode({ type: 'peer-joined', room: roomId, peer: info(m) }), m.id);
+        this.sendLive(room, encode(peerJoinedFrame(roomId, m)), m.id);
         out.joined++;
       }
       view.set(m.id, m.node);
@@ -167,7 +162,7 @@ export class LocalIndex {
     if (room === undefined) return;
     for (const m of room.values()) {
       if (m.record.node !== this.nodeId) continue;
-      const frame = encode({ type: 'peer-joined', room: roomId, peer: info(m.record) });
+      const frame = encode(peerJoinedFrame(roomId, m.record));
       this.publish({ room: roomId, except: m.record.id, frame, origin: this.nodeId, presence: { id: m.record.id, present: true } });
     }
   }
@@ -177,11 +172,9 @@ export class LocalIndex {
     return this.liveTokens.get(token);
   }
 
-  /** Records that `member` (live again) now answers to `token`. */
-  setLiveToken(roomId: string, member: LocalMember, token: string): void {
-    this.liveTokens.delete(member.token);
-    member.token = token;
-    this.liveTokens.set(token, { room: roomId, id: member.record.id });
+  /** Records that `member` (live again) now answers to its new `member.token`. */
+  setLiveToken(roomId: string, member: Member): void {
+    this.liveTokens.set(member.token, { room: roomId, id: member.record.id });
   }
 
   dropLiveToken(token: string): void {
@@ -189,7 +182,7 @@ export class LocalIndex {
   }
 
   /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
-  deliver(roomId: string, m: LocalMember, frame: Frame, isSignal = false): void {
+  deliver(roomId: string, m: Member, frame: Frame, isSignal = false): void {
     switch (m.state) {
       case 'live':
         if (m.record.node !== this.nodeId) {
@@ -200,12 +193,14 @@ export class LocalIndex {
         if (isSignal) this.o.metrics.relayedPending++;
         return;
       case 'resuming':
-        m.pending?.push(frame);
+        m.hold(frame);
         return;
-      case 'reserved':
+      case 'away':
         this.o.store.enqueue(roomId, m.record.id, frameText(frame), this.o.resumeQueueMax).catch((err: unknown) => {
           this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
         });
+        return;
+      case 'gone':
         return;
     }
   }
@@ -234,7 +229,7 @@ export class LocalIndex {
    * local clients hear `peer-left` unless they already did; other nodes always get the envelope.
    */
   announceLeft(roomId: string, id: string, reason: PeerLeftReason): void {
-    const text = encode({ type: 'peer-left', room: roomId, peer: id, reason });
+    const text = encode(peerLeftFrame(roomId, id, reason));
     const room = this.rooms.get(roomId);
     const view = this.views.get(roomId);
     if (room !== undefined && view?.has(id) === true) this.sendLive(room, text, id);
@@ -248,7 +243,7 @@ export class LocalIndex {
    * not carry it or fewer nodes than hold its recipients received it, UNKNOWN_PEER when no node
    * received a `to` that this node never heard of. Only the cross-node path pays for this.
    */
-  publishSignal(env: Envelope, sender: Connection, id: MessageId | undefined): void {
+  publishSignal(env: Envelope, sender: Outbox, id: MessageId | undefined): void {
     const view = this.views.get(env.room);
     let expected = 1;
     if (env.to === undefined) {
@@ -272,7 +267,7 @@ export class LocalIndex {
     );
   }
 
-  private sendLive(room: ReadonlyMap<string, LocalMember>, frame: string, except: string | undefined): void {
+  private sendLive(room: ReadonlyMap<string, Member>, frame: string, except: string | undefined): void {
     const node = this.o.store.nodeId;
     for (const m of room.values()) {
       if (m.record.id !== except && m.state === 'live' && m.conn !== undefined && m.record.node === node) m.conn.sendFrame(frame);
@@ -295,7 +290,7 @@ export class LocalIndex {
       // The member resumed on the origin node: forget our reservation without telling anyone.
       this.views.get(env.room)?.set(env.moved, env.origin);
       const m = room.get(env.moved);
-      if (m?.state === 'reserved' && m.record.node === node) this.remove(env.room, m);
+      if (m?.state === 'away' && m.record.node === node) this.remove(env.room, m);
       return;
     }
     const frame = env.frame;
@@ -319,11 +314,10 @@ export class LocalIndex {
 
   /** Clears every grace timer and forgets everything (the server is closing). */
   clear(): void {
-    for (const room of this.rooms.values()) {
-      for (const m of room.values()) if (m.grace !== undefined) clearTimeout(m.grace);
-    }
+    for (const room of this.rooms.values()) for (const m of room.values()) m.end();
     this.rooms.clear();
     this.views.clear();
     this.liveTokens.clear();
+    this.wakeIfEmpty();
   }
 }

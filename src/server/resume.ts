@@ -1,8 +1,11 @@
 /**
  * Resume: a `join` carrying a resume token gets its member back — the same id, the signals queued
  * while it was away (in order, before any newer one), and no leave/join seen by the others. The
- * member may be reserved here, reserved on another node (shared store), or still live here on a
+ * member may be away here, away on another node (shared store), or still live here on a
  * connection the client already gave up on (that one is superseded with 4011).
+ *
+ * Each step is a transition of the member (member.ts); the outcome goes back to the hub, which
+ * decides what follows (join as new, reserve again, announce). Nothing here calls into the hub.
  */
 import { randomBytes } from 'node:crypto';
 import { authorizeResume } from '../auth/index.js';
@@ -10,68 +13,67 @@ import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { JoinMessage } from '../protocol/messages.js';
 import type { MemberRecord, Store } from '../store/store.js';
-import { frameText, type Connection } from './connection.js';
-import { info, type LocalIndex, type LocalMember } from './local-index.js';
+import type { Connection } from './connection.js';
+import { frameText, joinedFrame } from './frames.js';
+import type { LocalIndex } from './local-index.js';
+import { Member, type Timers } from './member.js';
 import type { ServerMetrics } from './metrics.js';
 
-/** What a resume needs from the hub. */
+/** What a resume reads and changes (no hub callbacks). */
 export interface ResumeContext {
-  config: Readonly<Config>;
-  store: Store;
-  metrics: ServerMetrics;
-  now: () => number;
-  index: LocalIndex;
-  /** Reserves the member again when its new connection dropped mid-resume. */
-  redisconnected: (conn: Connection) => void;
+  readonly config: Readonly<Config>;
+  readonly store: Store;
+  readonly metrics: ServerMetrics;
+  readonly index: LocalIndex;
+  readonly timers: Timers;
 }
+
+/**
+ * How a resume ended:
+ * - `failed`: RESUME_FAILED was sent; the caller joins the connection as a new member;
+ * - `refused`: FORBIDDEN was sent (the member belongs to another identity) and the connection is idle again;
+ * - `resumed`: the member is live on the connection; `members` is the room's size in the store;
+ * - `dropped`: the connection closed mid-resume; `member` is still `resuming` and its store queue
+ *   holds what it was owed: the hub reserves it again under its old token;
+ * - `gone`: the member was removed (kicked) while the resume awaited the store.
+ */
+export type ResumeOutcome =
+  | { readonly kind: 'failed' | 'refused' | 'gone' }
+  | { readonly kind: 'resumed'; readonly member: Member; readonly members: number }
+  | { readonly kind: 'dropped'; readonly member: Member };
+
+const FAILED: ResumeOutcome = { kind: 'failed' };
+const REFUSED: ResumeOutcome = { kind: 'refused' };
 
 /** An unguessable, single-use resume token. */
 export function newResumeToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/**
- * Resumes a reserved (or still-live) member on `conn`. False when the token is unknown, expired
- * or for another room: RESUME_FAILED has been sent and the caller joins as a new member. True when
- * the join is settled here: resumed, or refused with FORBIDDEN because the member belongs to
- * another identity than the connection's token (authorizeResume; the member is left as it was).
- */
-export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: JoinMessage, token: string, started: number): Promise<boolean> {
-  const { store, metrics, config, now, index } = ctx;
-  const fail = (why: string): false => {
+/** Resumes an away (or still-live) member on `conn` (a joining connection); see ResumeOutcome. */
+export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: JoinMessage, token: string, started: number): Promise<ResumeOutcome> {
+  const { store, metrics, config, index } = ctx;
+  const fail = (why: string): ResumeOutcome => {
     conn.sendError('RESUME_FAILED', `cannot resume: ${why}; joining as a new member`, msg.id);
     metrics.joins.inc({ result: 'resume-failed' });
-    return false;
+    return FAILED;
   };
-  const forbidden = (name: string): string | undefined => {
-    try {
-      authorizeResume(conn.principal, name);
-      return undefined;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  };
-  const refuse = (why: string): true => {
+  const refuse = (why: string): ResumeOutcome => {
     conn.resetIfJoining();
     conn.sendError('FORBIDDEN', why, msg.id);
     metrics.joins.inc({ result: 'refused' });
-    return true;
+    return REFUSED;
   };
-  let member: LocalMember | undefined;
+  let member: Member | undefined;
   const live = index.liveToken(token);
   if (live !== undefined && live.room === msg.room) {
     // The client saw the drop before the server did: supersede the old connection.
     member = index.get(live.room, live.id);
     if (member?.state !== 'live' || member.conn === undefined) return fail('the member is not resumable');
-    const why = forbidden(member.record.name);
-    if (why !== undefined) return refuse(why);
-    const old = member.conn;
-    old.state = 'idle';
-    old.room = undefined;
-    old.end('replaced', CloseCode.REPLACED, 'resumed on another connection');
+    const decision = authorizeResume(conn.principal, member.record.name);
+    if (!decision.allowed) return refuse(decision.message);
+    member.conn.dismiss('replaced', CloseCode.REPLACED, 'resumed on another connection');
     index.dropLiveToken(token);
-    member.conn = undefined;
-    member.state = 'reserved';
   } else {
     let rec;
     try {
@@ -85,25 +87,21 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
       await store.putResume(token, rec).catch(() => undefined);
       return fail(`the resume token is for another room`);
     }
-    const why = forbidden(rec.member.name);
-    if (why !== undefined) {
+    const decision = authorizeResume(conn.principal, rec.member.name);
+    if (!decision.allowed) {
       // Not this identity's to take: the reservation stays for its owner.
       await store.putResume(token, rec).catch(() => undefined);
-      return refuse(why);
+      return refuse(decision.message);
     }
     member = index.get(msg.room, rec.member.id);
     if (member === undefined && index.shared && rec.member.node !== store.nodeId) {
-      // Reserved on another node: take it over here (setNode below moves the record).
-      member = { record: rec.member, conn: undefined, state: 'reserved', token, pending: undefined, grace: undefined };
+      // Away on another node: take it over here (setNode below moves the record).
+      member = new Member(rec.member, undefined, token, 'away', ctx.timers);
       index.add(msg.room, member);
     }
-    if (member?.state !== 'reserved') return fail('the member is not reserved any more');
+    if (member?.state !== 'away') return fail('the member is not reserved any more');
   }
-  if (member.grace !== undefined) clearTimeout(member.grace);
-  member.grace = undefined;
-  member.state = 'resuming';
-  member.pending = [];
-  member.conn = conn;
+  member.beginResume(conn);
   const id = member.record.id;
   if (member.record.node !== store.nodeId) {
     // Move the record first (a shared store starts routing the room's envelopes here), then tell
@@ -129,43 +127,34 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
   } catch (err) {
     conn.log.error({ err, event: 'store-error' }, 'store read during resume failed');
   }
+  // Read again after the await: a kick may have ended the member meanwhile.
+  if ((member.state as Member['state']) === 'gone') {
+    conn.resetIfJoining();
+    return { kind: 'gone' };
+  }
   if (conn.isClosed()) {
-    // Dropped again mid-resume: keep the reservation (under the token the client still holds)
-    // and everything it was owed.
+    // Dropped again mid-resume: the store queue keeps what it was owed (the held frames follow, by the hub).
     for (const f of queued.frames) void store.enqueue(msg.room, id, f, config.rooms.resumeQueueMax).catch(() => undefined);
-    for (const f of member.pending) void store.enqueue(msg.room, id, frameText(f), config.rooms.resumeQueueMax).catch(() => undefined);
-    member.pending = undefined;
-    member.state = 'live';
-    member.token = token;
-    conn.memberId = id;
-    ctx.redisconnected(conn);
-    return true;
+    return { kind: 'dropped', member };
   }
   index.seed(msg.room, members);
-  const newTokenValue = newResumeToken();
-  index.setLiveToken(msg.room, member, newTokenValue);
-  conn.state = 'joined';
-  conn.memberId = id;
-  conn.resumeToken = newTokenValue;
-  conn.send({
-    type: 'joined',
-    ...(msg.id === undefined ? {} : { re: msg.id }),
-    room: msg.room,
-    self: info(member.record),
-    peers: members.filter((m) => m.id !== id).map(info),
-    capacity,
-    resumeToken: newTokenValue,
-    resumed: true,
-  });
+  const newToken = newResumeToken();
+  conn.seat(id, newToken);
+  conn.sendFrame(joinedFrame({ re: msg.id, room: msg.room, self: member.record, peers: members.filter((m) => m.id !== id), capacity, resumeToken: newToken, resumed: true }));
   if (queued.dropped > 0) {
     conn.sendError('SIGNALS_DROPPED', `${queued.dropped} signal(s) sent to you while disconnected were dropped (queue limit ${config.rooms.resumeQueueMax})`);
   }
   for (const f of queued.frames) conn.sendFrame(f);
-  for (const f of member.pending) conn.sendFrame(f);
-  member.pending = undefined;
-  member.state = 'live';
+  const held = member.finishResume(newToken);
+  index.setLiveToken(msg.room, member);
+  for (const f of held) conn.sendFrame(f);
   metrics.joins.inc({ result: 'resumed' });
   metrics.joinSeconds.observe((performance.now() - started) / 1000);
-  if (conn.logs('info')) conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped, at: now() }, 'resumed');
-  return true;
+  if (conn.logs('info')) conn.log.info({ event: 'resumed', queued: queued.frames.length, dropped: queued.dropped }, 'resumed');
+  return { kind: 'resumed', member, members: members.length };
+}
+
+/** The frames a member held while resuming, for its store queue (it dropped again). */
+export function requeue(store: Store, room: string, id: string, frames: readonly (string | Buffer)[], max: number): void {
+  for (const f of frames) void store.enqueue(room, id, frameText(f), max).catch(() => undefined);
 }

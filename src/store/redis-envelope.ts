@@ -16,7 +16,7 @@
  * A JSON envelope (the format before E2) is still accepted.
  */
 import { z } from 'zod';
-import type { Envelope } from './store.js';
+import { EnvelopeControl, type Envelope } from './store.js';
 import { CorruptRecordError } from './redis-records.js';
 
 /**
@@ -32,6 +32,7 @@ export const EnvelopeSchema = z.looseObject({
   origin: z.string(),
   moved: z.string().optional(),
   presence: z.object({ id: z.string(), present: z.boolean() }).optional(),
+  control: EnvelopeControl.optional(),
 });
 
 const MAGIC = 'E2 ';

@@ -15,6 +15,7 @@
  * Every method is async in the interface even when an implementation is not, so callers are
  * written for the networked case.
  */
+import { z } from 'zod';
 import type { Meta } from '../protocol/messages.js';
 
 /** A member of a room as the store records it. */
@@ -91,7 +92,17 @@ export interface Envelope {
    * of what their clients were told (re-checked against the store after an outage).
    */
   readonly presence?: { readonly id: string; readonly present: boolean } | undefined;
+  /**
+   * Set (with an empty `frame`) on a control message for the node holding a member: `kick` names
+   * a member to remove from `room` (Hub.kick on a node that does not hold it). Parse with EnvelopeControl.
+   */
+  readonly control?: EnvelopeControl | undefined;
 }
+
+/** The `control` field of an Envelope, as read back from another node (parsed, never cast). */
+export const EnvelopeControl = z.object({ kick: z.string().min(1).max(64) });
+/** A control message for the node holding a member (see Envelope.control). */
+export type EnvelopeControl = z.infer<typeof EnvelopeControl>;
 
 /** Reachability of a store's backing service. */
 export type StoreHealth = 'up' | 'down';

@@ -51,7 +51,7 @@ describe('createAuthenticator', () => {
   it('maps receiveOnly: true to canSend false', async () => {
     const p = await hsAuth().authenticate(requestWith(), urlWith(await signToken({ sub: 'v', room: 'r', receiveOnly: true })));
     expect(p.canSend).toBe(false);
-    expect(() => authorizeSend(p, 'signal')).toThrow(/receive-only/);
+    expect(authorizeSend(p, 'signal')).toMatchObject({ allowed: false, code: 'FORBIDDEN', message: expect.stringMatching(/receive-only/) as unknown });
   });
 
   it('refuses a missing token', async () => {
@@ -196,10 +196,10 @@ describe('auth configuration', () => {
 
 describe('authorizeJoin', () => {
   it('allows the granted room or glob, forbids others', () => {
-    expect(() => authorizeJoin({ canSend: true }, 'anything')).not.toThrow();
-    expect(() => authorizeJoin({ canSend: true, room: 'r1' }, 'r1')).not.toThrow();
-    expect(() => authorizeJoin({ canSend: true, room: 'team-*' }, 'team-42')).not.toThrow();
-    expect(() => authorizeJoin({ canSend: true, room: 'team-*' }, 'other')).toThrow(/grants room "team-\*", not "other"/);
-    expect(() => authorizeJoin({ canSend: true, room: 'r1' }, 'r2')).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }) as unknown);
+    expect(authorizeJoin({ canSend: true }, 'anything')).toEqual({ allowed: true });
+    expect(authorizeJoin({ canSend: true, room: 'r1' }, 'r1')).toEqual({ allowed: true });
+    expect(authorizeJoin({ canSend: true, room: 'team-*' }, 'team-42')).toEqual({ allowed: true });
+    expect(authorizeJoin({ canSend: true, room: 'team-*' }, 'other')).toMatchObject({ allowed: false, message: expect.stringMatching(/grants room "team-\*", not "other"/) as unknown });
+    expect(authorizeJoin({ canSend: true, room: 'r1' }, 'r2')).toMatchObject({ allowed: false, code: 'FORBIDDEN', reason: 'wrong_room' });
   });
 });

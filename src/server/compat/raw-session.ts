@@ -14,7 +14,8 @@
  */
 import { CloseCode } from '../../protocol/close-codes.js';
 import { ServerMessage } from '../../protocol/messages.js';
-import type { Connection, EdgeCodec, Frame } from '../connection.js';
+import type { Connection, EdgeCodec } from '../connection.js';
+import type { Frame } from '../frames.js';
 import { isJson, signalRequest, splitSignal } from './signal-frame.js';
 
 export interface RawSessionOptions {

@@ -4,7 +4,7 @@
  * and member ids are server-made base64url, so `from` needs no unescaping. The compat codecs hand
  * `data` on byte for byte, as the sender wrote it.
  */
-import type { Frame } from '../connection.js';
+import type { Frame } from '../frames.js';
 
 const PREFIX = '{"type":"signal","from":"';
 const DATA_KEY = '","data":';

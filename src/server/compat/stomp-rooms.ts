@@ -15,7 +15,7 @@
  * `RoomView` follows the v1 frames the hub sends this member and says what to publish where.
  */
 import { ROOM_ID_PATTERN, ServerMessage, type PeerInfo } from '../../protocol/messages.js';
-import type { Frame } from '../connection.js';
+import type { Frame } from '../frames.js';
 import { isJson, signalRequest, splitSignal } from './signal-frame.js';
 
 /** One message for the session to publish to its subscribers of `destination`. */

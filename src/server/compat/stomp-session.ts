@@ -17,7 +17,8 @@
 import type { Principal } from '../../auth/principal.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { encodeStompFrame, StompDecoder, StompFrameError, STOMP_HEARTBEAT, type StompFrame } from '../../protocol/stomp-frame.js';
-import type { Connection, EdgeCodec, Frame } from '../connection.js';
+import type { Connection, EdgeCodec } from '../connection.js';
+import type { Frame } from '../frames.js';
 import { ME_QUEUE, membersTopic, RoomView, sendToV1, SYSTEM_QUEUE, type Publication } from './stomp-rooms.js';
 
 /** WebSocket subprotocols of STOMP, preferred first (stompjs offers all three). */

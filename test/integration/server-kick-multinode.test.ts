@@ -1,0 +1,105 @@
+/**
+ * Kick, closeRoom and room events across two nodes sharing one real redis-server: a node kicks a
+ * member held by the other (the control envelope on the room's channel), and every room fact is
+ * emitted once in the cluster, by the node whose store operation made it true.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/protocol/close-codes.js';
+import type { RoomEventSink } from '../../src/server/room-events.js';
+import type { SignalingServer } from '../../src/server/index.js';
+import { RedisStore } from '../../src/store/redis.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires } from '../helpers/requires.js';
+import { EventLog } from '../helpers/room-events.js';
+import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
+
+describe('kick, closeRoom and room events across nodes (Redis store)', requires('redis-server'), () => {
+  let redis: RedisProcess;
+  const res = new Resources();
+  const stores: RedisStore[] = [];
+  let prefix = 0;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await res.closeAll();
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  const nodes = async (n: number, sink?: (node: string) => RoomEventSink): Promise<SignalingServer[]> => {
+    const keyPrefix = `kick${++prefix}:`;
+    const out: SignalingServer[] = [];
+    for (let i = 0; i < n; i++) {
+      const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000 });
+      await store.start();
+      stores.push(store);
+      out.push(res.server(await startTestServer({ rooms: { resumeGraceMs: 5000 } }, { store, ...(sink === undefined ? {} : { events: sink(`node-${i}`) }) })));
+    }
+    return out;
+  };
+  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
+    const c = res.client(await TestClient.connect(s.url));
+    c.send({ type: 'join', room, ...extra });
+    return { c, joined: await c.next('joined') };
+  };
+
+  it('a node kicks a member held by the other node; its token is void there too', async () => {
+    const [n1, n2] = await nodes(2);
+    const { c: a } = await join(n1!, 'x');
+    const { c: b, joined: jb } = await join(n2!, 'x');
+    await a.next('peer-joined');
+    expect(await n1!.kick('x', jb.self.id)).toBe('kicked');
+    expect(await b.error()).toMatchObject({ code: 'KICKED' });
+    expect((await b.waitClosed()).code).toBe(CloseCode.KICKED);
+    expect(await a.next('peer-left')).toEqual({ type: 'peer-left', room: 'x', peer: jb.self.id, reason: 'kicked' });
+    const b2 = res.client(await TestClient.connect(n1!.url));
+    b2.send({ type: 'join', room: 'x', resume: jb.resumeToken });
+    expect(await b2.error()).toMatchObject({ code: 'RESUME_FAILED' });
+    await b2.next('joined');
+    expect(await n1!.kick('x', jb.self.id)).toBe('not-found');
+  });
+
+  it('closeRoom on one node removes the members of both nodes', async () => {
+    const [n1, n2] = await nodes(2);
+    const { c: a } = await join(n1!, 'room', { capacity: 3 });
+    const { c: b } = await join(n2!, 'room');
+    const { c: c } = await join(n2!, 'room');
+    expect(await n1!.closeRoom('room')).toBe(3);
+    for (const client of [a, b, c]) {
+      expect(await client.error()).toMatchObject({ code: 'KICKED' });
+      expect((await client.waitClosed()).code).toBe(CloseCode.KICKED);
+    }
+  });
+
+  it('emits each fact once in the cluster, from the node that made it true', async () => {
+    const log = new EventLog();
+    const [n1, n2] = await nodes(2, (node) => log.sink(node));
+    const { c: a, joined: ja } = await join(n1!, 'e');
+    const { c: b, joined: jb } = await join(n2!, 'e');
+    await a.next('peer-joined');
+    b.send({ type: 'meta', meta: { cam: true } });
+    await a.next('peer-updated');
+    b.send({ type: 'leave' });
+    await b.next('left');
+    await a.next('peer-left');
+    await a.close();
+    await log.waitFor('room.finished', (e) => e.type === 'room.finished' && e.room === 'e');
+    const seen = log.events.filter((e) => e.room === 'e').map((e) => `${e.node} ${e.type}${e.type === 'member.left' ? `:${e.reason}` : ''}`);
+    expect(seen).toEqual([
+      'node-0 room.started',
+      'node-0 member.joined',
+      'node-1 member.joined',
+      'node-1 room.ready',
+      'node-1 member.updated',
+      'node-1 member.left:leave',
+      'node-0 member.left:disconnect',
+      'node-0 room.finished',
+    ]);
+    expect(log.events.find((e) => e.type === 'member.joined' && e.node === 'node-1')).toMatchObject({ member: { id: jb.self.id }, members: 2 });
+    expect(log.events.find((e) => e.type === 'member.left' && e.node === 'node-0')).toMatchObject({ member: { id: ja.self.id }, members: 0 });
+  });
+});
