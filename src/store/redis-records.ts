@@ -3,8 +3,9 @@
  * cast (another deployment's bug, or a hand edit, must not crash a node).
  */
 import { z } from 'zod';
+import { SigctlError } from '../protocol/errors.js';
 import { Meta as MetaSchema, type Meta } from '../protocol/messages.js';
-import type { MemberRecord, NodeStatus } from './store.js';
+import type { MemberRecord, NodeStatus, ResumeRecord } from './store.js';
 
 const Identity = z.object({ id: z.string(), name: z.string(), node: z.string(), seq: z.number() });
 
@@ -56,4 +57,24 @@ export function nodeInfos(values: readonly unknown[]): NodeStatus[] {
     if (parsed.success) out.push(parsed.data);
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** A member record inside a resume record (the JSON `putResume` writes). */
+export const MemberRecordSchema = z.object({ id: z.string(), name: z.string(), meta: MetaSchema, node: z.string() });
+
+/** A resume reservation as `putResume` writes it under `resume:<token>`. */
+export const ResumeRecordSchema = z.object({ room: z.string(), member: MemberRecordSchema, expiresAt: z.number() });
+
+/** Why a value read back from Redis was refused (logged with the INTERNAL code by the caller). */
+export class CorruptRecordError extends SigctlError {
+  constructor(what: string, issue: string) {
+    super('INTERNAL', `corrupt ${what} in the room store (Redis): ${issue}`);
+  }
+}
+
+/** A resume record read back with GETDEL; throws CorruptRecordError when it is not one. */
+export function parseResumeRecord(text: string): ResumeRecord {
+  const parsed = ResumeRecordSchema.safeParse(parseJson(text));
+  if (!parsed.success) throw new CorruptRecordError('resume record', parsed.error.issues[0]?.message ?? 'not JSON');
+  return parsed.data;
 }

@@ -1,5 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as delay } from 'node:timers/promises';
+import { pino, type Logger } from 'pino';
+import { createClient } from 'redis';
+import { SigctlError } from '../../src/protocol/errors.js';
+import { RedisKeys } from '../../src/store/redis-keys.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Envelope, MemberRecord } from '../../src/store/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
@@ -14,8 +18,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-async function node(id: string, heartbeatMs = 3_000): Promise<RedisStore> {
-  const store = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs });
+async function node(id: string, heartbeatMs = 3_000, logger?: Logger): Promise<RedisStore> {
+  const store = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs, logger });
   open.push(store);
   await store.start();
   return store;
@@ -110,6 +114,57 @@ describe('RedisStore', requires('redis-server'), () => {
     expect(await a.drainQueue('r', 'm')).toEqual({ frames: [], dropped: 0 });
   });
 
+  it('drops a malformed envelope with a log line and keeps delivering the next ones', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const lines: Array<{ code?: string; msg?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { code?: string; msg?: string }) });
+    const [a, b] = await Promise.all([node('a', 3_000, logger), node('b')]);
+    const got: Envelope[] = [];
+    a.subscribe((e) => got.push(e));
+    await a.join('r', member('ma', 'a'), 2);
+    await b.join('r', member('mb', 'b'), 2);
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      // Each one published (and so queued to the subscriber) before the valid envelope below.
+      for (const bad of ['not json', '{"room":"r"}', '{"room":1,"frame":"x","origin":"z"}', '[]']) await raw.publish(new RedisKeys(prefix).channel('r'), bad);
+    } finally {
+      await raw.close();
+    }
+    await b.publish({ room: 'r', to: 'ma', frame: '{"type":"signal"}', origin: 'b' });
+    await until(() => (got.length === 1 ? true : undefined), 2_000);
+    expect(got[0]).toMatchObject({ room: 'r', to: 'ma', frame: '{"type":"signal"}', origin: 'b' });
+    expect(lines.filter((l) => l.code === 'INTERNAL' && l.msg === 'dropped a malformed envelope from Redis')).toHaveLength(4);
+  });
+
+  it('refuses a corrupt resume record with INTERNAL and a log line, and keeps serving', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const lines: Array<{ code?: string; msg?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { code?: string; msg?: string }) });
+    const a = await node('a', 3_000, logger);
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      await raw.set(new RedisKeys(prefix).resume('bad'), '{"room":"r","member":{"id":"m"},"expiresAt":1}');
+      await raw.set(new RedisKeys(prefix).resume('worse'), 'not json');
+    } finally {
+      await raw.close();
+    }
+    for (const token of ['bad', 'worse']) {
+      const err = await a.takeResume(token).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SigctlError);
+      expect((err as SigctlError).code).toBe('INTERNAL');
+    }
+    expect(lines.filter((l) => l.code === 'INTERNAL' && l.msg === 'dropped a corrupt resume record')).toHaveLength(2);
+    expect(a.healthy).toBe(true);
+    const rec = { room: 'r', member: member('m', 'a'), expiresAt: Date.now() + 5_000 };
+    await a.putResume('good', rec);
+    expect(await a.takeResume('good')).toEqual(rec);
+  });
+
   it('moves a member to another node on resume', async () => {
     prefix = `t${prefixSeq++}:`;
     const [a, b] = await Promise.all(['a', 'b'].map((id) => node(id)));
@@ -143,8 +198,9 @@ describe('RedisStore', requires('redis-server'), () => {
     const reaped: string[] = [];
     survivor.onReap((m) => reaped.push(`${m.room}/${m.memberId}/${m.remaining.length}`));
     // Simulate kill -9: the dead node's connections vanish without a goodbye.
-    (doomed as unknown as { heartbeatTimer: NodeJS.Timeout }).heartbeatTimer.close();
-    const clients = doomed as unknown as { cmd: { destroy(): void }; sub: { destroy(): void } };
+    // (Reaches into the lifecycle's private parts: no public API should offer a crash.)
+    const clients = (doomed as unknown as { life: { heartbeatTimer: NodeJS.Timeout; cmd: { destroy(): void }; sub: { destroy(): void } } }).life;
+    clients.heartbeatTimer.close();
     clients.cmd.destroy();
     clients.sub.destroy();
     await until(() => (reaped.length > 0 ? true : undefined), 3_000);
