@@ -151,11 +151,14 @@ export const NODE_ENV = {
   SIGCTL_DRAIN_MS: '0',
 };
 
-/** One `sigctl serve --redis` node on 127.0.0.1 port 0; resolves with its ws:// URL (from the --json banner). */
-export async function startNode({ root, redisUrl, nodeId }) {
+/**
+ * One `sigctl serve --redis` node on 127.0.0.1 port 0; resolves with its ws:// URL (from the --json banner).
+ * `nodeArgs` go to node before the script (e.g. --cpu-prof).
+ */
+export async function startNode({ root, redisUrl, nodeId, nodeArgs = [] }) {
   const args = ['bin/sigctl', 'serve', '--host', '127.0.0.1', '--port', '0', '--redis', redisUrl, '--log-level', 'warn', '--json'];
   const env = cleanEnv({ ...NODE_ENV, SIGCTL_REDIS_NODE_ID: nodeId });
-  const { child, match } = await startUntil(process.execPath, args, { env, cwd: root, ready: /"ws":"(ws:\/\/[^"]+)"/, timeoutMs: 20_000 });
+  const { child, match } = await startUntil(process.execPath, [...nodeArgs, ...args], { env, cwd: root, ready: /"ws":"(ws:\/\/[^"]+)"/, timeoutMs: 20_000 });
   return { child, nodeId, url: match[1], command: `SIGCTL_REDIS_NODE_ID=${nodeId} sigctl ${args.slice(1).join(' ')}` };
 }
 

@@ -3,11 +3,19 @@
  * channel while it holds members of the room (subscribe before join, so nothing published after
  * the join is missed), so each envelope reaches only the nodes that need it and the publisher
  * needs no membership lookup per message. Pub/sub is at-most-once; membership never depends on it.
+ *
+ * Publishes are batched per event-loop turn: every envelope published to one room before the next
+ * `setImmediate` goes out in one PUBLISH (redis-envelope.ts), in the order published, and the
+ * turn's PUBLISHes share one deadline (one timer, not one per signal). So a burst costs one
+ * command, one write and one subscriber message per room instead of one per envelope, and order
+ * per sender is kept: a sender is in one room, a room's envelopes leave in order on one connection,
+ * and Redis delivers one channel's messages in order.
  */
 import type { RedisLink } from './redis-client.js';
 import type { Logger } from 'pino';
 import type { RedisCommands } from './redis-commands.js';
-import { decodeEnvelope, encodeEnvelope } from './redis-envelope.js';
+import { DeadlineError } from './redis-deadline.js';
+import { decodeEnvelopes, encodeEnvelopes, messageOrigin } from './redis-envelope.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { Envelope } from './store.js';
 
@@ -17,9 +25,19 @@ export interface RoomChannelsOptions {
   db: RedisCommands;
   keys: RedisKeys;
   nodeId: string;
+  /** Bound of one turn's PUBLISHes (config redis.timeoutMs). */
+  timeoutMs: number;
   logger: Logger | undefined;
   /** An envelope said `memberId` resumed on another node (called before the handlers). */
   moved(room: string, memberId: string): void;
+}
+
+/** Envelopes waiting for this turn's PUBLISH to one room, with their callers. */
+interface Batch {
+  readonly room: string;
+  readonly envelopes: Envelope[];
+  readonly waiters: Array<{ resolve: (receivers: number) => void; reject: (err: unknown) => void }>;
+  done: boolean;
 }
 
 /** Room channels this node listens to, and the envelopes on them. */
@@ -27,6 +45,8 @@ export class RoomChannels {
   /** Subscriptions by room, counted (one per held member). */
   private readonly subs = new Map<string, number>();
   private readonly handlers = new Set<(e: Envelope) => void>();
+  private pending = new Map<string, Batch>();
+  private flushScheduled = false;
 
   constructor(private readonly o: RoomChannelsOptions) {}
 
@@ -48,12 +68,21 @@ export class RoomChannels {
     }
   }
 
-  /** Publishes to the room's channel; resolves with how many other nodes received it. */
-  async publish(envelope: Envelope): Promise<number> {
-    const receivers = await this.o.db.publish(envelope.room, encodeEnvelope(envelope));
-    // This node counts among the receivers while it listens to the room.
-    const self = this.o.sub.isReady && this.subs.has(envelope.room) ? 1 : 0;
-    return Math.max(0, receivers - self);
+  /** Publishes to the room's channel with this turn's batch; resolves with how many other nodes received it. */
+  publish(envelope: Envelope): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let batch = this.pending.get(envelope.room);
+      if (batch === undefined) {
+        batch = { room: envelope.room, envelopes: [], waiters: [], done: false };
+        this.pending.set(envelope.room, batch);
+      }
+      batch.envelopes.push(envelope);
+      batch.waiters.push({ resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
   }
 
   /** Receives envelopes published by other nodes; returns an unsubscribe function. */
@@ -62,16 +91,57 @@ export class RoomChannels {
     return () => this.handlers.delete(handler);
   }
 
+  private flush(): void {
+    const batches = [...this.pending.values()];
+    this.pending = new Map();
+    this.flushScheduled = false;
+    let left = batches.length;
+    const settle = (b: Batch, outcome: { receivers: number } | { err: unknown }): void => {
+      if (b.done) return;
+      b.done = true;
+      if (--left === 0) clearTimeout(timer);
+      if ('err' in outcome) {
+        for (const w of b.waiters) w.reject(outcome.err);
+        return;
+      }
+      // This node counts among the receivers while it listens to the room.
+      const self = this.o.sub.isReady && this.subs.has(b.room) ? 1 : 0;
+      const others = Math.max(0, outcome.receivers - self);
+      for (const w of b.waiters) w.resolve(others);
+    };
+    // One deadline for the turn (see redis-deadline.ts for why every command is bounded).
+    const timer = setTimeout(() => {
+      for (const b of batches) settle(b, { err: new DeadlineError('PUBLISH', this.o.timeoutMs) });
+    }, this.o.timeoutMs);
+    for (const b of batches) {
+      let message: string;
+      try {
+        message = encodeEnvelopes(this.o.nodeId, b.envelopes);
+      } catch (err) {
+        settle(b, { err });
+        continue;
+      }
+      this.o.db.publishUnbounded(b.room, message).then(
+        (receivers) => settle(b, { receivers }),
+        (err: unknown) => settle(b, { err }),
+      );
+    }
+  }
+
   private dispatch(message: string): void {
-    let env: Envelope;
+    // Our own messages come back (we listen to the rooms we publish to): drop them unparsed.
+    if (messageOrigin(message) === this.o.nodeId) return;
+    let envelopes: Envelope[];
     try {
-      env = decodeEnvelope(message);
+      envelopes = decodeEnvelopes(message);
     } catch (err) {
       this.o.logger?.warn({ code: 'INTERNAL', err: (err as Error).message, bytes: message.length }, 'dropped a malformed envelope from Redis');
       return;
     }
-    if (env.origin === this.o.nodeId) return;
-    if (env.moved !== undefined) this.o.moved(env.room, env.moved);
-    for (const h of this.handlers) h(env);
+    for (const env of envelopes) {
+      if (env.origin === this.o.nodeId) continue;
+      if (env.moved !== undefined) this.o.moved(env.room, env.moved);
+      for (const h of this.handlers) h(env);
+    }
   }
 }

@@ -217,8 +217,11 @@ export class RedisCommands {
     return { frames: Array.isArray(frames) ? frames.map(String) : [], dropped: Number(dropped ?? 0) };
   }
 
-  /** Publishes on a room's channel (SPUBLISH under Cluster); resolves with the number of subscribers that got it. */
-  publish(room: string, message: string): Promise<number> {
-    return this.bound(this.client.publish(this.keys.channel(room), message), 'PUBLISH');
+  /**
+   * Publishes on a room's channel (SPUBLISH under Cluster); resolves with the number of subscribers that got it. Not
+   * bounded here: the caller bounds a whole batch of publishes with one deadline (redis-channels.ts).
+   */
+  publishUnbounded(room: string, message: string): Promise<number> {
+    return this.client.publish(this.keys.channel(room), message);
   }
 }

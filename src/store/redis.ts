@@ -66,6 +66,7 @@ export class RedisStore implements Store {
     if (target === undefined) throw new TypeError('RedisStore needs a url or a target');
     // Under Cluster the node keys share one slot and room channels are sharded (redis-keys.ts).
     const keys = new RedisKeys(options.keyPrefix ?? 'sigctl:', target.topology === 'cluster');
+    const timeoutMs = options.timeoutMs ?? 1_000;
     this.life = new RedisLifecycle(
       {
         target,
@@ -73,7 +74,7 @@ export class RedisStore implements Store {
         keys,
         heartbeatMs: options.heartbeatMs ?? 3_000,
         connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
-        timeoutMs: options.timeoutMs ?? 1_000,
+        timeoutMs,
         recoveryWindowMs: options.recoveryWindowMs ?? 5_000,
         logger: this.logger,
         now: this.now,
@@ -100,6 +101,7 @@ export class RedisStore implements Store {
       db: this.life.db,
       keys,
       nodeId: this.nodeId,
+      timeoutMs,
       logger: this.logger,
       moved: (room, memberId) => {
         // The member resumed on the origin node: this node no longer holds it (nor restores it).

@@ -1,0 +1,185 @@
+/**
+ * The cost of a cross-node signal (issue 17): one `sigctl serve --redis` node against two with every
+ * room spanning them, same procedure as BENCHMARKS.md "Signaling across nodes" (a fresh
+ * redis-server per case, `sigctl bench signaling` with one --url per node, CPU of the nodes and of
+ * redis-server from /proc/<pid>/stat around the bench run, Redis INFO commandstats).
+ *
+ *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
+ *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
+ *
+ * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
+ * same session, interleaved, so before/after ratios share the machine's load; the load generator
+ * is always this checkout's. --profile starts the nodes with --cpu-prof into <dir>/<case>/.
+ * --section writes the results as a BENCHMARKS.md section (bench/sections/70-cross-node.md).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuMs, loadAverage, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    clients: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '10' },
+    profile: { type: 'string' },
+    section: { type: 'string' },
+  },
+});
+const outDir = join(root, '.bench-out/multinode-cost');
+mkdirSync(outDir, { recursive: true });
+
+const git = (dir, args) => {
+  try {
+    return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+const versions = [
+  ...(opts.before === undefined ? [] : [{ name: 'before', root: resolve(opts.before) }]),
+  { name: opts.before === undefined ? 'this build' : 'after', root },
+].map((v) => ({ ...v, commit: git(v.root, ['rev-parse', '--short', 'HEAD']), dirty: git(v.root, ['status', '--porcelain', '--', 'src']) !== '' }));
+
+/** INFO commandstats as { cmd: { calls, usec } }. */
+function commandStats(port) {
+  const text = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' });
+  const out = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
+/** One case: a fresh redis-server, `nodes` nodes of `version`, the bench, CPU around it. */
+async function runCase(version, nodes, round) {
+  const tag = `${version.name.replace(/\s+/g, '-')}-${nodes}n-r${round}`;
+  process.stderr.write(`\n== ${tag}: redis-server and ${nodes} node(s) from ${version.root}\n`);
+  const started = [];
+  try {
+    const redis = await startRedis();
+    started.push(redis.child);
+    const list = [];
+    for (let i = 1; i <= nodes; i++) {
+      const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
+      if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+      const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
+      const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs });
+      started.push(node.child);
+      list.push(node);
+    }
+    const out = join(outDir, `${tag}.json`);
+    rmSync(out, { force: true });
+    const args = ['signaling', ...list.flatMap((x) => ['--url', x.url]), '--clients', opts.clients, '--room-size', '2', '--rate', opts.rate, '--duration', opts.duration, '--out', out];
+    const stats0 = commandStats(redis.port);
+    const before = { nodes: list.map((x) => cpuMs(x.child.pid)), redis: cpuMs(redis.child.pid) };
+    const r = await runBench({ root, args, timeoutMs: 120_000 });
+    const nodeMs = list.map((x, i) => (cpuMs(x.child.pid) ?? NaN) - (before.nodes[i] ?? NaN));
+    const redisMs = (cpuMs(redis.child.pid) ?? NaN) - (before.redis ?? NaN);
+    const stats1 = commandStats(redis.port);
+    const cmds = {};
+    for (const [k, v] of Object.entries(stats1)) {
+      const calls = v.calls - (stats0[k]?.calls ?? 0);
+      if (calls > 0) cmds[k] = { calls, usec: v.usec - (stats0[k]?.usec ?? 0) };
+    }
+    let doc;
+    try {
+      doc = JSON.parse(readFileSync(out, 'utf8'));
+    } catch {
+      doc = undefined;
+    }
+    const run = doc?.results?.runs?.[0];
+    return {
+      tag,
+      version: version.name,
+      nodes,
+      load: r.load,
+      code: r.code,
+      delivered: run?.steady?.delivered,
+      ratio: run?.steady?.deliveredRatio,
+      lost: run?.steady?.lost,
+      dup: run?.steady?.duplicates,
+      spanning: run?.join?.spanningRooms,
+      rooms: run?.join?.rooms,
+      relayP50: run?.steady?.relayLatencyMs?.p50,
+      relayP99: run?.steady?.relayLatencyMs?.p99,
+      nodeMs,
+      redisMs,
+      cmds,
+      command: `sigctl bench ${args.map((a) => (a === out ? relative(root, out) : a)).join(' ')}`,
+    };
+  } finally {
+    for (const child of started.reverse()) await stop(child);
+    await settle();
+  }
+}
+
+const f = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const sum = (a) => a.reduce((s, x) => s + x, 0);
+const median = (a) => {
+  const s = [...a].filter(Number.isFinite).sort((x, y) => x - y);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const cmdLine = (cmds) =>
+  Object.entries(cmds)
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${v.calls}×${f(v.usec / v.calls, 1)}µs`)
+    .join(', ');
+
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+const startedAt = new Date();
+const loadBefore = loadAverage();
+const results = [];
+try {
+  for (let round = 1; round <= Number(opts.rounds); round++) {
+    for (const v of versions) for (const nodes of [1, 2]) results.push(await runCase(v, nodes, round));
+  }
+} finally {
+  await stopAll();
+}
+const loadAfter = loadAverage();
+
+const rows = results.map((c) => {
+  const perSignal = (sum(c.nodeMs) * 1000) / (c.delivered ?? NaN);
+  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | ${c.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(c.redisMs, 0)} | ${c.delivered ?? 'n/a'} (${f(c.ratio, 6)}, ${c.dup ?? '?'} dup, ${c.lost ?? '?'} lost) | ${c.nodes === 2 ? `${c.spanning}/${c.rooms}` : '-'} | ${f(c.relayP50)} / ${f(c.relayP99)} | ${cmdLine(c.cmds)} | ${c.load} |`;
+});
+const ratioRows = versions.map((v) => {
+  const node = [];
+  const redis = [];
+  for (let round = 1; round <= Number(opts.rounds); round++) {
+    const one = results.find((c) => c.version === v.name && c.nodes === 1 && c.tag.endsWith(`-r${round}`));
+    const two = results.find((c) => c.version === v.name && c.nodes === 2 && c.tag.endsWith(`-r${round}`));
+    if (one === undefined || two === undefined) continue;
+    node.push(sum(two.nodeMs) / (two.delivered ?? NaN) / (sum(one.nodeMs) / (one.delivered ?? NaN)));
+    redis.push(two.redisMs / one.redisMs);
+  }
+  return `| ${v.name} (${v.commit}${v.dirty ? ', uncommitted changes' : ''}) | ${node.map((x) => f(x)).join(', ')} | **${f(median(node))}x** | ${redis.map((x) => f(x)).join(', ')} | **${f(median(redis))}x** |`;
+});
+const cmd = `flock /work/bench.lock node bench/multinode-cost.mjs ${process.argv.slice(2).join(' ')}`.trim();
+const text = [
+  '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
+  '',
+  `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine was shared with other sessions' builds and tests, so only ratios within one round mean much).`,
+  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}.`,
+  '',
+  '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU, per round | median |',
+  '|---|---|---:|---|---:|',
+  ...ratioRows,
+  '',
+  '| build | round | nodes | node CPU ms | node µs per delivered signal | redis-server CPU ms | delivered | rooms spanning | relay p50 / p99 ms | top Redis commands (calls × µs each) | load at start |',
+  '|---|---|---:|---|---:|---:|---|---|---|---|---|',
+  ...rows,
+  '',
+  'Builds: ' + versions.map((v) => `${v.name} = ${v.commit}${v.dirty ? ' with uncommitted changes' : ''}`).join('; ') + '. Bench command per case (URLs are the nodes\' random ports): `' + (results[1]?.command ?? '') + '`.',
+  '',
+].join('\n');
+process.stdout.write(`\n${text}`);
+writeFileSync(join(outDir, 'last.json'), JSON.stringify({ startedAt, versions, results }, null, 2));
+if (opts.section !== undefined) writeFileSync(resolve(opts.section), text);
+if (results.some((c) => c.delivered === undefined)) process.exitCode = 1;

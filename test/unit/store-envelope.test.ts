@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { SigctlError } from '../../src/protocol/errors.js';
+import { decodeEnvelopes, encodeEnvelopes, messageOrigin } from '../../src/store/redis-envelope.js';
+import type { Envelope } from '../../src/store/store.js';
+
+const envs: Envelope[] = [
+  { room: 'r', to: 'b', frame: '{"type":"signal","data":"a\\"b"}', origin: 'n1', queue: true },
+  // A frame relayed as the client wrote it may hold raw newlines (JSON whitespace) and any Unicode.
+  { room: 'r', except: 'a', frame: '{\n "type": "signal", "data": "é 😀 \\u2028"\n}', origin: 'n1', queue: true },
+  { room: 'r', frame: '', origin: 'n1', moved: 'm' },
+  { room: 'r', except: 'a', frame: '{"type":"peer-left"}', origin: 'n1', presence: { id: 'a', present: false } },
+];
+
+describe('cross-node envelope codec', () => {
+  it('round-trips a batch in order, frames byte-exact, and names the origin without parsing', () => {
+    const message = encodeEnvelopes('n1', envs);
+    expect(messageOrigin(message)).toBe('n1');
+    expect(decodeEnvelopes(message)).toEqual(envs);
+  });
+
+  it('still accepts the JSON envelope of earlier versions', () => {
+    expect(decodeEnvelopes(JSON.stringify(envs[0]))).toEqual([envs[0]]);
+    expect(messageOrigin(JSON.stringify(envs[0]))).toBeUndefined();
+  });
+
+  it('passes a field added by a newer node through to the hub', () => {
+    const kick = { ...envs[0]!, kick: { id: 'b', reason: 'x' } } as Envelope;
+    expect(decodeEnvelopes(encodeEnvelopes('n1', [kick]))[0]).toMatchObject({ kick: { id: 'b', reason: 'x' } });
+  });
+
+  it('refuses malformed messages with a catalogue code, whatever is wrong', () => {
+    const good = encodeEnvelopes('n1', [envs[0]!]);
+    const bad = [
+      'not json',
+      '[]',
+      '{"room":1,"frame":"x","origin":"z"}',
+      'E2 n1\n',
+      good.slice(0, -3),
+      good.replace(/\n(\d+) /, '\nx '),
+      'E2 n1\n2 0\n[]',
+      'E2 n1\n12 0\n{"room":true}',
+      `${good}5 0\n{"a":`,
+    ];
+    for (const message of bad) {
+      let err: unknown;
+      try {
+        decodeEnvelopes(message);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, message).toBeInstanceOf(SigctlError);
+      expect((err as SigctlError).code, message).toBe('INTERNAL');
+    }
+  });
+});
