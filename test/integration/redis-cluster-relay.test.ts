@@ -33,7 +33,7 @@ describe('two nodes over a 3-master Redis Cluster', requires('redis-server'), ()
     const keyPrefix = `cl${++prefix}:`;
     const out: SignalingServer[] = [];
     for (let i = 0; i < 2; i++) {
-      const store = new RedisStore({ target: { topology: 'cluster', nodes: cluster.nodes }, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000 });
+      const store = new RedisStore({ target: { topology: 'cluster', nodes: cluster.nodes }, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000, connectTimeoutMs: 20_000 });
       await store.start();
       stores.push(store);
       out.push(res.server(await startTestServer({}, { store })));

@@ -31,7 +31,7 @@ describe('Sentinel failover under relay load', requires('redis-server'), () => {
 
   const node = async (id: string): Promise<SignalingServer> => {
     const sentinels = set.sentinels.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) }));
-    const store = new RedisStore({ target: { topology: 'sentinel', name: set.name, sentinels }, keyPrefix: 'fo:', nodeId: id, heartbeatMs: 500, timeoutMs: 500 });
+    const store = new RedisStore({ target: { topology: 'sentinel', name: set.name, sentinels }, keyPrefix: 'fo:', nodeId: id, heartbeatMs: 500, timeoutMs: 500, connectTimeoutMs: 20_000 });
     await store.start();
     stores.push(store);
     return res.server(await startTestServer({ limits: { messagesPerSecond: 1000, burst: 1000 } }, { store }));

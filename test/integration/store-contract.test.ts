@@ -66,7 +66,7 @@ const factories: Factory[] = [
       await cluster?.stop();
     },
     create: async (nodeId, space) => {
-      const s = new RedisStore({ target: { topology: 'cluster', nodes: cluster!.nodes }, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000 });
+      const s = new RedisStore({ target: { topology: 'cluster', nodes: cluster!.nodes }, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000, connectTimeoutMs: 20_000 });
       await s.start();
       return s;
     },
@@ -82,7 +82,7 @@ const factories: Factory[] = [
     },
     create: async (nodeId, space) => {
       const sentinels = sentinel!.sentinels.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) }));
-      const s = new RedisStore({ target: { topology: 'sentinel', name: sentinel!.name, sentinels }, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000 });
+      const s = new RedisStore({ target: { topology: 'sentinel', name: sentinel!.name, sentinels }, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000, connectTimeoutMs: 20_000 });
       await s.start();
       return s;
     },
