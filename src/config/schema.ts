@@ -46,6 +46,20 @@ function checkJwtKeys(
   }
 }
 
+/** A Sentinel address: `{ host, port }` or a `"host:port"` string (IPv6 in brackets: `"[::1]:26379"`). */
+const SentinelAddress = z.union([
+  z.strictObject({ host: z.string().min(1), port: Port.min(1) }),
+  z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be "host:port" or { "host", "port" }'),
+]);
+
+/** redis.url, redis.sentinel and redis.cluster each name the whole Redis deployment: one at most. */
+function checkRedisTopology(r: { url?: string | undefined; sentinel?: unknown; cluster?: unknown }, ctx: z.RefinementCtx): void {
+  const set = (['url', 'sentinel', 'cluster'] as const).filter((k) => r[k] !== undefined);
+  if (set.length > 1) {
+    ctx.addIssue({ code: 'custom', message: `set only one of redis.url, redis.sentinel, redis.cluster (got ${set.map((k) => `redis.${k}`).join(' and ')})` });
+  }
+}
+
 const UrlPath = z.string().regex(/^\/[\w./-]*$/, 'must start with / and contain only URL path characters');
 
 /**
@@ -171,6 +185,23 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** redis:// or rediss:// URL; when set the node joins a cluster sharing rooms through Redis. */
       url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+      /** Redis behind Sentinel: the master's name and the sentinels to ask for it; follows failovers. */
+      sentinel: z
+        .strictObject({
+          /** The master name the sentinels monitor (`sentinel monitor <name> ...`). */
+          name: z.string().min(1),
+          /** Sentinels to ask, `"host:port"` or `{ host, port }`; any one that answers is enough. */
+          sentinels: z.array(SentinelAddress).min(1),
+          /** Password of the master and replicas (AUTH), when they require one. */
+          password: z.string().min(1).optional(),
+        })
+        .optional(),
+      /** Redis Cluster: some of its nodes (the rest are discovered); rooms spread over the slots. */
+      cluster: z
+        .strictObject({
+          nodes: z.array(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')).min(1),
+        })
+        .optional(),
       /** Prefix of every key and channel, so several deployments can share one Redis. */
       keyPrefix: z.string().default('sigctl:'),
       /**
@@ -191,7 +222,8 @@ export const ConfigSchema = z.strictObject({
        */
       recoveryWindowMs: z.number().int().nonnegative().default(5_000),
     })
-    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000 }),
+    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000 })
+    .superRefine(checkRedisTopology),
 });
 
 /** The validated, frozen configuration. */
@@ -205,4 +237,5 @@ export const SECRET_PATHS: readonly RegExp[] = [
   /^ice\.turn\.\d+\.credential$/,
   /^ice\.turn\.\d+\.secret$/,
   /^auth\.jwt\.secret$/,
+  /^redis\.sentinel\.password$/,
 ];

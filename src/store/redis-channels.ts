@@ -11,7 +11,7 @@
  * per sender is kept: a sender is in one room, a room's envelopes leave in order on one connection,
  * and Redis delivers one channel's messages in order.
  */
-import type { RedisClientType } from 'redis';
+import type { RedisLink } from './redis-client.js';
 import type { Logger } from 'pino';
 import type { RedisCommands } from './redis-commands.js';
 import { DeadlineError } from './redis-deadline.js';
@@ -20,8 +20,8 @@ import type { RedisKeys } from './redis-keys.js';
 import type { Envelope } from './store.js';
 
 export interface RoomChannelsOptions {
-  /** The client in subscriber mode. */
-  sub: RedisClientType;
+  /** The link in subscriber mode (sharded pub/sub under Cluster). */
+  sub: RedisLink;
   db: RedisCommands;
   keys: RedisKeys;
   nodeId: string;
@@ -54,7 +54,7 @@ export class RoomChannels {
   async subscribeRoom(room: string): Promise<void> {
     const n = this.subs.get(room) ?? 0;
     this.subs.set(room, n + 1);
-    if (n === 0) await this.o.db.bound(this.o.sub.subscribe(this.o.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
+    if (n === 0) await this.o.db.bound(this.o.sub.pubsub.subscribe(this.o.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
   }
 
   /** Counts one reason less; unsubscribes on the last. */
@@ -62,7 +62,7 @@ export class RoomChannels {
     const n = this.subs.get(room) ?? 0;
     if (n <= 1) {
       this.subs.delete(room);
-      if (n === 1 && this.o.sub.isReady) await this.o.db.bound(this.o.sub.unsubscribe(this.o.keys.channel(room)), 'UNSUBSCRIBE');
+      if (n === 1 && this.o.sub.isReady) await this.o.db.bound(this.o.sub.pubsub.unsubscribe(this.o.keys.channel(room)), 'UNSUBSCRIBE');
     } else {
       this.subs.set(room, n - 1);
     }

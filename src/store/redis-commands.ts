@@ -2,14 +2,20 @@
  * The Redis store's command layer: every command and script the store runs, each bounded by the
  * timeout (redis-deadline.ts) and its reply parsed (redis-records.ts). It holds no state of its
  * own beyond the client; the store (redis.ts) decides when to call what.
+ *
+ * Under Redis Cluster (`keys.sharded`) a script may only touch keys of one slot, so the node
+ * member sets, which live in the node keys' slot, are updated by separate commands around the
+ * room scripts: the entry is added before a join (an entry without a member is harmless: the
+ * reaper's LEAVE checks the holder) and removed after a leave. Join, leave and move stay atomic
+ * for the room, which is what capacity needs.
  */
-import type { RedisClientType } from 'redis';
+import type { CommandClient } from './redis-client.js';
 import { SigctlError } from '../protocol/errors.js';
 import type { Meta } from '../protocol/messages.js';
 import { withDeadline } from './redis-deadline.js';
 import { nodeMemberEntry, type RedisKeys } from './redis-keys.js';
 import { nodeInfos, parseIdentity, records } from './redis-records.js';
-import { BEGIN_EPOCH, DRAIN, ENQUEUE, HEARTBEAT, JOIN, JOIN_RECOVERING, JOIN_STALE_EPOCH, LEAVE, MEMBERS, SET_META, SET_NODE } from './redis-scripts.js';
+import { BEGIN_EPOCH, DROP, DRAIN, ENQUEUE, GATE, HEARTBEAT, JOIN, JOIN_RECOVERING, JOIN_STALE_EPOCH, LEAVE, MEMBERS, SET_META, SET_NODE } from './redis-scripts.js';
 import type { LeaveResult, MemberRecord, NodeStatus, QueueDrain, ResumeRecord } from './store.js';
 
 /** JOIN's outcome: admitted, full, or refused because of a data loss (stale epoch) or a recovery in progress. */
@@ -17,6 +23,11 @@ export type JoinReply =
   | { readonly ok: true; readonly peers: readonly MemberRecord[]; readonly capacity: number; readonly ready: boolean }
   | { readonly ok: false; readonly reason: 'full'; readonly capacity: number }
   | { readonly ok: false; readonly reason: 'stale-epoch' | 'recovering' };
+
+/** A script's array reply (empty when it is not one). */
+function list(reply: unknown): readonly unknown[] {
+  return Array.isArray(reply) ? reply : [];
+}
 
 /** A script's string reply. */
 function text(reply: unknown): string {
@@ -35,7 +46,7 @@ function memberRecord(reply: unknown): MemberRecord | undefined {
 /** Bounded commands on one client, for one key prefix. */
 export class RedisCommands {
   constructor(
-    private readonly client: RedisClientType,
+    private readonly client: CommandClient,
     private readonly keys: RedisKeys,
     private readonly timeoutMs: number,
   ) {}
@@ -45,7 +56,7 @@ export class RedisCommands {
     return withDeadline(work, this.timeoutMs, what);
   }
 
-  ping(): Promise<string> {
+  ping(): Promise<unknown> {
     return this.bound(this.client.ping(), 'PING');
   }
 
@@ -72,7 +83,7 @@ export class RedisCommands {
   async heartbeat(info: NodeStatus, ttlMs: number): Promise<{ had: boolean; epoch: string }> {
     const k = this.keys;
     const reply = await this.bound(this.client.eval(HEARTBEAT, { keys: [k.node(info.id), k.nodes(), k.epoch()], arguments: [JSON.stringify(info), String(ttlMs), info.id] }), 'HEARTBEAT');
-    const [had, epoch] = Array.isArray(reply) ? reply : [];
+    const [had, epoch] = list(reply);
     return { had: Number(had) === 1, epoch: typeof epoch === 'string' ? epoch : '' };
   }
 
@@ -102,28 +113,39 @@ export class RedisCommands {
 
   /** Forgets a node: its member set and its registration. */
   async dropNode(nodeId: string): Promise<void> {
-    await this.bound(this.client.multi().del(this.keys.nodeMembers(nodeId)).sRem(this.keys.nodes(), nodeId).exec(), 'MULTI drop node');
+    await this.bound(this.client.eval(DROP, { keys: [this.keys.nodeMembers(nodeId), this.keys.nodes()], arguments: [nodeId] }), 'DROP node');
   }
 
   /** Removes this node's liveness key and registration (a clean shutdown). */
   async unregister(nodeId: string): Promise<void> {
-    await this.bound(this.client.multi().del(this.keys.node(nodeId)).sRem(this.keys.nodes(), nodeId).exec(), 'MULTI unregister');
+    await this.bound(this.client.eval(DROP, { keys: [this.keys.node(nodeId), this.keys.nodes()], arguments: [nodeId] }), 'DROP registration');
   }
 
   async join(room: string, member: MemberRecord, capacity: number, mode: 'join' | 'restore', epoch: string): Promise<JoinReply> {
     const k = this.keys;
     const identity = JSON.stringify({ id: member.id, name: member.name, node: member.node });
+    const entry = nodeMemberEntry(room, member.id);
+    const roomKeys = [k.members(room), k.meta(room), k.capacity(room), k.seq(room)];
+    if (k.sharded) {
+      const gate = Number(await this.bound(this.client.eval(GATE, { keys: [k.epoch(), k.recovery()], arguments: [epoch, mode] }), 'GATE'));
+      if (gate === JOIN_STALE_EPOCH) return { ok: false, reason: 'stale-epoch' };
+      if (gate === JOIN_RECOVERING) return { ok: false, reason: 'recovering' };
+      await this.bound(this.client.sAdd(k.nodeMembers(member.node), entry), 'SADD node member');
+    }
     const reply = await this.bound(
       this.client.eval(JOIN, {
-        keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.nodeMembers(member.node), k.epoch(), k.recovery()],
-        arguments: [member.id, identity, JSON.stringify(member.meta), String(capacity), nodeMemberEntry(room, member.id), mode, epoch],
+        keys: k.sharded ? roomKeys : [...roomKeys, k.nodeMembers(member.node), k.epoch(), k.recovery()],
+        arguments: [member.id, identity, JSON.stringify(member.meta), String(capacity), entry, mode, epoch],
       }),
       'JOIN',
     );
-    const [ok, cap, ready, peers, metas] = Array.isArray(reply) ? reply : [];
+    const [ok, cap, ready, peers, metas] = list(reply);
     if (Number(ok) === JOIN_STALE_EPOCH) return { ok: false, reason: 'stale-epoch' };
     if (Number(ok) === JOIN_RECOVERING) return { ok: false, reason: 'recovering' };
-    if (Number(ok) !== 1) return { ok: false, reason: 'full', capacity: Number(cap) };
+    if (Number(ok) !== 1) {
+      if (k.sharded) await this.bound(this.client.sRem(k.nodeMembers(member.node), entry), 'SREM node member');
+      return { ok: false, reason: 'full', capacity: Number(cap) };
+    }
     return { ok: true, peers: records(peers, metas), capacity: Number(cap), ready: Number(ready) === 1 };
   }
 
@@ -133,11 +155,14 @@ export class RedisCommands {
     const reply = await this.bound(
       this.client.eval(LEAVE, {
         keys: [k.members(room), k.meta(room), k.capacity(room), k.seq(room), k.queue(room, memberId), k.queueDropped(room, memberId)],
-        arguments: [memberId, nodeMemberEntry(room, memberId), onlyIfNode, `${k.prefix}node:`],
+        arguments: [memberId, nodeMemberEntry(room, memberId), onlyIfNode, k.sharded ? '' : k.nodePrefix],
       }),
       'LEAVE',
     );
-    const [removed, identities, metas] = Array.isArray(reply) ? reply : [];
+    const [removed, identities, metas, holder] = list(reply);
+    if (k.sharded && typeof holder === 'string' && holder !== '') {
+      await this.bound(this.client.sRem(k.nodeMembers(holder), nodeMemberEntry(room, memberId)), 'SREM node member');
+    }
     return { removed: Number(removed) === 1, remaining: records(identities, metas) };
   }
 
@@ -148,17 +173,22 @@ export class RedisCommands {
 
   async setNode(room: string, memberId: string, node: string): Promise<MemberRecord | undefined> {
     const k = this.keys;
+    const entry = nodeMemberEntry(room, memberId);
     const reply = await this.bound(
-      this.client.eval(SET_NODE, { keys: [k.members(room), k.meta(room)], arguments: [memberId, node, `${k.prefix}node:`, nodeMemberEntry(room, memberId)] }),
+      this.client.eval(SET_NODE, { keys: [k.members(room), k.meta(room)], arguments: [memberId, node, k.sharded ? '' : k.nodePrefix, entry] }),
       'SET_NODE',
     );
+    if (k.sharded && Array.isArray(reply) && typeof reply[2] === 'string') {
+      if (reply[2] !== node) await this.bound(this.client.sRem(k.nodeMembers(reply[2]), entry), 'SREM node member');
+      await this.bound(this.client.sAdd(k.nodeMembers(node), entry), 'SADD node member');
+    }
     return memberRecord(reply);
   }
 
   async members(room: string): Promise<MemberRecord[]> {
     const k = this.keys;
     const reply = await this.bound(this.client.eval(MEMBERS, { keys: [k.members(room), k.meta(room)] }), 'MEMBERS');
-    const [identities, metas] = Array.isArray(reply) ? reply : [];
+    const [identities, metas] = list(reply);
     return records(identities, metas);
   }
 
@@ -183,12 +213,12 @@ export class RedisCommands {
   async drain(room: string, memberId: string): Promise<QueueDrain> {
     const k = this.keys;
     const reply = await this.bound(this.client.eval(DRAIN, { keys: [k.queue(room, memberId), k.queueDropped(room, memberId)] }), 'DRAIN');
-    const [frames, dropped] = Array.isArray(reply) ? reply : [];
+    const [frames, dropped] = list(reply);
     return { frames: Array.isArray(frames) ? frames.map(String) : [], dropped: Number(dropped ?? 0) };
   }
 
   /**
-   * Publishes on a room's channel; resolves with the number of subscribers that got it. Not
+   * Publishes on a room's channel (SPUBLISH under Cluster); resolves with the number of subscribers that got it. Not
    * bounded here: the caller bounds a whole batch of publishes with one deadline (redis-channels.ts).
    */
   publishUnbounded(room: string, message: string): Promise<number> {

@@ -2,7 +2,7 @@
  * The Redis key layout (docs/scaling.md). Room ids are base64url-encoded inside keys and
  * channels, so no room id (`:`, `{`, `*` or anything else) can collide with another room's keys,
  * reach another key family, or match a pattern. Every key of one room shares the hash tag
- * `{<b64 room>}`, so a room's keys sit in one slot if Redis Cluster is ever used.
+ * `{<b64 room>}`, so a room's keys sit in one slot under Redis Cluster.
  */
 
 export function encodeRoom(room: string): string {
@@ -13,9 +13,26 @@ export function decodeRoom(encoded: string): string {
   return Buffer.from(encoded, 'base64url').toString('utf8');
 }
 
-/** Key builder for one deployment prefix (config redis.keyPrefix, default `sigctl:`). */
+/**
+ * Key builder for one deployment prefix (config redis.keyPrefix, default `sigctl:`).
+ *
+ * Under Redis Cluster (`sharded`), the keys that are not a room's (node liveness, node member
+ * sets, epoch, recovery, reap locks) all carry the hash tag `{g}`, so they sit in one slot and the
+ * scripts and reads that combine them (HEARTBEAT, BEGIN_EPOCH, MGET of node keys) stay legal; a
+ * room's channel carries the room's tag, so its sharded pub/sub lives on the room's shard.
+ */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  /** Prefix of the node keys: `<prefix>node:`, or `<prefix>{g}:node:` under Cluster. */
+  readonly nodePrefix: string;
+  private readonly global: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly sharded = false,
+  ) {
+    this.global = sharded ? `${prefix}{g}:` : prefix;
+    this.nodePrefix = `${this.global}node:`;
+  }
 
   /** Hash: member id -> JSON {id, name, node, seq}. */
   members(room: string): string {
@@ -43,7 +60,7 @@ export class RedisKeys {
   }
   /** Pub/sub channel of a room: envelopes for members held by other nodes. */
   channel(room: string): string {
-    return `${this.prefix}ch:${encodeRoom(room)}`;
+    return this.sharded ? `${this.prefix}ch:{${encodeRoom(room)}}` : `${this.prefix}ch:${encodeRoom(room)}`;
   }
   /** String with TTL: a resume reservation. */
   resume(token: string): string {
@@ -51,30 +68,30 @@ export class RedisKeys {
   }
   /** Set of live node ids. */
   nodes(): string {
-    return `${this.prefix}nodes`;
+    return `${this.global}nodes`;
   }
   /** String with TTL: a node's heartbeat and load. Its absence means the node is dead. */
   node(nodeId: string): string {
-    return `${this.prefix}node:${nodeId}`;
+    return `${this.nodePrefix}${nodeId}`;
   }
   /** Set of `<b64 room> <member id>` held by a node, so survivors can reap them. */
   nodeMembers(nodeId: string): string {
-    return `${this.prefix}node:${nodeId}:members`;
+    return `${this.nodePrefix}${nodeId}:members`;
   }
   /**
    * String: a random id written once into an empty Redis. A node that finds another value (or
    * none) knows Redis lost its data since it last looked (restart, failover) and restores.
    */
   epoch(): string {
-    return `${this.prefix}epoch`;
+    return `${this.global}epoch`;
   }
   /** Set with TTL: nodes still restoring their members after a data loss; joins wait while it exists. */
   recovery(): string {
-    return `${this.prefix}recovery`;
+    return `${this.global}recovery`;
   }
   /** Lock so that one survivor reaps a dead node. */
   reapLock(nodeId: string): string {
-    return `${this.prefix}reap:${nodeId}`;
+    return `${this.global}reap:${nodeId}`;
   }
 }
 

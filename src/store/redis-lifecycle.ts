@@ -11,7 +11,7 @@
  * on every heartbeat each node looks for nodes whose key has expired and reaps their members.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient, type RedisClientType } from 'redis';
+import { openRedis, type RedisLink, type RedisTarget } from './redis-client.js';
 import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
 import { RedisCommands } from './redis-commands.js';
@@ -36,7 +36,8 @@ export interface LifecycleHooks {
 }
 
 export interface LifecycleOptions {
-  url: string;
+  /** A single Redis, a Sentinel-managed master, or a Cluster (redis-client.ts). */
+  target: RedisTarget;
   nodeId: string;
   keys: RedisKeys;
   heartbeatMs: number;
@@ -53,8 +54,8 @@ const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.m
 
 /** Connections, health and recovery of one node's Redis store (see the module comment). */
 export class RedisLifecycle {
-  readonly cmd: RedisClientType;
-  readonly sub: RedisClientType;
+  readonly cmd: RedisLink;
+  readonly sub: RedisLink;
   readonly db: RedisCommands;
   readonly liveness: NodeLiveness;
   private readonly healthListeners = new Set<(h: StoreHealth) => void>();
@@ -77,9 +78,9 @@ export class RedisLifecycle {
   ) {
     // Never give up while the node runs.
     const socket = { connectTimeout: 2_000, reconnectStrategy };
-    this.cmd = createClient({ url: o.url, socket, disableOfflineQueue: true });
-    this.sub = this.cmd.duplicate();
-    this.db = new RedisCommands(this.cmd, o.keys, o.timeoutMs);
+    this.cmd = openRedis(o.target, socket);
+    this.sub = openRedis(o.target, socket);
+    this.db = new RedisCommands(this.cmd.commands, o.keys, o.timeoutMs);
     this.liveness = new NodeLiveness({ db: this.db, nodeId: o.nodeId, heartbeatMs: o.heartbeatMs, now: o.now, logger: o.logger });
     // Listed with its public URL from the first heartbeat on, before the server reports its load.
     this.liveness.load = { connections: 0, rooms: 0, url: o.publicUrl };
@@ -87,8 +88,8 @@ export class RedisLifecycle {
       ['commands', this.cmd],
       ['pubsub', this.sub],
     ] as const) {
-      client.on('error', (err: Error) => {
-        o.logger?.debug({ err: err.message, client: name }, 'redis client error');
+      client.on('error', (err) => {
+        o.logger?.debug({ err: err?.message, client: name }, 'redis client error');
         this.setHealth(false);
       });
       client.on('ready', () => {

@@ -28,17 +28,20 @@ export const JOIN_STALE_EPOCH = -1;
 export const JOIN_RECOVERING = -2;
 
 /**
- * KEYS: members, meta, cap, seq, nodeMembers(node), epoch, recovery
+ * KEYS: members, meta, cap, seq, nodeMembers(node), epoch, recovery; or under Redis Cluster only
+ *       the first four (one slot): the caller then checks the epoch and recovery (GATE) and adds
+ *       the node entry itself, before this script, since those keys live in another slot
  * ARGV: memberId, identity JSON without seq, meta JSON, capacity, node entry, mode ('join', or
  *       'restore' to put back a member admitted before a data loss: allowed while the recovery
  *       set exists, but never beyond capacity), the caller's epoch
  * Returns {ok(1|0|-1|-2), capacity, ready(0|1), peersIdentity[], peersMeta[]} (peers before this join).
  */
 export const JOIN = LIST_MEMBERS + `
-if redis.call('GET', KEYS[6]) ~= ARGV[7] then
+local whole = #KEYS >= 7
+if whole and redis.call('GET', KEYS[6]) ~= ARGV[7] then
   return {-1, 0, 0, {}, {}}
 end
-if ARGV[6] ~= 'restore' and redis.call('EXISTS', KEYS[7]) == 1 then
+if whole and ARGV[6] ~= 'restore' and redis.call('EXISTS', KEYS[7]) == 1 then
   return {-2, 0, 0, {}, {}}
 end
 local n = redis.call('HLEN', KEYS[1])
@@ -62,10 +65,30 @@ local identity = cjson.decode(ARGV[2])
 identity['seq'] = seq
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(identity))
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('SADD', KEYS[5], ARGV[5])
+if whole then redis.call('SADD', KEYS[5], ARGV[5]) end
 local ready = 0
 if existing == false and n == 1 then ready = 1 end
 return {1, cap, ready, peers, metas}
+`;
+
+/**
+ * KEYS: epoch, recovery. ARGV: the caller's epoch, mode. JOIN's first two checks, on their own
+ * for Redis Cluster (where the epoch and recovery keys are in another slot than the room's).
+ * Returns 1 (go on), -1 (stale epoch) or -2 (recovering).
+ */
+export const GATE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[2] ~= 'restore' and redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
+return 1
+`;
+
+/**
+ * KEYS: a key to delete, a set. ARGV: the member to remove from the set. Both in one slot (the
+ * node keys share one under Cluster).
+ */
+export const DROP = `
+redis.call('DEL', KEYS[1])
+return redis.call('SREM', KEYS[2], ARGV[1])
 `;
 
 /**
@@ -101,19 +124,22 @@ return {had, redis.call('GET', KEYS[3]) or ''}
 /**
  * KEYS: members, meta, cap, seq, queue, queueDropped
  * ARGV: memberId, node entry, onlyIfNode ('' for any), node key prefix (the holder's member set
- *       is `<prefix><node>:members`, found from the record)
- * Returns {removed(0|1), remainingIdentity[], remainingMeta[]}.
+ *       is `<prefix><node>:members`, found from the record; '' under Cluster, where that set is in
+ *       another slot and the caller removes the entry itself)
+ * Returns {removed(0|1), remainingIdentity[], remainingMeta[], holder node ('' when not removed)}.
  */
 export const LEAVE = LIST_MEMBERS + `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 local removed = 0
+local holder = ''
 if existing then
   local rec = cjson.decode(existing)
   if ARGV[3] == '' or rec['node'] == ARGV[3] then
     redis.call('HDEL', KEYS[1], ARGV[1])
     redis.call('HDEL', KEYS[2], ARGV[1])
-    redis.call('SREM', ARGV[4] .. rec['node'] .. ':members', ARGV[2])
+    if ARGV[4] ~= '' then redis.call('SREM', ARGV[4] .. rec['node'] .. ':members', ARGV[2]) end
     removed = 1
+    holder = rec['node']
   end
 end
 if removed == 1 or ARGV[3] == '' then
@@ -123,7 +149,7 @@ local peers, metas = list_members(nil)
 if #peers == 0 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 end
-return {removed, peers, metas}
+return {removed, peers, metas, holder}
 `;
 
 /**
@@ -138,20 +164,22 @@ return {existing, ARGV[2]}
 `;
 
 /**
- * KEYS: members, meta. ARGV: memberId, new node, node key prefix, entry.
+ * KEYS: members, meta. ARGV: memberId, new node, node key prefix ('' under Cluster: the caller
+ * moves the entry itself), entry.
  * Moves the member's entry from its old node's member set to the new node's.
- * Returns {identity, meta} or nil.
+ * Returns {identity, meta, old node} or nil.
  */
 export const SET_NODE = `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if not existing then return nil end
 local rec = cjson.decode(existing)
-redis.call('SREM', ARGV[3] .. rec['node'] .. ':members', ARGV[4])
+local old = rec['node']
+if ARGV[3] ~= '' then redis.call('SREM', ARGV[3] .. old .. ':members', ARGV[4]) end
 rec['node'] = ARGV[2]
 local encoded = cjson.encode(rec)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
-redis.call('SADD', ARGV[3] .. ARGV[2] .. ':members', ARGV[4])
-return {encoded, redis.call('HGET', KEYS[2], ARGV[1]) or '{}'}
+if ARGV[3] ~= '' then redis.call('SADD', ARGV[3] .. ARGV[2] .. ':members', ARGV[4]) end
+return {encoded, redis.call('HGET', KEYS[2], ARGV[1]) or '{}', old}
 `;
 
 /**

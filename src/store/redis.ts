@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
 import type { Meta } from '../protocol/messages.js';
 import { RoomChannels } from './redis-channels.js';
+import type { RedisTarget } from './redis-client.js';
 import { HeldMembers } from './redis-held.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisLifecycle } from './redis-lifecycle.js';
@@ -24,7 +25,9 @@ import { CorruptRecordError, parseResumeRecord } from './redis-records.js';
 import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
-  url: string;
+  /** A single Redis server's URL; or `target`, for any topology (redis-client.ts). One is needed. */
+  url?: string;
+  target?: RedisTarget;
   keyPrefix?: string;
   nodeId?: string;
   /** Heartbeat period; a node is dead after 2 missed periods and reaped on the next one. */
@@ -59,11 +62,14 @@ export class RedisStore implements Store {
     this.nodeId = options.nodeId ?? randomUUID().slice(0, 8);
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    const keys = new RedisKeys(options.keyPrefix ?? 'sigctl:');
+    const target: RedisTarget | undefined = options.target ?? (options.url === undefined ? undefined : { topology: 'single', url: options.url });
+    if (target === undefined) throw new TypeError('RedisStore needs a url or a target');
+    // Under Cluster the node keys share one slot and room channels are sharded (redis-keys.ts).
+    const keys = new RedisKeys(options.keyPrefix ?? 'sigctl:', target.topology === 'cluster');
     const timeoutMs = options.timeoutMs ?? 1_000;
     this.life = new RedisLifecycle(
       {
-        url: options.url,
+        target,
         nodeId: this.nodeId,
         keys,
         heartbeatMs: options.heartbeatMs ?? 3_000,

@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { MemberRecord, Store } from '../../src/store/store.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { requires, type Program } from '../helpers/requires.js';
 
@@ -21,6 +23,8 @@ interface Factory {
 }
 
 let redis: RedisProcess | undefined;
+let cluster: RedisCluster | undefined;
+let sentinel: RedisSentinelSet | undefined;
 const memoryBySpace = new Map<string, MemoryStore>();
 
 const factories: Factory[] = [
@@ -47,6 +51,38 @@ const factories: Factory[] = [
     },
     create: async (nodeId, space) => {
       const s = new RedisStore({ url: redis!.url, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000 });
+      await s.start();
+      return s;
+    },
+  },
+  {
+    // A 3-master Redis Cluster: room scripts on one slot each, node keys on theirs, sharded pub/sub.
+    name: 'redis cluster',
+    needs: ['redis-server'],
+    setup: async () => {
+      cluster = await startRedisCluster();
+    },
+    teardown: async () => {
+      await cluster?.stop();
+    },
+    create: async (nodeId, space) => {
+      const s = new RedisStore({ target: { topology: 'cluster', nodes: cluster!.nodes }, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000, connectTimeoutMs: 20_000 });
+      await s.start();
+      return s;
+    },
+  },
+  {
+    name: 'redis sentinel',
+    needs: ['redis-server'],
+    setup: async () => {
+      sentinel = await startRedisSentinel();
+    },
+    teardown: async () => {
+      await sentinel?.stop();
+    },
+    create: async (nodeId, space) => {
+      const sentinels = sentinel!.sentinels.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) }));
+      const s = new RedisStore({ target: { topology: 'sentinel', name: sentinel!.name, sentinels }, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000, connectTimeoutMs: 20_000 });
       await s.start();
       return s;
     },

@@ -28,6 +28,7 @@ export interface ServeOptions {
   capacity?: number;
   maxCapacity?: number;
   redis?: string;
+  redisCluster?: string[];
   stunPort?: number;
   /** `--compat stomp,raw,broadcast`: each name switches on `compat.<name>`. */
   compat?: Array<'stomp' | 'raw' | 'broadcast'>;
@@ -48,6 +49,7 @@ const FLAGS: ReadonlyArray<{ opt: Exclude<keyof ServeOptions, 'compat'>; flag: s
   { opt: 'capacity', flag: '--capacity', path: 'rooms.capacity' },
   { opt: 'maxCapacity', flag: '--max-capacity', path: 'rooms.maxCapacity' },
   { opt: 'redis', flag: '--redis', path: 'redis.url' },
+  { opt: 'redisCluster', flag: '--redis-cluster', path: 'redis.cluster.nodes' },
   { opt: 'stunPort', flag: '--stun-port', path: 'stunPort' },
 ];
 
@@ -97,7 +99,7 @@ export async function serve(ctx: CliContext, opts: ServeOptions & GlobalOptions)
   for (const warning of exposureWarnings(config)) ctx.out.warn(warning);
   const logger = createServerLogger(config.logLevel, ctx.out.stderr, logOutput(ctx, config));
   const authenticator = createAuthenticator(config.auth);
-  // Memory by default; Redis (shared with other nodes) when redis.url is set. Throws UNAVAILABLE
+  // Memory by default; Redis (shared with other nodes) when redis.url, sentinel or cluster is set. Throws UNAVAILABLE
   // when Redis cannot be reached at start.
   const store = await createStore(config, { logger });
   let server: SignalingServer;

@@ -38,6 +38,7 @@ export const registerServe: RegisterCommand = (program, run) => {
     .option('--capacity <n>', 'default room capacity, at least 1 (config: rooms.capacity, default 2)', intOption(1))
     .option('--max-capacity <n>', 'largest capacity a join may ask for (config: rooms.maxCapacity, default 16)', intOption(1))
     .option('--redis <url>', 'share rooms with other nodes through Redis (config: redis.url, default off; docs/scaling.md)')
+    .option('--redis-cluster <urls>', 'share rooms through a Redis Cluster: redis:// URLs of some of its nodes, comma-separated (config: redis.cluster.nodes; docs/scaling.md)', (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
     .option('--public-url <url>', "this node's WebSocket URL as clients reach it, listed by /v1/nodes (config: publicUrl)")
     .option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port (config: stunPort, default off)', intOption(0, 65535))
     .option('--compat <protocols>', 'also speak the protocols of existing servers: stomp, raw, broadcast, comma-separated (config: compat.*, default none; docs/compat.md)', listOption(COMPAT_PROTOCOLS))
