@@ -12,8 +12,9 @@ type Doc = BenchReport<SignalingResult>;
 
 const SMALL = ['--clients', '4', '--rate', '5', '--duration', '1'];
 
-async function benchJson(args: readonly string[]): Promise<Doc> {
-  const r = await runCli(['bench', 'signaling', ...SMALL, ...args, '--json'], 90_000);
+/** Runs the bench; `timeoutMs` bounds the child, a little under the test's own bound. */
+async function benchJson(args: readonly string[], timeoutMs: number): Promise<Doc> {
+  const r = await runCli(['bench', 'signaling', ...SMALL, ...args, '--json'], timeoutMs);
   expect(r.stderr).not.toMatch(/error/);
   expect(r.code).toBe(0);
   const lines = r.stdout.trim().split('\n');
@@ -33,18 +34,18 @@ function expectExact(run: SignalingRun): void {
 describe('sigctl bench signaling --protocol (built CLI)', () => {
   for (const protocol of ['stomp', 'raw'] as const) {
     it(`runs ${protocol} clients against a local serve --compat ${protocol} with exact delivery`, async () => {
-      const doc = await benchJson(['--protocol', protocol]);
+      const doc = await benchJson(['--protocol', protocol], 80_000);
       expect(doc.parameters).toMatchObject({ protocol, clients: 4, roomSize: 2 });
       expect(doc.results.runs).toHaveLength(1);
       const run = doc.results.runs[0]!;
       expect(run).toMatchObject({ target: 'sigctl', protocol });
       expectExact(run);
       expect(run.steady.serverCpuMs).toBeGreaterThan(0);
-    });
+    }, 90_000);
   }
 
   it('compares STOMP against the floor (whose clients speak v1) with the compat CPU goal', async () => {
-    const doc = await benchJson(['--protocol', 'stomp', '--vs-floor']);
+    const doc = await benchJson(['--protocol', 'stomp', '--vs-floor'], 110_000);
     const [sigctl, floor] = doc.results.runs;
     expect(sigctl).toMatchObject({ target: 'sigctl', protocol: 'stomp' });
     expect(floor).toMatchObject({ target: 'floor', protocol: 'v1' });
@@ -52,7 +53,7 @@ describe('sigctl bench signaling --protocol (built CLI)', () => {
     expectExact(floor!);
     expect(doc.results.comparison).toMatchObject({ cpuGoal: 1.5, goals: { delivery: true } });
     expect(doc.results.comparison?.cpuPerMessageRatio).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it('refuses an unknown protocol, and --protocol outside the signaling scenario, with USAGE (exit 2)', async () => {
     const bad = await runCli(['bench', 'signaling', '--protocol', 'mqtt', '--json']);
