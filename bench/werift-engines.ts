@@ -3,23 +3,24 @@
  *
  * Signaling is non-trickle: each side waits for ICE gathering to complete and hands over one SDP,
  * so the scripts can pass descriptions over a child_process IPC channel. Loopback only.
+ *
+ * Channels are src/bench's BenchChannel (the one definition, engine-types.ts): sendWithBackpressure
+ * sends while bufferedAmount + the message fits in `maxBuffered` and otherwise waits for the
+ * stack's bufferedAmountLow at half of it.
  */
 import { RTCPeerConnection } from 'werift';
 import { processDtlsKeys } from '../src/peer/werift-factory.js';
 import type { RTCDataChannel } from 'werift';
 import type * as NodeDataChannel from 'node-datachannel';
+import type { BenchChannel } from '../src/bench/engine-types.js';
 
 /** Which stack a bench process runs. */
 export type EngineName = 'werift' | 'node-datachannel';
 
-/** An open data channel, reduced to what the throughput scenario needs. */
-export interface BenchChannel {
-  send(data: Buffer): void;
-  bufferedAmount(): number;
-  /** Calls `cb` whenever bufferedAmount falls to or below `threshold`. */
-  onLow(threshold: number, cb: () => void): void;
-  onMessage(cb: (data: Buffer) => void): void;
-}
+export type { BenchChannel };
+
+/** What a channel's backpressure waits for: bufferedAmount + a message at most this (the old pump's --max-buffered). */
+export const DEFAULT_MAX_BUFFERED = 256 * 1024;
 
 /** One peer connection with one data channel ("bench"). */
 export interface BenchPeer {
@@ -54,22 +55,79 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
   return { promise, resolve, reject };
 }
 
-function wrapWerift(dc: RTCDataChannel): BenchChannel {
+/**
+ * sendWithBackpressure over a stack's own bufferedAmount and low-water event: sends at once while
+ * the message fits under `maxBuffered`, else waits for the event (set at half of it) or the abort.
+ */
+function backpressured(
+  send: (data: Buffer) => void,
+  buffered: () => number,
+  onLow: (threshold: number, wake: () => void) => void,
+  maxBuffered: number,
+): BenchChannel['sendWithBackpressure'] {
+  const waiters = new Set<() => void>();
+  onLow(maxBuffered / 2, () => {
+    for (const w of [...waiters]) w();
+  });
+  return async (data, { signal }) => {
+    // A message larger than the bound goes once the queue is empty, so it cannot wait forever.
+    while (buffered() > 0 && buffered() + data.length > maxBuffered) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          waiters.delete(wake);
+          reject(signal!.reason as Error);
+        };
+        const wake = (): void => {
+          waiters.delete(wake);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        waiters.add(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    send(data);
+  };
+}
+
+/** A message as a Buffer (the scripts send binary, but a stack may hand text up). */
+function asBuffer(m: string | Buffer | ArrayBuffer | Uint8Array): Buffer {
+  return typeof m === 'string' ? Buffer.from(m) : Buffer.isBuffer(m) ? m : Buffer.from(m as Uint8Array);
+}
+
+function wrapWerift(dc: RTCDataChannel, maxBuffered: number): BenchChannel {
+  const send = (data: string | Buffer): void => dc.send(typeof data === 'string' ? Buffer.from(data) : data);
   return {
-    send: (data) => dc.send(data),
-    bufferedAmount: () => dc.bufferedAmount,
-    onLow: (threshold, cb) => {
-      dc.bufferedAmountLowThreshold = threshold;
-      dc.bufferedAmountLow.subscribe(cb);
+    get isOpen() {
+      return dc.readyState === 'open';
     },
-    onMessage: (cb) => {
-      dc.onMessage.subscribe((m) => cb(typeof m === 'string' ? Buffer.from(m) : m));
+    get bufferedAmount() {
+      return dc.bufferedAmount;
+    },
+    get ordered() {
+      return dc.ordered;
+    },
+    send,
+    sendWithBackpressure: backpressured(
+      send,
+      () => dc.bufferedAmount,
+      (threshold, wake) => {
+        dc.bufferedAmountLowThreshold = threshold;
+        dc.bufferedAmountLow.subscribe(wake);
+      },
+      maxBuffered,
+    ),
+    onMessage: (listener) => {
+      const { unSubscribe } = dc.onMessage.subscribe((m) => listener(asBuffer(m)));
+      return unSubscribe;
     },
   };
 }
 
 /** A werift peer bound to 127.0.0.1 only; `dropPercent` drops that share of outgoing DTLS records. */
-export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchPeer {
+export function createWeriftPeer(options: { dropPercent?: number; maxBuffered?: number } = {}): BenchPeer {
+  const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
@@ -91,9 +149,12 @@ export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchP
   pc.iceGatheringStateChange.subscribe((s) => mark(`gather:${s}`));
   const watch = (dc: RTCDataChannel): void => {
     dc.stateChanged.subscribe((s) => mark(`dc:${s}`));
-    if (dc.readyState === 'open') open.resolve(wrapWerift(dc));
+    // Wrapped once: the wrapper subscribes to the channel's events.
+    let wrapped: BenchChannel | undefined;
+    const opened = (): void => open.resolve((wrapped ??= wrapWerift(dc, maxBuffered)));
+    if (dc.readyState === 'open') opened();
     dc.stateChanged.subscribe((s) => {
-      if (s === 'open') open.resolve(wrapWerift(dc));
+      if (s === 'open') opened();
     });
   };
   const gathered = async (): Promise<string> => {
@@ -138,32 +199,57 @@ export function createWeriftPeer(options: { dropPercent?: number } = {}): BenchP
 type Ndc = typeof NodeDataChannel;
 type NdcChannel = ReturnType<InstanceType<Ndc['PeerConnection']>['createDataChannel']>;
 
-function wrapNdc(dc: NdcChannel): BenchChannel {
+function wrapNdc(dc: NdcChannel, maxBuffered: number): BenchChannel {
+  const send = (data: string | Buffer): void => {
+    if (typeof data === 'string') dc.sendMessage(data);
+    else dc.sendMessageBinary(data);
+  };
+  const listeners = new Set<(data: Buffer) => void>();
+  // libdatachannel keeps one callback per event: fan it out.
+  dc.onMessage((m) => {
+    const data = asBuffer(m);
+    for (const l of [...listeners]) l(data);
+  });
   return {
-    send: (data) => {
-      dc.sendMessageBinary(data);
+    get isOpen() {
+      return dc.isOpen();
     },
-    bufferedAmount: () => dc.bufferedAmount(),
-    onLow: (threshold, cb) => {
-      dc.setBufferedAmountLowThreshold(threshold);
-      dc.onBufferedAmountLow(cb);
+    get bufferedAmount() {
+      return dc.bufferedAmount();
     },
-    onMessage: (cb) => {
-      dc.onMessage((m) => cb(typeof m === 'string' ? Buffer.from(m) : Buffer.from(m as Uint8Array)));
+    // The scripts open their channels with libdatachannel's default, reliable and ordered.
+    ordered: true,
+    send,
+    sendWithBackpressure: backpressured(
+      send,
+      () => dc.bufferedAmount(),
+      (threshold, wake) => {
+        dc.setBufferedAmountLowThreshold(threshold);
+        dc.onBufferedAmountLow(wake);
+      },
+      maxBuffered,
+    ),
+    onMessage: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }
 
 /** A libdatachannel peer (npm node-datachannel, optional dependency) bound to 127.0.0.1. */
-export async function createNdcPeer(): Promise<BenchPeer> {
+export async function createNdcPeer(options: { maxBuffered?: number } = {}): Promise<BenchPeer> {
+  const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
   const ndc: Ndc = await import('node-datachannel');
   const pc = new ndc.PeerConnection('bench', { iceServers: [], bindAddress: '127.0.0.1' });
   const open = deferred<BenchChannel>();
   const keep: NdcChannel[] = [];
   const watch = (dc: NdcChannel): void => {
     keep.push(dc);
-    if (dc.isOpen()) open.resolve(wrapNdc(dc));
-    dc.onOpen(() => open.resolve(wrapNdc(dc)));
+    // Wrapped once: libdatachannel keeps one callback per event, and the wrapper sets them.
+    let wrapped: BenchChannel | undefined;
+    const opened = (): void => open.resolve((wrapped ??= wrapNdc(dc, maxBuffered)));
+    if (dc.isOpen()) opened();
+    dc.onOpen(opened);
   };
   const gathered = (): Promise<string> =>
     withTimeout(
@@ -207,6 +293,6 @@ export async function createNdcPeer(): Promise<BenchPeer> {
 }
 
 /** Creates a peer of the given engine. */
-export function createBenchPeer(engine: EngineName, options: { dropPercent?: number } = {}): Promise<BenchPeer> {
-  return engine === 'werift' ? Promise.resolve(createWeriftPeer(options)) : createNdcPeer();
+export function createBenchPeer(engine: EngineName, options: { dropPercent?: number; maxBuffered?: number } = {}): Promise<BenchPeer> {
+  return engine === 'werift' ? Promise.resolve(createWeriftPeer(options)) : createNdcPeer(options);
 }

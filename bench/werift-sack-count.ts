@@ -53,15 +53,9 @@ await new Promise<void>((resolve) => {
   receiver.onMessage(() => {
     if (++got === messages) resolve();
   });
-  let next = 0;
-  const fill = (): void => {
-    while (next < messages && sender.bufferedAmount() + size <= 256 * 1024) {
-      sender.send(Buffer.alloc(size, next & 0xff));
-      next++;
-    }
-  };
-  sender.onLow(128 * 1024, fill);
-  fill();
+  void (async () => {
+    for (let next = 0; next < messages; next++) await sender.sendWithBackpressure(Buffer.alloc(size, next & 0xff), {});
+  })();
 });
 const ms = performance.now() - start.at;
 const cpu = process.cpuUsage(start.cpu);

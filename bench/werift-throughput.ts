@@ -99,7 +99,8 @@ function runChild(): void {
     send({ t: 'received', bytes, messages, inOrder, cpuSeconds: cpuStart ? cpuSeconds(cpuStart) : 0, complete });
     expected = undefined;
   };
-  const onMessage = (data: Buffer): void => {
+  const onMessage = (m: string | Buffer): void => {
+    const data = typeof m === 'string' ? Buffer.from(m) : m;
     if (!cpuStart) cpuStart = process.cpuUsage();
     if (data.length >= 4 && data.readUInt32BE(0) !== messages) inOrder = false;
     messages++;
@@ -176,7 +177,7 @@ class ChildLink {
 
 async function connect(link: ChildLink, id: number): Promise<{ peer: BenchPeer; channel: BenchChannel; ms: number }> {
   const t0 = performance.now();
-  const peer = await createBenchPeer(engine, { dropPercent: Number(args.drop) });
+  const peer = await createBenchPeer(engine, { dropPercent: Number(args.drop), maxBuffered: Number(args['max-buffered']) });
   const offer = await peer.offer();
   link.send({ t: 'offer', id, sdp: offer });
   const answer = await link.wait('answer', 10_000, (m) => m.id === id);
@@ -185,39 +186,29 @@ async function connect(link: ChildLink, id: number): Promise<{ peer: BenchPeer; 
   return { peer, channel, ms: performance.now() - t0 };
 }
 
-function pump(channel: BenchChannel, size: number, maxBuffered: number, seconds: number): Promise<{ bytes: number; messages: number }> {
-  return new Promise((resolve) => {
-    let messages = 0;
-    let bytes = 0;
-    let done = false;
-    const deadline = performance.now() + seconds * 1000;
-    const fill = (): void => {
-      if (done) return;
-      while (channel.bufferedAmount() + size <= maxBuffered) {
-        const msg = Buffer.allocUnsafe(size);
-        msg.writeUInt32BE(messages, 0);
-        channel.send(msg);
-        messages++;
-        bytes += size;
-        if ((messages & 15) === 0 && performance.now() >= deadline) {
-          done = true;
-          clearInterval(watchdog);
-          resolve({ bytes, messages });
-          return;
-        }
-      }
-    };
-    // The watchdog only matters if a stack never signals bufferedAmountLow; it also ends the run.
-    const watchdog = setInterval(() => {
-      if (performance.now() >= deadline) {
-        done = true;
-        clearInterval(watchdog);
-        resolve({ bytes, messages });
-      } else fill();
-    }, 250);
-    channel.onLow(maxBuffered / 2, fill);
-    fill();
-  });
+/**
+ * Sends for `seconds` with the channel's backpressure (bufferedAmount + a message <= --max-buffered,
+ * resumed at half of it: bench/werift-engines.ts). The deadline also aborts a wait, should a stack
+ * never signal bufferedAmountLow.
+ */
+async function pump(channel: BenchChannel, size: number, seconds: number): Promise<{ bytes: number; messages: number }> {
+  let messages = 0;
+  let bytes = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const signal = AbortSignal.timeout(seconds * 1000);
+  try {
+    for (;;) {
+      const msg = Buffer.allocUnsafe(size);
+      msg.writeUInt32BE(messages, 0);
+      await channel.sendWithBackpressure(msg, { signal });
+      messages++;
+      bytes += size;
+      if ((messages & 15) === 0 && performance.now() >= deadline) break;
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+  return { bytes, messages };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -263,7 +254,7 @@ async function runParent(): Promise<void> {
       const c = await connect(link, 0);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
-      const sent = await pump(c.channel, size, Number(args['max-buffered']), Number(args.seconds));
+      const sent = await pump(c.channel, size, Number(args.seconds));
       link.send({ t: 'expect', id: 0, bytes: sent.bytes });
       const got = await link.wait('received', 30_000);
       const seconds = (performance.now() - t0) / 1000;

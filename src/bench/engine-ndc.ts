@@ -16,7 +16,8 @@ import { z } from 'zod';
 import { SignalClient } from '../client/signal-client.js';
 import { DEFAULT_HIGH_WATER_MARK, MAX_MESSAGE_BYTES } from '../peer/channel.js';
 import { SigctlError } from '../protocol/errors.js';
-import { within, type BenchChannel, type ConnectedPair, type PairEngine, type PairSpec } from './engine.js';
+import type { BenchChannel, ConnectedPair, PairEngine, PairSpec } from './engine-types.js';
+import { within } from './within.js';
 import type { PairResult } from './peer-messages.js';
 
 type NdcModule = typeof Ndc;

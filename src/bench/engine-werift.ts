@@ -5,7 +5,8 @@
 import { createPeerSession, prepareWerift, weriftPatchStatus, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
 import { prewarmWerift } from '../peer/patches/index.js';
 import { SigctlError } from '../protocol/errors.js';
-import { within, type BenchChannel, type ConnectedPair, type PairEngine, type PairSpec } from './engine.js';
+import type { BenchChannel, ConnectedPair, PairEngine, PairSpec } from './engine-types.js';
+import { within } from './within.js';
 import type { EnginePatches, PairResult } from './peer-messages.js';
 
 function wrap(channel: PeerChannel): BenchChannel {

@@ -4,7 +4,7 @@
  * signaling-messages.ts for why). Every wait is bounded; close() always ends every worker.
  */
 import { Worker } from 'node:worker_threads';
-import { FromWorker, type JoinedReport, type RunReport, type ToWorker, type WorkerSetup } from './signaling-messages.js';
+import { FromWorker, type BenchProtocol, type JoinedReport, type RunReport, type ToWorker, type WorkerSetup } from './signaling-messages.js';
 import { WorkerHandle } from './worker-handle.js';
 import { compiledWorkerUrl } from './worker-url.js';
 
@@ -13,6 +13,8 @@ type Handle = WorkerHandle<FromWorker, { clients: number }>;
 export interface LoadPlan {
   /** Nodes of the deployment; clients are spread round-robin (spread.ts). */
   urls: readonly string[];
+  /** What the clients speak (default v1). */
+  protocol?: BenchProtocol | undefined;
   clients: number;
   roomSize: number;
   workers: number;
@@ -48,6 +50,7 @@ export class LoadGenerator {
         ...(plan.token === undefined ? {} : { token: plan.token }),
         base,
         rooms,
+        protocol: plan.protocol ?? 'v1',
         capacity: plan.roomSize,
         joinTimeoutMs: plan.joinTimeoutMs,
         joinConcurrency: 32,

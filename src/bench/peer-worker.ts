@@ -9,7 +9,9 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { isSigctlError, SigctlError } from '../protocol/errors.js';
-import { loadEngine, within, type BenchChannel, type PairEngine } from './engine.js';
+import { loadEngine } from './engine.js';
+import type { BenchChannel, PairEngine } from './engine-types.js';
+import { within } from './within.js';
 import { urlFor } from './spread.js';
 import { SampleBuffer } from './stats.js';
 import { PeerWorkerSetup, ToPeerWorker, type FromPeerWorker, type PairResult, type PairTransfer, type TransferCommand } from './peer-messages.js';

@@ -78,7 +78,7 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
   const lines = headline(
     color,
     report,
-    `${String(p.clients)} clients in rooms of ${String(p.roomSize)} · ${String(p.rate)} signals/s each · ${String(p.durationS)} s per window`,
+    `${String(p.clients)} ${typeof p.protocol === 'string' && p.protocol !== 'v1' ? `${p.protocol} ` : ''}clients in rooms of ${String(p.roomSize)} · ${String(p.rate)} signals/s each · ${String(p.durationS)} s per window`,
   );
   const { runs, comparison, pinning } = report.results;
   if (pinning !== undefined) lines.push(color.dim(`  CPU pinning: ${pinning.note}`));
@@ -121,10 +121,11 @@ export function renderSignaling(color: ChalkInstance, report: BenchReport<Signal
   }
   if (comparison !== undefined) {
     const goal = (v: boolean | null): string => (v === null ? color.yellow('n/a') : v ? color.green('met') : color.red('missed'));
-    lines.push('', color.bold('sigctl vs floor'));
+    const speaks = runs.find((r) => r.target === 'sigctl')?.protocol;
+    lines.push('', color.bold(`sigctl vs floor${speaks !== undefined && speaks !== 'v1' ? ` (sigctl's clients speak ${speaks}, the floor's v1)` : ''}`));
     const byRound = comparison.cpuRatioByRound;
     const how = byRound === undefined ? '' : ` (median of ${byRound.length} interleaved rounds: ${byRound.map((v) => num(v, 2)).join(', ')}; totals ${num(comparison.cpuPerMessageRatioTotal, 3)}x)`;
-    lines.push(`  cpu per relayed message  ${num(comparison.cpuPerMessageRatio, 3)}x floor (goal <= 1.2x) ${goal(comparison.goals.cpu)}${how}`);
+    lines.push(`  cpu per relayed message  ${num(comparison.cpuPerMessageRatio, 3)}x floor (goal <= ${comparison.cpuGoal}x) ${goal(comparison.goals.cpu)}${how}`);
     if (comparison.noVerdict?.cpu !== undefined) lines.push(color.yellow(`    no verdict: ${comparison.noVerdict.cpu}`));
     for (const r of runs) {
       const perRound = r.steady.roundCpuUsPerMessage;

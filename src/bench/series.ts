@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SigctlError } from '../protocol/errors.js';
 import { LoadGenerator } from './load-generator.js';
 import type { MemoryReading } from './server-probe.js';
-import type { SignalingOptions, SignalingRun } from './signaling.js';
-import type { RunReport } from './signaling-messages.js';
+import type { SignalingOptions, SignalingRun } from './signaling-types.js';
+import type { BenchProtocol, RunReport } from './signaling-messages.js';
 import { concatSamples, round, roundSummary, summarize } from './stats.js';
 import { countdown } from './progress.js';
 import { urlList, type TargetUrls } from './spread.js';
@@ -34,10 +34,10 @@ function aborted(signal: AbortSignal): void {
 }
 
 /** Joins a few clients, relays for half a second, and closes them again. */
-async function warmUp(urls: readonly string[], opts: SignalingOptions, workers: number): Promise<void> {
+async function warmUp(urls: readonly string[], opts: SignalingOptions, protocol: BenchProtocol, workers: number): Promise<void> {
   const clients = Math.min(opts.clients, 20 * opts.roomSize);
   const { pool } = await LoadGenerator.start(
-    { urls, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
+    { urls, protocol, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
     opts.signal,
   );
   opts.onResource?.(() => pool.terminate());
@@ -71,6 +71,7 @@ export class Series {
 
   private constructor(
     readonly kind: TargetKind | 'remote',
+    readonly protocol: BenchProtocol,
     private readonly urls: string[],
     private readonly local: LocalTarget | undefined,
     private readonly opts: SignalingOptions,
@@ -85,20 +86,22 @@ export class Series {
     if (urls.length === 0) throw new SigctlError('USAGE', 'a series needs at least one URL');
     const progress = (text: string): void => opts.onProgress?.(`${kind}: ${text}`, false);
     const workers = opts.workers ?? Math.max(1, availableParallelism());
+    // The floor speaks only as much v1 as its clients need (floor.ts).
+    const protocol: BenchProtocol = kind === 'floor' ? 'v1' : (opts.protocol ?? 'v1');
     let baseline: MemoryReading | undefined;
     if (local !== undefined) {
       // A fresh server allocates on its first connections (code paths compiled, buffers and pools
       // created): a short warm-up before the baseline keeps that out of the per-connection figure.
       progress('warming the server up');
-      await warmUp(urls, opts, workers);
+      await warmUp(urls, opts, protocol, workers);
       await sleep(300, undefined, { signal: opts.signal }).catch(() => undefined);
       baseline = await local.memory();
     }
     aborted(opts.signal);
-    progress(`joining ${opts.clients} clients in rooms of ${opts.roomSize}`);
+    progress(`joining ${opts.clients} ${protocol} clients in rooms of ${opts.roomSize}`);
     const roomPrefix = `bench-${randomBytes(4).toString('hex')}`;
     const { pool, joined } = await LoadGenerator.start(
-      { urls, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
+      { urls, protocol, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
       opts.signal,
     );
     opts.onResource?.(() => pool.terminate());
@@ -129,7 +132,7 @@ export class Series {
           newSpaceKiB: after.newSpaceKiB,
         };
       }
-      return new Series(kind, urls, local, opts, pool, join, server);
+      return new Series(kind, protocol, urls, local, opts, pool, join, server);
     } catch (err) {
       await pool.close();
       throw err;
@@ -163,7 +166,7 @@ export class Series {
 
   /** The run's figures around a steady window measured by the caller. */
   run(steady: SignalingWindow): SignalingRun {
-    const run: SignalingRun = { target: this.kind, url: this.urls[0]!, urls: this.urls, workers: this.workers, join: this.join, steady };
+    const run: SignalingRun = { target: this.kind, protocol: this.protocol, url: this.urls[0]!, urls: this.urls, workers: this.workers, join: this.join, steady };
     if (this.server !== undefined) run.server = this.server;
     return run;
   }

@@ -5,6 +5,11 @@
  */
 import { z } from 'zod';
 
+/** What the load clients speak (signaling-dialects.ts): protocol v1, STOMP 1.2, or the raw room relay. */
+export const BENCH_PROTOCOLS = ['v1', 'stomp', 'raw'] as const;
+export const BenchProtocol = z.enum(BENCH_PROTOCOLS);
+export type BenchProtocol = z.infer<typeof BenchProtocol>;
+
 /** What a load worker is started with (its `workerData`). */
 export const WorkerSetup = z.object({
   /** Nodes of the deployment; client `base + i` connects to urls[(base + i) % n] (spread.ts). */
@@ -15,6 +20,8 @@ export const WorkerSetup = z.object({
   base: z.number().int().nonnegative(),
   /** Rooms of this worker: id and member count. */
   rooms: z.array(z.object({ room: z.string(), members: z.number().int().positive() })),
+  /** What the clients speak. */
+  protocol: BenchProtocol,
   /** Capacity asked for in `join` (the room size K). */
   capacity: z.number().int().positive(),
   joinTimeoutMs: z.number().int().positive(),

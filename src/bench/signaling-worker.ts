@@ -1,13 +1,13 @@
 /**
- * A signaling load worker (worker_threads entry): plain protocol-v1 WebSocket clients, no WebRTC.
- * It joins its rooms, then on each `run` command sends open-loop at the given rate (sends are paced
+ * A signaling load worker (worker_threads entry): plain WebSocket clients speaking protocol v1,
+ * STOMP or the raw relay (signaling-dialects.ts), no WebRTC. It joins its rooms, then on each `run` command sends open-loop at the given rate (sends are paced
  * by a timer, never by replies) and accounts for every delivery by (sender, seq): distinct,
  * duplicate, late or missing. Loaded only as a worker; importing it elsewhere does nothing.
  */
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { SUBPROTOCOL } from '../protocol/index.js';
+import { clientDialect, type BenchPayload, type ClientDialect, type InboundSink } from './signaling-dialects.js';
 import { SampleBuffer } from './stats.js';
 import { urlFor } from './spread.js';
 import { ToWorker, WorkerSetup, type FromWorker, type RunCommand } from './signaling-messages.js';
@@ -19,6 +19,7 @@ interface Client {
   /** The node this client connects to. */
   url: string;
   ws: WebSocket | undefined;
+  dialect: ClientDialect;
   joined: boolean;
   seq: number;
   /** sender index -> seqs received from it in the current window. */
@@ -58,15 +59,8 @@ function connectErrorCode(err: NodeJS.ErrnoException): string {
   return 'CONNECTION_LOST';
 }
 
-/** A signal payload of ours, checked field by field (cheap enough for the hot path, no cast). */
-function benchSignal(msg: unknown): { s: number; q: number; p: number; t: number } | undefined {
-  if (typeof msg !== 'object' || msg === null) return undefined;
-  const data = (msg as { data?: unknown }).data;
-  if (typeof data !== 'object' || data === null) return undefined;
-  const { s, q, p, t } = data as Record<string, unknown>;
-  if (typeof s !== 'number' || typeof q !== 'number' || typeof p !== 'number' || typeof t !== 'number') return undefined;
-  return { s, q, p, t };
-}
+/** A close reason that is a catalogue code (the raw relay closes a refused join 4013 with one). */
+const CODE_REASON = /^[A-Z][A-Z_]{2,40}$/;
 
 class LoadWorker {
   private readonly clients: Client[] = [];
@@ -82,7 +76,10 @@ class LoadWorker {
     this.roomJoined = setup.rooms.map(() => 0);
     let index = setup.base;
     setup.rooms.forEach((r, room) => {
-      for (let i = 0; i < r.members; i++) this.clients.push({ index, room, url: urlFor(index++, setup.urls), ws: undefined, joined: false, seq: 0, seen: new Map() });
+      for (let i = 0; i < r.members; i++) {
+        const dialect = clientDialect(setup.protocol, { index, room: r.room, members: r.members, capacity: setup.capacity });
+        this.clients.push({ index, room, url: urlFor(index++, setup.urls), ws: undefined, dialect, joined: false, seq: 0, seen: new Map() });
+      }
     });
   }
 
@@ -117,10 +114,10 @@ class LoadWorker {
 
   /** Opens one client and joins its room; resolves with ws-connect -> joined in ms, rejects with a code. */
   private join(client: Client): Promise<number> {
-    const room = this.setup.rooms[client.room]!;
     const started = performance.now();
+    const dialect = client.dialect;
     return new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(client.url, SUBPROTOCOL, {
+      const ws = new WebSocket(dialect.connectUrl(client.url), dialect.subprotocol ?? [], {
         perMessageDeflate: false,
         handshakeTimeout: this.setup.joinTimeoutMs,
         ...(this.setup.token === undefined ? {} : { headers: { Authorization: `Bearer ${this.setup.token}` } }),
@@ -135,46 +132,42 @@ class LoadWorker {
         reject(new Error(code));
       };
       const timer = setTimeout(() => fail('TIMEOUT'), this.setup.joinTimeoutMs);
-      ws.on('error', (err: NodeJS.ErrnoException) => fail(connectErrorCode(err)));
-      ws.on('close', (code) => {
-        if (!settled) fail(`CLOSED_${code}`);
-        else if (!this.closed && this.window !== undefined) count(this.window.errors, `CLOSED_${code}`);
-      });
-      ws.on('open', () => {
-        ws.send(JSON.stringify({ type: 'join', room: room.room, name: `b${client.index}`, capacity: this.setup.capacity }));
-      });
-      ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
-        if (isBinary) return;
-        let msg: unknown;
-        try {
-          msg = JSON.parse(text(data));
-        } catch {
-          return;
-        }
-        const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
-        if (type === 'signal') {
-          this.onSignal(client, msg);
-        } else if (type === 'joined' && !settled) {
+      const sink: InboundSink = {
+        joined: () => {
+          if (settled) return;
           settled = true;
           clearTimeout(timer);
           client.joined = true;
           this.roomJoined[client.room]!++;
           resolve(performance.now() - started);
-        } else if (type === 'error') {
-          const code = (msg as { code?: unknown }).code;
-          const c = typeof code === 'string' ? code : 'BAD_MESSAGE';
-          if (!settled) fail(c);
-          else if (this.window !== undefined) count(this.window.errors, c);
-        }
+        },
+        signal: (payload) => this.onSignal(client, payload),
+        error: (code) => {
+          if (!settled) fail(code);
+          else if (this.window !== undefined) count(this.window.errors, code);
+        },
+        send: (frame) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+        },
+      };
+      ws.on('error', (err: NodeJS.ErrnoException) => fail(connectErrorCode(err)));
+      ws.on('close', (code, reason) => {
+        const text = reason.toString('utf8');
+        const why = CODE_REASON.test(text) ? text : `CLOSED_${code}`;
+        if (!settled) fail(why);
+        else if (!this.closed && this.window !== undefined) count(this.window.errors, why);
+      });
+      ws.on('open', () => dialect.opened(sink));
+      ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+        if (!isBinary) dialect.inbound(text(data), sink);
       });
     });
   }
 
-  private onSignal(client: Client, msg: unknown): void {
+  private onSignal(client: Client, sig: BenchPayload): void {
     const now = performance.now();
-    const sig = benchSignal(msg);
     const w = this.window;
-    if (sig === undefined || w === undefined) return;
+    if (w === undefined) return;
     if (sig.p !== w.phase) {
       w.late++;
       return;
@@ -213,7 +206,7 @@ class LoadWorker {
             const c = senders[cursor]!;
             cursor = (cursor + 1) % senders.length;
             const t = performance.now();
-            c.ws!.send(`{"type":"signal","data":{"s":${c.index},"q":${c.seq++},"p":${cmd.phase},"t":${t}}}`);
+            c.ws!.send(c.dialect.signal(`{"s":${c.index},"q":${c.seq++},"p":${cmd.phase},"t":${t}}`));
             w.sent++;
             w.expected += this.roomJoined[c.room]! - 1;
             lastSend = t;

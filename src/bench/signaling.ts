@@ -11,137 +11,36 @@
  * whichever series ran in the quieter minute.
  */
 import { SigctlError } from '../protocol/errors.js';
-import { round, type Summary } from './stats.js';
-import type { ProgressFn } from './progress.js';
+import type { BenchProtocol } from './signaling-messages.js';
+import { round } from './stats.js';
 import { Series, withCpu, type Measured } from './series.js';
+import type { SignalingComparison, SignalingOptions, SignalingResult, SignalingRun } from './signaling-types.js';
 import { urlList, type TargetUrls } from './spread.js';
 import { startLocalTarget, type LocalTarget, type TargetKind } from './target.js';
-import { pinServerAndGenerator, type CpuPinning } from './pinning.js';
+import { pinServerAndGenerator } from './pinning.js';
 import { foldRounds, type SignalingWindow } from './windows.js';
 
 export { foldRounds, foldWindow, isSustained, type SignalingWindow } from './windows.js';
 
-export interface SignalingOptions {
-  /**
-   * A running deployment, or several nodes of one (clients spread round-robin, so rooms span
-   * nodes); absent: a local `sigctl serve` child on 127.0.0.1 port 0.
-   */
-  url?: TargetUrls | undefined;
-  /** Bearer token for `url` (a deployment with auth). */
-  token?: string | undefined;
-  clients: number;
-  roomSize: number;
-  /** Signals per second per client. */
-  rate: number;
-  durationS: number;
-  ramp: boolean;
-  /** p99 relay latency above which a ramp step is not sustained. */
-  rampBoundMs: number;
-  rampFactor?: number;
-  rampMaxSteps?: number;
-  /** Bisections between the last sustained ramp step and the first missed one (default 2). */
-  rampRefineSteps?: number;
-  /** Also run the floor relay with as many clients, the steady windows interleaved (local targets only). */
-  vsFloor: boolean;
-  /** Load worker threads; default: one per core the load generator may use, at most one per room. */
-  workers?: number;
-  /** Local targets: pin the server(s) and the load generator to different CPUs (Linux, taskset; default true). */
-  pinCpus?: boolean;
-  joinTimeoutMs?: number;
-  /** Environment for local server children. */
-  env: Readonly<Record<string, string | undefined>>;
-  signal: AbortSignal;
-  /** Progress text; `transient` updates (a countdown) are for a spinner only, not for log lines. */
-  onProgress?: ProgressFn;
-  /** Called with every started child/pool so a second Ctrl-C can kill it at once. */
-  onResource?: (kill: () => void) => void;
-}
+export type { SignalingComparison, SignalingOptions, SignalingResult, SignalingRun } from './signaling-types.js';
 
-export interface SignalingRun {
-  target: TargetKind | 'remote';
-  /** The first (or only) target URL. */
-  url: string;
-  /** Every target URL; clients were spread over them round-robin. */
-  urls: string[];
-  /** Load worker threads used. */
-  workers: number;
-  join: {
-    ok: number;
-    failed: number;
-    errors: Record<string, number>;
-    latencyMs: Summary;
-    /** Joined clients per target URL. */
-    byUrl: Array<{ url: string; joined: number }>;
-    rooms: number;
-    /** Rooms whose members sit on more than one target (cross-node rooms). */
-    spanningRooms: number;
-  };
-  steady: SignalingWindow;
-  /**
-   * Local targets: memory in KiB before the clients connected and once all had joined, each read
-   * after a full GC with the young generation resident and fixed in size (server-probe.ts).
-   * heap = V8 heap in use + external memory of JS objects.
-   */
-  server?: {
-    pid: number;
-    rssBaselineKiB: number;
-    rssJoinedKiB: number;
-    rssPerConnectionKiB: number;
-    heapBaselineKiB: number;
-    heapJoinedKiB: number;
-    heapPerConnectionKiB: number;
-    newSpaceKiB: number;
-  };
-  ramp?: {
-    boundMs: number;
-    factor: number;
-    steps: SignalingWindow[];
-    maxSustainedRate: number | null;
-    /** Target rate of the first x-factor step not sustained; null when the step limit was reached (maxSustainedRate is then a lower bound). */
-    firstMissedRate: number | null;
-    /** Target rate at which the load generator became the limit and the ramp stopped (see ramp-plan.ts); null when it never did. */
-    generatorBoundRate: number | null;
-  };
-}
-
-export interface SignalingComparison {
-  /**
-   * sigctl / floor server CPU per relayed message: the median of the per-round ratios when the
-   * steady window was interleaved in rounds, else the ratio of the two windows.
-   */
-  cpuPerMessageRatio: number | null;
-  /** The ratio of the two steady windows' totals. */
-  cpuPerMessageRatioTotal: number | null;
-  /** sigctl / floor for each interleaved round. */
-  cpuRatioByRound?: number[];
-  rssPerConnectionRatio: number | null;
-  /** Informational: the same for the JS heap alone (in use + external). */
-  heapPerConnectionRatio: number | null;
-  /** sigctl / floor highest sustained ramp rate; null when a ramp stopped at the load generator's limit. */
-  rampMaxRatio: number | null;
-  /** Why a verdict was refused: the windows it would rest on were generator-bound (windows.ts). */
-  noVerdict?: { cpu?: string; ramp?: string };
-  /** The goals of issue 4: CPU and RSS <= 1.2x the floor, delivered/sent exactly 1, ramp >= 0.8x. */
-  goals: { cpu: boolean | null; memory: boolean | null; delivery: boolean; ramp: boolean | null };
-}
-
-export interface SignalingResult {
-  runs: SignalingRun[];
-  comparison?: SignalingComparison;
-  /** Local targets: whether the server(s) and the load generator ran on separate CPUs. */
-  pinning?: CpuPinning;
-}
-
-/** Limits raised on the local `sigctl serve` child: the bench measures relay cost, not the rate limiter. */
+/**
+ * Limits raised on the local `sigctl serve` child: the bench measures relay cost, not the rate
+ * limiter. The default capacity is the room size, since STOMP joins ask for none.
+ */
 export function benchServerEnv(clients: number, roomSize: number): Record<string, string> {
   return {
     SIGCTL_LIMITS_MESSAGES_PER_SECOND: '1000000',
     SIGCTL_LIMITS_BURST: '1000000',
     SIGCTL_LIMITS_MAX_CONNECTIONS_PER_IP: String(Math.max(256, clients * 2)),
     SIGCTL_ROOMS_MAX_CAPACITY: String(Math.max(16, roomSize)),
+    SIGCTL_ROOMS_CAPACITY: String(roomSize),
     SIGCTL_DRAIN_MS: '0',
   };
 }
+
+/** sigctl CPU per relayed message over the floor's, at most: issue 4 for v1, issue 15 for the compat codecs. */
+export const CPU_GOAL: Readonly<Record<BenchProtocol, number>> = { v1: 1.2, stomp: 1.5, raw: 1.5 };
 
 /** RSS growth below which a per-connection RSS ratio is not computed (see compareToFloor). */
 export const RSS_RESOLUTION_KIB = 4096;
@@ -218,7 +117,7 @@ function ratio(a: number | undefined | null, b: number | undefined | null): numb
   return round(a / b, 3);
 }
 
-/** sigctl against the floor, as the goals of issue 4 phrase them. */
+/** sigctl against the floor, as the goals of issue 4 (and issue 15's CPU goal for STOMP and raw) phrase them. */
 export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): SignalingComparison {
   const cpuTotal = ratio(sigctl.steady.serverCpuUsPerMessage, floor.steady.serverCpuUsPerMessage);
   // Interleaved rounds: the median of the per-round ratios, so that one round disturbed by
@@ -235,6 +134,7 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
   const ramp = boundRamp.length > 0 ? null : ratio(sigctl.ramp?.maxSustainedRate, floor.ramp?.maxSustainedRate);
   const noVerdict = { ...(boundSteady.length > 0 ? { cpu: boundSteady.join('; ') } : {}), ...(boundRamp.length > 0 ? { ramp: boundRamp.join('; ') } : {}) };
   const exact = (r: SignalingRun): boolean => r.steady.deliveredRatio === 1 && r.steady.duplicates === 0;
+  const cpuGoal = CPU_GOAL[sigctl.protocol];
   return {
     cpuPerMessageRatio: cpu,
     cpuPerMessageRatioTotal: cpuTotal,
@@ -243,8 +143,9 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
     heapPerConnectionRatio: heap,
     rampMaxRatio: ramp,
     ...(Object.keys(noVerdict).length > 0 ? { noVerdict } : {}),
+    cpuGoal,
     goals: {
-      cpu: cpu === null || boundSteady.length > 0 ? null : cpu <= 1.2,
+      cpu: cpu === null || boundSteady.length > 0 ? null : cpu <= cpuGoal,
       memory: mem === null ? null : mem <= 1.2,
       delivery: exact(sigctl) && exact(floor),
       ramp: ramp === null ? null : ramp >= 0.8,
@@ -253,8 +154,10 @@ export function compareToFloor(sigctl: SignalingRun, floor: SignalingRun): Signa
 }
 
 async function withLocal<T>(kind: TargetKind, opts: SignalingOptions, body: (t: LocalTarget) => Promise<T>): Promise<T> {
-  opts.onProgress?.(`${kind}: starting a local server`);
-  const target = await startLocalTarget({ kind, env: opts.env, serverEnv: benchServerEnv(opts.clients, opts.roomSize), memoryProbe: true, signal: opts.signal });
+  opts.onProgress?.(`${kind}: starting a local server${kind === 'sigctl' && opts.protocol !== undefined && opts.protocol !== 'v1' ? ` (--compat ${opts.protocol})` : ''}`);
+  const protocol = opts.protocol ?? 'v1';
+  const compat = kind === 'sigctl' && protocol !== 'v1' ? protocol : undefined;
+  const target = await startLocalTarget({ kind, env: opts.env, serverEnv: benchServerEnv(opts.clients, opts.roomSize), memoryProbe: true, signal: opts.signal, compat });
   opts.onResource?.(() => target.kill());
   try {
     return await body(target);

@@ -27,6 +27,8 @@ export interface LocalTargetOptions {
   signal?: AbortSignal;
   /** Start the child with the memory probe (server-probe.ts), so that `memory()` works. */
   memoryProbe?: boolean;
+  /** `sigctl` only: a compat protocol to switch on (`serve --compat <name>`). */
+  compat?: 'stomp' | 'raw' | undefined;
   /** The sigctl launcher; defaults to this package's bin/sigctl. */
   bin?: string;
 }
@@ -76,7 +78,8 @@ function childEnv(base: Readonly<Record<string, string | undefined>>, extra: Rea
 export async function startLocalTarget(options: LocalTargetOptions): Promise<LocalTarget> {
   const bin = options.bin ?? sigctlBin();
   if (!existsSync(bin)) throw new SigctlError('LISTEN_FAILED', `cannot find ${bin} to start a local server`);
-  const args = options.kind === 'sigctl' ? ['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'] : ['bench', 'floor', '--port', '0'];
+  const compat = options.compat === undefined ? [] : ['--compat', options.compat];
+  const args = options.kind === 'sigctl' ? ['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...compat] : ['bench', 'floor', '--port', '0'];
   // cwd is a neutral directory so that no .sigctlrc of the caller's project changes the server.
   const child: ChildProcess = fork(bin, args, {
     execArgv: options.memoryProbe === true ? probeExecArgv() : [],

@@ -22,6 +22,7 @@
 export interface StompFrame {
   readonly command: string;
   readonly headers: ReadonlyMap<string, string>;
+  /** A view of the pushed bytes, not a copy (the decoder never writes to them, nor may the caller). */
   readonly body: Buffer;
 }
 
@@ -53,14 +54,15 @@ export type StompEvent = { readonly kind: 'frame'; readonly frame: StompFrame } 
 const LF = 0x0a;
 const CR = 0x0d;
 const NUL = 0x00;
-const COLON = 0x3a;
+const COLON = ':';
+const EMPTY = Buffer.alloc(0);
 const COMMAND = /^[A-Z]{1,32}$/;
 /** Frames whose headers are sent and read as they are (spec "Value Encoding"). */
 const UNESCAPED_COMMANDS = new Set(['CONNECT', 'CONNECTED']);
 
 /** Decodes a byte stream (the payloads of one connection's WebSocket messages) into frames. */
 export class StompDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   constructor(private readonly limits: StompLimits) {}
 
@@ -78,7 +80,7 @@ export class StompDecoder {
       events.push({ kind: 'frame', frame: decoded.frame });
       at = decoded.end;
     }
-    this.pending = at >= this.pending.length ? Buffer.alloc(0) : this.pending.subarray(at);
+    this.pending = at >= this.pending.length ? EMPTY : this.pending.subarray(at);
     if (this.pending.length > this.limits.maxFrameBytes) {
       throw new StompFrameError('frame-too-large', `frame larger than ${this.limits.maxFrameBytes} bytes`);
     }
@@ -122,7 +124,7 @@ export class StompDecoder {
     }
     const command = lines[0] ?? '';
     if (!COMMAND.test(command)) throw new StompFrameError('bad-command', `not a STOMP command: ${JSON.stringify(command.slice(0, 32))}`);
-    const headers = parseHeaders(lines.slice(1), !UNESCAPED_COMMANDS.has(command));
+    const headers = parseHeaders(lines, !UNESCAPED_COMMANDS.has(command));
     const length = headers.get('content-length');
     if (length !== undefined) {
       if (!/^\d{1,10}$/.test(length)) throw new StompFrameError('bad-content-length', `content-length is not a number of octets: ${JSON.stringify(length.slice(0, 16))}`);
@@ -130,18 +132,20 @@ export class StompDecoder {
       if (size > this.limits.maxFrameBytes) throw new StompFrameError('frame-too-large', `frame larger than ${this.limits.maxFrameBytes} bytes`);
       if (b.length < at + size + 1) return undefined;
       if (b[at + size] !== NUL) throw new StompFrameError('missing-nul', 'no NUL after the content-length octets of the body');
-      return { frame: { command, headers, body: Buffer.from(b.subarray(at, at + size)) }, end: at + size + 1 };
+      return { frame: { command, headers, body: b.subarray(at, at + size) }, end: at + size + 1 };
     }
     const nul = b.indexOf(NUL, at);
     if (nul < 0) return undefined;
-    return { frame: { command, headers, body: Buffer.from(b.subarray(at, nul)) }, end: nul + 1 };
+    return { frame: { command, headers, body: b.subarray(at, nul) }, end: nul + 1 };
   }
 }
 
+/** The headers of a frame's lines (lines[0] is the command). */
 function parseHeaders(lines: readonly string[], escaped: boolean): Map<string, string> {
   const headers = new Map<string, string>();
-  for (const line of lines) {
-    const colon = line.indexOf(String.fromCharCode(COLON));
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(COLON);
     if (colon <= 0) throw new StompFrameError('bad-header', `header line without a name and a colon: ${JSON.stringify(line.slice(0, 64))}`);
     const name = escaped ? unescapeHeader(line.slice(0, colon)) : line.slice(0, colon);
     const value = escaped ? unescapeHeader(line.slice(colon + 1)) : line.slice(colon + 1);
@@ -169,8 +173,32 @@ function unescapeHeader(text: string): string {
   });
 }
 
-function escapeHeader(text: string): string {
+const NEEDS_ESCAPE = /[\\\r\n:]/;
+
+/** A header name or value escaped per STOMP 1.2 ("Value Encoding"); most need nothing, and get nothing done. */
+export function escapeStompHeader(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
   return text.replace(/[\\\r\n:]/g, (c) => (c === '\\' ? '\\\\' : c === '\r' ? '\\r' : c === '\n' ? '\\n' : '\\c'));
+}
+
+/**
+ * The command line and header lines of a frame, escaped as encodeStompFrame escapes them, without
+ * the blank line: a head computed once and finished many times by stompFrameFromHead (the STOMP
+ * session's MESSAGE frames for one subscription differ only in a few headers and the body).
+ */
+export function encodeStompHead(command: string, headers: Iterable<readonly [string, string]>): string {
+  const escape = !UNESCAPED_COMMANDS.has(command);
+  let text = command + '\n';
+  for (const [name, value] of headers) {
+    if (name === 'content-length') continue;
+    text += escape ? `${escapeStompHeader(name)}:${escapeStompHeader(value)}\n` : `${name}:${value}\n`;
+  }
+  return text;
+}
+
+/** A frame from its head (encodeStompHead, plus any header lines after it) and its body. */
+export function stompFrameFromHead(head: string, body = ''): string {
+  return body === '' ? `${head}\n\0` : `${head}content-length:${Buffer.byteLength(body, 'utf8')}\n\n${body}\0`;
 }
 
 /**
@@ -178,14 +206,7 @@ function escapeHeader(text: string): string {
  * non-empty body gets `content-length` in octets, so a receiver never scans it for a NUL.
  */
 export function encodeStompFrame(command: string, headers: Iterable<readonly [string, string]>, body = ''): string {
-  const escape = !UNESCAPED_COMMANDS.has(command);
-  let text = command + '\n';
-  for (const [name, value] of headers) {
-    if (name === 'content-length') continue;
-    text += escape ? `${escapeHeader(name)}:${escapeHeader(value)}\n` : `${name}:${value}\n`;
-  }
-  if (body !== '') text += `content-length:${Buffer.byteLength(body, 'utf8')}\n`;
-  return `${text}\n${body}\0`;
+  return stompFrameFromHead(encodeStompHead(command, headers), body);
 }
 
 /** A heart-beat from the server: one EOL (spec "Heart-beating"). */

@@ -41,7 +41,8 @@ export function collect(channel: BenchChannel, expectMessages: number): { done: 
   const state: Received = { messages: 0, bytes: 0, inOrder: true };
   let resolve!: (r: Received) => void;
   const done = new Promise<Received>((r) => (resolve = r));
-  channel.onMessage((data) => {
+  channel.onMessage((m) => {
+    const data = typeof m === 'string' ? Buffer.from(m) : m;
     if (data.length < 4 || data.readUInt32BE(0) !== state.messages) state.inOrder = false;
     state.messages++;
     state.bytes += data.length;
@@ -50,21 +51,13 @@ export function collect(channel: BenchChannel, expectMessages: number): { done: 
   return { done, state };
 }
 
-/** Sends `count` messages of `size` bytes (>= 4, sequence-numbered), keeping bufferedAmount <= maxBuffered. */
-export function sendSequence(channel: BenchChannel, count: number, size: number, maxBuffered = 256 * 1024): Promise<void> {
-  return new Promise((resolve) => {
-    let next = 0;
-    const fill = (): void => {
-      while (next < count && channel.bufferedAmount() + size <= maxBuffered) {
-        const msg = Buffer.alloc(size);
-        msg.writeUInt32BE(next++, 0);
-        channel.send(msg);
-      }
-      if (next === count) resolve();
-    };
-    channel.onLow(maxBuffered / 2, fill);
-    fill();
-  });
+/** Sends `count` messages of `size` bytes (>= 4, sequence-numbered), with the channel's backpressure (bench/werift-engines.ts). */
+export async function sendSequence(channel: BenchChannel, count: number, size: number, first = 0): Promise<void> {
+  for (let next = 0; next < count; next++) {
+    const msg = Buffer.alloc(size);
+    msg.writeUInt32BE(first + next, 0);
+    await channel.sendWithBackpressure(msg, {});
+  }
 }
 
 /** A page served from http://127.0.0.1 with one RTCPeerConnection and one data channel. */

@@ -42,6 +42,7 @@ function window(rate: number, elus: [number, number], sustained?: boolean): Sign
 function run(target: 'sigctl' | 'floor', steady: SignalingWindow, steps: SignalingWindow[], generatorBoundRate: number | null): SignalingRun {
   return {
     target,
+    protocol: 'v1',
     url: 'ws://127.0.0.1:1/ws',
     urls: ['ws://127.0.0.1:1/ws'],
     workers: 2,

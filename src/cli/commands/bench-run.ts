@@ -12,6 +12,7 @@ import { renderConnect, renderSignaling, renderThroughput } from '../../bench/re
 import { writeReport, type BenchReport, type LoadGeneratorKind, type Scenario } from '../../bench/report.js';
 import { nothingConnected } from '../../bench/outcome.js';
 import { runSignaling, signalingFigures, type SignalingResult } from '../../bench/signaling.js';
+import type { BenchProtocol } from '../../bench/signaling-messages.js';
 import { SigctlError } from '../../protocol/errors.js';
 import type { CliContext } from '../context.js';
 import { checkWsUrl } from '../url.js';
@@ -28,6 +29,7 @@ export interface BenchOptions {
   unordered?: boolean;
   engine?: Engine;
   clients?: number;
+  protocol?: BenchProtocol;
   roomSize?: number;
   rate?: number;
   ramp?: boolean;
@@ -50,6 +52,7 @@ const SCENARIO_FLAGS: ReadonlyArray<[keyof BenchOptions, string, readonly Scenar
   ['unordered', '--unordered', ['throughput']],
   ['engine', '--engine', ['connect', 'throughput']],
   ['clients', '--clients', ['signaling']],
+  ['protocol', '--protocol', ['signaling']],
   ['roomSize', '--room-size', ['signaling']],
   ['rate', '--rate', ['signaling']],
   ['ramp', '--ramp', ['signaling']],
@@ -144,6 +147,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
   try {
     if (scenario === 'signaling') {
       const p = {
+        protocol: opts.protocol ?? 'v1',
         clients: opts.clients ?? 200,
         roomSize: opts.roomSize ?? 2,
         rate: opts.rate ?? 10,

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ENGINES } from '../../bench/peer-messages.js';
+import { BENCH_PROTOCOLS } from '../../bench/signaling-messages.js';
 import { intOption, numberOption, type RegisterCommand } from '../command.js';
 import type { BenchOptions } from './bench-run.js';
 
@@ -41,6 +42,12 @@ export const registerBench: RegisterCommand = (program, run) => {
       ),
     )
     .option('--clients <C>', 'signaling: WebSocket clients (default 200)', intOption(1, 100_000))
+    .addOption(
+      new Option(
+        '--protocol <name>',
+        'signaling: what the clients speak: v1 (sigctl\'s own), stomp (STOMP 1.2 over ws, a Spring app\'s destinations) or raw (the /room/<id> relay); a local server then runs with --compat stomp or raw, the floor\'s clients speak v1 (default v1; docs/compat.md)',
+      ).choices(BENCH_PROTOCOLS),
+    )
     .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
     .option('--rate <M>', 'signaling: signals per second per client (default 10)', numberOption(0.01))
     .option('--ramp', 'signaling: then raise the rate x1.5 per window until relay p99 passes the bound (--max-relay-p99, default 50 ms), and bisect twice between the last rate sustained and the first missed')
@@ -57,6 +64,7 @@ export const registerBench: RegisterCommand = (program, run) => {
       `
 Examples:
   sigctl bench signaling --clients 200 --rate 10 --duration 10 --vs-floor
+  sigctl bench signaling --protocol stomp --vs-floor
   sigctl bench signaling --ramp --max-relay-p99 50 --json --out bench.json
   sigctl bench --url wss://signal.example.com/ws --pairs 10 --max-join-p95 2000 --max-failures 0
   sigctl bench throughput --engine node-datachannel --duration 5

@@ -15,11 +15,13 @@
  * has written nothing for its interval, and closes a client silent for twice the client's.
  */
 import type { Principal } from '../../auth/principal.js';
+import { encodeStompHead, escapeStompHeader, stompFrameFromHead } from '../../protocol/stomp-frame.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { encodeStompFrame, StompDecoder, StompFrameError, STOMP_HEARTBEAT, type StompFrame } from '../../protocol/stomp-frame.js';
 import type { Connection, EdgeCodec } from '../connection.js';
 import type { Frame } from '../frames.js';
-import { ME_QUEUE, membersTopic, RoomView, sendToV1, SYSTEM_QUEUE, type Publication } from './stomp-rooms.js';
+import { ME_QUEUE, membersTopic, RoomView, sendToV1, signalTopic, SYSTEM_QUEUE, type Publication } from './stomp-rooms.js';
+import { splitSignal } from './signal-frame.js';
 
 /** WebSocket subprotocols of STOMP, preferred first (stompjs offers all three). */
 export const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
@@ -56,6 +58,10 @@ export class StompSession implements EdgeCodec {
   private readonly view: RoomView;
   private held: StompFrame[] = [];
   private messageSeq = 0;
+  /** `message-id` up to the sequence number, escaped once. */
+  private readonly messageIdHead: string;
+  /** The heads of MESSAGE frames to the current room's signal topic, one per subscription to it (the relay hot path). */
+  private signalHeads: { room: string; heads: string[] } | undefined;
   private lastHeard: number;
   private lastSent: number;
   private timer: NodeJS.Timeout | undefined;
@@ -63,6 +69,7 @@ export class StompSession implements EdgeCodec {
   constructor(private readonly o: StompSessionOptions) {
     this.decoder = new StompDecoder({ maxFrameBytes: o.maxFrameBytes, maxHeaders: 64 });
     this.view = new RoomView(o.conn.session);
+    this.messageIdHead = `message-id:${escapeStompHeader(`${o.conn.session}-`)}`;
     this.lastHeard = this.lastSent = o.now();
   }
 
@@ -86,7 +93,28 @@ export class StompSession implements EdgeCodec {
 
   deliver(frame: Frame): void {
     if (this.state !== 'connected') return;
+    // The relay hot path: a signal in the room goes straight to the signal topic's subscribers,
+    // as the same MESSAGE that translate() and publish() would make, from heads built once.
+    const room = this.view.room;
+    const signal = room === undefined ? undefined : splitSignal(frame);
+    if (signal !== undefined) {
+      const sid = `sid:${escapeStompHeader(signal.from)}\n`;
+      for (const head of this.signalHeadsOf(room!)) this.write(stompFrameFromHead(`${head}${this.messageIdHead}${++this.messageSeq}\n${sid}`, signal.data));
+      return;
+    }
     for (const p of this.view.translate(frame)) this.publish(p);
+  }
+
+  private signalHeadsOf(room: string): string[] {
+    if (this.signalHeads?.room !== room) {
+      const destination = signalTopic(room);
+      const heads: string[] = [];
+      for (const [id, d] of this.subscriptions) {
+        if (d === destination) heads.push(encodeStompHead('MESSAGE', [['destination', d], ['subscription', id], ['content-type', 'application/json']]));
+      }
+      this.signalHeads = { room, heads };
+    }
+    return this.signalHeads.heads;
   }
 
   close(): void {
@@ -118,6 +146,7 @@ export class StompSession implements EdgeCodec {
         const id = f.headers.get('id') ?? f.headers.get('destination');
         if (id === undefined) return this.fail('UNSUBSCRIBE needs an id header', CloseCode.POLICY);
         this.subscriptions.delete(id);
+        this.signalHeads = undefined;
         break;
       }
       case 'DISCONNECT':
@@ -218,6 +247,7 @@ export class StompSession implements EdgeCodec {
     if (destination === undefined || id === undefined) return this.fail('SUBSCRIBE needs destination and id headers', CloseCode.POLICY);
     if (!this.subscriptions.has(id) && this.subscriptions.size >= MAX_SUBSCRIPTIONS) return this.fail(`more than ${MAX_SUBSCRIPTIONS} subscriptions`, CloseCode.POLICY);
     this.subscriptions.set(id, destination);
+    this.signalHeads = undefined;
     // Late subscribers get the current state at once (a broker would have nothing retained).
     if (destination === ME_QUEUE) this.publishTo(id, destination, JSON.stringify({ sid: this.view.sid }));
     else if (this.view.room !== undefined && destination === membersTopic(this.view.room)) this.publishTo(id, destination, this.view.list());
