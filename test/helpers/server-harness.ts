@@ -8,6 +8,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { ConfigSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { ServerMessage } from '../../src/protocol/messages.js';
 import { startServer, type ServerDeps, type SignalingServer } from '../../src/server/index.js';
+import { within } from './within.js';
 
 /** A validated config: port 0 on 127.0.0.1 plus `overrides`. */
 export function testConfig(overrides: ConfigInput = {}): Config {
@@ -19,14 +20,7 @@ export function startTestServer(overrides: ConfigInput = {}, deps: ServerDeps = 
   return startServer(testConfig(overrides), deps);
 }
 
-/** Resolves `p` or rejects after `ms` with a message naming what was awaited. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -7,19 +7,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import { mustFind } from './requires.js';
+import { within } from './within.js';
 import type { Browser, Page } from 'playwright-core';
 import type { BenchChannel, BenchPeer } from '../../bench/werift-engines.js';
-
-/** Rejects when `p` does not settle within `ms`. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** Connects offerer -> answerer (non-trickle) and resolves both open channels. */
 export async function connectPair(offerer: BenchPeer, answerer: BenchPeer): Promise<[BenchChannel, BenchChannel]> {

@@ -8,7 +8,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNdcPeer, createWeriftPeer } from '../../bench/werift-engines.js';
 import type { BenchChannel } from '../../bench/werift-engines.js';
 import { applyWeriftPatches, WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
-import { ChromiumPeer, collect, connectPair, sendSequence, within } from '../helpers/werift-interop.js';
+import { ChromiumPeer, collect, connectPair, sendSequence } from '../helpers/werift-interop.js';
+import { within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 const TINY = 1000;
