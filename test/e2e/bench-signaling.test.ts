@@ -49,7 +49,12 @@ describe('sigctl bench signaling (built CLI)', () => {
     expect(run.join).toMatchObject({ ok: 20, failed: 0 });
     expect(run.steady).toMatchObject({ deliveredRatio: 1, duplicates: 0, lost: 0, errors: {} });
     expect(run.steady.sent).toBeGreaterThan(0);
-    expect(run.steady.serverCpuUsPerMessage).toBeGreaterThanOrEqual(0);
+    // The server relayed every delivery, so it spent CPU on them, and the figure is that CPU per message.
+    expect(run.steady.serverCpuMs).toBeGreaterThan(0);
+    expect(run.steady.serverCpuUsPerMessage).toBeGreaterThan(0);
+    // serverCpuMs is rounded to 0.1 ms (off by up to 0.05), the per-message figure to 0.01 µs.
+    const perMessage = (run.steady.serverCpuMs! * 1000) / run.steady.delivered;
+    expect(Math.abs(run.steady.serverCpuUsPerMessage! - perMessage)).toBeLessThanOrEqual((0.05 * 1000) / run.steady.delivered + 0.005);
     expect(run.server?.rssJoinedKiB).toBeGreaterThan(0);
     // Issue 17: every window says whether the load generator was the limit; the server and the
     // generator ran on separate CPUs where the platform allows (Linux with taskset and 2+ CPUs).

@@ -34,6 +34,7 @@ export class TestClient {
   readonly invalid: unknown[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
+  private markers = 0;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -136,9 +137,25 @@ export class TestClient {
     return this.next('error', timeoutMs);
   }
 
-  /** True when no frame of `type` arrives within `ms`. */
-  async none(type: Frame['type'], ms = 150): Promise<boolean> {
-    await sleep(ms);
+  /**
+   * Round-trips a marker ping: resolves once the server has answered it, so every frame the server
+   * sent this client before handling the ping has arrived. Pings are answered at once, in order
+   * with the signals of the same connection (not after its queued join, meta or leave).
+   */
+  async settled(timeoutMs = 3000): Promise<void> {
+    const id = `marker-${++this.markers}`;
+    this.send({ type: 'ping', id });
+    await this.next('pong', timeoutMs, (f) => f.re === id);
+  }
+
+  /**
+   * True when no frame of `type` has arrived by the time the server answers a marker ping
+   * (settled()): no sleep, the later pong proves that nothing was sent before it. The caller first
+   * waits for a frame proving that the server has handled the cause (e.g. a relay's delivery to
+   * another member), so the frame asserted absent would have been sent before the marker.
+   */
+  async none(type: Frame['type']): Promise<boolean> {
+    await this.settled();
     return !this.frames.some((f) => f.type === type);
   }
 

@@ -108,7 +108,7 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     for (let i = 0; i < 3; i++) expect((await a2.next('signal')).data).toBe(i);
     // Node 1 dropped its reservation: no timeout is announced when its grace would have ended.
     await sleep(3300);
-    expect(await b.none('peer-left', 0)).toBe(true);
+    expect(await b.none('peer-left')).toBe(true);
     b.send({ type: 'signal', to: ja.self.id, data: 'same node now' });
     expect((await a2.next('signal')).data).toBe('same node now');
   });
@@ -132,7 +132,7 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     expect((await a2.next('signal')).data).toBe('welcome back');
     expect(await watcher.next('peer-left', 5000)).toMatchObject({ peer: jg.self.id, reason: 'timeout' });
     await drained;
-    expect(await b.none('peer-left', 0)).toBe(true);
+    expect(await b.none('peer-left')).toBe(true);
     const left = stores[1]!;
     expect((await left.members('move')).map((m) => [m.id, m.node])).toEqual([
       [ja.self.id, 'node-1'],
