@@ -114,7 +114,7 @@ describe('werift with runtime patches <-> headless Chromium', requires('chromium
     const chrome = track(await ChromiumPeer.launch());
     const w = track(createWeriftPeer());
     const offer = await within(w.offer(), 10_000, 'werift offer');
-    await w.accept(await chrome.answer(offer));
+    await within(w.accept(await chrome.answer(offer)), 10_000, 'werift accept');
     const channel = await within(w.channel, 15_000, 'werift channel');
     await chrome.open();
     await chromiumRoundTrip(chrome, channel);
