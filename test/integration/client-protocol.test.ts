@@ -8,6 +8,7 @@ import { SignalClient, type SignalClientOptions } from '../../src/client/index.j
 import { isSigctlError, type SigctlError } from '../../src/protocol/errors.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startPeerTestServer } from '../helpers/peer-server.js';
+import { RecordingClock } from '../helpers/clock.js';
 import { nextEvent, within } from '../helpers/peer-timeout.js';
 
 let server: SignalingServer | undefined;
@@ -130,7 +131,8 @@ describe('SignalClient protocol', () => {
 
   it('close() is idempotent, sends leave, and never reconnects', async () => {
     server = await startPeerTestServer();
-    const a = client({ reconnect: { baseMs: 10 } });
+    const clock = new RecordingClock();
+    const a = client({ reconnect: { baseMs: 10 }, clock });
     const b = client();
     await Promise.all([a.connect(), b.connect()]);
     await a.join({ room: 'bye' });
@@ -140,7 +142,8 @@ describe('SignalClient protocol', () => {
     a.on('state', (to) => states.push(to));
     await Promise.all([a.close(), a.close()]);
     expect((await left)[0].reason).toBe('leave');
-    await new Promise((r) => setTimeout(r, 100));
+    // Never reconnects: no timer of a's is pending (a reconnect would be one).
+    expect(clock.pending).toBe(0);
     expect(a.state).toBe('closed');
     expect(states).toEqual(['closed']);
   });
