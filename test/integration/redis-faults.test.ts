@@ -13,6 +13,7 @@ import { ClientView, ledger } from '../helpers/fault-probe.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { startGate, type TcpGate } from '../helpers/tcp-gate.js';
 import { Resources, sleep, startTestServer, TestClient } from '../helpers/server-harness.js';
+import { until as waitUntil } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 describe('Redis faults across two nodes', requires('redis-server'), () => {
@@ -44,13 +45,7 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
     return res.server(await startTestServer(overrides, { store }));
   };
   const status = async (s: SignalingServer): Promise<number> => (await fetch(`${s.httpUrl}/readyz`)).status;
-  const until = async (pred: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (!(await pred())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
-  };
+  const until = (pred: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> => waitUntil(pred, ms, what, 25);
   /** Joins, retrying while the answer is UNAVAILABLE (what a client does); returns the final answer. */
   const joinRetrying = async (c: TestClient, room: string, extra: Record<string, unknown> = {}): Promise<{ type: string; code?: string }> => {
     const deadline = Date.now() + 10_000;
