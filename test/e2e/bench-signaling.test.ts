@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/bench/report.js';
 import type { SignalingResult } from '../../src/bench/signaling.js';
 import { childPids, runCli } from '../helpers/bench-cli.js';
+import { until } from '../helpers/within.js';
 
 type Doc = BenchReport<SignalingResult>;
 
@@ -114,17 +115,16 @@ describe('sigctl bench signaling (built CLI)', () => {
 
   it('stops on SIGINT with exit 130 and leaves no server process behind', async () => {
     let pid = 0;
+    let stderr = '';
     const pending = runCli(['bench', 'signaling', '--clients', '20', '--rate', '5', '--duration', '60'], 30_000, (child) => {
       pid = child.pid!;
+      child.stderr?.on('data', (d: string) => (stderr += d));
     });
-    // Wait until the local server child is up, then interrupt.
-    let children: number[] = [];
-    for (let i = 0; i < 100 && children.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      children = await childPids(pid);
-    }
+    // Interrupt in the middle of the run: once its progress line says the 60 s window started
+    // (the local server child is up by then).
+    await until(() => /signals\/s for 60 s/.test(stderr), 25_000, "the 60 s window's progress line");
+    const children = await childPids(pid);
     expect(children.length).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 1_500));
     process.kill(pid, 'SIGINT');
     const r = await pending;
     expect(r.code).toBe(130);
