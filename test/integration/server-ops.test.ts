@@ -18,10 +18,9 @@ describe('server operations', () => {
   const res = new Resources();
   afterEach(() => res.closeAll());
 
-  // drainMs is far longer than the test: every check below runs inside the drain however slow
-  // the machine is, and the close after drainMs is the next test's.
-  it('drain: readyz 503, new upgrades 503, bye to everyone, and the connections still served meanwhile', async () => {
-    const s = res.server(await startTestServer({ drainMs: 60_000, reconnectMs: 750 }));
+  /** A server with a joined member `a` and a connected `b`, draining; both have had their bye. */
+  const drainingPair = async (drainMs: number) => {
+    const s = res.server(await startTestServer({ drainMs, reconnectMs: 750 }));
     const a = res.client(await TestClient.connect(s.url));
     a.send({ type: 'join', room: 'd' });
     await a.next('joined');
@@ -30,6 +29,13 @@ describe('server operations', () => {
     expect(s.draining).toBe(true);
     expect(await a.next('bye')).toEqual({ type: 'bye', reason: 'shutdown', reconnectMs: 750 });
     expect(await b.next('bye')).toEqual({ type: 'bye', reason: 'shutdown', reconnectMs: 750 });
+    return { s, a, b, draining };
+  };
+
+  // drainMs is far longer than the test: every check below runs inside the drain however slow
+  // the machine is, and the close after drainMs is the next test's.
+  it('drain: readyz 503, new upgrades 503, bye to everyone, and the connections still served meanwhile', async () => {
+    const { s, a, b, draining } = await drainingPair(60_000);
     const ready = await within(fetch(`${s.httpUrl}/readyz`), 2000, 'readyz');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ draining: true });
@@ -48,14 +54,7 @@ describe('server operations', () => {
   });
 
   it('drain: the connections that stay are closed 1001 once drainMs is over, then the server stops', async () => {
-    const s = res.server(await startTestServer({ drainMs: 100, reconnectMs: 750 }));
-    const a = res.client(await TestClient.connect(s.url));
-    a.send({ type: 'join', room: 'd' });
-    await a.next('joined');
-    const b = res.client(await TestClient.connect(s.url));
-    const draining = s.drain();
-    expect(await a.next('bye')).toEqual({ type: 'bye', reason: 'shutdown', reconnectMs: 750 });
-    expect(await b.next('bye')).toEqual({ type: 'bye', reason: 'shutdown', reconnectMs: 750 });
+    const { s, a, b, draining } = await drainingPair(100);
     // Neither client leaves: only the end of drainMs closes them.
     expect((await a.waitClosed(5000)).code).toBe(CloseCode.GOING_AWAY);
     expect((await b.waitClosed(5000)).code).toBe(CloseCode.GOING_AWAY);
