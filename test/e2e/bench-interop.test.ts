@@ -3,12 +3,12 @@
  * processes, libdatachannel and headless Chromium on the other side, in both offer directions,
  * and writes its section. Only that it runs and reports every connection is checked, never a time.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runNode } from '../helpers/cli-run.js';
 import { requires } from '../helpers/requires.js';
 
 const SCRIPT = fileURLToPath(new URL('../../bench/interop-connect.mjs', import.meta.url));
@@ -16,24 +16,6 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function runScript(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`interop-connect did not finish within ${timeoutMs} ms: ${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 interface Row {
   scenario: string;
@@ -48,7 +30,7 @@ describe('bench/interop-connect.mjs', requires('chromium'), () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigctl-interop-'));
     dirs.push(dir);
     const section = join(dir, 'section.md');
-    const r = await runScript(['--connections', '2', '--json', '--section', section], 170_000);
+    const r = await runNode(SCRIPT, ['--connections', '2', '--json', '--section', section], { timeoutMs: 170_000 });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout.trim()) as { results: Row[]; loadBefore: number };
     expect(doc.results.map((x) => x.scenario)).toEqual(['ndc-answers', 'ndc-offers', 'chromium-answers', 'chromium-offers']);

@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
-import { TestClient, within } from '../helpers/server-harness.js';
+import { TestClient } from '../helpers/server-harness.js';
+import { until, within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../config.example.json', import.meta.url));
@@ -23,16 +24,10 @@ interface Banner {
   nodes: string;
 }
 
-/** Resolves once `read()` satisfies `ok` (polled on the output already collected), bounded. */
-function until(read: () => string, ok: (text: string) => boolean, what: string, ms = 5000): Promise<string> {
-  return within(
-    new Promise<string>((resolve) => {
-      const check = (): void => (ok(read()) ? resolve(read()) : void setTimeout(check, 20));
-      check();
-    }),
-    ms,
-    what,
-  );
+/** Resolves with `read()` once it satisfies `ok` (re-read on the output already collected), bounded. */
+async function output(read: () => string, ok: (text: string) => boolean, what: string, ms = 5000): Promise<string> {
+  await until(() => ok(read()), ms, what);
+  return read();
 }
 
 describe('sigctl serve: operator papercuts (e2e)', () => {
@@ -78,13 +73,13 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
 
     const pretty = run(['serve', '--port', '0', '--json', '--log-format', 'pretty']);
     JSON.parse(await pretty.firstLine);
-    const text = await until(() => pretty.stderr(), (t) => t.includes('listening'), 'the listening line');
+    const text = await output(() => pretty.stderr(), (t) => t.includes('listening'), 'the listening line');
     expect(text).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}listening event=listening url=http:\/\/127\.0\.0\.1:\d+ /m);
     expect(text).not.toContain('{"level"');
 
     const json = run(['serve', '--port', '0', '--json'], { SIGCTL_LOG_FORMAT: 'json' });
     JSON.parse(await json.firstLine);
-    const line = (await until(() => json.stderr(), (t) => t.includes('\n'), 'a log line')).split('\n')[0]!;
+    const line = (await output(() => json.stderr(), (t) => t.includes('\n'), 'a log line')).split('\n')[0]!;
     expect(JSON.parse(line)).toMatchObject({ level: 30, event: 'listening' });
   });
 
@@ -92,7 +87,7 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
     // Listens on every interface for a moment; no traffic leaves loopback.
     const human = run(['serve', '--host', '0.0.0.0', '--port', '0', '--log-level', 'silent']);
     expect(await human.firstLine).toMatch(/^sigctl serve listening on every interface \(0\.0\.0\.0\), port \d+ \(protocol v1\)$/);
-    const out = await until(() => human.stdout(), (t) => t.includes('/v1/ice-servers'), 'the full banner');
+    const out = await output(() => human.stdout(), (t) => t.includes('/v1/ice-servers'), 'the full banner');
     expect(out).toMatch(/^ {2}reachable {2}http:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/^ {2}websocket {2}ws:\/\/127\.0\.0\.1:\d+\/ws$/m);
     expect(out).toMatch(/^ {2}nodes {6}http:\/\/127\.0\.0\.1:\d+\/v1\/nodes$/m);

@@ -22,6 +22,7 @@ import { CloseCode } from '../../src/protocol/close-codes.js';
 import { isWireErrorCode } from '../../src/protocol/errors.js';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient, within } from '../helpers/server-harness.js';
+import { until } from '../helpers/within.js';
 import { fuzzFrame, owedError, type FuzzFrame } from './frames.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -133,29 +134,21 @@ describe('protocol fuzzer', () => {
     expect(d.child.exitCode).toBeNull();
     expect((await within(fetch(`${httpUrl}/healthz`), 3000, 'healthz')).status).toBe(200);
     // Every bystander signal arrived, in order.
-    await within(
-      (async () => {
-        while (seqs.length < sent) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      10_000,
-      `${sent} bystander signals (got ${seqs.length})`,
-    );
+    await until(() => seqs.length >= sent, 10_000, `${sent} bystander signals (got ${seqs.length})`);
     expect(seqs).toEqual(Array.from({ length: sent }, (_, i) => i));
     expect(a.invalid).toEqual([]);
     expect(b.invalid).toEqual([]);
 
     // The fuzzing connection goes; the server's state returns to what it was before it came.
     await fuzz.close();
-    await within(
-      (async () => {
-        for (;;) {
-          const now = await gauges(httpUrl);
-          if (now.sigctl_connections === baseline.sigctl_connections && now.sigctl_members === baseline.sigctl_members && now.sigctl_rooms === baseline.sigctl_rooms) return;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })(),
+    await until(
+      async () => {
+        const now = await gauges(httpUrl);
+        return now.sigctl_connections === baseline.sigctl_connections && now.sigctl_members === baseline.sigctl_members && now.sigctl_rooms === baseline.sigctl_rooms;
+      },
       15_000,
       `gauges back to ${JSON.stringify(baseline)}`,
+      100,
     );
     const rssAfter = rssOf(pid);
     if (rssBefore !== undefined && rssAfter !== undefined) {

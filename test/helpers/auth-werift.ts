@@ -1,15 +1,7 @@
 /** werift helpers for the STUN/TURN tests: gather candidates and connect two peers directly, bounded. */
 import { RTCPeerConnection, type RTCDataChannel, type RTCIceServer } from 'werift';
+import { within } from './within.js';
 
-/** Races `p` against a timer; rejects with `what` when the timer wins. */
-export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function makePeer(iceServers: RTCIceServer[], relayOnly = false): RTCPeerConnection {
   return new RTCPeerConnection({
@@ -40,7 +32,7 @@ export async function gatherCandidates(pc: RTCPeerConnection, ms: number): Promi
   const negotiation = pc.createOffer().then((offer) => pc.setLocalDescription(offer));
   negotiation.catch(() => undefined);
   let complete = true;
-  await within(ms, 'ICE gathering', Promise.all([done, negotiation])).catch(() => {
+  await within(Promise.all([done, negotiation]), ms, 'ICE gathering').catch(() => {
     complete = false;
   });
   return { candidates, complete };
@@ -67,7 +59,7 @@ export async function connectPair(a: RTCPeerConnection, b: RTCPeerConnection, ms
   await b.setRemoteDescription(a.localDescription!);
   await b.setLocalDescription(await b.createAnswer());
   await a.setRemoteDescription(b.localDescription!);
-  const channelB = await within(ms, 'data channel open', Promise.all([gotB, openA]).then(([ch]) => ch));
+  const channelB = await within(Promise.all([gotB, openA]).then(([ch]) => ch), ms, 'data channel open');
   return { channelA, channelB };
 }
 

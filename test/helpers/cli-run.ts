@@ -25,19 +25,25 @@ export interface RunCliOptions {
 
 /** Runs `sigctl ...args` to completion; kills it and rejects after `timeoutMs`. */
 export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
+  return runNode(BIN, args, options);
+}
+
+/** Runs the Node.js script `script` (bin/sigctl, a bench/*.mjs) to completion; kills it and rejects after `timeoutMs`. */
+export function runNode(script: string, args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
   const { timeoutMs = 15_000 } = options;
+  const name = script === BIN ? 'sigctl' : script;
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined };
   if (options.cleanEnv === true) for (const k of Object.keys(env)) if (k.startsWith('SIGCTL_')) delete env[k];
   Object.assign(env, options.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`sigctl ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${name} ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);

@@ -8,6 +8,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { ConfigSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { ServerMessage } from '../../src/protocol/messages.js';
 import { startServer, type ServerDeps, type SignalingServer } from '../../src/server/index.js';
+import { within } from './within.js';
 
 /** A validated config: port 0 on 127.0.0.1 plus `overrides`. */
 export function testConfig(overrides: ConfigInput = {}): Config {
@@ -19,14 +20,7 @@ export function startTestServer(overrides: ConfigInput = {}, deps: ServerDeps = 
   return startServer(testConfig(overrides), deps);
 }
 
-/** Resolves `p` or rejects after `ms` with a message naming what was awaited. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +34,7 @@ export class TestClient {
   readonly invalid: unknown[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
+  private markers = 0;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -142,9 +137,25 @@ export class TestClient {
     return this.next('error', timeoutMs);
   }
 
-  /** True when no frame of `type` arrives within `ms`. */
-  async none(type: Frame['type'], ms = 150): Promise<boolean> {
-    await sleep(ms);
+  /**
+   * Round-trips a marker ping: resolves once the server has answered it, so every frame the server
+   * sent this client before handling the ping has arrived. Pings are answered at once, in order
+   * with the signals of the same connection (not after its queued join, meta or leave).
+   */
+  async settled(timeoutMs = 3000): Promise<void> {
+    const id = `marker-${++this.markers}`;
+    this.send({ type: 'ping', id });
+    await this.next('pong', timeoutMs, (f) => f.re === id);
+  }
+
+  /**
+   * True when no frame of `type` has arrived by the time the server answers a marker ping
+   * (settled()): no sleep, the later pong proves that nothing was sent before it. The caller first
+   * waits for a frame proving that the server has handled the cause (e.g. a relay's delivery to
+   * another member), so the frame asserted absent would have been sent before the marker.
+   */
+  async none(type: Frame['type']): Promise<boolean> {
+    await this.settled();
     return !this.frames.some((f) => f.type === type);
   }
 

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mustFind } from './requires.js';
+import { until } from './within.js';
 
 function tmux(socket: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -24,6 +25,11 @@ export interface TtyOptions {
   rows?: number;
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /**
+   * Lines of scrollback screen() includes, wrapped lines joined (a long log line reads as one);
+   * default 0: the visible screen as drawn.
+   */
+  history?: number;
 }
 
 /** One command on a terminal. Always close() it (afterEach). */
@@ -33,6 +39,7 @@ export class Tty {
   private constructor(
     private readonly socket: string,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly history: number,
   ) {}
 
   /** Starts `argv` (a program and its arguments) on a fresh terminal. */
@@ -45,7 +52,7 @@ export class Tty {
     // The shell traps (not ignores: the command must get default dispositions) INT and QUIT,
     // so a Ctrl-C meant for the command does not end the shell before it prints the exit code.
     const script = `trap : INT QUIT; cd ${quote(options.cwd ?? process.cwd())} && ${argv.map(quote).join(' ')}; echo "[exit $?]"; exec sleep 600`;
-    const tty = new Tty(socket, env);
+    const tty = new Tty(socket, env, options.history ?? 0);
     await tmux(socket, ['new-session', '-d', '-s', 'main', '-x', String(options.columns ?? 120), '-y', String(options.rows ?? 30), 'sh', '-c', script], env);
     return tty;
   }
@@ -63,20 +70,19 @@ export class Tty {
 
   /** The visible screen, trailing blank lines dropped. */
   async screen(): Promise<string> {
-    const out = await tmux(this.socket, ['capture-pane', '-p', '-t', 'main'], this.env);
+    const scrollback = this.history > 0 ? ['-J', '-S', String(-this.history)] : [];
+    const out = await tmux(this.socket, ['capture-pane', '-p', ...scrollback, '-t', 'main'], this.env);
     return out.replace(/\s+$/, '');
   }
 
   /** Waits until the screen matches `test`; returns the screen. Bounded by `ms`. */
   async waitFor(test: RegExp, ms: number, what = String(test)): Promise<string> {
-    const deadline = Date.now() + ms;
     let last = '';
-    for (;;) {
-      last = await this.screen();
-      if (test.test(last)) return last;
-      if (Date.now() > deadline) throw new Error(`terminal: timed out after ${ms} ms waiting for ${what}; screen:\n${last}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // A terminal announces nothing: its screen is re-read until it shows `test`.
+    await until(async () => test.test((last = await this.screen())), ms, what, 100).catch((err: Error) => {
+      throw new Error(`terminal: ${err.message}; screen:\n${last}`);
+    });
+    return last;
   }
 
   /** Waits for the command to end; returns its exit code. */

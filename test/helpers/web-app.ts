@@ -5,7 +5,8 @@
  * toggle buttons. One browser per test file; one context per page (its own storage). Every wait
  * is bounded; every request a page makes is recorded.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchHeadless } from './chromium.js';
 
 /** Chromium flags: those of the contract (fake devices, no permission prompt). */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
@@ -16,7 +17,7 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking',
  */
 export function launchChromium(options: { prompts?: boolean } = {}): Promise<Browser> {
   const args = options.prompts === true ? CHROMIUM_ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream') : CHROMIUM_ARGS;
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, timeout: 20_000, args });
+  return launchHeadless(args);
 }
 
 /** One page of the app in its own context. */

@@ -1,25 +1,11 @@
 /**
- * Shared pieces of the werift interop tests: bounded waits, in-order transfers over any
- * BenchChannel, and a headless Chromium peer driven through playwright-core.
+ * Shared pieces of the werift interop tests: in-order transfers over any BenchChannel, and a
+ * headless Chromium peer driven through playwright-core.
  */
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
-import { mustFind } from './requires.js';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openServedPage, type ServedPage } from './chromium.js';
+import { within } from './within.js';
 import type { BenchChannel, BenchPeer } from '../../bench/werift-engines.js';
-
-/** Rejects when `p` does not settle within `ms`. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** Connects offerer -> answerer (non-trickle) and resolves both open channels. */
 export async function connectPair(offerer: BenchPeer, answerer: BenchPeer): Promise<[BenchChannel, BenchChannel]> {
@@ -62,38 +48,23 @@ export async function sendSequence(channel: BenchChannel, count: number, size: n
 
 /** A page served from http://127.0.0.1 with one RTCPeerConnection and one data channel. */
 export class ChromiumPeer {
-  private constructor(
-    private readonly browser: Browser,
-    private readonly server: Server,
-    readonly page: Page,
-  ) {}
+  private constructor(private readonly served: ServedPage) {}
 
-  /** Launches Debian's chromium (found on PATH; suites declare requires('chromium')) headless and opens the test page. */
+  get page(): Page {
+    return this.served.page;
+  }
+
+  /** Launches Chromium (test/helpers/chromium.ts) and opens the test page. */
   static async launch(): Promise<ChromiumPeer> {
-    const server = createServer((_req, res) => {
+    const served = await openServedPage((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<!doctype html><title>werift interop</title>');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: mustFind('chromium'),
-        headless: true,
-        timeout: 20_000,
-        args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--allow-loopback-in-peer-connection'],
-      });
-      const context = await browser.newContext();
-      // With camera/microphone granted Chromium exposes host candidates instead of mDNS names.
-      await context.grantPermissions(['camera', 'microphone'], { origin });
-      const page = await context.newPage();
-      await page.goto(origin, { timeout: 10_000 });
-      await page.evaluate(BROWSER_SETUP);
-      return new ChromiumPeer(browser, server, page);
+      await within(served.page.evaluate(BROWSER_SETUP), 10_000, 'the test page set up');
+      return new ChromiumPeer(served);
     } catch (error) {
-      await browser?.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
       throw error;
     }
   }
@@ -119,9 +90,8 @@ export class ChromiumPeer {
   async send(count: number, size: number): Promise<void> {
     await within(this.page.evaluate(`window.t.send(${count}, ${size})`), 30_000, 'chromium send');
   }
-  async close(): Promise<void> {
-    await this.browser.close().catch(() => undefined);
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.served.close();
   }
 }
 

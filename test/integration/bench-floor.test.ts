@@ -37,9 +37,16 @@ describe('the floor relay', () => {
     expect(await b.next((m) => m.type === 'signal')).toEqual(frame);
     b.send({ type: 'signal', data: { hello: true } });
     expect(await a.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: { hello: true } });
-    // Nothing crossed rooms and nothing came back to its sender.
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing came back to its sender: an echo of a's signal would have reached a before b's.
     expect(a.pending()).toEqual([]);
+    // Nothing crossed rooms: a later marker from c's room-mate arrives after anything relayed to c
+    // while a's signal was handled (the floor relays as it reads).
+    const d = await connect(floor.url);
+    sockets.push(d);
+    d.send({ type: 'join', room: 'other' });
+    await d.next((m) => m.type === 'joined');
+    d.send({ type: 'signal', data: 'marker' });
+    expect(await c.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: 'marker' });
     expect(c.pending()).toEqual([]);
   });
 

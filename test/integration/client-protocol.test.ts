@@ -8,6 +8,7 @@ import { SignalClient, type SignalClientOptions } from '../../src/client/index.j
 import { isSigctlError, type SigctlError } from '../../src/protocol/errors.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startPeerTestServer } from '../helpers/peer-server.js';
+import { RecordingClock } from '../helpers/clock.js';
 import { nextEvent, within } from '../helpers/peer-timeout.js';
 
 let server: SignalingServer | undefined;
@@ -68,7 +69,12 @@ describe('SignalClient protocol', () => {
     expect(updated.peer.meta).toEqual({ video: true });
     expect((await seen)[0].peer.meta).toEqual({ video: true });
 
-    expect(await within(a.ping(), 3_000, 'pong')).toBeGreaterThanOrEqual(0);
+    // The round trip is timed inside the call: no longer than the call as the test saw it.
+    const before = performance.now();
+    const rtt = await within(a.ping(), 3_000, 'pong');
+    const call = performance.now() - before;
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(rtt).toBeLessThanOrEqual(call);
 
     const left = nextEvent(a, 'peer-left', 3_000);
     await within(b.leave(), 3_000, 'leave');
@@ -130,7 +136,8 @@ describe('SignalClient protocol', () => {
 
   it('close() is idempotent, sends leave, and never reconnects', async () => {
     server = await startPeerTestServer();
-    const a = client({ reconnect: { baseMs: 10 } });
+    const clock = new RecordingClock();
+    const a = client({ reconnect: { baseMs: 10 }, clock });
     const b = client();
     await Promise.all([a.connect(), b.connect()]);
     await a.join({ room: 'bye' });
@@ -140,7 +147,8 @@ describe('SignalClient protocol', () => {
     a.on('state', (to) => states.push(to));
     await Promise.all([a.close(), a.close()]);
     expect((await left)[0].reason).toBe('leave');
-    await new Promise((r) => setTimeout(r, 100));
+    // Never reconnects: no timer of a's is pending (a reconnect would be one).
+    expect(clock.pending).toBe(0);
     expect(a.state).toBe('closed');
     expect(states).toEqual(['closed']);
   });

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SignalClient, type SignalClientOptions } from '../../src/client/index.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startDropProxy, startPeerTestServer, type DropProxy } from '../helpers/peer-server.js';
+import { RecordingClock } from '../helpers/clock.js';
 import { nextEvent, within } from '../helpers/peer-timeout.js';
 
 let server: SignalingServer | undefined;
@@ -86,7 +87,8 @@ describe('SignalClient reconnect', () => {
   it('does not reconnect after a deliberate leave', async () => {
     server = await startPeerTestServer();
     proxy = await startDropProxy(server.url);
-    const a = client(proxy.url, { reconnect: { baseMs: 10, maxAttempts: 5 } });
+    const clock = new RecordingClock();
+    const a = client(proxy.url, { reconnect: { baseMs: 10, maxAttempts: 5 }, clock });
     await a.connect();
     await a.join({ room: 'leaving' });
     await a.leave();
@@ -95,7 +97,8 @@ describe('SignalClient reconnect', () => {
     const closed = nextEvent(a, 'closed', 3_000);
     proxy.dropAll();
     await closed;
-    await within(new Promise((r) => setTimeout(r, 100)), 1_000, 'a pause');
+    // No reconnect is scheduled (it would be a pending timer), none happened.
+    expect(clock.pending).toBe(0);
     expect(reconnects).toBe(0);
     expect(a.state).toBe('closed');
   });

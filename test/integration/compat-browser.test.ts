@@ -4,12 +4,10 @@
  * dialect, the peer answers in it, and the page's data channel gets its message echoed.
  */
 import { createReadStream } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openServedPage, type ServedPage } from '../helpers/chromium.js';
 import { startCli, stopAll } from '../helpers/peer-cli.js';
 import { Resources, startTestServer, within } from '../helpers/server-harness.js';
 import { requires } from '../helpers/requires.js';
@@ -48,13 +46,10 @@ window.call = async (wsUrl, room) => {
 </script>`;
 
 const res = new Resources();
-let browser: Browser | undefined;
-let pageServer: Server | undefined;
+let served: ServedPage | undefined;
 afterEach(async () => {
-  await browser?.close();
-  browser = undefined;
-  await new Promise<void>((resolve) => (pageServer === undefined ? resolve() : pageServer.close(() => resolve())));
-  pageServer = undefined;
+  await served?.close();
+  served = undefined;
   await stopAll();
   await res.closeAll();
 });
@@ -65,7 +60,7 @@ describe('a legacy STOMP page in Chromium', requires('chromium'), () => {
   const echo = startCli(['peer', '--room', 'browser-legacy', '--url', server.url, '--echo', '--json', '--timeout', '60']);
   await echo.waitForLine((l) => l.includes('"type":"joined"'), 20_000, 'sigctl peer joined');
 
-  pageServer = createServer((req, resp) => {
+  served = await openServedPage((req, resp) => {
     if (req.url === '/stomp.umd.min.js') {
       resp.writeHead(200, { 'content-type': 'text/javascript' });
       createReadStream(STOMP_BUNDLE).pipe(resp);
@@ -74,19 +69,7 @@ describe('a legacy STOMP page in Chromium', requires('chromium'), () => {
       resp.end(PAGE);
     }
   });
-  await new Promise<void>((resolve) => pageServer!.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    timeout: 20_000,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--allow-loopback-in-peer-connection'],
-  });
-  const context = await browser.newContext();
-  // With camera/microphone granted Chromium offers host candidates instead of mDNS names.
-  await context.grantPermissions(['camera', 'microphone'], { origin });
-  const page = await context.newPage();
-  await page.goto(origin, { timeout: 10_000 });
+  const page = served.page;
   const echoed = await within(page.evaluate<string>(`window.call(${JSON.stringify(server.url)}, 'browser-legacy')`), 40_000, 'the page call').catch((e: unknown) => {
     throw new Error(`${String(e)}\nsigctl peer said:\n${echo.lines.join('\n')}\n${echo.stderr}`);
   });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RTCDataChannel } from 'werift';
 import type { PeerLink } from '../../src/peer/link.js';
 import { pipeLinks, type Pipe } from '../helpers/peer-pipe.js';
-import { nextEvent, until, within } from '../helpers/peer-timeout.js';
+import { nextEvent, until } from '../helpers/peer-timeout.js';
 
 let pipes: Pipe[] = [];
 const track = (p: Pipe): Pipe => {
@@ -74,21 +74,10 @@ describe('PeerLink (pairwise, no server)', () => {
     );
     p.a.start();
     // Wait until a's candidates have gone out (and reached b before the offer).
-    await within(
-      new Promise<void>((resolve) => {
-        const t = setInterval(() => {
-          if (p.aToB.some((d) => typeof d === 'object' && d !== null && 'candidate' in d && (d).candidate === null)) {
-            clearInterval(t);
-            resolve();
-          }
-        }, 10);
-      }),
-      10_000,
-      'end of candidates from a',
-    );
-    // Deliver a's candidates to b ahead of the offer, as a reordering network path would.
+    await until(() => p.aToB.some((d) => typeof d === 'object' && d !== null && 'candidate' in d && (d).candidate === null), 10_000, 'end of candidates from a', 10);
+    // Deliver a's candidates to b ahead of the offer, as a reordering network path would. No pause
+    // needed: b applies signals in the order they reach it, so the candidates are handled first.
     expect(p.aToB[0]).toMatchObject({ description: { type: 'offer' } });
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const open = Promise.all([nextEvent(p.a, 'channel-open', 15_000), nextEvent(p.b, 'channel-open', 15_000)]);
     release?.();
     await open;

@@ -8,6 +8,7 @@ import type { SignalingServer } from '../../src/server/index.js';
 import { startDropProxy, startPeerTestServer, type DropProxy } from '../helpers/peer-server.js';
 import { connectedPeers, roundTrip, SessionPool } from '../helpers/peer-sessions.js';
 import { nextEvent, within } from '../helpers/peer-timeout.js';
+import { TestClient } from '../helpers/server-harness.js';
 
 let server: SignalingServer | undefined;
 let proxy: DropProxy | undefined;
@@ -114,8 +115,17 @@ describe('PeerSession with a real server', () => {
     );
     expect(err).toMatchObject({ code: 'NO_RELAY_CANDIDATES' });
     expect(String((err as Error).message)).toMatch(/TURN/);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(joinedSeen).toBe(0);
+    // A member joining after the refusal is the first the watcher sees: the refused one never joined.
+    const seen = nextEvent(other, 'peer-joined', 5_000);
+    const marker = await TestClient.connect(server.url);
+    try {
+      marker.send({ type: 'join', room: 'relay', name: 'marker' });
+      await marker.next('joined');
+      expect((await seen)[0].name).toBe('marker');
+    } finally {
+      await marker.close();
+    }
+    expect(joinedSeen).toBe(1);
   });
 
   it('rejoins with a new id when the resume grace has passed, and renegotiates with the room', async () => {

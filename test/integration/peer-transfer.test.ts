@@ -72,32 +72,23 @@ describe('peer program', () => {
     await within(nextEvent(echo.run.session, 'joined', 5_000), 6_000, 'echo joined');
     const client = pool.create('echo', { name: 'client' });
     const connected = connectedPeers(client, 1, 15_000);
+    // Subscribed before start: the channel may open before the connection is reported.
+    const opened = nextEvent(client, 'channel-open', 15_000);
     await client.start();
     const [peer] = await connected;
-    const channel = await within(
-      (async () => {
-        for (;;) {
-          const ch = client.channel(peer.peer);
-          if (ch !== undefined) return ch;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })(),
-      5_000,
-      'client channel',
-    );
+    const [{ channel, peer: channelPeer }] = await opened;
+    expect(channelPeer).toBe(peer.peer);
     const back: string[] = [];
-    client.on('message', (m) => back.push(m.data.toString()));
+    const threeBack = new Promise<void>((resolve) => {
+      client.on('message', (m) => {
+        if (back.push(m.data.toString()) === 3) resolve();
+      });
+    });
     for (const text of ['one', 'two', 'three']) channel.send(text);
     channel.send(Buffer.from([1, 2, 3]));
     const summary = await within(done, 10_000, 'echo to stop after 3');
     expect(summary).toMatchObject({ reason: 'count', messagesIn: 3, messagesOut: 3 });
-    await within(
-      (async () => {
-        while (back.length < 3) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      5_000,
-      'echoes',
-    );
+    await within(threeBack, 5_000, 'echoes');
     expect(back.slice(0, 3)).toEqual(['one', 'two', 'three']);
     expect(echo.events.filter((e) => e.type === 'message').map((e) => (e.type === 'message' ? e.text : undefined))).toEqual(['one', 'two', 'three']);
   });

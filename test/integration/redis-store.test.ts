@@ -7,6 +7,7 @@ import { RedisKeys } from '../../src/store/redis-keys.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Envelope, MemberRecord } from '../../src/store/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { until } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 let redis: RedisProcess;
@@ -27,16 +28,6 @@ async function node(id: string, heartbeatMs = 3_000, logger?: Logger): Promise<R
 
 function member(id: string, nodeId: string): MemberRecord {
   return { id, name: `n-${id}`, meta: { list: [], nested: { a: 1 } }, node: nodeId };
-}
-
-async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await delay(25);
-  }
 }
 
 describe('RedisStore', requires('redis-server'), () => {
@@ -95,7 +86,7 @@ describe('RedisStore', requires('redis-server'), () => {
     await a!.join('r', member('ma', 'a'), 2);
     await b!.join('r', member('mb', 'b'), 2);
     await a!.publish({ room: 'r', to: 'mb', frame: '{"type":"signal"}', origin: 'a' });
-    await until(() => (got.b!.length === 1 ? true : undefined), 2_000);
+    await until(() => got.b!.length === 1, 2_000, 'the envelope on b');
     await delay(100);
     expect(got.a).toHaveLength(0);
     expect(got.c).toHaveLength(0);
@@ -132,7 +123,7 @@ describe('RedisStore', requires('redis-server'), () => {
       await raw.close();
     }
     await b.publish({ room: 'r', to: 'ma', frame: '{"type":"signal"}', origin: 'b' });
-    await until(() => (got.length === 1 ? true : undefined), 2_000);
+    await until(() => got.length === 1, 2_000, 'the valid envelope');
     expect(got[0]).toMatchObject({ room: 'r', to: 'ma', frame: '{"type":"signal"}', origin: 'b' });
     expect(lines.filter((l) => l.code === 'INTERNAL' && l.msg === 'dropped a malformed envelope from Redis')).toHaveLength(4);
   });
@@ -183,7 +174,7 @@ describe('RedisStore', requires('redis-server'), () => {
     await b!.publish({ room: 'r', moved: 'm', frame: '', origin: 'b' });
     await delay(200);
     await redis.restart();
-    await until(async () => ((await a!.members('r').catch(() => [])).length === 1 && a!.healthy && b!.healthy ? true : undefined), 10_000);
+    await until(async () => (await a!.members('r').catch(() => [])).length === 1 && a!.healthy && b!.healthy, 10_000, 'both stores healthy with the member back');
     await delay(300);
     expect((await b!.members('r')).map((m) => `${m.id}@${m.node}`)).toEqual(['m@b']);
   });
@@ -203,7 +194,7 @@ describe('RedisStore', requires('redis-server'), () => {
     clients.heartbeatTimer.close();
     clients.cmd.destroy();
     clients.sub.destroy();
-    await until(() => (reaped.length > 0 ? true : undefined), 3_000);
+    await until(() => reaped.length > 0, 3_000, 'a reaped member');
     expect(reaped).toEqual(['r/dm/1']);
     expect((await survivor.members('r')).map((m) => m.id)).toEqual(['sm']);
     expect((await survivor.nodes()).map((n) => n.id)).toEqual(['s']);
@@ -216,7 +207,7 @@ describe('RedisStore', requires('redis-server'), () => {
     const health: string[] = [];
     a.onHealth((h) => health.push(h));
     await redis.restart();
-    await until(() => (health.includes('down') && a.healthy ? true : undefined), 10_000);
+    await until(() => health.includes('down') && a.healthy, 10_000, 'down, then healthy again');
     expect(health[0]).toBe('down');
     expect(health[health.length - 1]).toBe('up');
     // The restarted Redis was empty: the node put its member back.

@@ -3,7 +3,7 @@
  * exceed capacity, ready goes out exactly once per 1 -> 2, and no relayed message is lost or doubled.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Resources, sleep, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
 
 describe('server capacity under concurrency', () => {
   const res = new Resources();
@@ -35,7 +35,9 @@ describe('server capacity under concurrency', () => {
       const readies = await Promise.all(members.map((m) => m.c.next('ready', 5000)));
       expect(readies[0]).toEqual(readies[1]);
     }
-    await sleep(100);
+    // Every join has been answered, so a second ready would already be on its way: each member's
+    // marker ping is answered after it.
+    await within(Promise.all(joined.map((o) => o.c.settled(10_000))), 15_000, 'every member settled');
     for (const o of joined) expect(o.c.frames.filter((f) => f.type === 'ready')).toHaveLength(0);
     expect(await s.metrics()).toMatch(/^sigctl_members 100$/m);
 
@@ -75,7 +77,8 @@ describe('server capacity under concurrency', () => {
         for (let k = 0; k < N; k++) expect((await c.next('signal', 5000)).data).toEqual({ k });
       }
     }
-    await sleep(100);
+    // Both members' marker pings are answered after every relay of the signals they sent before it.
+    await within(Promise.all(pairs.flatMap(({ a, b }) => [a.settled(), b.settled()])), 10_000, 'every member settled');
     for (const { a, b } of pairs) expect([...a.frames, ...b.frames].filter((f) => f.type === 'signal')).toHaveLength(0);
   });
 });

@@ -87,7 +87,7 @@ describe('server errors and limits', () => {
     const c3 = await connect(s);
     c3.send({ type: 'join', room: 'full', id: 1 });
     expect(await c3.error()).toMatchObject({ code: 'ROOM_FULL', re: 1, message: expect.stringContaining('capacity 2') as string });
-    expect(await a.none('peer-joined', 100)).toBe(true);
+    expect(await a.none('peer-joined')).toBe(true);
     a.send({ type: 'signal', data: { still: 'works' } });
     expect((await b.next('signal')).data).toEqual({ still: 'works' });
     // After a refusal the connection may join elsewhere.

@@ -10,6 +10,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { refusedUpgrade } from '../helpers/auth-http.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { until } from '../helpers/within.js';
 
 /** A raw TCP client that has sent `text` and records what it receives and when it closes. */
 interface RawClient {
@@ -77,22 +78,19 @@ describe('half-sent upgrades (slowloris)', () => {
     // Once they go, the address may connect again.
     for (const c of held) c.socket.destroy();
     await within(Promise.all(held.map((c) => c.closed)), 5000, 'the held sockets to close');
-    const ok = await within(
-      (async () => {
-        for (;;) {
-          try {
-            return res.client(await TestClient.connect(s.url));
-          } catch {
-            // The server may not have seen every close yet.
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        }
-      })(),
+    // The server may not have seen every close yet: retried, and the retries end with the bound.
+    let ok: TestClient | undefined;
+    await until(
+      async () => {
+        ok = await TestClient.connect(s.url).then((c) => res.client(c), () => undefined);
+        return ok !== undefined;
+      },
       5000,
       'a connection after the pending ones closed',
+      50,
     );
-    ok.send({ type: 'ping', id: 2 });
-    await ok.next('pong');
+    ok!.send({ type: 'ping', id: 2 });
+    await ok!.next('pong');
   });
 
   it('frees the address slot of an upgrade whose handshake timed out while its token was being checked', async () => {

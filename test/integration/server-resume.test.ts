@@ -6,13 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import type { SignalingServer } from '../../src/server/index.js';
-import { Resources, sleep, startTestServer, TestClient } from '../helpers/server-harness.js';
+import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
+import { LogCapture } from '../helpers/server-log.js';
 
 describe('server resume and heartbeat', () => {
   const res = new Resources();
   afterEach(() => res.closeAll());
 
-  const setup = async (overrides: ConfigInput = {}): Promise<SignalingServer> => res.server(await startTestServer(overrides));
+  const setup = async (overrides: ConfigInput = {}, log = new LogCapture()): Promise<SignalingServer> => res.server(await startTestServer(overrides, { logger: log.logger }));
   const connect = async (s: SignalingServer, options = {}): Promise<TestClient> => res.client(await TestClient.connect(s.url, options));
   const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
     const c = await connect(s);
@@ -21,16 +22,19 @@ describe('server resume and heartbeat', () => {
   };
 
   it('resumes with the same id; signals sent meanwhile arrive in order; the others see no leave or join', async () => {
-    const s = await setup({ rooms: { resumeGraceMs: 5000 } });
+    const log = new LogCapture();
+    const s = await setup({ rooms: { resumeGraceMs: 5000 } }, log);
     const { c: a, joined: ja } = await join(s, 'r', { name: 'alice', meta: { v: 1 } });
     const { c: b, joined: jb } = await join(s, 'r');
     await a.next('ready');
     await b.next('ready');
     a.drop();
-    await sleep(100);
+    // The server has seen the drop and holds a's member for resume: signals to it are queued now.
+    await log.next('reserved');
     for (let i = 0; i < 5; i++) b.send({ type: 'signal', to: ja.self.id, data: { i } });
     b.send({ type: 'signal', data: { broadcast: true } });
-    await sleep(50);
+    // The server answers b's marker ping after it has handled (queued) b's signals before it.
+    await b.settled();
 
     const a2 = await connect(s);
     a2.send({ type: 'join', room: 'r', resume: ja.resumeToken, id: 'again' });
@@ -40,9 +44,9 @@ describe('server resume and heartbeat', () => {
     const got = [];
     for (let i = 0; i < 6; i++) got.push((await a2.next('signal')).data);
     expect(got).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }, { broadcast: true }]);
-    expect(await b.none('peer-left', 100)).toBe(true);
-    expect(await b.none('peer-joined', 0)).toBe(true);
-    expect(await b.none('ready', 0)).toBe(true);
+    expect(await b.none('peer-left')).toBe(true);
+    expect(await b.none('peer-joined')).toBe(true);
+    expect(await b.none('ready')).toBe(true);
 
     // Live again: signals flow both ways directly.
     b.send({ type: 'signal', data: 'after' });
@@ -52,13 +56,14 @@ describe('server resume and heartbeat', () => {
   });
 
   it('drops the oldest queued signals beyond rooms.resumeQueueMax and tells the resumed client', async () => {
-    const s = await setup({ rooms: { resumeGraceMs: 5000, resumeQueueMax: 3 } });
+    const log = new LogCapture();
+    const s = await setup({ rooms: { resumeGraceMs: 5000, resumeQueueMax: 3 } }, log);
     const { c: a, joined: ja } = await join(s, 'q');
     const { c: b } = await join(s, 'q');
     a.drop();
-    await sleep(100);
+    await log.next('reserved');
     for (let i = 0; i < 7; i++) b.send({ type: 'signal', data: i });
-    await sleep(50);
+    await b.settled();
     const a2 = await connect(s);
     a2.send({ type: 'join', room: 'q', resume: ja.resumeToken });
     await a2.next('joined');
@@ -92,10 +97,11 @@ describe('server resume and heartbeat', () => {
   });
 
   it('RESUME_FAILED for an unknown token or another room', async () => {
-    const s = await setup();
+    const log = new LogCapture();
+    const s = await setup({}, log);
     const { c: a, joined: ja } = await join(s, 'x1');
     a.drop();
-    await sleep(100);
+    await log.next('reserved');
     const c = await connect(s);
     c.send({ type: 'join', room: 'x2', resume: ja.resumeToken });
     expect((await c.error()).code).toBe('RESUME_FAILED');
@@ -118,7 +124,7 @@ describe('server resume and heartbeat', () => {
     a2.send({ type: 'join', room: 's', resume: ja.resumeToken });
     expect(await a2.next('joined')).toMatchObject({ resumed: true, self: ja.self });
     expect((await a.waitClosed()).code).toBe(CloseCode.REPLACED);
-    expect(await b.none('peer-left', 150)).toBe(true);
+    expect(await b.none('peer-left')).toBe(true);
     b.send({ type: 'signal', data: 'to-new' });
     expect((await a2.next('signal')).data).toBe('to-new');
   });
@@ -129,11 +135,13 @@ describe('server resume and heartbeat', () => {
     const mute = await connect(s, { autoPong: false });
     mute.send({ type: 'join', room: 'hb' });
     const jm = await mute.next('joined');
-    // A responsive client survives many heartbeat periods.
-    await sleep(450);
-    expect(a.ws.readyState).toBe(a.ws.OPEN);
+    let pingsToA = 0;
+    a.ws.on('ping', () => pingsToA++);
     const closed = await mute.waitClosed(3000);
     expect(closed.code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+    // A responsive client survives the heartbeats that closed the mute one: pinged, and still open.
+    expect(pingsToA).toBeGreaterThanOrEqual(1);
+    expect(a.ws.readyState).toBe(a.ws.OPEN);
     // Reserved first (no immediate leave), then timed out.
     expect(await a.next('peer-left', 3000)).toMatchObject({ peer: jm.self.id, reason: 'timeout' });
   });
@@ -156,7 +164,10 @@ describe('server resume and heartbeat', () => {
     }, 20);
     try {
       expect((await sender.waitClosed(3000)).code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
-      await sleep(300);
+      // Two more heartbeat periods pass while chatty talks: an idle, mute client opened now is
+      // closed after them (the event that stands for the time passing), and chatty is still open.
+      const idle = await connect(s, { autoPong: false });
+      expect((await idle.waitClosed(3000)).code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
       expect(chatty.ws.readyState).toBe(chatty.ws.OPEN);
     } finally {
       clearInterval(timer);

@@ -9,7 +9,9 @@ import { RedisStore } from '../../src/store/redis.js';
 import type { MemberRecord, Store } from '../../src/store/store.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-sentinel.js';
+import { createClient } from 'redis';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { until, within } from '../helpers/within.js';
 import { requires, type Program } from '../helpers/requires.js';
 
 interface Factory {
@@ -20,6 +22,8 @@ interface Factory {
   teardown?: () => Promise<void>;
   /** A fresh store (its own key space) for node `nodeId`, sharing state with others from the same test. */
   create: (nodeId: string, space: string) => Promise<Store>;
+  /** Connections held open to the backing service by clients other than the test's own (0 without one). */
+  backendConnections: () => Promise<number>;
 }
 
 let redis: RedisProcess | undefined;
@@ -39,6 +43,7 @@ const factories: Factory[] = [
       }
       return Promise.resolve(s);
     },
+    backendConnections: () => Promise.resolve(0),
   },
   {
     name: 'redis',
@@ -53,6 +58,17 @@ const factories: Factory[] = [
       const s = new RedisStore({ url: redis!.url, keyPrefix: `contract:${space}:`, nodeId, heartbeatMs: 1000 });
       await s.start();
       return s;
+    },
+    backendConnections: async () => {
+      const probe = createClient({ url: redis!.url });
+      await within(probe.connect(), 3_000, 'a probe connection to redis-server');
+      try {
+        // Every line of CLIENT LIST is one open connection; the probe's own is not counted.
+        const list = await within(probe.sendCommand<string>(['CLIENT', 'LIST']), 3_000, 'CLIENT LIST');
+        return list.trim().split('\n').length - 1;
+      } finally {
+        probe.destroy();
+      }
     },
   },
   {
@@ -70,6 +86,8 @@ const factories: Factory[] = [
       await s.start();
       return s;
     },
+    // Spread over several redis-server processes: only the bounded closes are checked.
+    backendConnections: () => Promise.resolve(0),
   },
   {
     name: 'redis sentinel',
@@ -86,6 +104,8 @@ const factories: Factory[] = [
       await s.start();
       return s;
     },
+    // Spread over several redis-server processes: only the bounded closes are checked.
+    backendConnections: () => Promise.resolve(0),
   },
 ];
 
@@ -203,11 +223,18 @@ describe(`Store contract: ${factory.name}`, requires(...(factory.needs ?? [])), 
     expect(await s.drainQueue('q', 'a')).toEqual({ frames: [], dropped: 0 });
   });
 
-  it('close is idempotent', async () => {
+  it('close is idempotent: concurrent and repeated closes resolve, and the backend connections are released', async () => {
     fresh();
+    const before = await factory.backendConnections();
     const s = await open();
-    await s.close();
-    await s.close();
+    await s.join('c', member('a'), 2);
+    const held = (await factory.backendConnections()) - before;
+    if (factory.needs?.includes('redis-server')) expect(held).toBeGreaterThan(0);
+    await within(Promise.all([s.close(), s.close()]), 5_000, 'two concurrent closes');
+    await within(s.close(), 5_000, 'a third close');
+    // A server drops a connection a moment after the client closed it: wait for the count, bounded.
+    await until(async () => (await factory.backendConnections()) === before, 5_000, `the ${held} backend connection(s) to close`);
+    expect(await factory.backendConnections()).toBe(before);
   });
 });
 }

@@ -6,7 +6,8 @@ import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
 import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { getJson } from '../helpers/auth-http.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
-import { connectPair, gatherCandidates, makePeer, selectedPairTypes, within } from '../helpers/auth-werift.js';
+import { connectPair, gatherCandidates, makePeer, selectedPairTypes } from '../helpers/auth-werift.js';
+import { within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -41,7 +42,7 @@ describe('TURN REST credentials against coturn', requires('turnserver'), () => {
     const { channelA, channelB } = await connectPair(a, b, 20_000);
     const got = new Promise<string>((resolve) => channelB.onMessage.subscribe((m) => resolve(m.toString())));
     channelA.send('through the relay');
-    expect(await within(5_000, 'message over the relay', got)).toBe('through the relay');
+    expect(await within(got, 5_000, 'message over the relay')).toBe('through the relay');
     expect(selectedPairTypes(a)).toEqual({ local: 'relay', remote: 'relay' });
     expect(selectedPairTypes(b)).toEqual({ local: 'relay', remote: 'relay' });
   });

@@ -8,7 +8,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNdcPeer, createWeriftPeer } from '../../bench/werift-engines.js';
 import type { BenchChannel } from '../../bench/werift-engines.js';
 import { applyWeriftPatches, WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
-import { ChromiumPeer, collect, connectPair, sendSequence, within } from '../helpers/werift-interop.js';
+import { ChromiumPeer, collect, connectPair, sendSequence } from '../helpers/werift-interop.js';
+import { within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 const TINY = 1000;
@@ -113,7 +114,7 @@ describe('werift with runtime patches <-> headless Chromium', requires('chromium
     const chrome = track(await ChromiumPeer.launch());
     const w = track(createWeriftPeer());
     const offer = await within(w.offer(), 10_000, 'werift offer');
-    await w.accept(await chrome.answer(offer));
+    await within(w.accept(await chrome.answer(offer)), 10_000, 'werift accept');
     const channel = await within(w.channel, 15_000, 'werift channel');
     await chrome.open();
     await chromiumRoundTrip(chrome, channel);

@@ -9,7 +9,8 @@ import { applyWeriftPatches } from '../../src/peer/patches/index.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { DataChunkLike, SctpLike } from '../../src/peer/patches/internals.js';
 import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
-import { connectPair, within } from '../helpers/werift-interop.js';
+import { connectPair } from '../helpers/werift-interop.js';
+import { within } from '../helpers/within.js';
 
 const MESSAGES = 240;
 const SIZE = 16 * 1024;

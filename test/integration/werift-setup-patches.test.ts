@@ -18,7 +18,7 @@ import { WERIFT_PATCH_NAMES } from '../../src/peer/patches/index.js';
 import { nativePublicKey, nativeSharedSecret } from '../../src/peer/patches/p256-native.js';
 import { bindableHostAddress, hostBindOptions } from '../../src/peer/patches/host-bind.js';
 import { EARLY_DTLS_BYTES, EARLY_DTLS_DATAGRAMS, keepEarlyRecord } from '../../src/peer/patches/dtls-early-records.js';
-import { within } from '../helpers/werift-interop.js';
+import { within } from '../helpers/within.js';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
