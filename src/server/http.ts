@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/principal.js';
 import { httpStatus, isSigctlError, type ErrorCode } from '../protocol/errors.js';
 import type { IceServer } from '../protocol/messages.js';
+import { serveAdmin, type AdminRoute } from './admin.js';
 import type { ServerMetrics } from './metrics.js';
 import { redactRequestUrl } from './redact.js';
 import type { WebApp } from './web.js';
@@ -32,6 +33,8 @@ export interface HttpContext {
   wsPath: string;
   /** The browser app (./web.ts) when `web.enabled`; tried for paths no endpoint answers. */
   web?: WebApp | undefined;
+  /** The admin API (./admin.ts): /v1/rooms and below, any method. */
+  admin?: readonly AdminRoute[] | undefined;
 }
 
 /** Writes a JSON response. */
@@ -60,6 +63,7 @@ export function authStatus(code: ErrorCode): number {
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', ctx.baseUrl());
+    if (ctx.admin !== undefined && (await serveAdmin(ctx.admin, req, res, url))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       sendError(res, 'METHOD_NOT_ALLOWED', `method ${req.method ?? '?'} not allowed`);

@@ -27,6 +27,8 @@ import { createRequestHandler } from './http.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { guardConnections } from './handshake.js';
 import { Hub } from './hub.js';
+import { adminRoutes, type RoomControl } from './admin.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionCounter } from './rate-limit.js';
 import { createClientAddress } from './client-address.js';
@@ -97,7 +99,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   let boundPort = config.port;
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined;
 
-  const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining });
+  // Room events to the configured webhook receivers (docs/operations.md), closed in close().
+  const webhooks = config.webhooks.length === 0 ? undefined : new WebhookDispatcher({ receivers: config.webhooks, node: store.nodeId, capacity: (room) => store.capacity(room), logger, registry: metrics.registry });
+  const hub = new Hub({ config, store, metrics, logger, now, isDraining: () => draining, ...(webhooks === undefined ? {} : { events: webhooks.sink }) });
   const startedAt = now();
   // The URL other nodes' clients are sent to: publicUrl, else the listen URL (useless on a wildcard host).
   const nodeUrl = (): string | undefined => config.publicUrl ?? (/^(0\.0\.0\.0|::|\[::\])$/.test(config.host) ? undefined : wsUrl());
@@ -123,6 +127,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   } catch (err) {
     offHealth();
     hub.close();
+    webhooks?.close();
     if (ownStore) await store.close();
     throw new SigctlError('LISTEN_FAILED', `cannot load TLS files: ${(err as Error).message}`, { cause: err });
   }
@@ -147,6 +152,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       },
       baseUrl: () => new URL(httpUrl()),
       wsPath: config.path,
+      // Until issue 12's hub (kick, closeRoom) is merged this hub may have no operator controls.
+      admin: adminRoutes({ authenticator, store, now, control: typeof (hub as Partial<RoomControl>).kick === 'function' ? (hub as unknown as RoomControl) : undefined }),
       nodes: () => (store.nodes !== undefined ? store.nodes() : Promise.resolve([{ id: store.nodeId, ...load(), startedAt, updatedAt: now() }])),
       web,
     }),
@@ -311,6 +318,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     clearInterval(loadTimer);
     offHealth();
     hub.close();
+    webhooks?.close();
     if (ownStore) await store.close();
     throw err;
   });
@@ -326,6 +334,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       clearInterval(loadTimer);
       offHealth();
       hub.close();
+      webhooks?.close();
       await stun.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownStore) await store.close();
@@ -352,6 +361,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       hub.close();
       server.closeAllConnections();
       await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), stun?.close()]);
+      // Events of the last leaves get a moment to go out; then what is left is dropped (counted).
+      await webhooks?.drain(1000);
+      webhooks?.close();
       if (ownStore) await store.close();
       logger.info({ event: 'closed' }, 'server closed');
     })();

@@ -23,12 +23,13 @@ import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
 import type { Meta } from '../protocol/messages.js';
+import { RedisAdmin } from './redis-admin.js';
 import { RedisCommands } from './redis-commands.js';
 import { DeadlineError, withDeadline } from './redis-deadline.js';
 import { RedisKeys } from './redis-keys.js';
 import { NodeLiveness, type ReapedMember } from './redis-liveness.js';
 import { recover, type RecoveryHost } from './redis-recovery.js';
-import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
+import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, RoomDetail, RoomPage, Store, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -64,6 +65,7 @@ export class RedisStore implements Store {
   private readonly cmd: RedisClientType;
   private readonly sub: RedisClientType;
   private readonly db: RedisCommands;
+  private readonly admin: RedisAdmin;
   private readonly heartbeatMs: number;
   private readonly connectTimeoutMs: number;
   private readonly timeoutMs: number;
@@ -107,6 +109,7 @@ export class RedisStore implements Store {
     this.cmd = createClient({ url: options.url, socket, disableOfflineQueue: true });
     this.sub = this.cmd.duplicate();
     this.db = new RedisCommands(this.cmd, this.keys, this.timeoutMs);
+    this.admin = new RedisAdmin(this.cmd, this.keys, this.timeoutMs);
     this.liveness = new NodeLiveness({ db: this.db, nodeId: this.nodeId, heartbeatMs: this.heartbeatMs, now: this.now, logger: this.logger });
     // Listed with its public URL from the first heartbeat on, before the server reports its load.
     this.liveness.load = { connections: 0, rooms: 0, url: options.publicUrl };
@@ -351,6 +354,8 @@ export class RedisStore implements Store {
         if (local) await this.unsubscribeRoom(room);
         return result;
       }
+      // Join times are for the admin API only: written after the join, never waited for.
+      this.admin.joined(room, member.id, this.now(), result.peers.length === 0).catch(() => undefined);
       if (local) {
         const already = this.held.get(room)?.has(member.id) === true;
         this.hold(room, member, result.capacity);
@@ -370,7 +375,9 @@ export class RedisStore implements Store {
     if (wasHeld) await this.unsubscribeRoom(room).catch(() => undefined);
     this.assertUp();
     try {
-      return await this.db.leave(room, memberId, '');
+      const result = await this.db.leave(room, memberId, '');
+      if (result.removed) this.admin.left(room, memberId).catch(() => undefined);
+      return result;
     } catch (err) {
       throw this.wrap(err);
     }
@@ -425,6 +432,24 @@ export class RedisStore implements Store {
     this.assertUp();
     try {
       return await this.db.capacity(room);
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  async listRooms(options: { readonly limit: number; readonly after?: string | undefined }): Promise<RoomPage> {
+    this.assertUp();
+    try {
+      return await this.admin.listRooms(options);
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  async roomDetail(room: string): Promise<RoomDetail | undefined> {
+    this.assertUp();
+    try {
+      return await this.admin.roomDetail(room, (r) => this.db.members(r));
     } catch (err) {
       throw this.wrap(err);
     }
