@@ -46,7 +46,8 @@ export function principalFromClaims(payload: unknown): { ok: true; principal: Pr
       capacity: c.capacity,
       canSend: c[RECEIVE_ONLY_CLAIM] !== true,
       expiresAt: c.exp,
-      admin: c[ADMIN_CLAIM] === true,
+      // Only present when granted, so a plain principal looks as it always did.
+      ...(c[ADMIN_CLAIM] === true ? { admin: true } : {}),
     }),
   };
 }
