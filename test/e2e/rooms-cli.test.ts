@@ -97,6 +97,12 @@ describe('sigctl rooms', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ code: 'SERVER_UNREACHABLE' });
   });
 
+  it('token needs --room unless --admin (USAGE, exit 2)', async () => {
+    const r = await runCli(['token', '--sub', 'alice', '--json'], { cleanEnv: true, env: { SIGCTL_AUTH_JWT_SECRET: TEST_SECRET } });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/--room is required/) as unknown });
+  });
+
   it('explains itself in --help', async () => {
     const r = await runCli(['rooms', '--help'], { cleanEnv: true });
     expect(r.code).toBe(0);
