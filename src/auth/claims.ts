@@ -5,6 +5,7 @@
  *   room         string   a room id or a glob (`team-*`); absent = any room
  *   capacity     integer  capacity of the room when this holder creates it
  *   receiveOnly  boolean  true = may join and receive, but `signal` and `meta` are FORBIDDEN
+ *   admin        boolean  true = may use the admin API (/v1/rooms: list, show, kick, close)
  *   exp          number   required: sigctl accepts no token that never expires
  */
 import { z } from 'zod';
@@ -16,11 +17,15 @@ export const ROOM_GRANT_PATTERN = /^[A-Za-z0-9._:*-]{1,128}$/;
 /** Claim name of the receive-only permission flag. */
 export const RECEIVE_ONLY_CLAIM = 'receiveOnly';
 
+/** Claim name of the admin grant (the admin API, docs/operations.md). */
+export const ADMIN_CLAIM = 'admin';
+
 export const TokenClaims = z.looseObject({
   sub: z.string().min(1).max(256).optional(),
   room: z.string().regex(ROOM_GRANT_PATTERN, 'must be a room id or a glob such as team-*').optional(),
   capacity: z.number().int().positive().max(10_000).optional(),
   [RECEIVE_ONLY_CLAIM]: z.boolean().optional(),
+  [ADMIN_CLAIM]: z.boolean().optional(),
   exp: z.number({ error: 'is required (tokens must expire)' }).int(),
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;
@@ -41,6 +46,8 @@ export function principalFromClaims(payload: unknown): { ok: true; principal: Pr
       capacity: c.capacity,
       canSend: c[RECEIVE_ONLY_CLAIM] !== true,
       expiresAt: c.exp,
+      // Only present when granted, so a plain principal looks as it always did.
+      ...(c[ADMIN_CLAIM] === true ? { admin: true } : {}),
     }),
   };
 }

@@ -15,6 +15,8 @@ export interface Principal {
   canSend: boolean;
   /** Token expiry (unix seconds); a session outlives it, a resume after it needs a fresh token. */
   expiresAt?: number | undefined;
+  /** The admin grant (claim `admin: true`): may use the admin API. Never true with auth off. */
+  admin?: boolean | undefined;
 }
 
 /** Verifies the credentials of an upgrade or HTTP request. */

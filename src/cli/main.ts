@@ -20,6 +20,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<RegisterCommand>]>
   ['bench', async () => (await import('./commands/bench.js')).registerBench],
   ['token', async () => (await import('./commands/token.js')).registerToken],
   ['config', async () => (await import('./commands/config.js')).registerConfig],
+  ['rooms', async () => (await import('./commands/rooms.js')).registerRooms],
 ];
 /** Global options that take a value (their value is not the command name). */
 const GLOBAL_WITH_VALUE = new Set(['-c', '--config']);

@@ -3,6 +3,7 @@
  * (file < SIGCTL_* environment < flags), then frozen. config.example.json documents every key.
  */
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES } from '../protocol/webhook-events.js';
 import { addressEntryProblem } from './cidr.js';
 
 const Port = z.number().int().min(0).max(65535);
@@ -81,6 +82,16 @@ export const CompatConfig = z.strictObject({
   broadcastPaths: z.array(UrlPath).min(1).default(['/signal', '/socket']),
 });
 export type CompatConfig = z.infer<typeof CompatConfig>;
+
+/** A webhook receiver (docs/operations.md): room events are POSTed to `url`, signed with `secret`. */
+export const WebhookConfig = z.strictObject({
+  url: z.string().regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'must be an http:// or https:// URL'),
+  /** HMAC-SHA256 key of the Sigctl-Signature header; the receiver verifies with the same value. */
+  secret: z.string().min(16, 'must be at least 16 characters'),
+  /** Only these event types are sent; all when absent. */
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
+});
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
 
 export const ConfigSchema = z.strictObject({
   /** Address to listen on. 127.0.0.1 by default: exposing the server is a deliberate choice. */
@@ -224,6 +235,8 @@ export const ConfigSchema = z.strictObject({
     })
     .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000 })
     .superRefine(checkRedisTopology),
+  /** Receivers of room events (docs/operations.md); none by default. */
+  webhooks: z.array(WebhookConfig).default([]),
 });
 
 /** The validated, frozen configuration. */
@@ -238,4 +251,5 @@ export const SECRET_PATHS: readonly RegExp[] = [
   /^ice\.turn\.\d+\.secret$/,
   /^auth\.jwt\.secret$/,
   /^redis\.sentinel\.password$/,
+  /^webhooks\.\d+\.secret$/,
 ];

@@ -18,6 +18,8 @@ import { guardConnections } from './handshake.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createRequestHandler } from './http.js';
 import { Hub } from './hub.js';
+import { adminRoutes } from './admin.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { createListener } from './listener.js';
 import { ServerMetrics } from './metrics.js';
 import { createNodeLoad } from './node-load.js';
@@ -27,6 +29,7 @@ import { coreRoutes } from './routes.js';
 import { Teardown } from './teardown.js';
 import { loadWebApp } from './web.js';
 import type { ServerDeps, SignalingServer } from './api.js';
+import { fanOut, safeSink, type RoomEventSink } from './room-events.js';
 
 export type { ServerDeps, SignalingServer } from './api.js';
 
@@ -57,8 +60,21 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
       else logger.info({ event: 'store-up' }, 'room store reachable again');
     }),
   });
-  const hub = new Hub({ config, store, metrics, logger, now, isDraining: draining, ...(deps.events === undefined ? {} : { events: deps.events }) });
+  // Room events to the configured webhook receivers (docs/operations.md) and to deps.events; closed after the hub.
+  const webhooks = config.webhooks.length === 0 ? undefined : new WebhookDispatcher({ receivers: config.webhooks, node: store.nodeId, capacity: (room) => store.capacity(room), logger, registry: metrics.registry });
+  const sinks = [deps.events, webhooks?.sink].filter((s) => s !== undefined);
+  const events: RoomEventSink | undefined = sinks.length === 0 ? undefined : sinks.length === 1 ? sinks[0] : fanOut(sinks.map((sink) => safeSink(sink, logger)));
+  const hub = new Hub({ config, store, metrics, logger, now, isDraining: draining, ...(events === undefined ? {} : { events }) });
   teardown.own({ hub });
+  if (webhooks !== undefined) {
+    teardown.own({
+      close: async () => {
+        // Events of the last leaves get a moment to go out; then what is left is dropped (counted).
+        await webhooks.drain(1000);
+        webhooks.close();
+      },
+    });
+  }
 
   const fail = async (err: unknown): Promise<never> => {
     await teardown.run().catch(() => undefined);
@@ -89,6 +105,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
     iceServers: (user) => iceServersFor(config.ice, user ?? sessionId(), now()),
     nodes: () => nodeLoad.nodes(),
   });
+  routes.push(...adminRoutes({ authenticator, store, now, control: hub }));
   server.on('request', createRequestHandler({ routes, logger, baseUrl: () => new URL(listener.httpUrl()), wsPath: config.path, web }));
   teardown.own({ stop: startHeartbeat({ everyMs: config.heartbeatMs, connections: () => frontDoor.all(), drop: (conn, code, reason) => frontDoor.drop(conn, code, reason) }) });
 

@@ -40,3 +40,10 @@ export function safeSink(sink: RoomEventSink | undefined, logger: Logger): RoomE
     }
   };
 }
+
+/** One sink that hands each event to every sink in order (each already safe: see `safeSink`). */
+export function fanOut(sinks: readonly RoomEventSink[]): RoomEventSink {
+  return (e) => {
+    for (const sink of sinks) sink(e);
+  };
+}

@@ -3,12 +3,15 @@
  * synchronously inside its promise executor, so operations are atomic and complete in call order.
  */
 import type { Meta } from '../protocol/messages.js';
-import type { Envelope, JoinResult, LeaveResult, MemberRecord, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
+import type { Envelope, JoinResult, LeaveResult, MemberRecord, QueueDrain, ResumeRecord, RoomDetail, RoomPage, Store, StoreHealth } from './store.js';
 
 interface Room {
   capacity: number;
   /** Insertion order is join order. */
   members: Map<string, MemberRecord>;
+  /** Unix ms of the room's creation and of each member's join (for the admin API). */
+  createdAt: number;
+  joinedAt: Map<string, number>;
 }
 
 interface Queue {
@@ -46,7 +49,7 @@ export class MemoryStore implements Store {
   join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult> {
     let r = this.rooms.get(room);
     if (r === undefined) {
-      r = { capacity, members: new Map() };
+      r = { capacity, members: new Map(), createdAt: this.now(), joinedAt: new Map() };
       this.rooms.set(room, r);
     }
     if (r.members.has(member.id)) {
@@ -58,6 +61,7 @@ export class MemoryStore implements Store {
     if (r.members.size >= r.capacity) return Promise.resolve({ ok: false, reason: 'full', capacity: r.capacity });
     const peers = [...r.members.values()];
     r.members.set(member.id, member);
+    r.joinedAt.set(member.id, this.now());
     return Promise.resolve({ ok: true, peers, capacity: r.capacity, ready: peers.length === 1 });
   }
 
@@ -66,6 +70,7 @@ export class MemoryStore implements Store {
     this.queues.delete(queueKey(room, memberId));
     if (r === undefined) return Promise.resolve({ removed: false, remaining: [] });
     const removed = r.members.delete(memberId);
+    r.joinedAt.delete(memberId);
     if (r.members.size === 0) this.rooms.delete(room);
     return Promise.resolve({ removed, remaining: [...r.members.values()] });
   }
@@ -84,6 +89,24 @@ export class MemoryStore implements Store {
 
   capacity(room: string): Promise<number | undefined> {
     return Promise.resolve(this.rooms.get(room)?.capacity);
+  }
+
+  listRooms(options: { readonly limit: number; readonly after?: string | undefined }): Promise<RoomPage> {
+    const after = options.after;
+    const ids = [...this.rooms.keys()].filter((id) => after === undefined || id > after).sort();
+    const page = ids.slice(0, Math.max(1, options.limit));
+    const rooms = page.map((id) => {
+      const r = this.rooms.get(id)!;
+      return { id, members: r.members.size, capacity: r.capacity, createdAt: r.createdAt };
+    });
+    return Promise.resolve({ rooms, next: ids.length > page.length ? page.at(-1) : undefined });
+  }
+
+  roomDetail(room: string): Promise<RoomDetail | undefined> {
+    const r = this.rooms.get(room);
+    if (r === undefined) return Promise.resolve(undefined);
+    const members = [...r.members.values()].map((m) => ({ ...m, joinedAt: r.joinedAt.get(m.id) }));
+    return Promise.resolve({ room: { id: room, members: members.length, capacity: r.capacity, createdAt: r.createdAt }, members });
   }
 
   putResume(token: string, record: ResumeRecord): Promise<void> {

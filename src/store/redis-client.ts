@@ -33,6 +33,9 @@ export interface CommandClient {
   sMembers(key: string): Promise<string[]>;
   /** Keys of one hash slot under Cluster. */
   mGet(keys: string[]): Promise<(string | null)[]>;
+  hLen(key: string): Promise<number>;
+  hGet(key: string, field: string): Promise<string | null>;
+  hGetAll(key: string): Promise<Record<string, string>>;
   /** PUBLISH, or SPUBLISH under Cluster; resolves with the receivers. */
   publish(channel: string, message: string): Promise<number>;
 }
@@ -79,6 +82,12 @@ export interface LinkSocket {
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : typeof v === 'number' ? String(v) : null);
+
+const strings = (h: Record<string, unknown>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = str(v) ?? '';
+  return out;
+};
 
 /** Client-like objects of all three topologies share these; everything else differs. */
 interface Basic {
@@ -131,6 +140,9 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
         sRem: (k, m) => c.sRem(k, m),
         sMembers: async (k) => (await c.sMembers(k)).map(String),
         mGet: async (ks) => (await c.mGet(ks)).map(str),
+        hLen: (k) => c.hLen(k),
+        hGet: async (k, f) => str(await c.hGet(k, f)),
+        hGetAll: async (k) => strings(await c.hGetAll(k)),
         publish: (ch, m) => c.publish(ch, m),
       }, {
         subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
@@ -158,6 +170,9 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
         sRem: (k, m) => c.sRem(k, m),
         sMembers: async (k) => (await c.sMembers(k)).map(String),
         mGet: async (ks) => (await c.mGet(ks)).map(str),
+        hLen: (k) => c.hLen(k),
+        hGet: async (k, f) => str(await c.hGet(k, f)),
+        hGetAll: async (k) => strings(await c.hGetAll(k)),
         publish: (ch, m) => c.publish(ch, m),
       }, {
         subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
@@ -178,6 +193,9 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
         sRem: (k, m) => c.sRem(k, m),
         sMembers: async (k) => (await c.sMembers(k)).map(String),
         mGet: async (ks) => (await c.mGet(ks)).map(str),
+        hLen: (k) => c.hLen(k),
+        hGet: async (k, f) => str(await c.hGet(k, f)),
+        hGetAll: async (k) => strings(await c.hGetAll(k)),
         publish: (ch, m) => c.sPublish(ch, m),
       }, {
         subscribe: (ch, l) => c.sSubscribe(ch, (m) => l(String(m))),

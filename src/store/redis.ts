@@ -22,7 +22,8 @@ import { RedisKeys } from './redis-keys.js';
 import { RedisLifecycle } from './redis-lifecycle.js';
 import type { ReapedMember } from './redis-liveness.js';
 import { CorruptRecordError, parseResumeRecord } from './redis-records.js';
-import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, Store, StoreHealth } from './store.js';
+import type { Envelope, JoinResult, LeaveResult, MemberRecord, NodeLoad, NodeStatus, QueueDrain, ResumeRecord, RoomDetail, RoomPage, Store, StoreHealth } from './store.js';
+import { RedisAdmin } from './redis-admin.js';
 
 export interface RedisStoreOptions {
   /** A single Redis server's URL; or `target`, for any topology (redis-client.ts). One is needed. */
@@ -50,6 +51,7 @@ export class RedisStore implements Store {
   readonly shared = true;
   private readonly life: RedisLifecycle;
   private readonly channels: RoomChannels;
+  private readonly admin: RedisAdmin;
   /** Members this node holds, by room: restored after Redis lost its data. */
   private readonly held = new HeldMembers();
   private readonly logger: Logger | undefined;
@@ -96,6 +98,7 @@ export class RedisStore implements Store {
         },
       },
     );
+    this.admin = new RedisAdmin(this.life.cmd.commands, keys, timeoutMs);
     this.channels = new RoomChannels({
       sub: this.life.sub,
       db: this.life.db,
@@ -162,6 +165,8 @@ export class RedisStore implements Store {
         if (local) await this.channels.unsubscribeRoom(room);
         return result;
       }
+      // Join times are for the admin API only: written after the join, never waited for.
+      this.admin.joined(room, member.id, this.now(), result.peers.length === 0).catch(() => undefined);
       if (local) {
         const already = this.held.has(room, member.id);
         this.held.hold(room, member, result.capacity);
@@ -177,7 +182,11 @@ export class RedisStore implements Store {
   async leave(room: string, memberId: string): Promise<LeaveResult> {
     // Unheld at once: a leave that fails now is finished by the next recover() (releaseStale).
     if (this.held.unhold(room, memberId)) await this.channels.unsubscribeRoom(room).catch(() => undefined);
-    return this.run(() => this.life.db.leave(room, memberId, ''));
+    return this.run(async () => {
+      const result = await this.life.db.leave(room, memberId, '');
+      if (result.removed) this.admin.left(room, memberId).catch(() => undefined);
+      return result;
+    });
   }
 
   setMeta(room: string, memberId: string, meta: Meta): Promise<MemberRecord | undefined> {
@@ -218,6 +227,14 @@ export class RedisStore implements Store {
 
   capacity(room: string): Promise<number | undefined> {
     return this.run(() => this.life.db.capacity(room));
+  }
+
+  listRooms(options: { readonly limit: number; readonly after?: string | undefined }): Promise<RoomPage> {
+    return this.run(() => this.admin.listRooms(options));
+  }
+
+  roomDetail(room: string): Promise<RoomDetail | undefined> {
+    return this.run(() => this.admin.roomDetail(room, (r) => this.life.db.members(r)));
   }
 
   putResume(token: string, record: ResumeRecord): Promise<void> {

@@ -122,6 +122,36 @@ export interface NodeStatus extends NodeLoad {
   readonly updatedAt: number;
 }
 
+/** A room as the admin API lists it (docs/operations.md). */
+export interface RoomSummary {
+  readonly id: string;
+  /** Members in the store (connected or reserved for resume), on every node. */
+  readonly members: number;
+  readonly capacity: number;
+  /** Unix ms the room was created; undefined when the store does not know (after a data loss). */
+  readonly createdAt?: number | undefined;
+}
+
+/** One page of `Store.listRooms`, rooms in id order. */
+export interface RoomPage {
+  readonly rooms: readonly RoomSummary[];
+  /** Pass as `after` to get the next page; undefined on the last page. */
+  readonly next?: string | undefined;
+}
+
+/** A member as the admin API shows it: the record and when it joined. */
+export interface MemberDetail extends MemberRecord {
+  /** Unix ms of the join; undefined when the store does not know. */
+  readonly joinedAt?: number | undefined;
+}
+
+/** A room with its members (`Store.roomDetail`). */
+export interface RoomDetail {
+  readonly room: RoomSummary;
+  /** In join order. */
+  readonly members: readonly MemberDetail[];
+}
+
 /** The room/presence store (see the module comment for the invariants). */
 export interface Store {
   /** This node's id; member records created here carry it. */
@@ -168,6 +198,14 @@ export interface Store {
   members(room: string): Promise<readonly MemberRecord[]>;
   /** The capacity of a room, undefined when it does not exist. */
   capacity(room: string): Promise<number | undefined>;
+
+  /**
+   * Rooms of every node in id order, at most `limit`, starting after the id `after` (the admin
+   * API's pagination). A read for operators: it may cost O(rooms) in the backing service.
+   */
+  listRooms(options: { readonly limit: number; readonly after?: string | undefined }): Promise<RoomPage>;
+  /** A room with its members and their join times; undefined when the room does not exist. */
+  roomDetail(room: string): Promise<RoomDetail | undefined>;
 
   /** Records a resume reservation under `token` until `record.expiresAt`. */
   putResume(token: string, record: ResumeRecord): Promise<void>;

@@ -3,9 +3,9 @@
  * for the sender and for receivers (`WebhookEvent.parse(JSON.parse(body))` after `verifyWebhook`).
  */
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES } from '../protocol/webhook-events.js';
 
-/** Every event type, in the order a room's life produces them. */
-export const WEBHOOK_EVENT_TYPES = ['room.started', 'room.ready', 'member.joined', 'member.updated', 'member.resumed', 'member.left', 'room.finished'] as const;
+export { WEBHOOK_EVENT_TYPES };
 
 export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES);
 export type WebhookEventType = z.infer<typeof WebhookEventType>;

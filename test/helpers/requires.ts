@@ -1,5 +1,5 @@
 /**
- * Suites that need a system program (redis-server, turnserver, chromium, openssl, tmux) declare it
+ * Suites that need a system program (redis-server, turnserver, chromium, openssl, tmux, nginx) declare it
  * here, so `npm test` passes on a machine with only Node:
  *
  *   describe('redis store', requires('redis-server'), () => { ... });
@@ -21,6 +21,7 @@ export const PACKAGES = {
   chromium: 'chromium',
   openssl: 'openssl',
   tmux: 'tmux',
+  nginx: 'nginx',
 } as const;
 
 /** A system program some suites need. */

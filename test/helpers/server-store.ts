@@ -39,6 +39,8 @@ export class SwitchableStore implements Store {
   setNode: Store['setNode'] = (...a) => this.guard(() => this.inner.setNode(...a));
   members: Store['members'] = (...a) => this.guard(() => this.inner.members(...a));
   capacity: Store['capacity'] = (...a) => this.guard(() => this.inner.capacity(...a));
+  listRooms: Store['listRooms'] = (...a) => this.guard(() => this.inner.listRooms(...a));
+  roomDetail: Store['roomDetail'] = (...a) => this.guard(() => this.inner.roomDetail(...a));
   putResume: Store['putResume'] = (...a) => this.guard(() => this.inner.putResume(...a));
   takeResume: Store['takeResume'] = (...a) => this.guard(() => this.inner.takeResume(...a));
   enqueue: Store['enqueue'] = (...a) => this.guard(() => this.inner.enqueue(...a));

@@ -127,12 +127,15 @@ describe('redact', () => {
       ice: { turn: [{ urls: ['turn:x'], username: 'u', credential: 'pw', secret: 's3' }] },
       auth: { jwt: { secret: 'topsecret-topsecret' } },
       redis: { url: 'redis://user:hunter2@localhost:6379/0' },
+      webhooks: [{ url: 'https://hooks.example.com/in', secret: 'whsec-not-shown-0123' }],
     });
     const text = JSON.stringify(shown);
     expect(text).not.toContain('pw');
     expect(text).not.toContain('s3"');
     expect(text).not.toContain('topsecret');
     expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('whsec-not-shown');
+    expect(text).toContain('https://hooks.example.com/in');
     expect(text).toContain(REDACTED);
     expect(text).toContain('"username":"u"');
   });

@@ -57,7 +57,7 @@ describe('docs/configuration.md', () => {
 describe('config.example.json', () => {
   const example = JSON.parse(read('config.example.json')) as unknown;
   /** Keys that need the operator's own files or services, or exclude each other (documented instead). */
-  const NOT_IN_EXAMPLE = new Set(['tls.cert', 'tls.key', 'redis.url', 'redis.sentinel.name', 'redis.sentinel.sentinels', 'redis.sentinel.password', 'redis.cluster.nodes', 'auth.jwt.publicKey', 'auth.jwt.jwksUrl']);
+  const NOT_IN_EXAMPLE = new Set(['tls.cert', 'tls.key', 'redis.url', 'redis.sentinel.name', 'redis.sentinel.sentinels', 'redis.sentinel.password', 'redis.cluster.nodes', 'auth.jwt.publicKey', 'auth.jwt.jwksUrl', 'webhooks']);
 
   it('validates against the schema', () => {
     const parsed = ConfigSchema.safeParse(example);

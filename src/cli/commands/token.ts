@@ -1,5 +1,5 @@
 /**
- * `sigctl token --room R --sub NAME --ttl 1h`: mints an HS256 token from the configured secret
+ * `sigctl token --room R --sub NAME --ttl 1h` (or `--admin` for the admin API): mints an HS256 token from the configured secret
  * (auth.jwt.secret, SIGCTL_AUTH_JWT_SECRET) or --secret, for tests and small deployments. The token
  * alone goes to stdout so it can be captured (`TOKEN=$(sigctl token ...)`); `--json` prints
  * {token, claims}.
@@ -10,7 +10,8 @@ import { SigctlError } from '../../protocol/errors.js';
 import { intOption, type RegisterCommand } from '../command.js';
 
 interface TokenOptions {
-  room: string;
+  room?: string;
+  admin?: boolean;
   sub: string;
   ttl: number;
   capacity?: number;
@@ -30,11 +31,12 @@ export const registerToken: RegisterCommand = (program, run) => {
   program
     .command('token')
     .description('mint an HS256 access token for serve (auth.jwt.secret) and print it on stdout')
-    .requiredOption('--room <room>', "room id or glob the token grants (required): demo, team-*, or '*' for any room")
+    .option('--room <room>', "room id or glob the token grants (required unless --admin): demo, team-*, or '*' for any room")
     .requiredOption('--sub <name>', 'identity of the holder (required): the name other members see')
     .addOption(new Option('--ttl <duration>', 'lifetime: 90s, 30m, 1h, 7d').argParser(ttlOption).default(3600, '1h'))
     .option('--capacity <n>', 'room capacity granted when the holder creates the room', intOption(1, 10_000))
     .option('--receive-only', 'may join and receive but not send signals or metadata (claim receiveOnly)')
+    .option('--admin', 'grant the admin API (claim admin): sigctl rooms list|show|kick|close, /v1/rooms; without --room no room claim')
     .option('--secret <secret>', 'HS256 secret (default: auth.jwt.secret from config or SIGCTL_AUTH_JWT_SECRET; visible in ps, prefer those)')
     .option('--issuer <iss>', 'iss claim (default: auth.jwt.issuer)')
     .option('--audience <aud>', 'aud claim (default: auth.jwt.audience)')
@@ -45,11 +47,13 @@ export const registerToken: RegisterCommand = (program, run) => {
 Examples:
   sigctl token --room demo --sub alice --ttl 1h
   sigctl token --room '*' --sub monitor --ttl 30m          any room
-  TOKEN=$(sigctl token --room 'team-*' --sub bob --receive-only) && sigctl peer --room team-1 --token "$TOKEN"`,
+  TOKEN=$(sigctl token --room 'team-*' --sub bob --receive-only) && sigctl peer --room team-1 --token "$TOKEN"
+  ADMIN=$(sigctl token --admin --sub ops --ttl 10m) && sigctl rooms list --url http://127.0.0.1:8080 --token "$ADMIN"`,
     )
     .action(
       run<TokenOptions>(async (ctx, opts) => {
         // Loaded when the command runs: jose and the config loader are not needed for --help.
+        if (opts.room === undefined && opts.admin !== true) throw new SigctlError('USAGE', "--room is required (a room id or a glob such as team-*), unless --admin");
         const [{ mintToken }, { loadConfig }] = await Promise.all([import('../../auth/mint.js'), import('../../config/load.js')]);
         const { config } = await loadConfig({ configFile: opts.config, cwd: ctx.cwd, env: ctx.env });
         const jwt = config.auth.jwt;
@@ -73,12 +77,13 @@ Examples:
           ttlSeconds: opts.ttl,
           capacity: opts.capacity,
           receiveOnly: opts.receiveOnly,
+          admin: opts.admin,
           issuer: opts.issuer ?? jwt?.issuer,
           audience: opts.audience ?? jwt?.audience,
         });
         if (ctx.out.json) ctx.out.jsonLine({ token, claims });
         else ctx.out.result(token);
-        ctx.out.debug(`token for ${claims.sub} in ${claims.room}, expires ${new Date(claims.exp * 1000).toISOString()}`);
+        ctx.out.debug(`${claims.admin === true ? 'admin ' : ''}token for ${claims.sub} in ${claims.room ?? 'any room'}, expires ${new Date(claims.exp * 1000).toISOString()}`);
       }),
     );
 };
