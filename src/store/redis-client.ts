@@ -181,6 +181,16 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
     }
     case 'cluster': {
       const c = createCluster({ rootNodes: target.nodes.map((url) => ({ url })), defaults: { socket, disableOfflineQueue: true } });
+      // node-redis keeps one sharded pub/sub client per master and destroys it when an SUNSUBSCRIBE
+      // leaves it without channels: two unsubscribes racing on one shard destroy it twice ("The
+      // client is closed"), and a subscribe racing an unsubscribe can land on a client being
+      // destroyed. One at a time, they cannot race (joins and leaves only, never a signal).
+      let pubsubTurn: Promise<unknown> = Promise.resolve();
+      const serial = <T>(work: () => Promise<T>): Promise<T> => {
+        const run = pubsubTurn.then(work, work);
+        pubsubTurn = run.catch(() => undefined);
+        return run;
+      };
       return link(c, {
         eval: (script, o) => c.eval(script, o),
         // PING goes to one node; the store also reads a key of its own slot in every heartbeat.
@@ -198,8 +208,8 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
         hGetAll: async (k) => strings(await c.hGetAll(k)),
         publish: (ch, m) => c.sPublish(ch, m),
       }, {
-        subscribe: (ch, l) => c.sSubscribe(ch, (m) => l(String(m))),
-        unsubscribe: (ch) => c.sUnsubscribe(ch),
+        subscribe: (ch, l) => serial(() => c.sSubscribe(ch, (m) => l(String(m)))),
+        unsubscribe: (ch) => serial(() => c.sUnsubscribe(ch)),
       }, () => c.isOpen, { error: 'error', ready: 'connect', end: 'disconnect' });
     }
   }
