@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Meta, PeerLeftReason } from '../protocol/messages.js';
-import { EnvelopeControl, type Envelope, type LeaveResult, type Store } from '../store/store.js';
+import { EnvelopeControl, type Envelope, type LeaveResult, type MemberRecord, type Store } from '../store/store.js';
 import type { Connection } from './connection.js';
 import { peerLeftFrame } from './frames.js';
 import type { LocalIndex } from './local-index.js';
@@ -34,16 +34,13 @@ export class Departures {
   constructor(private readonly o: DeparturesOptions) {}
 
   /** The store removed a member of a dead node on this node's behalf: its room is told, once. */
-  reaped(room: string, memberId: string): void {
+  reaped(room: string, memberId: string, remaining: readonly MemberRecord[]): void {
     const held = this.o.index.get(room, memberId);
     if (held !== undefined) this.o.index.remove(room, held);
     this.o.index.announceLeft(room, memberId, 'disconnect');
     this.o.logger.info({ event: 'reaped', room, member: memberId }, 'member removed from the store on behalf of its node');
-    // The reap was this node's store operation; its result is not passed on, so the count is read.
-    void this.o.store.members(room).then(
-      (rest) => this.emitLeft(room, held?.record ?? { id: memberId }, { removed: true, remaining: rest }, 'disconnect'),
-      (err: unknown) => this.o.logger.warn({ err, event: 'store-error', room }, 'no member.left event for a reaped member: the store did not answer'),
-    );
+    // The reap was this node's store operation (one reaper per dead node): its result makes the event.
+    this.emitLeft(room, held?.record ?? { id: memberId }, { removed: true, remaining }, 'disconnect');
   }
 
   /** The store lost this member's record and the room filled before it was restored (MEMBERSHIP_LOST). */
@@ -58,6 +55,12 @@ export class Departures {
     }
     this.o.index.announceLeft(roomId, memberId, 'disconnect');
     this.o.logger.warn({ event: 'evicted', room: roomId, member: memberId }, 'member evicted after the store lost its data');
+    // This node held the member, so the fact is its own: member.left (the store no longer has the
+    // record, so the room as it is now gives the count).
+    void this.o.store.members(roomId).then(
+      (rest) => this.emitLeft(roomId, member.record, { removed: true, remaining: rest }, 'disconnect'),
+      (err: unknown) => this.o.logger.warn({ err, event: 'store-error', room: roomId }, 'no member.left event for an evicted member: the store did not answer'),
+    );
   }
 
   /** A member lost its connection: reserved under `token` for its grace period, or gone at once. */

@@ -60,7 +60,7 @@ export class Hub {
     this.out = new Departures({ config, store, logger, now, index: this.index, emit: this.emit, timers: this.timers, isClosing: () => this.closed });
     this.offs.push(o.store.subscribe((env) => (env.control === undefined ? this.index.receive(env) : this.out.control(env))));
     // A dead node's members were removed from the store by this node: tell their rooms.
-    const offReap = o.store.onReap?.(({ room, memberId }) => this.out.reaped(room, memberId));
+    const offReap = o.store.onReap?.(({ room, memberId, remaining }) => this.out.reaped(room, memberId, remaining));
     const offEvict = o.store.onEvict?.(({ room, memberId }) => this.out.evict(room, memberId));
     const offResync = o.store.onResync?.(() => {
       this.resync().catch((err: unknown) => o.logger.error({ err, event: 'store-error' }, 'membership resync failed'));

@@ -168,9 +168,10 @@ export interface Store {
   onHealth(listener: (health: StoreHealth) => void): () => void;
   /**
    * Members this node removed because the node holding them died (shared stores only); the server
-   * tells their rooms `peer-left` with reason `disconnect`. Returns an unsubscribe function.
+   * tells their rooms `peer-left` with reason `disconnect`; `remaining` is the room after the removal
+   * (the result of this node's own store operation). Returns an unsubscribe function.
    */
-  onReap?(listener: (reaped: { room: string; memberId: string }) => void): () => void;
+  onReap?(listener: (reaped: { room: string; memberId: string; remaining: readonly MemberRecord[] }) => void): () => void;
   /**
    * Members of this node the store could not restore after it lost its data, because newer
    * joiners filled the room first (shared stores): the server closes them with MEMBERSHIP_LOST.

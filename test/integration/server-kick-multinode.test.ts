@@ -10,6 +10,7 @@ import type { SignalingServer } from '../../src/server/index.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { requires } from '../helpers/requires.js';
+import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { EventLog } from '../helpers/room-events.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 
@@ -101,5 +102,38 @@ describe('kick, closeRoom and room events across nodes (Redis store)', requires(
     ]);
     expect(log.events.find((e) => e.type === 'member.joined' && e.node === 'node-1')).toMatchObject({ member: { id: jb.self.id }, members: 2 });
     expect(log.events.find((e) => e.type === 'member.left' && e.node === 'node-0')).toMatchObject({ member: { id: ja.self.id }, members: 0 });
+  });
+
+  it('a dead node\'s member leaves once, by the reaping node, with the room as the reap left it', async () => {
+    const log = new EventLog();
+    const keyPrefix = `reap${++prefix}:`;
+    const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: 'node-0', heartbeatMs: 300 });
+    await store.start();
+    stores.push(store);
+    const n1 = res.server(await startTestServer({}, { store, events: log.sink('node-0') }));
+    // The other node is a real process, killed with SIGKILL: nothing of it says goodbye.
+    const dead: Daemon = startDaemon(['serve', '--port', '0', '--json', '--log-level', 'warn', '--redis', redis.url], { SIGCTL_REDIS_KEY_PREFIX: keyPrefix, SIGCTL_REDIS_NODE_ID: 'node-dead', SIGCTL_REDIS_NODE_HEARTBEAT_MS: '300', SIGCTL_DRAIN_MS: '0' }, 45_000);
+    try {
+      const url = (JSON.parse(await dead.firstLine) as { ws: string }).ws;
+      const { c: a } = await join(n1, 'r', { capacity: 3 });
+      const { joined: jb } = await join(n1, 'r');
+      const gone = res.client(await TestClient.connect(url));
+      gone.send({ type: 'join', room: 'r' });
+      const jg = await gone.next('joined', 5000);
+      await a.next('peer-joined');
+      await a.next('peer-joined');
+      dead.child.kill('SIGKILL');
+      expect(await a.next('peer-left', 8000)).toEqual({ type: 'peer-left', room: 'r', peer: jg.self.id, reason: 'disconnect' });
+      const left = await log.waitFor('the dead member left', (e) => e.type === 'member.left' && e.member.id === jg.self.id);
+      expect(left).toMatchObject({ node: 'node-0', reason: 'disconnect', members: 2 });
+      // A marker: a later fact of the room arrives after any duplicate would have.
+      a.send({ type: 'leave' });
+      await log.waitFor('the marker leave', (e) => e.type === 'member.left' && e.reason === 'leave');
+      expect(log.events.filter((e) => e.type === 'member.left' && e.member.id === jg.self.id)).toHaveLength(1);
+      expect(log.events.filter((e) => e.type === 'room.finished')).toHaveLength(0);
+      expect(jb.self.id).not.toBe(jg.self.id);
+    } finally {
+      await dead.stop('SIGKILL').catch(() => undefined);
+    }
   });
 });
