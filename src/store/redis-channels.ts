@@ -12,10 +12,11 @@
  * and Redis delivers one channel's messages in order.
  */
 import type { RedisLink } from './redis-client.js';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RedisCommands } from './redis-commands.js';
 import { DeadlineError } from './redis-deadline.js';
-import { decodeEnvelopes, encodeEnvelopes, messageOrigin } from './redis-envelope.js';
+import { decodeEnvelopes, encodeEnvelopes, messageOrigin, messageStamp, type EnvelopeStamp } from './redis-envelope.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { Envelope } from './store.js';
 
@@ -47,6 +48,11 @@ export class RoomChannels {
   private readonly handlers = new Set<(e: Envelope) => void>();
   private pending = new Map<string, Batch>();
   private flushScheduled = false;
+  /** This store's messages are numbered `<boot>.<seq>` (redis-envelope.ts): new per start. */
+  private readonly boot = randomBytes(4).toString('hex');
+  private seq = 0;
+  /** The newest stamp taken per room and origin: an older message is a late re-send, dropped. */
+  private readonly newest = new Map<string, Map<string, EnvelopeStamp>>();
 
   constructor(private readonly o: RoomChannelsOptions) {}
 
@@ -62,6 +68,7 @@ export class RoomChannels {
     const n = this.subs.get(room) ?? 0;
     if (n <= 1) {
       this.subs.delete(room);
+      this.newest.delete(room);
       if (n === 1 && this.o.sub.isReady) await this.o.db.bound(this.o.sub.pubsub.unsubscribe(this.o.keys.channel(room)), 'UNSUBSCRIBE');
     } else {
       this.subs.set(room, n - 1);
@@ -116,7 +123,7 @@ export class RoomChannels {
     for (const b of batches) {
       let message: string;
       try {
-        message = encodeEnvelopes(this.o.nodeId, b.envelopes);
+        message = encodeEnvelopes(this.o.nodeId, b.envelopes, { boot: this.boot, seq: ++this.seq });
       } catch (err) {
         settle(b, { err });
         continue;
@@ -126,6 +133,25 @@ export class RoomChannels {
         (err: unknown) => settle(b, { err }),
       );
     }
+  }
+
+  /** True when `message` is older than one already taken from its origin for its room (and so dropped). */
+  private late(message: string, first: Envelope): boolean {
+    const stamp = messageStamp(message);
+    if (stamp === undefined) return false;
+    let byOrigin = this.newest.get(first.room);
+    if (byOrigin === undefined) {
+      if (!this.subs.has(first.room)) return false;
+      byOrigin = new Map();
+      this.newest.set(first.room, byOrigin);
+    }
+    const seen = byOrigin.get(first.origin);
+    if (seen !== undefined && seen.boot === stamp.boot && stamp.seq <= seen.seq) {
+      this.o.logger?.info({ event: 'late-envelope', room: first.room, origin: first.origin, seq: stamp.seq, newest: seen.seq }, 'dropped a cross-node message that arrived after a newer one from its node (its sender was told it was lost)');
+      return true;
+    }
+    byOrigin.set(first.origin, stamp);
+    return false;
   }
 
   private dispatch(message: string): void {
@@ -138,6 +164,7 @@ export class RoomChannels {
       this.o.logger?.warn({ code: 'INTERNAL', err: (err as Error).message, bytes: message.length }, 'dropped a malformed envelope from Redis');
       return;
     }
+    if (this.late(message, envelopes[0]!)) return;
     for (const env of envelopes) {
       if (env.origin === this.o.nodeId) continue;
       if (env.moved !== undefined) this.o.moved(env.room, env.moved);

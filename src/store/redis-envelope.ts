@@ -6,8 +6,14 @@
  * Wire format (docs/scaling.md, "Cross-node envelopes"): one PUBLISH carries every envelope a node
  * published to one room in one event-loop turn, in order:
  *
- *     E2 <origin>\n
+ *     E2 <origin> <boot>.<seq>\n
  *     <header length> <frame length>\n<header JSON><frame>      (once per envelope)
+ *
+ * `<boot>.<seq>` (the stamp) numbers a node's messages: `boot` is new each time the node's store
+ * starts, `seq` grows by one per message. A receiver drops a message older than one it already
+ * took from the same origin and room: a PUBLISH that outlived its deadline (its sender was told
+ * UNAVAILABLE) and that the client library re-sent after a failover (Sentinel's rediscovery,
+ * Cluster's redirections) would otherwise arrive after the sender's later signals.
  *
  * The header is the envelope without `origin` and `frame`; the frame travels as the sender built
  * it. Lengths count UTF-16 code units. Why: the frame is already serialised JSON, and embedding it
@@ -37,9 +43,15 @@ export const EnvelopeSchema = z.looseObject({
 
 const MAGIC = 'E2 ';
 
-/** The pub/sub message carrying `envelopes` (all from one origin, `origin`). */
-export function encodeEnvelopes(origin: string, envelopes: readonly Envelope[]): string {
-  let out = `${MAGIC}${origin}\n`;
+/** Where a message stands in its origin's sequence (see the module comment). */
+export interface EnvelopeStamp {
+  readonly boot: string;
+  readonly seq: number;
+}
+
+/** The pub/sub message carrying `envelopes` (all from one origin, `origin`; one room). */
+export function encodeEnvelopes(origin: string, envelopes: readonly Envelope[], stamp?: EnvelopeStamp): string {
+  let out = stamp === undefined ? `${MAGIC}${origin}\n` : `${MAGIC}${origin} ${stamp.boot}.${stamp.seq}\n`;
   for (const env of envelopes) {
     const { frame, origin: _origin, ...header } = env;
     const h = JSON.stringify(header);
@@ -52,7 +64,19 @@ export function encodeEnvelopes(origin: string, envelopes: readonly Envelope[]):
 export function messageOrigin(message: string): string | undefined {
   if (!message.startsWith(MAGIC)) return undefined;
   const nl = message.indexOf('\n', MAGIC.length);
-  return nl < 0 ? undefined : message.slice(MAGIC.length, nl);
+  if (nl < 0) return undefined;
+  const sp = message.indexOf(' ', MAGIC.length);
+  return message.slice(MAGIC.length, sp < 0 || sp > nl ? nl : sp);
+}
+
+/** The stamp of a message in the E2 format; undefined when it has none (or is another format). */
+export function messageStamp(message: string): EnvelopeStamp | undefined {
+  if (!message.startsWith(MAGIC)) return undefined;
+  const nl = message.indexOf('\n', MAGIC.length);
+  const sp = message.indexOf(' ', MAGIC.length);
+  if (nl < 0 || sp < 0 || sp > nl) return undefined;
+  const m = /^([0-9a-f]{1,32})\.(\d{1,15})$/.exec(message.slice(sp + 1, nl));
+  return m === null ? undefined : { boot: m[1]!, seq: Number(m[2]) };
 }
 
 function check(value: unknown): Envelope {
@@ -80,7 +104,7 @@ export function decodeEnvelopes(message: string): Envelope[] {
     return [check(json)];
   }
   const out: Envelope[] = [];
-  let i = MAGIC.length + origin.length + 1;
+  let i = message.indexOf('\n', MAGIC.length) + 1;
   while (i < message.length) {
     const sp = message.indexOf(' ', i);
     const nl = sp < 0 ? -1 : message.indexOf('\n', sp);

@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import { createClient } from 'redis';
 import { SigctlError } from '../../src/protocol/errors.js';
+import { encodeEnvelopes } from '../../src/store/redis-envelope.js';
 import { RedisKeys } from '../../src/store/redis-keys.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Envelope, MemberRecord } from '../../src/store/store.js';
@@ -103,6 +104,29 @@ describe('RedisStore', requires('redis-server'), () => {
     for (let i = 0; i < 5; i++) await a.enqueue('r', 'm', `f${i}`, 3);
     expect(await a.drainQueue('r', 'm')).toEqual({ frames: ['f2', 'f3', 'f4'], dropped: 2 });
     expect(await a.drainQueue('r', 'm')).toEqual({ frames: [], dropped: 0 });
+  });
+
+  it('drops a message older than one already taken from its node and room (a late re-send), keeps the rest in order', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const a = await node('a');
+    const got: Envelope[] = [];
+    a.subscribe((e) => got.push(e));
+    await a.join('r', member('ma', 'a'), 2);
+    const env = (n: number): Envelope => ({ room: 'r', to: 'ma', frame: `{"type":"signal","data":${n}}`, origin: 'z' });
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const channel = new RedisKeys(prefix).channel('r');
+      // seq 2 overtook seq 1 (the late re-send); then a restarted z (new boot) starts again at 1.
+      await raw.publish(channel, encodeEnvelopes('z', [env(2)], { boot: 'aa', seq: 2 }));
+      await raw.publish(channel, encodeEnvelopes('z', [env(1)], { boot: 'aa', seq: 1 }));
+      await raw.publish(channel, encodeEnvelopes('z', [env(3)], { boot: 'aa', seq: 3 }));
+      await raw.publish(channel, encodeEnvelopes('z', [env(4)], { boot: 'bb', seq: 1 }));
+    } finally {
+      await raw.close();
+    }
+    await until(() => got.length >= 3, 2_000, 'the three in-order envelopes');
+    expect(got.map((e) => e.frame)).toEqual([env(2).frame, env(3).frame, env(4).frame]);
   });
 
   it('drops a malformed envelope with a log line and keeps delivering the next ones', async () => {

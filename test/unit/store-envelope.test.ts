@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SigctlError } from '../../src/protocol/errors.js';
-import { decodeEnvelopes, encodeEnvelopes, messageOrigin } from '../../src/store/redis-envelope.js';
+import { decodeEnvelopes, encodeEnvelopes, messageOrigin, messageStamp } from '../../src/store/redis-envelope.js';
 import type { Envelope } from '../../src/store/store.js';
 
 const envs: Envelope[] = [
@@ -16,6 +16,15 @@ describe('cross-node envelope codec', () => {
     const message = encodeEnvelopes('n1', envs);
     expect(messageOrigin(message)).toBe('n1');
     expect(decodeEnvelopes(message)).toEqual(envs);
+  });
+
+  it('carries a stamp (boot.seq) after the origin; a message without one has none', () => {
+    const message = encodeEnvelopes('n1', envs, { boot: '0badcafe', seq: 42 });
+    expect(messageOrigin(message)).toBe('n1');
+    expect(messageStamp(message)).toEqual({ boot: '0badcafe', seq: 42 });
+    expect(decodeEnvelopes(message)).toEqual(envs);
+    expect(messageStamp(encodeEnvelopes('n1', envs))).toBeUndefined();
+    expect(messageStamp('E2 n1 not-a-stamp\n')).toBeUndefined();
   });
 
   it('still accepts the JSON envelope of earlier versions', () => {
