@@ -229,3 +229,15 @@ export function scanSignal(buf: Buffer): ScannedSignal | undefined {
     return { to, id, dataStart, dataEnd };
   }
 }
+
+/**
+ * True when `buf` is one JSON value (surrounding whitespace allowed) that `scanSignal` would accept
+ * as a signal's `data` (valid JSON, nested at most MAX_DEPTH inside the frame object). A false is
+ * not a verdict: the caller takes its full path.
+ */
+export function isSignalData(buf: Uint8Array): boolean {
+  const i = skipSpace(buf, 0);
+  if (i === buf.length) return false;
+  const end = scanValue(buf, i, 1);
+  return end !== FAIL && skipSpace(buf, end) === buf.length;
+}

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SignalMessage } from '../../src/protocol/messages.js';
 import { encodeSignal, parseClientFrame, relayFrame, signalPrefix } from '../../src/server/frames.js';
-import { scanSignal } from '../../src/server/signal-scan.js';
+import { isSignalData, scanSignal } from '../../src/server/signal-scan.js';
 
 /** Signal frames as clients may write them: any spacing, key order, escapes, duplicates. */
 const FRAMES = [
@@ -181,5 +181,20 @@ describe('relayFrame', () => {
 
   it('declined frames still get the full path, which strips a spoofed from', () => {
     expect(parseClientFrame('{"type":"signal","data":1,"from":"spoof"}')).toEqual({ ok: true, msg: { type: 'signal', data: 1 } });
+  });
+});
+
+describe('isSignalData', () => {
+  const bodies = ['{"a":1}', ' [1, "x"] ', '"text"', '0', '-1.5e3', 'null', 'true', '{"sdp":"v=0\\r\\n","ü":"🎉"}', '[[[[{"deep":[{}]}]]]]'];
+  const refused = ['', '   ', 'not json', '{"a":1', '{"a":1}}', "{'a':1}", '01', '[1,]', '"\u0001"', '1 2', `${'['.repeat(70)}${']'.repeat(70)}`];
+
+  it('accepts exactly the bodies scanSignal takes as the data of a signal request', () => {
+    for (const body of [...bodies, ...refused]) {
+      const frame = scanSignal(Buffer.from(`{"type":"signal","data":${body}}`));
+      expect(isSignalData(Buffer.from(body)), body).toBe(frame !== undefined);
+      if (frame !== undefined) expect(JSON.parse(body), body).toEqual((JSON.parse(`{"type":"signal","data":${body}}`) as { data: unknown }).data);
+    }
+    for (const body of bodies) expect(isSignalData(Buffer.from(body)), body).toBe(true);
+    for (const body of refused) expect(isSignalData(Buffer.from(body)), body).toBe(false);
   });
 });

@@ -26,7 +26,7 @@ export interface Attached {
 
 /** Attaches the codec for `edge` (not v1) to `conn`. */
 export function attachEdge(conn: Connection, edge: Exclude<Edge, { kind: 'v1' }>, needsToken: boolean, o: AttachOptions): Attached {
-  const dispatch = (v1: string): void => o.dispatch(conn, Buffer.from(v1), false);
+  const dispatch = (v1: string | Buffer): void => o.dispatch(conn, typeof v1 === 'string' ? Buffer.from(v1) : v1, false);
   if (edge.kind === 'stomp') {
     const session = new StompSession({
       conn,

@@ -21,7 +21,11 @@ import { encodeStompFrame, StompDecoder, StompFrameError, STOMP_HEARTBEAT, type 
 import type { Connection, EdgeCodec } from '../connection.js';
 import type { Frame } from '../frames.js';
 import { ME_QUEUE, membersTopic, RoomView, sendToV1, signalTopic, SYSTEM_QUEUE, type Publication } from './stomp-rooms.js';
-import { splitSignal } from './signal-frame.js';
+import { signalRequest, splitSignal } from './signal-frame.js';
+import { isSignalData } from '../signal-scan.js';
+
+/** The halves of a v1 signal request around its data (signalRequest's, as bytes). */
+const [SIGNAL_OPEN, SIGNAL_CLOSE] = signalRequest('\u0000').split('\u0000').map((half) => Buffer.from(half)) as [Buffer, Buffer];
 
 /** WebSocket subprotocols of STOMP, preferred first (stompjs offers all three). */
 export const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
@@ -35,7 +39,7 @@ const MAX_HELD = 32;
 export interface StompSessionOptions {
   conn: Connection;
   /** Hands a v1 client frame to the dispatcher, as if the client had sent it. */
-  dispatch: (v1: string) => void;
+  dispatch: (v1: string | Buffer) => void;
   /** Verifies a token that CONNECT carries; undefined when auth is off. */
   verifyToken: ((token: string) => Promise<Principal>) | undefined;
   /** True when the upgrade carried no token, so CONNECT must. */
@@ -60,6 +64,8 @@ export class StompSession implements EdgeCodec {
   private messageSeq = 0;
   /** `message-id` up to the sequence number, escaped once. */
   private readonly messageIdHead: string;
+  /** The SEND destination of the current room's signals (the relay hot path compares with it). */
+  private signalDestination: { room: string; destination: string } | undefined;
   /** The heads of MESSAGE frames to the current room's signal topic, one per subscription to it (the relay hot path). */
   private signalHeads: { room: string; heads: string[] } | undefined;
   private lastHeard: number;
@@ -103,6 +109,11 @@ export class StompSession implements EdgeCodec {
       return;
     }
     for (const p of this.view.translate(frame)) this.publish(p);
+  }
+
+  private signalDestinationOf(room: string): string {
+    if (this.signalDestination?.room !== room) this.signalDestination = { room, destination: `/app/rooms/${room}/signal` };
+    return this.signalDestination.destination;
   }
 
   private signalHeadsOf(room: string): string[] {
@@ -256,6 +267,13 @@ export class StompSession implements EdgeCodec {
   private send(f: StompFrame): void {
     const destination = f.headers.get('destination');
     if (destination === undefined) return this.fail('SEND needs a destination header', CloseCode.POLICY);
+    // The relay hot path: a signal to the session's own room whose body the scanner accepts as
+    // JSON becomes the v1 frame byte for byte, with no string made; anything else (another
+    // destination, a body the scanner is unsure of) takes sendToV1, which decides as before.
+    if (this.view.room !== undefined && destination === this.signalDestinationOf(this.view.room) && isSignalData(f.body)) {
+      this.o.dispatch(Buffer.concat([SIGNAL_OPEN, f.body, SIGNAL_CLOSE]));
+      return;
+    }
     const action = sendToV1(destination, f.body.toString('utf8'));
     if (!action.ok) {
       this.publish({ destination: SYSTEM_QUEUE, body: JSON.stringify({ type: action.code, code: action.code, message: action.message }) });
