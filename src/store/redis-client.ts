@@ -89,6 +89,37 @@ const strings = (h: Record<string, unknown>): Record<string, string> => {
   return out;
 };
 
+/** The key commands every topology's client has under the same names (replies made plain strings). */
+interface KeySource {
+  get(key: string): Promise<unknown>;
+  exists(key: string): Promise<number>;
+  set(key: string, value: string, options: { NX?: true; PX: number }): Promise<unknown>;
+  getDel(key: string): Promise<unknown>;
+  sAdd(key: string, member: string): Promise<number>;
+  sRem(key: string, member: string): Promise<number>;
+  sMembers(key: string): Promise<unknown[]>;
+  mGet(keys: string[]): Promise<unknown[]>;
+  hLen(key: string): Promise<number>;
+  hGet(key: string, field: string): Promise<unknown>;
+  hGetAll(key: string): Promise<Record<string, unknown>>;
+}
+
+function keyCommands(c: KeySource): Omit<CommandClient, 'eval' | 'ping' | 'publish'> {
+  return {
+    get: async (k) => str(await c.get(k)),
+    exists: (k) => c.exists(k),
+    set: async (k, v, o) => str(await c.set(k, v, o)),
+    getDel: async (k) => str(await c.getDel(k)),
+    sAdd: (k, m) => c.sAdd(k, m),
+    sRem: (k, m) => c.sRem(k, m),
+    sMembers: async (k) => (await c.sMembers(k)).map(String),
+    mGet: async (ks) => (await c.mGet(ks)).map(str),
+    hLen: (k) => c.hLen(k),
+    hGet: async (k, f) => str(await c.hGet(k, f)),
+    hGetAll: async (k) => strings(await c.hGetAll(k)),
+  };
+}
+
 /** Client-like objects of all three topologies share these; everything else differs. */
 interface Basic {
   readonly isOpen: boolean;
@@ -132,17 +163,7 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
       return link(c, {
         eval: (script, o) => c.eval(script, o),
         ping: () => c.ping(),
-        get: async (k) => str(await c.get(k)),
-        exists: (k) => c.exists(k),
-        set: async (k, v, o) => str(await c.set(k, v, o)),
-        getDel: async (k) => str(await c.getDel(k)),
-        sAdd: (k, m) => c.sAdd(k, m),
-        sRem: (k, m) => c.sRem(k, m),
-        sMembers: async (k) => (await c.sMembers(k)).map(String),
-        mGet: async (ks) => (await c.mGet(ks)).map(str),
-        hLen: (k) => c.hLen(k),
-        hGet: async (k, f) => str(await c.hGet(k, f)),
-        hGetAll: async (k) => strings(await c.hGetAll(k)),
+        ...keyCommands(c),
         publish: (ch, m) => c.publish(ch, m),
       }, {
         subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
@@ -162,17 +183,7 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
       return link(c, {
         eval: (script, o) => c.eval(script, o),
         ping: () => c.ping(),
-        get: async (k) => str(await c.get(k)),
-        exists: (k) => c.exists(k),
-        set: async (k, v, o) => str(await c.set(k, v, o)),
-        getDel: async (k) => str(await c.getDel(k)),
-        sAdd: (k, m) => c.sAdd(k, m),
-        sRem: (k, m) => c.sRem(k, m),
-        sMembers: async (k) => (await c.sMembers(k)).map(String),
-        mGet: async (ks) => (await c.mGet(ks)).map(str),
-        hLen: (k) => c.hLen(k),
-        hGet: async (k, f) => str(await c.hGet(k, f)),
-        hGetAll: async (k) => strings(await c.hGetAll(k)),
+        ...keyCommands(c),
         publish: (ch, m) => c.publish(ch, m),
       }, {
         subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
@@ -195,17 +206,7 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
         eval: (script, o) => c.eval(script, o),
         // PING goes to one node; the store also reads a key of its own slot in every heartbeat.
         ping: () => c.sendCommand(undefined, true, ['PING']),
-        get: async (k) => str(await c.get(k)),
-        exists: (k) => c.exists(k),
-        set: async (k, v, o) => str(await c.set(k, v, o)),
-        getDel: async (k) => str(await c.getDel(k)),
-        sAdd: (k, m) => c.sAdd(k, m),
-        sRem: (k, m) => c.sRem(k, m),
-        sMembers: async (k) => (await c.sMembers(k)).map(String),
-        mGet: async (ks) => (await c.mGet(ks)).map(str),
-        hLen: (k) => c.hLen(k),
-        hGet: async (k, f) => str(await c.hGet(k, f)),
-        hGetAll: async (k) => strings(await c.hGetAll(k)),
+        ...keyCommands(c),
         publish: (ch, m) => c.sPublish(ch, m),
       }, {
         subscribe: (ch, l) => serial(() => c.sSubscribe(ch, (m) => l(String(m)))),
