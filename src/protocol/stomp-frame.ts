@@ -202,6 +202,25 @@ export function stompFrameFromHead(head: string, body = ''): string {
 }
 
 /**
+ * A frame as bytes, built in one allocation: `head` (encodeStompHead's text, plus any header lines
+ * after it, as UTF-8), the header lines `tail` written as latin1 (one byte per character: the
+ * caller's tail is ASCII or latin1-decoded bytes it hands back unchanged), then `body`'s bytes
+ * [start, end) with `content-length` as stompFrameFromHead would write it. The relay's hot path
+ * makes no string of a body it passes on.
+ */
+export function stompFrameBytes(head: Buffer, tail: string, body: Uint8Array, start: number, end: number): Buffer {
+  const length = end - start;
+  const lines = length === 0 ? `${tail}\n` : `${tail}content-length:${length}\n\n`;
+  const out = Buffer.allocUnsafe(head.length + lines.length + length + 1);
+  head.copy(out, 0);
+  let at = head.length + out.write(lines, head.length, 'latin1');
+  out.set(body.subarray(start, end), at);
+  at += length;
+  out[at] = 0;
+  return out;
+}
+
+/**
  * One frame as text for a WebSocket text message. Headers are escaped (but for CONNECTED); a
  * non-empty body gets `content-length` in octets, so a receiver never scans it for a NUL.
  */

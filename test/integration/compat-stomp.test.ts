@@ -214,6 +214,38 @@ describe('STOMP compat: the protocol edges', () => {
     expect(await within(bad.closed, 3000, 'close')).toBe(1008);
   });
 
+  it('relays multi-byte bodies byte for byte, and never passes invalid UTF-8 from a binary frame into a text frame', async () => {
+    const server = await stompServer();
+    const { c: v1 } = await TestClient.join(server.url, 'bytes', { name: 'vera' });
+    res.client(v1);
+    const s = await peer(server, 'bytes');
+    const sid = await join(s, 'bytes', 'stan');
+    await v1.next('peer-joined');
+
+    // Multi-byte characters both ways: content-length counts octets (stompjs reads by it).
+    const text = { type: 'OFFER', sdp: 'é ☃ 😀 \u0000 "q"' };
+    s.send('/app/rooms/bytes/signal', text);
+    expect(await v1.next('signal')).toEqual({ type: 'signal', from: sid, data: text });
+    const back = { candidate: { candidate: 'ü 🧊', sdpMid: '0', sdpMLineIndex: 0 } };
+    v1.send({ type: 'signal', to: sid, data: back });
+    const m = await s.next('/topic/rooms/bytes/signal', (b) => typeof b === 'object' && b !== null && 'candidate' in b);
+    expect(JSON.parse(m.body)).toEqual(back);
+
+    // A STOMP client may send binary WebSocket messages; a body that is not UTF-8 must not reach a
+    // text frame as it is (a browser would fail the connection): it is decoded with U+FFFD.
+    const raw = await rawStomp(server);
+    raw.ws.send(Buffer.from('CONNECT\naccept-version:1.2\n\n\0'));
+    expect(await raw.next()).toMatch(/^CONNECTED\n/);
+    raw.ws.send(Buffer.from('SEND\ndestination:/app/rooms/bytes3/join\nreceipt:j\n\n{"roomId":"bytes3"}\0'));
+    expect(await raw.next()).toMatch(/^RECEIPT\nreceipt-id:j\n/);
+    const { c: v3 } = await TestClient.join(server.url, 'bytes3', { name: 'v3' });
+    res.client(v3);
+    const invalid = Buffer.concat([Buffer.from('SEND\ndestination:/app/rooms/bytes3/signal\n\n{"type":"OFFER","sdp":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"}\0')]);
+    raw.ws.send(invalid);
+    expect(await v3.next('signal')).toMatchObject({ type: 'signal', data: { type: 'OFFER', sdp: 'a\ufffd\ufffdb' } });
+    raw.ws.close();
+  });
+
   it('negotiates heart-beats: sends EOLs when idle and closes a client that goes silent', async () => {
     const server = await stompServer({ compat: { stomp: true, stompHeartbeatMs: 100 } });
     const listener = await rawStomp(server);

@@ -4,7 +4,7 @@
  */
 import { FrameImpl, Parser, type IRawFrameType } from '@stomp/stompjs';
 import { describe, expect, it } from 'vitest';
-import { encodeStompFrame, StompDecoder, StompFrameError, type StompEvent, type StompFrame } from '../../src/protocol/stomp-frame.js';
+import { encodeStompFrame, encodeStompHead, stompFrameBytes, stompFrameFromHead, StompDecoder, StompFrameError, type StompEvent, type StompFrame } from '../../src/protocol/stomp-frame.js';
 
 const limits = { maxFrameBytes: 64 * 1024, maxHeaders: 32 };
 
@@ -146,5 +146,22 @@ describe('encodeStompFrame', () => {
     const back = decodeOne(encodeStompFrame('ERROR', [['message', 'bad: frame']], 'detail'));
     expect(back.headers.get('message')).toBe('bad: frame');
     expect(back.body.toString()).toBe('detail');
+  });
+});
+
+describe('stompFrameBytes', () => {
+  it('makes the same bytes as stompFrameFromHead, from a slice of a larger buffer, multi-byte bodies included', () => {
+    const head = encodeStompHead('MESSAGE', [['destination', '/topic/rooms/a:b/signal'], ['subscription', 'süb']]) + 'message-id:s-';
+    for (const body of ['{"sdp":"é ☃ 😀"}', '"x"', '']) {
+      const around = Buffer.concat([Buffer.from('<<'), Buffer.from(body), Buffer.from('>>')]);
+      const bytes = stompFrameBytes(Buffer.from(head), '7\nsid:abc\n', around, 2, around.length - 2);
+      expect(bytes.toString('utf8')).toBe(stompFrameFromHead(`${head}7\nsid:abc\n`, body));
+    }
+  });
+
+  it('hands latin1-decoded tail bytes back unchanged', () => {
+    const tail = Buffer.from('1\nsid:ü\n').toString('latin1');
+    const bytes = stompFrameBytes(Buffer.from('MESSAGE\n'), tail, Buffer.from('{}'), 0, 2);
+    expect(bytes.toString('utf8')).toBe('MESSAGE\n1\nsid:ü\ncontent-length:2\n\n{}\0');
   });
 });

@@ -39,7 +39,7 @@ export function attachEdge(conn: Connection, edge: Exclude<Edge, { kind: 'v1' }>
       server: 'sigctl',
     });
     conn.codec = session;
-    return { inbound: (data) => session.inbound(data), start: () => undefined };
+    return { inbound: (data, isBinary) => session.inbound(data, isBinary), start: () => undefined };
   }
   const session = new RawSession({
     conn,

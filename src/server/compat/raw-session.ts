@@ -16,7 +16,7 @@ import { CloseCode } from '../../protocol/close-codes.js';
 import { ServerMessage } from '../../protocol/messages.js';
 import type { Connection, EdgeCodec } from '../connection.js';
 import type { Frame } from '../frames.js';
-import { isJson, signalRequest, splitSignal } from './signal-frame.js';
+import { isJson, signalRequest, signalSpan, spanData, type SignalSpan } from './signal-frame.js';
 
 export interface RawSessionOptions {
   conn: Connection;
@@ -70,9 +70,9 @@ export class RawSession implements EdgeCodec {
 
   deliver(frame: Frame): void {
     if (this.closed) return;
-    const signal = splitSignal(frame);
+    const signal = signalSpan(frame);
     if (signal !== undefined) {
-      this.o.conn.write(bareText(signal.data));
+      this.o.conn.write(bareText(signal));
       return;
     }
     if (this.joined) return;
@@ -98,9 +98,13 @@ export class RawSession implements EdgeCodec {
   }
 }
 
-/** What a raw client receives for a signal's `data`: a JSON string as its text, anything else as JSON. */
-function bareText(data: string): string {
-  if (data.charCodeAt(0) !== 0x22) return data;
-  const value: unknown = JSON.parse(data);
+/**
+ * What a raw client receives for a signal's `data`: a JSON string as its text, anything else as
+ * JSON, as the sender's bytes (a view of the frame, not a copy).
+ */
+function bareText(signal: SignalSpan): string | Buffer {
+  const data = signal.bytes.subarray(signal.dataStart, signal.dataEnd);
+  if (data[0] !== 0x22) return data;
+  const value: unknown = JSON.parse(spanData(signal));
   return typeof value === 'string' ? value : data;
 }

@@ -16,7 +16,7 @@
  */
 import { ROOM_ID_PATTERN, ServerMessage, type PeerInfo } from '../../protocol/messages.js';
 import type { Frame } from '../frames.js';
-import { isJson, signalRequest, splitSignal } from './signal-frame.js';
+import { isJson, signalRequest, signalSpan, spanData } from './signal-frame.js';
 
 /** One message for the session to publish to its subscribers of `destination`. */
 export interface Publication {
@@ -86,10 +86,10 @@ export class RoomView {
 
   /** The publications a v1 frame from the hub turns into (none for frames STOMP has no use for). */
   translate(frame: Frame): Publication[] {
-    const signal = splitSignal(frame);
+    const signal = signalSpan(frame);
     if (signal !== undefined) {
       if (this.room === undefined) return [];
-      return [{ destination: signalTopic(this.room), body: signal.data, headers: [['sid', signal.from]] }];
+      return [{ destination: signalTopic(this.room), body: spanData(signal), headers: [['sid', signal.from]] }];
     }
     const parsed = ServerMessage.safeParse(JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8')));
     if (!parsed.success) return [];

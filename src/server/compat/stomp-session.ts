@@ -14,14 +14,15 @@
  * runs at the larger of what one side can do and the other wants. The server sends an EOL when it
  * has written nothing for its interval, and closes a client silent for twice the client's.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Principal } from '../../auth/principal.js';
-import { encodeStompHead, escapeStompHeader, stompFrameFromHead } from '../../protocol/stomp-frame.js';
+import { encodeStompHead, escapeStompHeader, stompFrameBytes } from '../../protocol/stomp-frame.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { encodeStompFrame, StompDecoder, StompFrameError, STOMP_HEARTBEAT, type StompFrame } from '../../protocol/stomp-frame.js';
 import type { Connection, EdgeCodec } from '../connection.js';
 import type { Frame } from '../frames.js';
 import { ME_QUEUE, membersTopic, RoomView, sendToV1, signalTopic, SYSTEM_QUEUE, type Publication } from './stomp-rooms.js';
-import { signalRequest, splitSignal } from './signal-frame.js';
+import { signalRequest, signalSpan } from './signal-frame.js';
 import { isSignalData } from '../signal-scan.js';
 
 /** The halves of a v1 signal request around its data (signalRequest's, as bytes). */
@@ -66,8 +67,13 @@ export class StompSession implements EdgeCodec {
   private readonly messageIdHead: string;
   /** The SEND destination of the current room's signals (the relay hot path compares with it). */
   private signalDestination: { room: string; destination: string } | undefined;
-  /** The heads of MESSAGE frames to the current room's signal topic, one per subscription to it (the relay hot path). */
-  private signalHeads: { room: string; heads: string[] } | undefined;
+  /**
+   * The heads of MESSAGE frames to the current room's signal topic as bytes, one per subscription
+   * to it, up to the `message-id` sequence number (the relay hot path).
+   */
+  private signalHeads: { room: string; heads: Buffer[] } | undefined;
+  /** True once the client has sent a binary message: its bodies' UTF-8 is no longer known. */
+  private binarySeen = false;
   private lastHeard: number;
   private lastSent: number;
   private timer: NodeJS.Timeout | undefined;
@@ -79,9 +85,14 @@ export class StompSession implements EdgeCodec {
     this.lastHeard = this.lastSent = o.now();
   }
 
-  /** One WebSocket message from the client (text or binary: stompjs may send either). */
-  inbound(data: Buffer): void {
+  /**
+   * One WebSocket message from the client (text or binary: stompjs may send either). ws checked a
+   * text message's UTF-8; once the client has sent a binary one, the relay's hot path checks each
+   * body before passing it on as bytes into text frames (a frame may span messages).
+   */
+  inbound(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
+    if (isBinary) this.binarySeen = true;
     this.lastHeard = this.o.now();
     let events;
     try {
@@ -101,11 +112,12 @@ export class StompSession implements EdgeCodec {
     if (this.state !== 'connected') return;
     // The relay hot path: a signal in the room goes straight to the signal topic's subscribers,
     // as the same MESSAGE that translate() and publish() would make, from heads built once.
+    // Built as bytes around the frame's `data` bytes: no string is made of the signal.
     const room = this.view.room;
-    const signal = room === undefined ? undefined : splitSignal(frame);
+    const signal = room === undefined ? undefined : signalSpan(frame);
     if (signal !== undefined) {
-      const sid = `sid:${escapeStompHeader(signal.from)}\n`;
-      for (const head of this.signalHeadsOf(room!)) this.write(stompFrameFromHead(`${head}${this.messageIdHead}${++this.messageSeq}\n${sid}`, signal.data));
+      const sid = `\nsid:${escapeStompHeader(signal.from)}\n`;
+      for (const head of this.signalHeadsOf(room!)) this.write(stompFrameBytes(head, `${++this.messageSeq}${sid}`, signal.bytes, signal.dataStart, signal.dataEnd));
       return;
     }
     for (const p of this.view.translate(frame)) this.publish(p);
@@ -116,12 +128,13 @@ export class StompSession implements EdgeCodec {
     return this.signalDestination.destination;
   }
 
-  private signalHeadsOf(room: string): string[] {
+  private signalHeadsOf(room: string): Buffer[] {
     if (this.signalHeads?.room !== room) {
       const destination = signalTopic(room);
-      const heads: string[] = [];
+      const heads: Buffer[] = [];
       for (const [id, d] of this.subscriptions) {
-        if (d === destination) heads.push(encodeStompHead('MESSAGE', [['destination', d], ['subscription', id], ['content-type', 'application/json']]));
+        if (d !== destination) continue;
+        heads.push(Buffer.from(encodeStompHead('MESSAGE', [['destination', d], ['subscription', id], ['content-type', 'application/json']]) + this.messageIdHead));
       }
       this.signalHeads = { room, heads };
     }
@@ -268,9 +281,9 @@ export class StompSession implements EdgeCodec {
     const destination = f.headers.get('destination');
     if (destination === undefined) return this.fail('SEND needs a destination header', CloseCode.POLICY);
     // The relay hot path: a signal to the session's own room whose body the scanner accepts as
-    // JSON becomes the v1 frame byte for byte, with no string made; anything else (another
+    // JSON (and is UTF-8) becomes the v1 frame byte for byte, with no string made; anything else (another
     // destination, a body the scanner is unsure of) takes sendToV1, which decides as before.
-    if (this.view.room !== undefined && destination === this.signalDestinationOf(this.view.room) && isSignalData(f.body)) {
+    if (this.view.room !== undefined && destination === this.signalDestinationOf(this.view.room) && isSignalData(f.body) && (!this.binarySeen || isUtf8(f.body))) {
       this.o.dispatch(Buffer.concat([SIGNAL_OPEN, f.body, SIGNAL_CLOSE]));
       return;
     }
@@ -316,7 +329,7 @@ export class StompSession implements EdgeCodec {
     this.o.conn.end('kicked', code, message.slice(0, 100));
   }
 
-  private write(text: string): void {
+  private write(text: string | Buffer): void {
     this.lastSent = this.o.now();
     this.o.conn.write(text);
   }
