@@ -96,7 +96,8 @@ export interface PeerSessionOptions {
   /**
    * Data-channel keepalive with other sigctl peers (see KEEPALIVE_PROTOCOL; never sent to others):
    * a ping every `keepaliveMs` (default 2000); a peer silent for `deadAfterMs` (default 8000) is
-   * dropped as failed. werift alone notices a killed far end only after ~30 s. 0 disables.
+   * dropped as failed. werift alone notices a killed far end only when its ICE consent checks
+   * fail (CONSENT_INTERVAL 5 s x CONSENT_FAILURES 6, werift 0.24.4 lib/ice/src/iceBase.js). 0 disables.
    */
   keepaliveMs?: number | undefined;
   deadAfterMs?: number | undefined;
