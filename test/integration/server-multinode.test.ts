@@ -8,7 +8,8 @@ import { RedisStore } from '../../src/store/redis.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { requires } from '../helpers/requires.js';
-import { Resources, sleep, startTestServer, TestClient, testConfig } from '../helpers/server-harness.js';
+import { LogCapture } from '../helpers/server-log.js';
+import { Resources, startTestServer, TestClient, testConfig } from '../helpers/server-harness.js';
 import { until } from '../helpers/within.js';
 
 describe('server across nodes (Redis store)', requires('redis-server'), () => {
@@ -28,14 +29,19 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
   });
 
+  /** `n` nodes on one key prefix; `logs[i]` collects node i's log lines (the events a test waits for). */
+  const logs: LogCapture[] = [];
   const nodes = async (n: number, overrides = {}): Promise<SignalingServer[]> => {
     const keyPrefix = `mn${++prefix}:`;
     const out: SignalingServer[] = [];
+    logs.length = 0;
     for (let i = 0; i < n; i++) {
       const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000 });
       await store.start();
       stores.push(store);
-      out.push(res.server(await startTestServer(overrides, { store })));
+      const log = new LogCapture();
+      logs.push(log);
+      out.push(res.server(await startTestServer(overrides, { store, logger: log.logger })));
     }
     return out;
   };
@@ -98,21 +104,28 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
 
   it('a member dropped on one node resumes on the other with the signals queued meanwhile', async () => {
     const [n1, n2] = await nodes(2, { rooms: { resumeGraceMs: 3000 } });
-    const { c: a, joined: ja } = await join(n1!, 'r');
+    const { c: a, joined: ja } = await join(n1!, 'r', { capacity: 3 });
     const { c: b } = await join(n2!, 'r');
     await a.next('ready');
     await b.next('ready');
+    // A third member on node 1 is the marker: node 1 takes the room's cross-node messages in order.
+    const { c: w, joined: jw } = await join(n1!, 'r');
+    await b.next('peer-joined');
     a.drop();
-    await sleep(150);
+    await logs[0]!.next('reserved');
     for (let i = 0; i < 3; i++) b.send({ type: 'signal', to: ja.self.id, data: i });
-    await sleep(150);
+    b.send({ type: 'signal', to: jw.self.id, data: 'marker' });
+    // Node 1 queued the three signals for `a` before it delivered the marker to `w`.
+    expect((await w.next('signal')).data).toBe('marker');
     const a2 = res.client(await TestClient.connect(n2!.url));
     a2.send({ type: 'join', room: 'r', resume: ja.resumeToken });
     expect(await a2.next('joined')).toMatchObject({ resumed: true, self: ja.self });
     for (let i = 0; i < 3; i++) expect((await a2.next('signal')).data).toBe(i);
-    // Node 1 dropped its reservation: no timeout is announced when its grace would have ended.
-    await sleep(3300);
-    expect(await b.none('peer-left')).toBe(true);
+    // Node 1 dropped its reservation: no timeout is announced when its grace (3 s) would have
+    // ended. A real bound, not a stand-in for an event: the frame asserted absent would come from
+    // node 1's grace timer, so the wait is that timer's length plus a margin.
+    await expect(b.next('peer-left', 3300)).rejects.toThrow(/timed out/);
+    expect(await w.none('peer-left')).toBe(true);
     b.send({ type: 'signal', to: ja.self.id, data: 'same node now' });
     expect((await a2.next('signal')).data).toBe('same node now');
   });
