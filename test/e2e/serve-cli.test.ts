@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient, within } from '../helpers/server-harness.js';
+import { until } from '../helpers/within.js';
 
 interface Banner {
   type: string;
@@ -79,14 +80,7 @@ describe('sigctl serve (e2e)', () => {
     const d = run(['serve', '--port', '0', '--path', '/signal', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
     const first = await d.firstLine;
     expect(first).toMatch(/^sigctl serve listening on http:\/\/127\.0\.0\.1:\d+ \(protocol v1\)$/);
-    await within(
-      new Promise<void>((resolve) => {
-        const check = (): void => (d.stdout().includes('metrics') ? resolve() : void setTimeout(check, 20));
-        check();
-      }),
-      3000,
-      'the full banner',
-    );
+    await until(() => d.stdout().includes('metrics'), 3000, 'the full banner');
     const out = d.stdout();
     expect(out).toMatch(/websocket\s+ws:\/\/127\.0\.0\.1:\d+\/signal/);
     expect(out).toMatch(/health\s+http:\/\/.*\/healthz/);
