@@ -4,19 +4,19 @@
  * leave — and a member resumes on the other node with the signals queued meanwhile.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore } from '../../src/store/redis.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { LogCapture } from '../helpers/server-log.js';
-import { Resources, startTestServer, TestClient, testConfig } from '../helpers/server-harness.js';
+import { Resources, TestClient, testConfig } from '../helpers/server-harness.js';
 import { until } from '../helpers/within.js';
 
 describe('server across nodes (Redis store)', requires('redis-server'), () => {
   let redis: RedisProcess;
   const res = new Resources();
-  const stores: RedisStore[] = [];
-  let prefix = 0;
+  const cluster = new RedisNodes(res, 'mn', () => ({ url: redis.url }));
+  const { join } = res;
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -24,31 +24,20 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
   afterAll(async () => {
     await redis.stop();
   });
-  afterEach(async () => {
-    await res.closeAll();
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => cluster.closeAll());
 
   /** `n` nodes on one key prefix; `logs[i]` collects node i's log lines (the events a test waits for). */
   const logs: LogCapture[] = [];
-  const nodes = async (n: number, overrides = {}): Promise<SignalingServer[]> => {
-    const keyPrefix = `mn${++prefix}:`;
-    const out: SignalingServer[] = [];
+  const nodes = (n: number, overrides = {}): Promise<SignalingServer[]> => {
     logs.length = 0;
-    for (let i = 0; i < n; i++) {
-      const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000 });
-      await store.start();
-      stores.push(store);
-      const log = new LogCapture();
-      logs.push(log);
-      out.push(res.server(await startTestServer(overrides, { store, logger: log.logger })));
-    }
-    return out;
-  };
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
+    return cluster.start(n, {
+      overrides,
+      deps: () => {
+        const log = new LogCapture();
+        logs.push(log);
+        return { logger: log.logger };
+      },
+    });
   };
 
   it('join, peer-joined, ready, signal, meta and leave cross nodes', async () => {
@@ -151,7 +140,7 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     expect(await watcher.next('peer-left', 5000)).toMatchObject({ peer: jg.self.id, reason: 'timeout' });
     await drained;
     expect(await b.none('peer-left')).toBe(true);
-    const left = stores[1]!;
+    const left = cluster.stores[1]!;
     expect((await left.members('move')).map((m) => [m.id, m.node])).toEqual([
       [ja.self.id, 'node-1'],
       [jb.self.id, 'node-1'],
@@ -165,7 +154,7 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     const { c: b, joined: jb } = await join(n2!, 'shut');
     await n1!.close();
     expect(await b.next('peer-left')).toMatchObject({ peer: ja.self.id, reason: 'disconnect' });
-    expect((await stores[1]!.members('shut')).map((m) => m.id)).toEqual([jb.self.id]);
+    expect((await cluster.stores[1]!.members('shut')).map((m) => m.id)).toEqual([jb.self.id]);
   });
 
   it('Redis going away: readyz 503, healthz 200, local relay continues, joins UNAVAILABLE; back after restart', async () => {
