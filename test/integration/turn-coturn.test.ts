@@ -9,25 +9,20 @@ import { Resources, startTestServer, TestClient } from '../helpers/server-harnes
 import { connectPair, gatherCandidates, makePeer, selectedPairTypes } from '../helpers/auth-werift.js';
 import { within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
+import { Cleanups } from '../helpers/cleanups.js';
 
-const cleanups: Array<() => unknown> = [];
+const cleanups = new Cleanups();
 const res = new Resources();
 afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  await res.closeAll();
+  try {
+    await cleanups.run();
+  } finally {
+    await res.closeAll();
+  }
 });
 
-async function coturn(): Promise<Coturn> {
-  const turn = await startCoturn();
-  cleanups.push(() => turn.stop());
-  return turn;
-}
-
-function relayPeer(iceServers: RTCIceServer[]): RTCPeerConnection {
-  const pc = makePeer(iceServers, true);
-  cleanups.push(() => pc.close());
-  return pc;
-}
+const coturn = async (): Promise<Coturn> => cleanups.add(await startCoturn(), (t) => t.stop());
+const relayPeer = (iceServers: RTCIceServer[]): RTCPeerConnection => cleanups.add(makePeer(iceServers, true), (pc) => pc.close());
 
 /** What `welcome` hands a session: REST credentials minted from the TURN secret. */
 function iceFor(turn: Coturn, secret: string, user: string): RTCIceServer[] {

@@ -13,25 +13,20 @@ import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
 import { TEST_SECRET } from '../helpers/auth-tokens.js';
 import { Resources, startTestServer, testConfig } from '../helpers/server-harness.js';
 import { requires } from '../helpers/requires.js';
+import { Cleanups } from '../helpers/cleanups.js';
 
 const res = new Resources();
-const cleanups: Array<() => unknown> = [];
+const cleanups = new Cleanups();
 afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  await res.closeAll();
+  try {
+    await cleanups.run();
+  } finally {
+    await res.closeAll();
+  }
 });
 
-async function coturn(): Promise<Coturn> {
-  const turn = await startCoturn();
-  cleanups.push(() => turn.stop());
-  return turn;
-}
-
-function peer(args: string[]): CliProcess {
-  const p = spawnCli(['peer', '--json', '--relay-only', ...args]);
-  cleanups.push(() => p.kill());
-  return p;
-}
+const coturn = async (): Promise<Coturn> => cleanups.add(await startCoturn(), (t) => t.stop());
+const peer = (args: string[]): CliProcess => cleanups.add(spawnCli(['peer', '--json', '--relay-only', ...args]), (p) => p.kill());
 
 async function server(turnUrl: string, turnSecret: string): Promise<string> {
   const overrides = { auth: { jwt: { secret: TEST_SECRET } }, ice: { turn: [{ urls: [turnUrl], secret: turnSecret }] } };
@@ -47,8 +42,7 @@ describe('sigctl peer --relay-only through coturn', requires('turnserver'), () =
   it('sends a file relay/relay with credentials minted by the server', async () => {
     const turn = await coturn();
     const url = await server(turn.url, turn.secret);
-    const dir = mkdtempSync(join(tmpdir(), 'sigctl-relay-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanups.add(mkdtempSync(join(tmpdir(), 'sigctl-relay-')), (d) => rmSync(d, { recursive: true, force: true }));
     writeFileSync(join(dir, 'payload.bin'), randomBytes(64 * 1024));
     mkdirSync(join(dir, 'in'));
     // The receiver stays up until the sender has its confirmation; the sender ends the run.
