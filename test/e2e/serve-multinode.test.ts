@@ -2,22 +2,16 @@
  * Two `sigctl serve --redis` processes on one real redis-server, as an operator runs them: a room
  * spanning both nodes relays, and when one node is killed (-9) the survivor tells the room.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { requires } from '../helpers/requires.js';
 import { bannerOf, Daemons, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient } from '../helpers/server-harness.js';
 
 describe('sigctl serve --redis (e2e, two nodes)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const daemons = new Daemons({ env: { SIGCTL_DRAIN_MS: '0' } });
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(() => daemons.closeAll());
 
   it('relays across nodes and announces the members of a killed node', async () => {

@@ -4,9 +4,9 @@
  * public URL of a node in GET /v1/nodes when Redis is used.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { bannerOf, Daemons } from '../helpers/server-daemon.js';
 import { TestClient } from '../helpers/server-harness.js';
 import { until, within } from '../helpers/within.js';
@@ -101,14 +101,8 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
 });
 
 describe('sigctl serve --redis --public-url (e2e)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const daemons = new Daemons({ env: { SIGCTL_DRAIN_MS: '0' } });
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(() => daemons.closeAll());
 
   it('GET /v1/nodes gives the node its public URL from the first listing on', async () => {

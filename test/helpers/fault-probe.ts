@@ -3,8 +3,24 @@
  * its own frames, as an application would), and a ledger of numbered signals sent, received and
  * answered with an error, so a test can count lost, lost-untold, duplicated and reordered signals.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { ServerMessage } from '../../src/protocol/messages.js';
 import type { TestClient } from './server-harness.js';
+
+/**
+ * Joins `room`, re-sending the join while the answer is UNAVAILABLE (what a client does while the
+ * store is away), `pauseMs` apart, for at most `boundMs`; resolves with the last answer.
+ */
+export async function joinRetrying(c: TestClient, room: string, extra: Record<string, unknown> = {}, o: { boundMs?: number; pauseMs?: number } = {}): Promise<{ type: string; code?: string }> {
+  const deadline = Date.now() + (o.boundMs ?? 10_000);
+  for (let id = 1; ; id++) {
+    c.send({ type: 'join', room, id, ...extra });
+    const f = await c.nextOf(['joined', 'error'], 5000, (x) => x.type === 'joined' || (x.type === 'error' && x.re === id));
+    if (f.type === 'joined') return f;
+    if (f.code !== 'UNAVAILABLE' || Date.now() > deadline) return f;
+    await delay(o.pauseMs ?? 50);
+  }
+}
 
 /** One client's view of its room and of the signals it got, built from every frame it received. */
 export class ClientView {

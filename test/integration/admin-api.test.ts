@@ -4,12 +4,12 @@
  * with name, meta, node and join time, on one node (memory store) and across two nodes sharing a
  * real redis-server. Kicks and closes need the hub of issue 12: ops-e2e.test.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/auth/index.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { signToken, TEST_SECRET } from '../helpers/auth-tokens.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { Resources, startTestServer, testConfig, TestClient, within } from '../helpers/server-harness.js';
@@ -124,14 +124,8 @@ describe('admin API on one node', () => {
 });
 
 describe('admin API across two nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const cluster = new RedisNodes(res, 'adm', () => ({ url: redis.url }));
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(() => cluster.closeAll());
 
   const nodes = async (): Promise<[SignalingServer, SignalingServer]> => {

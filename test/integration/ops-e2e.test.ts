@@ -12,14 +12,14 @@
  *
  * These need the hub of issue 12 (h12-core): on a branch without it they fail.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/auth/index.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import type { WebhookEvent } from '../../src/webhooks/event.js';
 import { signToken, TEST_SECRET } from '../helpers/auth-tokens.js';
 import { runCli } from '../helpers/cli-run.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { Resources, testConfig, TestClient, within } from '../helpers/server-harness.js';
@@ -30,17 +30,11 @@ const HOOK_SECRET = 'whsec-e2e-0123456789abcdef';
 const CLOSE_KICKED = 4014;
 
 describe('operations across two nodes: webhooks, kick, close', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
   const cluster = new RedisNodes(res, 'ops', () => ({ url: redis.url }));
   const receivers: WebhookReceiver[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(async () => {
     await cluster.closeAll();
     await Promise.all(receivers.splice(0).map((r) => r.close()));
@@ -177,7 +171,8 @@ describe('operations across two nodes: webhooks, kick, close', requires('redis-s
     r.send({ type: 'join', room: 'cli' });
     await r.next('joined');
 
-    const kick = await runCli(['rooms', 'kick', 'cli', qId, '--url', a.url, '--token', token, '--json'], { cleanEnv: true });
+    // `--` before the positionals: a member id may begin with '-' (base64url), which would read as an option.
+    const kick = await runCli(['rooms', 'kick', '--url', a.url, '--token', token, '--json', '--', 'cli', qId], { cleanEnv: true });
     expect(kick.stderr).toBe('');
     expect(kick.code, kick.stdout).toBe(0);
     expect(JSON.parse(kick.stdout)).toEqual({ room: 'cli', member: qId, kicked: true });
@@ -189,7 +184,7 @@ describe('operations across two nodes: webhooks, kick, close', requires('redis-s
     await Promise.all([p.waitClosed(), r.waitClosed()]);
     const list = await runCli(['rooms', 'list', '--url', b.url, '--token', token, '--json'], { cleanEnv: true });
     expect(JSON.parse(list.stdout)).toEqual({ rooms: [] });
-    const gone = await runCli(['rooms', 'kick', 'cli', qId, '--url', b.url, '--token', token, '--json'], { cleanEnv: true });
+    const gone = await runCli(['rooms', 'kick', '--url', b.url, '--token', token, '--json', '--', 'cli', qId], { cleanEnv: true });
     expect(gone.code).toBe(1);
     expect(JSON.parse(gone.stdout)).toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -3,11 +3,11 @@
  * member held by the other (the control envelope on the room's channel), and every room fact is
  * emitted once in the cluster, by the node whose store operation made it true.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import type { RoomEventSink } from '../../src/server/room-events.js';
 import type { SignalingServer } from '../../src/server/index.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
@@ -15,17 +15,11 @@ import { EventLog } from '../helpers/room-events.js';
 import { Resources, TestClient } from '../helpers/server-harness.js';
 
 describe('kick, closeRoom and room events across nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
   const cluster = new RedisNodes(res, 'kick', () => ({ url: redis.url }));
   const { join } = res;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(() => cluster.closeAll());
 
   const nodes = (n: number, sink?: (node: string) => RoomEventSink): Promise<SignalingServer[]> =>

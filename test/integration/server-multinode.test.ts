@@ -3,9 +3,9 @@
  * see each other as on one node — join, peer-joined, ready, signal (direct and broadcast), meta,
  * leave — and a member resumes on the other node with the signals queued meanwhile.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { LogCapture } from '../helpers/server-log.js';
@@ -13,17 +13,11 @@ import { Resources, TestClient, testConfig } from '../helpers/server-harness.js'
 import { until } from '../helpers/within.js';
 
 describe('server across nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
   const cluster = new RedisNodes(res, 'mn', () => ({ url: redis.url }));
   const { join } = res;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(() => cluster.closeAll());
 
   /** `n` nodes on one key prefix; `logs[i]` collects node i's log lines (the events a test waits for). */
