@@ -5,7 +5,25 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ServerMessage } from '../../src/protocol/messages.js';
-import type { TestClient } from './server-harness.js';
+import type { SignalingServer } from '../../src/server/index.js';
+import { type Resources, TestClient } from './server-harness.js';
+
+/**
+ * The set-up of the signal-stream fault tests: `a` on `n1` and `b` on `n2` joined to `room` (in
+ * that order), each followed by a ClientView, and `ready` seen by `a`. `jb` is b's `joined`.
+ */
+export async function viewedPair(res: Resources, n1: SignalingServer, n2: SignalingServer, room: string) {
+  const a = res.client(await TestClient.connect(n1.url));
+  const b = res.client(await TestClient.connect(n2.url));
+  const av = new ClientView(a);
+  const bv = new ClientView(b);
+  a.send({ type: 'join', room });
+  await a.next('joined');
+  b.send({ type: 'join', room });
+  const jb = await b.next('joined');
+  await a.next('ready');
+  return { a, b, av, bv, jb };
+}
 
 /**
  * Joins `room`, re-sending the join while the answer is UNAVAILABLE (what a client does while the

@@ -9,7 +9,7 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js';
-import { ClientView, joinRetrying, ledger } from '../helpers/fault-probe.js';
+import { ClientView, joinRetrying, ledger, viewedPair } from '../helpers/fault-probe.js';
 import { redisForSuite } from '../helpers/redis-server.js';
 import { startGate, type TcpGate } from '../helpers/tcp-gate.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
@@ -139,15 +139,7 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
     const limits = { limits: { messagesPerSecond: 1000, burst: 1000 } };
     const n1 = await node('n1', {}, limits);
     const n2 = await node('n2', {}, limits);
-    const a = res.client(await TestClient.connect(n1.url));
-    const b = res.client(await TestClient.connect(n2.url));
-    const av = new ClientView(a);
-    const bv = new ClientView(b);
-    a.send({ type: 'join', room: 'sig' });
-    await a.next('joined');
-    b.send({ type: 'join', room: 'sig' });
-    const jb = await b.next('joined');
-    await a.next('ready');
+    const { a, av, bv, jb } = await viewedPair(res, n1, n2, 'sig');
     let sent = 0;
     const send = (): void => {
       a.send({ type: 'signal', to: jb.self.id, data: sent, id: sent });

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
 import { RedisStore } from '../../src/store/redis.js';
-import { ClientView, joinRetrying as retryJoin, ledger } from '../helpers/fault-probe.js';
+import { joinRetrying as retryJoin, ledger, viewedPair } from '../helpers/fault-probe.js';
 import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-sentinel.js';
 import { requires } from '../helpers/requires.js';
 import { until as waitUntil } from '../helpers/within.js';
@@ -50,15 +50,7 @@ describe('Sentinel failover under relay load', requires('redis-server'), () => {
   it('follows the failover: readyz drops and returns, no signal lost untold, joins, relays and capacity after', async () => {
     const n1 = await node('n1');
     const n2 = await node('n2');
-    const a = res.client(await TestClient.connect(n1.url));
-    const b = res.client(await TestClient.connect(n2.url));
-    const av = new ClientView(a);
-    const bv = new ClientView(b);
-    a.send({ type: 'join', room: 'sig' });
-    await a.next('joined');
-    b.send({ type: 'join', room: 'sig' });
-    const jb = await b.next('joined');
-    await a.next('ready');
+    const { a, av, bv, jb } = await viewedPair(res, n1, n2, 'sig');
 
     // Watch readiness of both nodes through the failover.
     const seen = { n1: new Set<number>(), n2: new Set<number>() };

@@ -3,7 +3,7 @@ import type { RTCIceServer, RTCPeerConnection } from 'werift';
 import { iceServersFor } from '../../src/auth/ice-servers.js';
 import { probeTurn } from '../../src/stun/turn-probe.js';
 import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
-import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { coturnFor, type Coturn } from '../helpers/auth-coturn.js';
 import { getJson } from '../helpers/auth-http.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { connectPair, gatherCandidates, makePeer, selectedPairTypes } from '../helpers/auth-werift.js';
@@ -13,15 +13,9 @@ import { Cleanups } from '../helpers/cleanups.js';
 
 const cleanups = new Cleanups();
 const res = new Resources();
-afterEach(async () => {
-  try {
-    await cleanups.run();
-  } finally {
-    await res.closeAll();
-  }
-});
+afterEach(() => cleanups.run().finally(() => res.closeAll()));
 
-const coturn = async (): Promise<Coturn> => cleanups.add(await startCoturn(), (t) => t.stop());
+const coturn = (): Promise<Coturn> => coturnFor(cleanups);
 const relayPeer = (iceServers: RTCIceServer[]): RTCPeerConnection => cleanups.add(makePeer(iceServers, true), (pc) => pc.close());
 
 /** What `welcome` hands a session: REST credentials minted from the TURN secret. */

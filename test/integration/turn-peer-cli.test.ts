@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, mintToken } from '../../src/auth/index.js';
 import { spawnCli, type CliProcess } from '../helpers/auth-cli.js';
-import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { coturnFor, type Coturn } from '../helpers/auth-coturn.js';
 import { TEST_SECRET } from '../helpers/auth-tokens.js';
 import { Resources, startTestServer, testConfig } from '../helpers/server-harness.js';
 import { requires } from '../helpers/requires.js';
@@ -17,15 +17,9 @@ import { Cleanups } from '../helpers/cleanups.js';
 
 const res = new Resources();
 const cleanups = new Cleanups();
-afterEach(async () => {
-  try {
-    await cleanups.run();
-  } finally {
-    await res.closeAll();
-  }
-});
+afterEach(() => cleanups.run().finally(() => res.closeAll()));
 
-const coturn = async (): Promise<Coturn> => cleanups.add(await startCoturn(), (t) => t.stop());
+const coturn = (): Promise<Coturn> => coturnFor(cleanups);
 const peer = (args: string[]): CliProcess => cleanups.add(spawnCli(['peer', '--json', '--relay-only', ...args]), (p) => p.kill());
 
 async function server(turnUrl: string, turnSecret: string): Promise<string> {
