@@ -173,7 +173,7 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
   try {
     const where = workerKindOf(opts.engine) === 'child_processes' ? `child process${w === 1 ? '' : 'es'}` : `worker thread${w === 1 ? '' : 's'}`;
     opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${w} ${where}`);
-    // werift loads in each worker before the first pair starts.
+    // werift loads in each worker (~0.5 s) before the first pair starts.
     const reports = await Promise.all(handles.map((h) => h.next('connected', pairTimeoutMs * 2 + 15_000, opts.signal)));
     const pairs = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
     return await body(handles, pairs, reports.find((r) => r.patches !== undefined)?.patches);
