@@ -193,13 +193,15 @@ class NdcPeer {
     // setRemoteDescription starts ICE before it stores the description whose fingerprint the DTLS
     // handshake is verified against; an answerer that could already reach the offerer sometimes
     // connected and sent its certificate inside that window, and the offerer failed the handshake
-    // ("certificate verify failed": 10 of 300 pairs under CPU load). And an answerer whose ICE
+    // ("certificate verify failed", about 1 pair in 30 under CPU load). And an answerer whose ICE
     // connects before the offerer's has its first DTLS flight dropped (the offerer has no DTLS
     // transport yet) and resent 1 s later. Held back, the answerer first hears of the offerer
     // through the offerer's own checks, so the offerer (DTLS server) is ready first; the answerer's
-    // check then waits for libjuice's pacing, and DTLS takes a steady ~50 ms on loopback. Both
-    // peers of a bench pair run on this host, so the offerer can always reach the answerer; the
-    // candidates still go out 250 ms after the answer if its ICE has not connected by then.
+    // check then waits for libjuice's pacing, which shows in the DTLS phase (BENCHMARKS.md,
+    // "Connect (join latency by phase)", run connect-p10-ndc: `sigctl bench connect --engine
+    // node-datachannel --pairs 10`). Both peers of a bench pair run on this host, so the offerer can
+    // always reach the answerer; the candidates still go out 250 ms after the answer if its ICE
+    // has not connected by then.
     pc.onLocalCandidate((candidate, mid) => {
       const signal = { candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 } };
       if (this.offerer && !this.candidatesReleased) this.heldCandidates.push(signal);

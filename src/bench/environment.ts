@@ -1,7 +1,7 @@
 /**
  * The machine a bench ran on, recorded in every report so that numbers are never separated from
  * where they were measured. werift's version is read from its package.json on disk: importing
- * werift just to ask would cost ~0.5 s, and the signaling scenario must not load it.
+ * werift just to ask would load all of it, and the signaling scenario must not load it.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -2,9 +2,9 @@
  * The signaling client for protocol v1: connect, join, signal, meta, leave, typed events for every
  * server message, request/response correlation by `id`/`re`, and reconnect with resume. The state
  * machine and its invariants are documented in ./state.ts; one socket's handshake and frames are
- * ./socket.ts, reply matching ./requests.ts. The socket comes from a transport (./transport.ts),
- * so this same code is the Node client (./signal-client.ts, on `ws`) and the browser client
- * (./browser.ts, on the global WebSocket).
+ * ./socket.ts, reply matching ./requests.ts, the silent-server watchdog ./watchdog.ts. The socket
+ * comes from a transport (./transport.ts), so this same code is the Node client
+ * (./signal-client.ts, on `ws`) and the browser client (./browser.ts, on the global WebSocket).
  */
 import { FATAL_CODES, isSigctlError, SigctlError } from '../protocol/errors.js';
 import type {
@@ -26,13 +26,12 @@ import { PendingRequests } from './requests.js';
 import { openSocket } from './socket.js';
 import { canTransition, NON_RETRYABLE_CLOSE_CODES, type ClientState } from './state.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { HeartbeatWatchdog } from './watchdog.js';
 import type { Transport, TransportSocket } from './transport.js';
 import type { JoinParams, SignalClientCoreOptions, SignalClientEvents } from './types.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** Heartbeat watchdog: the server sends a frame (data or a ping) at least every 2 x heartbeatMs; we allow one period more. */
-const HEARTBEAT_GRACE_FACTOR = 3;
 
 /**
  * A protocol v1 signaling client over a given transport. Create one per connection; `closed` is
@@ -46,8 +45,8 @@ export class SignalClientCore extends TypedEmitter<SignalClientEvents> {
   private readonly random: () => number;
   private currentState: ClientState = 'idle';
   private ws: TransportSocket | undefined;
-  /** Sends a `ping` when the server has been quiet for a heartbeat, on transports that hide its pings. */
-  private probe: TimerHandle;
+  /** Drops a socket the server has gone quiet on (./watchdog.ts). */
+  private readonly watchdog: HeartbeatWatchdog;
   private nextId = 1;
   private readonly pending: PendingRequests;
   private lastWelcome: WelcomeMessage | undefined;
@@ -55,7 +54,6 @@ export class SignalClientCore extends TypedEmitter<SignalClientEvents> {
   private membership: { params: JoinParams; joined: JoinedMessage } | undefined;
   private attempt = 0;
   private reconnectTimer: TimerHandle;
-  private watchdog: TimerHandle;
   private byeDelayMs: number | undefined;
   private closedPromise: Promise<void> | undefined;
   private terminalError: SigctlError | undefined;
@@ -68,6 +66,13 @@ export class SignalClientCore extends TypedEmitter<SignalClientEvents> {
     this.backoff = options.reconnect === false ? { ...DEFAULT_BACKOFF, maxAttempts: 0 } : { ...DEFAULT_BACKOFF, ...options.reconnect };
     this.random = options.random ?? Math.random;
     this.pending = new PendingRequests(this.clock);
+    this.watchdog = new HeartbeatWatchdog(this.clock, transport.seesPings, {
+      current: () => this.ws,
+      silent: (ws, limitMs) => {
+        this.options.logger?.warn({ limitMs }, 'no traffic from the signaling server; reconnecting');
+        ws.terminate(); // emits 'close' (1006), which lands in onSocketGone
+      },
+    });
   }
 
   /** The current state (see ./state.ts). */
@@ -294,39 +299,14 @@ export class SignalClientCore extends TypedEmitter<SignalClientEvents> {
 
   private feedWatchdog(ws: TransportSocket): void {
     if (ws !== this.ws || this.lastWelcome === undefined) return;
-    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
-    const heartbeatMs = this.lastWelcome.heartbeatMs;
-    const limit = Math.round(heartbeatMs * HEARTBEAT_GRACE_FACTOR);
-    if (!this.transport.seesPings) {
-      // The server's pings are answered by the browser unseen; a `ping` frame after a quiet
-      // heartbeat makes the server answer with a frame we do see (and spares it its own ping).
-      if (this.probe !== undefined) this.clock.clearTimeout(this.probe);
-      this.probe = this.clock.setTimeout(() => {
-        this.probe = undefined;
-        if (ws === this.ws && ws.isOpen) ws.send(JSON.stringify({ type: 'ping', ts: Date.now() }));
-      }, heartbeatMs);
-    }
-    this.watchdog = this.clock.setTimeout(() => {
-      this.watchdog = undefined;
-      if (ws !== this.ws) return;
-      this.options.logger?.warn({ limitMs: limit }, 'no traffic from the signaling server; reconnecting');
-      ws.terminate();
-      // terminate() emits 'close' (1006) which lands in onSocketGone.
-    }, limit);
-  }
-
-  private clearWatchdog(): void {
-    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
-    if (this.probe !== undefined) this.clock.clearTimeout(this.probe);
-    this.watchdog = undefined;
-    this.probe = undefined;
+    this.watchdog.feed(ws, this.lastWelcome.heartbeatMs);
   }
 
   /** An established socket closed. Decides between reconnecting and finishing. */
   private onSocketGone(ws: TransportSocket, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = undefined;
-    this.clearWatchdog();
+    this.watchdog.stop();
     const cause = new SigctlError('CONNECTION_LOST', `signaling connection closed (${code}${reason === '' ? '' : ` ${reason}`})`, { details: { code } });
     this.pending.rejectAll(cause);
     if (this.currentState === 'closed') return;
@@ -384,7 +364,7 @@ export class SignalClientCore extends TypedEmitter<SignalClientEvents> {
         // welcome came but the join failed (timeout): drop this socket and retry.
         const ws = this.ws;
         this.ws = undefined;
-        this.clearWatchdog();
+        this.watchdog.stop();
         ws.terminate();
       }
       this.scheduleReconnect(error);
@@ -397,7 +377,7 @@ export class SignalClientCore extends TypedEmitter<SignalClientEvents> {
     this.terminalError = error;
     if (this.reconnectTimer !== undefined) this.clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.clearWatchdog();
+    this.watchdog.stop();
     this.membership = undefined;
     this.transition('closed');
     this.pending.rejectAll(error ?? new SigctlError('ABORTED', 'the signaling client was closed'));

@@ -1,7 +1,8 @@
 /**
- * The data-channel keepalive between sigctl peers. werift alone notices a killed far end only after
- * ~30 s, and the server reports it only when the resume grace ends; a ping every couple of seconds
- * on the channel, and a peer dropped after a few silent seconds, bring that down to the
+ * The data-channel keepalive between sigctl peers. werift alone notices a killed far end only when
+ * its ICE consent checks fail (CONSENT_INTERVAL 5 s x CONSENT_FAILURES 6 in werift 0.24.4's
+ * lib/ice/src/iceBase.js), and the server reports it only when the resume grace ends; a ping every
+ * couple of seconds on the channel, and a peer dropped after a few silent seconds, bring that down to the
  * `deadAfterMs` a session asks for. Only peers known to be sigctl peers get pings, so browser apps
  * never see them on their channel. Which peers those are is learnt on the data channel itself, not
  * from room metadata (other members, browser apps among them, have no business seeing it): a sigctl

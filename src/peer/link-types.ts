@@ -58,7 +58,7 @@ export interface PeerLinkOptions extends WeriftPeerOptions {
   clock?: Clock | undefined;
   /** From start (or restart) to an open data channel, before a restart or failure (ms, default 20000). */
   connectTimeoutMs?: number | undefined;
-  /** With relayOnly: time for a relay candidate to appear (ms, default 10000; werift stalls ~13 s on bad TURN credentials). */
+  /** With relayOnly: time for a relay candidate to appear (ms, default 10000; werift's own gathering stalls on bad TURN credentials). */
   gatherTimeoutMs?: number | undefined;
   /** Recreate-and-reoffer attempts after a failure (default 1). */
   maxRestarts?: number | undefined;

@@ -7,7 +7,8 @@
  * the peer connection and offers again; addIceCandidate before the remote description "succeeds"
  * and loses the candidate, so candidates are buffered (./candidates.ts); garbage SDP is accepted,
  * so descriptions are checked (./sdp.ts); a failed connection that is never closed keeps the
- * process alive, so every path that gives up closes it.
+ * process alive, so every path that gives up closes it. The connect and gather deadlines are
+ * ./link-deadlines.ts; the public shapes ./link-types.ts.
  *
  * One channel per pair: the initiator creates it. When offers cross, the polite side rolls back
  * its offer and closes the channel it had created (not yet open), so both sides use the impolite
@@ -15,11 +16,12 @@
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { TypedEmitter } from '../client/typed-emitter.js';
-import { systemClock, type Clock, type TimerHandle } from '../client/clock.js';
+import { systemClock, type Clock } from '../client/clock.js';
 import { SigctlError } from '../protocol/errors.js';
 import { decodeSignal, type Dialect } from './dialect.js';
 import { CandidateQueues, type CandidateInit } from './candidates.js';
 import { PeerChannel } from './channel.js';
+import { LinkDeadlines } from './link-deadlines.js';
 import type { LinkPhase, LinkReport, PeerLinkEvents, PeerLinkOptions } from './link-types.js';
 import { sdpProblem, sessionIdentity } from './sdp.js';
 import { selectedPair, type SelectedPair } from './stats.js';
@@ -53,8 +55,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private phases: Partial<Record<LinkPhase, number>> = {};
   private startedAt: number;
   private restarts = 0;
-  private connectTimer: TimerHandle;
-  private gatherTimer: TimerHandle;
+  private readonly deadlines: LinkDeadlines;
   private closing: Promise<void> | undefined;
 
   constructor(options: PeerLinkOptions) {
@@ -63,6 +64,13 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.remoteId = options.remoteId;
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
+    this.deadlines = new LinkDeadlines(this.clock, options, {
+      notConnected: (reason) => this.onTrouble(reason),
+      noRelay: (ms) => {
+        if (this.candidates.localTypes.has('relay')) return;
+        this.fail(new SigctlError('TURN_AUTH_FAILED', `--relay-only: no relay candidate within ${ms / 1000} s (TURN refused the credentials or is unreachable)`, { details: { peer: this.remoteId } }));
+      },
+    });
     this.pc = this.createPc();
     this.speaking = options.dialect ?? 'sigctl';
   }
@@ -84,7 +92,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   start(): void {
     if (this.linkState !== 'new') return;
     this.linkState = 'connecting';
-    this.armConnectTimer();
+    this.deadlines.armConnect();
     if (this.options.initiator) this.enqueue(() => this.offer());
   }
 
@@ -112,7 +120,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     this.linkState = 'closed';
-    this.clearTimers();
+    this.deadlines.clear();
     this.closing = this.closePc(this.pc).then(() => {
       this.emit('closed');
       this.removeAllListeners();
@@ -226,7 +234,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
           this.onGatheringComplete();
           return;
         }
-        if (candidates.noteLocal(candidate.candidate) === 'relay') this.clearGatherTimer();
+        if (candidates.noteLocal(candidate.candidate) === 'relay') this.deadlines.clearGather();
         const json = candidate.toJSON();
         candidates.sendOrQueue({ candidate: { candidate: json.candidate, sdpMid: json.sdpMid, sdpMLineIndex: json.sdpMLineIndex } }, this.options.sendSignal);
       }),
@@ -272,7 +280,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const onOpen = (): void => {
       if (this.channelWrapper !== channel || this.linkState === 'closed') return;
       this.mark('channel-open');
-      this.clearTimers();
+      this.deadlines.clear();
       this.linkState = 'connected';
       this.emit('channel-open', channel);
       void this.report().then((r) => {
@@ -324,9 +332,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.phases = {};
     this.startedAt = this.clock.now();
     this.linkState = 'connecting';
-    this.clearTimers();
+    this.deadlines.clear();
     this.pc = this.createPc();
-    this.armConnectTimer();
+    this.deadlines.armConnect();
     if (offer) this.enqueue(() => this.offer());
   }
 
@@ -337,7 +345,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.restarts += 1;
       this.emit('restarting', reason);
       if (this.options.initiator) this.recreate(true);
-      else this.armConnectTimer(); // the initiator restarts; its new offer recreates our side
+      else this.deadlines.armConnect(); // the initiator restarts; its new offer recreates our side
       return;
     }
     this.fail(this.failureError(reason));
@@ -355,7 +363,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private fail(error: SigctlError): void {
     if (this.linkState === 'closed' || this.linkState === 'failed') return;
     this.linkState = 'failed';
-    this.clearTimers();
+    this.deadlines.clear();
     this.emit('failed', error);
     void this.close();
   }
@@ -366,34 +374,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     }
   }
 
-  private armConnectTimer(): void {
-    if (this.connectTimer !== undefined) this.clock.clearTimeout(this.connectTimer);
-    const ms = this.options.connectTimeoutMs ?? 20_000;
-    this.connectTimer = this.clock.setTimeout(() => {
-      this.connectTimer = undefined;
-      this.onTrouble(`not connected within ${Math.round(ms / 100) / 10} s`);
-    }, ms);
-  }
-
   private armGatherTimer(): void {
-    if (this.options.relayOnly !== true || this.candidates.localTypes.has('relay') || this.gatherTimer !== undefined) return;
-    const ms = this.options.gatherTimeoutMs ?? 10_000;
-    this.gatherTimer = this.clock.setTimeout(() => {
-      this.gatherTimer = undefined;
-      if (this.candidates.localTypes.has('relay')) return;
-      this.fail(new SigctlError('TURN_AUTH_FAILED', `--relay-only: no relay candidate within ${ms / 1000} s (TURN refused the credentials or is unreachable)`, { details: { peer: this.remoteId } }));
-    }, ms);
-  }
-
-  private clearGatherTimer(): void {
-    if (this.gatherTimer !== undefined) this.clock.clearTimeout(this.gatherTimer);
-    this.gatherTimer = undefined;
-  }
-
-  private clearTimers(): void {
-    if (this.connectTimer !== undefined) this.clock.clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-    this.clearGatherTimer();
+    if (this.options.relayOnly === true && !this.candidates.localTypes.has('relay')) this.deadlines.armGather();
   }
 
   private async closePc(pc: RTCPeerConnection): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * The --relay-only pre-flight: before any peer connection gathers, each UDP TURN server with
  * credentials gets one authenticated Allocate (probeTurn). werift reports a refused credential only
- * as "no relay candidate" after a ~13 s stall (and the answering side reports nothing at all); the
- * probe names the cause in about a second, so both ends of a room fail with TURN_AUTH_FAILED. A TURN
+ * as "no relay candidate" after gathering stalls (and the answering side reports nothing at all);
+ * the probe names the cause within its own bound, so both ends of a room fail with TURN_AUTH_FAILED. A TURN
  * server that does not answer at all fails the pre-flight too (NO_RELAY_CANDIDATES, after the bound).
  */
 import { probeTurn } from '../stun/turn-probe.js';

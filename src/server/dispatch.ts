@@ -14,9 +14,11 @@ import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 
 /**
- * A power of two: 1 in RELAY_SAMPLE signals is timed for sigctl_relay_duration_seconds. A
- * prom-client observation costs a few µs, several relays' worth; at 1 in 16 it was 2% of the
- * server's CPU at 2,000 signals/s. 1 in 128 still gives a busy node thousands a minute.
+ * A power of two: 1 in RELAY_SAMPLE signals is timed for sigctl_relay_duration_seconds, so the
+ * relay path pays for two clock reads and a prom-client observation only now and then. What the
+ * histogram cost at 1 in 16 is in BENCHMARKS.md, "Where the time goes (profiles)" (a `node
+ * --cpu-prof` of `sigctl serve` under `sigctl bench signaling --clients 200 --rate 30`). 1 in 128
+ * still gives a node relaying 1,000 signals/s about 470 samples a minute.
  */
 export const RELAY_SAMPLE = 128;
 
@@ -60,7 +62,7 @@ function control(conn: Connection, op: () => Promise<void>): void {
 /** The 'message' handler shared by every connection of a server. */
 export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: ServerMetrics): (conn: Connection, data: Buffer, isBinary: boolean) => void {
   const maxFrameBytes = config.limits.maxFrameBytes;
-  // Relay latency is sampled: timing every message would cost more than the relay itself.
+  // Relay latency is sampled (RELAY_SAMPLE).
   let relayCount = 0;
   const dispatch = (conn: Connection, data: Buffer, isBinary: boolean): void => {
     if (conn.isClosed()) return;

@@ -1,7 +1,7 @@
 /**
  * A TURN credential check: one Allocate over UDP with long-term credentials (RFC 8656 / RFC 5389
  * section 10.2), then the allocation is released at once. WebRTC stacks only report "no relay
- * candidate" (werift stalls ~13 s first); this names the cause in bounded time: TURN_AUTH_FAILED for
+ * candidate" (after werift's gathering stalls); this names the cause in bounded time: TURN_AUTH_FAILED for
  * a refused username/credential (wrong secret, expired REST credentials), TIMEOUT for silence.
  * The credential is never logged or put in a message.
  */

@@ -8,37 +8,18 @@ import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
+import { bannerOf, Daemons } from '../helpers/server-daemon.js';
 import { TestClient, within } from '../helpers/server-harness.js';
-
-interface Banner {
-  type: string;
-  protocol: number;
-  port: number;
-  ws: string;
-  listen: string;
-  healthz: string;
-  readyz: string;
-  metrics: string;
-  app?: string;
-}
+import { until } from '../helpers/within.js';
 
 describe('sigctl serve (e2e)', () => {
-  const daemons: Daemon[] = [];
-  const clients: TestClient[] = [];
-  const run = (args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Daemon => {
-    const d = startDaemon(args, env, 15_000, nodeArgs);
-    daemons.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
-  });
+  const daemons = new Daemons();
+  const run = daemons.run.bind(daemons);
+  afterEach(() => daemons.closeAll());
 
   it('prints a JSON banner, accepts joins, relays signals, logs JSON with conn and room, exits 0 after a SIGTERM drain', async () => {
     const d = run(['serve', '--port', '0', '--json', '--log-level', 'debug'], { SIGCTL_DRAIN_MS: '200' });
-    const banner = JSON.parse(await d.firstLine) as Banner;
+    const banner = await bannerOf(d);
     expect(banner).toMatchObject({ type: 'listening', protocol: 1 });
     expect(banner.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
     expect(banner.port).toBeGreaterThan(0);
@@ -50,7 +31,8 @@ describe('sigctl serve (e2e)', () => {
 
     const a = await TestClient.connect(`${banner.ws}?token=very-secret-token`);
     const b = await TestClient.connect(banner.ws);
-    clients.push(a, b);
+    daemons.client(a);
+    daemons.client(b);
     a.send({ type: 'join', room: 'e2e' });
     const ja = await a.next('joined');
     b.send({ type: 'join', room: 'e2e' });
@@ -79,14 +61,7 @@ describe('sigctl serve (e2e)', () => {
     const d = run(['serve', '--port', '0', '--path', '/signal', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' });
     const first = await d.firstLine;
     expect(first).toMatch(/^sigctl serve listening on http:\/\/127\.0\.0\.1:\d+ \(protocol v1\)$/);
-    await within(
-      new Promise<void>((resolve) => {
-        const check = (): void => (d.stdout().includes('metrics') ? resolve() : void setTimeout(check, 20));
-        check();
-      }),
-      3000,
-      'the full banner',
-    );
+    await until(() => d.stdout().includes('metrics'), 3000, 'the full banner');
     const out = d.stdout();
     expect(out).toMatch(/websocket\s+ws:\/\/127\.0\.0\.1:\d+\/signal/);
     expect(out).toMatch(/health\s+http:\/\/.*\/healthz/);
@@ -110,9 +85,9 @@ describe('sigctl serve (e2e)', () => {
 
   it('a second signal exits at once instead of waiting for the drain', async () => {
     const d = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '60000' });
-    const banner = JSON.parse(await d.firstLine) as Banner;
+    const banner = await bannerOf(d);
     const a = await TestClient.connect(banner.ws);
-    clients.push(a);
+    daemons.client(a);
     d.child.kill('SIGTERM');
     await a.next('bye');
     expect(await d.stop('SIGTERM', 5000)).toBe(143);
@@ -128,9 +103,9 @@ describe('sigctl serve (e2e)', () => {
       );
       writeFileSync(pathJoin(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(pathJoin(dir, 'hook.mjs')).href)});\n`);
       const d = run(['serve', '--port', '0', '--json', '--log-level', 'silent'], { SIGCTL_DRAIN_MS: '0' }, ['--import', pathToFileURL(pathJoin(dir, 'register.mjs')).href]);
-      const banner = JSON.parse(await d.firstLine) as Banner;
+      const banner = await bannerOf(d);
       const a = await TestClient.connect(banner.ws);
-      clients.push(a);
+      daemons.client(a);
       a.send({ type: 'join', room: 'no-werift' });
       await a.next('joined');
       expect(await d.stop('SIGTERM')).toBe(0);

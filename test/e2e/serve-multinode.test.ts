@@ -2,44 +2,33 @@
  * Two `sigctl serve --redis` processes on one real redis-server, as an operator runs them: a room
  * spanning both nodes relays, and when one node is killed (-9) the survivor tells the room.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { requires } from '../helpers/requires.js';
-import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
+import { bannerOf, Daemons, type Daemon } from '../helpers/server-daemon.js';
 import { TestClient } from '../helpers/server-harness.js';
 
 describe('sigctl serve --redis (e2e, two nodes)', requires('redis-server'), () => {
-  let redis: RedisProcess;
-  const daemons: Daemon[] = [];
-  const clients: TestClient[] = [];
+  const redis = redisForSuite();
+  const daemons = new Daemons({ env: { SIGCTL_DRAIN_MS: '0' } });
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
-  });
+  afterEach(() => daemons.closeAll());
 
   it('relays across nodes and announces the members of a killed node', async () => {
     const prefix = `e2e${Date.now()}:`;
     const start = async (id: string): Promise<{ d: Daemon; ws: string }> => {
-      const d = startDaemon(['serve', '--port', '0', '--json', '--log-level', 'warn', '--redis', redis.url], {
+      const d = daemons.run(['serve', '--port', '0', '--json', '--log-level', 'warn', '--redis', redis.url], {
         SIGCTL_REDIS_NODE_ID: id,
         SIGCTL_REDIS_KEY_PREFIX: prefix,
         SIGCTL_REDIS_NODE_HEARTBEAT_MS: '300',
-        SIGCTL_DRAIN_MS: '0',
       });
-      daemons.push(d);
-      return { d, ws: (JSON.parse(await d.firstLine) as { ws: string }).ws };
+      return { d, ws: (await bannerOf(d)).ws };
     };
     const [a, b] = await Promise.all([start('a'), start('b')]);
     const ca = await TestClient.connect(a.ws);
     const cb = await TestClient.connect(b.ws);
-    clients.push(ca, cb);
+    daemons.client(ca);
+    daemons.client(cb);
     ca.send({ type: 'join', room: 'span' });
     const ja = await ca.next('joined');
     cb.send({ type: 'join', room: 'span' });

@@ -4,25 +4,15 @@
  * public URL of a node in GET /v1/nodes when Redis is used.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
-import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
+import { redisForSuite } from '../helpers/redis-server.js';
+import { bannerOf, Daemons } from '../helpers/server-daemon.js';
 import { TestClient } from '../helpers/server-harness.js';
 import { until, within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../config.example.json', import.meta.url));
-
-interface Banner {
-  type: string;
-  host: string;
-  port: number;
-  listen: string;
-  reachable: string[];
-  ws: string;
-  nodes: string;
-}
 
 /** Resolves with `read()` once it satisfies `ok` (re-read on the output already collected), bounded. */
 async function output(read: () => string, ok: (text: string) => boolean, what: string, ms = 5000): Promise<string> {
@@ -31,17 +21,9 @@ async function output(read: () => string, ok: (text: string) => boolean, what: s
 }
 
 describe('sigctl serve: operator papercuts (e2e)', () => {
-  const daemons: Daemon[] = [];
-  const clients: TestClient[] = [];
-  const run = (args: string[], env: Record<string, string | undefined> = {}): Daemon => {
-    const d = startDaemon(args, { SIGCTL_DRAIN_MS: '0', ...env });
-    daemons.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
-  });
+  const daemons = new Daemons({ env: { SIGCTL_DRAIN_MS: '0' } });
+  const run = daemons.run.bind(daemons);
+  afterEach(() => daemons.closeAll());
 
   it('refuses the placeholder secrets of config.example.json with PLACEHOLDER_SECRET and a hint', async () => {
     const r = await runCli(['serve', '--config', EXAMPLE, '--port', '0'], { cleanEnv: true });
@@ -63,9 +45,9 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
 
   it('-q keeps info lines out of stderr; --log-format pretty prints readable lines, json pino lines', async () => {
     const quiet = run(['serve', '--port', '0', '--json', '-q']);
-    const banner = JSON.parse(await quiet.firstLine) as Banner;
+    const banner = await bannerOf(quiet);
     const a = await TestClient.connect(banner.ws);
-    clients.push(a);
+    daemons.client(a);
     a.send({ type: 'join', room: 'q' });
     await a.next('joined');
     expect(await quiet.stop('SIGTERM')).toBe(0);
@@ -94,14 +76,14 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
     expect(out).not.toContain('0.0.0.0:');
 
     const json = run(['serve', '--host', '0.0.0.0', '--port', '0', '--json', '--log-level', 'silent']);
-    const banner = JSON.parse(await json.firstLine) as Banner;
+    const banner = await bannerOf(json);
     expect(banner.host).toBe('0.0.0.0');
     expect(banner.reachable[0]).toBe(`http://127.0.0.1:${banner.port}`);
     expect(banner.listen).toBe(banner.reachable[0]);
     expect(banner.nodes).toBe(`http://127.0.0.1:${banner.port}/v1/nodes`);
     expect((await within(fetch(banner.nodes), 3000, 'nodes')).status).toBe(200);
     // The advertised WebSocket URL works (connect waits for welcome).
-    clients.push(await TestClient.connect(banner.ws));
+    daemons.client(await TestClient.connect(banner.ws));
   });
 
   it('help shows examples, defaults and the global --config; --capacity 0 says "at least 1"', async () => {
@@ -119,26 +101,16 @@ describe('sigctl serve: operator papercuts (e2e)', () => {
 });
 
 describe('sigctl serve --redis --public-url (e2e)', requires('redis-server'), () => {
-  let redis: RedisProcess;
-  const daemons: Daemon[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
-  });
+  const redis = redisForSuite();
+  const daemons = new Daemons({ env: { SIGCTL_DRAIN_MS: '0' } });
+  afterEach(() => daemons.closeAll());
 
   it('GET /v1/nodes gives the node its public URL from the first listing on', async () => {
-    const d = startDaemon(['serve', '--host', '0.0.0.0', '--port', '0', '--json', '--log-level', 'warn', '--redis', redis.url, '--public-url', 'wss://node-a.example.com/ws'], {
+    const d = daemons.run(['serve', '--host', '0.0.0.0', '--port', '0', '--json', '--log-level', 'warn', '--redis', redis.url, '--public-url', 'wss://node-a.example.com/ws'], {
       SIGCTL_REDIS_NODE_ID: 'node-a',
       SIGCTL_REDIS_KEY_PREFIX: `pub${Date.now()}:`,
-      SIGCTL_DRAIN_MS: '0',
     });
-    daemons.push(d);
-    const banner = JSON.parse(await d.firstLine) as Banner;
+    const banner = await bannerOf(d);
     const body = (await (await within(fetch(banner.nodes), 3000, 'nodes')).json()) as { nodes: Array<{ id: string; url?: string }> };
     expect(body.nodes).toEqual([expect.objectContaining({ id: 'node-a', url: 'wss://node-a.example.com/ws' })]);
     expect(await d.stop('SIGTERM')).toBe(0);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stunPacket, udpClient } from './auth-stun.js';
 import { mustFind } from './requires.js';
+import type { Cleanups } from './cleanups.js';
 
 
 export interface Coturn {
@@ -117,4 +118,9 @@ async function startCoturnOnce(options: { secret?: string; readyMs?: number }): 
     probe.close();
   }
   return { port, realm, secret, url: `turn:127.0.0.1:${port}?transport=udp`, log: () => output, stop };
+}
+
+/** startCoturn() for one test: stopped by `cleanups` after it. */
+export async function coturnFor(cleanups: Cleanups, options: { secret?: string; readyMs?: number } = {}): Promise<Coturn> {
+  return cleanups.add(await startCoturn(options), (t) => t.stop());
 }

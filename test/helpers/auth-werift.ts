@@ -14,7 +14,7 @@ export function makePeer(iceServers: RTCIceServer[], relayOnly = false): RTCPeer
 
 /**
  * Creates an offer on `pc` and collects its candidates until gathering completes or `ms` passes.
- * werift's setLocalDescription itself waits for gathering (~13 s when TURN refuses the
+ * werift's setLocalDescription itself waits for gathering (which stalls when TURN refuses the
  * credentials), so it runs in the background and only the race is awaited.
  */
 export async function gatherCandidates(pc: RTCPeerConnection, ms: number): Promise<{ candidates: string[]; complete: boolean }> {

@@ -3,8 +3,42 @@
  * its own frames, as an application would), and a ledger of numbered signals sent, received and
  * answered with an error, so a test can count lost, lost-untold, duplicated and reordered signals.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { ServerMessage } from '../../src/protocol/messages.js';
-import type { TestClient } from './server-harness.js';
+import type { SignalingServer } from '../../src/server/index.js';
+import { type Resources, TestClient } from './server-harness.js';
+
+/**
+ * The set-up of the signal-stream fault tests: `a` on `n1` and `b` on `n2` joined to `room` (in
+ * that order), each followed by a ClientView, and `ready` seen by `a`. `jb` is b's `joined`.
+ */
+export async function viewedPair(res: Resources, n1: SignalingServer, n2: SignalingServer, room: string) {
+  const a = res.client(await TestClient.connect(n1.url));
+  const b = res.client(await TestClient.connect(n2.url));
+  const av = new ClientView(a);
+  const bv = new ClientView(b);
+  a.send({ type: 'join', room });
+  await a.next('joined');
+  b.send({ type: 'join', room });
+  const jb = await b.next('joined');
+  await a.next('ready');
+  return { a, b, av, bv, jb };
+}
+
+/**
+ * Joins `room`, re-sending the join while the answer is UNAVAILABLE (what a client does while the
+ * store is away), `pauseMs` apart, for at most `boundMs`; resolves with the last answer.
+ */
+export async function joinRetrying(c: TestClient, room: string, extra: Record<string, unknown> = {}, o: { boundMs?: number; pauseMs?: number } = {}): Promise<{ type: string; code?: string }> {
+  const deadline = Date.now() + (o.boundMs ?? 10_000);
+  for (let id = 1; ; id++) {
+    c.send({ type: 'join', room, id, ...extra });
+    const f = await c.nextOf(['joined', 'error'], 5000, (x) => x.type === 'joined' || (x.type === 'error' && x.re === id));
+    if (f.type === 'joined') return f;
+    if (f.code !== 'UNAVAILABLE' || Date.now() > deadline) return f;
+    await delay(o.pauseMs ?? 50);
+  }
+}
 
 /** One client's view of its room and of the signals it got, built from every frame it received. */
 export class ClientView {

@@ -3,12 +3,10 @@
  * `redis-server --cluster-enabled yes` x3, then `redis-cli --cluster create`. Every wait is
  * bounded; stop() kills every process and removes the dir. Suites declare requires('redis-server').
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { freePort } from './redis-server.js';
-import { baseArgs, cli, spawnRedis, until, type Proc } from './redis-procs.js';
+import { answering, baseArgs, cli, ProcGroup, type Proc } from './redis-procs.js';
+import { until } from './within.js';
 
 export interface RedisCluster {
   /** redis:// URLs of the masters (config redis.cluster.nodes). */
@@ -19,20 +17,14 @@ export interface RedisCluster {
 }
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'sigctl-redis-cluster-'));
+  const group = new ProcGroup('redis-cluster');
+  const { dir, stop } = group;
   const procs: Proc[] = [];
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await Promise.all(procs.map((p) => p.stop(true)));
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
     for (let i = 0; i < masters; i++) {
       const port = await freePort();
       procs.push(
-        await spawnRedis(port, [
+        await group.spawn(port, [
           ...baseArgs(port, dir),
           '--cluster-enabled', 'yes',
           '--cluster-config-file', `nodes-${port}.conf`,
@@ -40,7 +32,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         ]),
       );
     }
-    for (const p of procs) await until(async () => (await cli(p.port, ['PING'])).startsWith('PONG'), 10_000, `cluster node ${p.port} to answer`);
+    for (const p of procs) await answering(p.port, 10_000, `cluster node ${p.port} to answer`);
     const addrs = procs.map((p) => `127.0.0.1:${p.port}`);
     await new Promise<void>((resolve, reject) => {
       execFile('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }, (err, _out, stderr) =>
@@ -48,7 +40,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       );
     });
     for (const p of procs) {
-      await until(async () => (await cli(p.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'), 20_000, `cluster_state:ok on ${p.port}`);
+      await until(async () => (await cli(p.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'), 20_000, `cluster_state:ok on ${p.port}`, 100);
     }
   } catch (err) {
     await stop();

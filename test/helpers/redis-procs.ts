@@ -1,9 +1,12 @@
 /**
  * Shared by the Redis Cluster and Sentinel harnesses: spawning redis-server processes under a
- * temp dir, asking them things with redis-cli, and waiting for a condition with a bound.
+ * temp dir, asking them things with redis-cli, and waiting for one to answer.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from './within.js';
 
 /** A redis-server (or sentinel) process; stop() is idempotent. */
 export interface Proc {
@@ -42,14 +45,38 @@ export function cli(port: number, args: readonly string[], timeoutMs = 5_000): P
   });
 }
 
-/** Polls `check` every 100 ms until it is true; throws `what` after `timeoutMs`. */
-export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await delay(100);
+/**
+ * The processes of one harness under one temp dir (`dir`, named after the harness): spawn() adds
+ * one, stop() kills them all and removes the dir. stop() is idempotent.
+ */
+export class ProcGroup {
+  readonly dir: string;
+  private readonly procs: Proc[] = [];
+  private stopped = false;
+
+  constructor(name: string) {
+    this.dir = mkdtempSync(join(tmpdir(), `sigctl-${name}-`));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+
+  /** spawnRedis(), killed by stop(). */
+  async spawn(port: number, args: readonly string[]): Promise<Proc> {
+    const p = await spawnRedis(port, args);
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Kills every process (SIGKILL) and removes the dir. */
+  readonly stop = async (): Promise<void> => {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.procs.map((p) => p.stop(true)));
+    rmSync(this.dir, { recursive: true, force: true });
+  };
+}
+
+/** Waits until `redis-cli PING` on `port` answers PONG (polled every 100 ms: each check spawns redis-cli), bounded. */
+export function answering(port: number, timeoutMs: number, what: string): Promise<void> {
+  return until(async () => (await cli(port, ['PING'])).startsWith('PONG'), timeoutMs, what, 100);
 }
 
 /** Base options of every test redis-server: loopback, no persistence. */

@@ -5,11 +5,11 @@
  * master and waits until the sentinels name the replica. Every wait is bounded; stop() kills
  * everything and removes the dir. Suites declare requires('redis-server').
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './redis-server.js';
-import { baseArgs, cli, spawnRedis, until, type Proc } from './redis-procs.js';
+import { answering, baseArgs, cli, ProcGroup, type Proc } from './redis-procs.js';
+import { until } from './within.js';
 
 export interface RedisSentinelSet {
   /** The master name the sentinels monitor (config redis.sentinel.name). */
@@ -29,15 +29,8 @@ export interface RedisSentinelSet {
 const NAME = 'sigctlmaster';
 
 export async function startRedisSentinel(): Promise<RedisSentinelSet> {
-  const dir = mkdtempSync(join(tmpdir(), 'sigctl-redis-sentinel-'));
-  const procs: Proc[] = [];
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await Promise.all(procs.map((p) => p.stop(true)));
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const group = new ProcGroup('redis-sentinel');
+  const { dir, stop } = group;
   const masterPort = await freePort();
   const replicaPort = await freePort();
   const sentinelPorts: number[] = [];
@@ -50,11 +43,10 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
     return undefined;
   };
   try {
-    master = await spawnRedis(masterPort, baseArgs(masterPort, dir));
-    procs.push(master);
-    await until(async () => (await cli(masterPort, ['PING'])).startsWith('PONG'), 10_000, 'the master to answer');
-    procs.push(await spawnRedis(replicaPort, [...baseArgs(replicaPort, dir), '--replicaof', '127.0.0.1', String(masterPort)]));
-    await until(async () => (await cli(replicaPort, ['INFO', 'replication'])).includes('master_link_status:up'), 15_000, 'the replica to sync');
+    master = await group.spawn(masterPort, baseArgs(masterPort, dir));
+    await answering(masterPort, 10_000, 'the master to answer');
+    await group.spawn(replicaPort, [...baseArgs(replicaPort, dir), '--replicaof', '127.0.0.1', String(masterPort)]);
+    await until(async () => (await cli(replicaPort, ['INFO', 'replication'])).includes('master_link_status:up'), 15_000, 'the replica to sync', 100);
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       const file = join(dir, `sentinel-${port}.conf`);
@@ -72,7 +64,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
           '',
         ].join('\n'),
       );
-      procs.push(await spawnRedis(port, [file, '--sentinel', '--loglevel', 'warning']));
+      await group.spawn(port, [file, '--sentinel', '--loglevel', 'warning']);
       sentinelPorts.push(port);
     }
     for (const port of sentinelPorts) {
@@ -84,6 +76,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
         },
         30_000,
         `sentinel ${port} to know the replica and the other sentinels`,
+        100,
       );
     }
   } catch (err) {
@@ -98,8 +91,8 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
     currentMaster,
     async killMaster(timeoutMs = 30_000) {
       await master?.stop(true);
-      await until(async () => (await currentMaster()) === replicaPort, timeoutMs, 'the sentinels to promote the replica');
-      await until(async () => (await cli(replicaPort, ['ROLE'])).startsWith('master'), timeoutMs, 'the replica to become master');
+      await until(async () => (await currentMaster()) === replicaPort, timeoutMs, 'the sentinels to promote the replica', 100);
+      await until(async () => (await cli(replicaPort, ['ROLE'])).startsWith('master'), timeoutMs, 'the replica to become master', 100);
     },
     stop,
   };

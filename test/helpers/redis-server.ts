@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createConnection } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface RedisProcess {
   url: string;
@@ -127,5 +128,37 @@ export async function startRedis(): Promise<RedisProcess> {
       child.kill('SIGSTOP');
     },
     thaw,
+  };
+}
+
+/**
+ * One redis-server for the tests of a suite: call it in the `describe` body; the server starts in
+ * beforeAll and stops in afterAll. The object returned stands for it (url, port, stop, restart,
+ * ...), usable from beforeAll on.
+ */
+export function redisForSuite(): RedisProcess {
+  let proc: RedisProcess | undefined;
+  beforeAll(async () => {
+    proc = await startRedis();
+  });
+  afterAll(async () => {
+    await proc?.stop();
+  });
+  const it = (): RedisProcess => {
+    if (proc === undefined) throw new Error('redisForSuite(): the redis-server is used before its beforeAll ran');
+    return proc;
+  };
+  return {
+    get url() {
+      return it().url;
+    },
+    get port() {
+      return it().port;
+    },
+    stop: (hard) => it().stop(hard),
+    restart: () => it().restart(),
+    freeze: () => it().freeze(),
+    thaw: () => it().thaw(),
+    start: () => it().start(),
   };
 }

@@ -65,3 +65,55 @@ export function startDaemon(args: readonly string[], env: Record<string, string 
   };
   return { child, stdout: () => out, stderr: () => err, firstLine, exited, stop };
 }
+
+/** The banner `sigctl serve --json` prints first (src/cli/serve-banner.ts); the URLs present depend on the config. */
+export interface ServeBanner {
+  type: string;
+  protocol: number;
+  host: string;
+  port: number;
+  /** The first reachable base URL (http://host:port). */
+  listen: string;
+  reachable: string[];
+  ws: string;
+  healthz: string;
+  readyz: string;
+  metrics: string;
+  nodes: string;
+  app?: string;
+}
+
+/** Parses a daemon's first stdout line as the --json banner. */
+export async function bannerOf(d: Daemon): Promise<ServeBanner> {
+  return JSON.parse(await d.firstLine) as ServeBanner;
+}
+
+/**
+ * The sigctl processes and WebSocket clients of one suite: run() starts one with the suite's
+ * default environment under the test's own, client() registers one, closeAll() (afterEach) closes
+ * the clients and then SIGKILLs whatever still runs (a test that wanted a clean exit waited for it).
+ */
+export class Daemons {
+  private readonly running: Daemon[] = [];
+  private readonly clients: Array<{ close(): Promise<void> }> = [];
+
+  constructor(private readonly defaults: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}) {}
+
+  /** startDaemon(args) with `env` over the suite's defaults. */
+  run(args: readonly string[], env: Record<string, string | undefined> = {}, nodeArgs: readonly string[] = []): Daemon {
+    const d = startDaemon(args, { ...this.defaults.env, ...env }, this.defaults.timeoutMs, nodeArgs);
+    this.running.push(d);
+    return d;
+  }
+
+  /** Registers `c` to be closed after the test; returns it. */
+  client<T extends { close(): Promise<void> }>(c: T): T {
+    this.clients.push(c);
+    return c;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close()));
+    await Promise.all(this.running.splice(0).map((d) => d.stop('SIGKILL').catch(() => undefined)));
+  }
+}

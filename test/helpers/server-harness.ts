@@ -195,6 +195,13 @@ export class Resources {
     return s;
   }
 
+  /** Connects a client to `s` (closed by closeAll) and joins `room`; resolves with its `joined`. An arrow, so `const { join } = res` works. */
+  readonly join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}): Promise<{ c: TestClient; joined: FrameOf<'joined'> }> => {
+    const c = this.client(await TestClient.connect(s.url));
+    c.send({ type: 'join', room, ...extra });
+    return { c, joined: await c.next('joined') };
+  };
+
   /** Closes everything; throws if any client received a frame that is not a valid ServerMessage. */
   async closeAll(): Promise<void> {
     const clients = this.clients.splice(0);

@@ -4,14 +4,13 @@
  * with name, meta, node and join time, on one node (memory store) and across two nodes sharing a
  * real redis-server. Kicks and closes need the hub of issue 12: ops-e2e.test.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/auth/index.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { SignalingServer } from '../../src/server/index.js';
-import type { Store } from '../../src/store/store.js';
-import { RedisStore } from '../../src/store/redis.js';
 import { signToken, TEST_SECRET } from '../helpers/auth-tokens.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
+import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { Resources, startTestServer, testConfig, TestClient, within } from '../helpers/server-harness.js';
 
@@ -21,9 +20,8 @@ afterEach(async () => {
   await res.closeAll();
 });
 
-async function authServer(store?: Store): Promise<SignalingServer> {
-  const config = testConfig(HS);
-  return res.server(await startTestServer(HS, { authenticator: createAuthenticator(config.auth), ...(store === undefined ? {} : { store }) }));
+async function authServer(): Promise<SignalingServer> {
+  return res.server(await startTestServer(HS, { authenticator: createAuthenticator(testConfig(HS).auth) }));
 }
 
 async function api(s: SignalingServer, path: string, token?: string, method = 'GET'): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -126,31 +124,14 @@ describe('admin API on one node', () => {
 });
 
 describe('admin API across two nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
-  const stores: RedisStore[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await res.closeAll();
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  const redis = redisForSuite();
+  const cluster = new RedisNodes(res, 'adm', () => ({ url: redis.url }));
+  afterEach(() => cluster.closeAll());
 
-  let prefix = 0;
-  async function nodes(): Promise<[SignalingServer, SignalingServer]> {
-    const keyPrefix = `adm${++prefix}:`;
-    const out: SignalingServer[] = [];
-    for (const id of ['node-a', 'node-b']) {
-      const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: id, heartbeatMs: 1000 });
-      await store.start();
-      stores.push(store);
-      out.push(await authServer(store));
-    }
-    return out as [SignalingServer, SignalingServer];
-  }
+  const nodes = async (): Promise<[SignalingServer, SignalingServer]> => {
+    const [a, b] = await cluster.start(['node-a', 'node-b'], { overrides: HS, deps: () => ({ authenticator: createAuthenticator(testConfig(HS).auth) }) });
+    return [a!, b!];
+  };
 
   it('lists the rooms of both nodes from either node, and shows which node holds each member', async () => {
     const [a, b] = await nodes();

@@ -73,8 +73,11 @@ describe('connect and throughput scenarios', () => {
 
   it('stops and cleans up when aborted during a transfer', async () => {
     const controller = new AbortController();
-    const pending = runThroughput({ ...options({ pairs: 1, workers: 1, signal: controller.signal }), durationS: 30, messageSize: 16_384, ordered: true, engine: 'werift' });
-    setTimeout(() => controller.abort('SIGINT'), 3_000);
+    // Aborted once the transfer has begun (its first progress line), as a SIGINT would.
+    const onProgress = (text: string): void => {
+      if (text.startsWith('sending ')) controller.abort('SIGINT');
+    };
+    const pending = runThroughput({ ...options({ pairs: 1, workers: 1, signal: controller.signal, onProgress }), durationS: 30, messageSize: 16_384, ordered: true, engine: 'werift' });
     await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

@@ -153,8 +153,11 @@ describe('signaling scenario', () => {
   it('stops and cleans up when aborted', async () => {
     floor = await startFloor();
     const controller = new AbortController();
-    const pending = runSignaling(options({ url: floor.url, durationS: 20, signal: controller.signal }));
-    setTimeout(() => controller.abort('SIGINT'), 1_000);
+    // Aborted once the measured window has begun (its first progress line), as a SIGINT would.
+    const onProgress = (text: string): void => {
+      if (text.includes('signals/s for')) controller.abort('SIGINT');
+    };
+    const pending = runSignaling(options({ url: floor.url, durationS: 20, signal: controller.signal, onProgress }));
     await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

@@ -12,17 +12,17 @@
  *
  * These need the hub of issue 12 (h12-core): on a branch without it they fail.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/auth/index.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { SignalingServer } from '../../src/server/index.js';
-import { RedisStore } from '../../src/store/redis.js';
 import type { WebhookEvent } from '../../src/webhooks/event.js';
 import { signToken, TEST_SECRET } from '../helpers/auth-tokens.js';
 import { runCli } from '../helpers/cli-run.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
+import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
-import { Resources, startTestServer, testConfig, TestClient, within } from '../helpers/server-harness.js';
+import { Resources, testConfig, TestClient, within } from '../helpers/server-harness.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const HOOK_SECRET = 'whsec-e2e-0123456789abcdef';
@@ -30,21 +30,13 @@ const HOOK_SECRET = 'whsec-e2e-0123456789abcdef';
 const CLOSE_KICKED = 4014;
 
 describe('operations across two nodes: webhooks, kick, close', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
-  const stores: RedisStore[] = [];
+  const cluster = new RedisNodes(res, 'ops', () => ({ url: redis.url }));
   const receivers: WebhookReceiver[] = [];
-  let prefix = 0;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(async () => {
-    await res.closeAll();
-    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await cluster.closeAll();
     await Promise.all(receivers.splice(0).map((r) => r.close()));
   });
 
@@ -54,15 +46,8 @@ describe('operations across two nodes: webhooks, kick, close', requires('redis-s
       rooms: { capacity: 3, resumeGraceMs: 5000 },
       ...(hookUrl === undefined ? {} : { webhooks: [{ url: hookUrl, secret: HOOK_SECRET }] }),
     };
-    const keyPrefix = `ops${++prefix}:`;
-    const out: SignalingServer[] = [];
-    for (const id of ['node-a', 'node-b']) {
-      const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: id, heartbeatMs: 1000 });
-      await store.start();
-      stores.push(store);
-      out.push(res.server(await startTestServer(overrides, { store, authenticator: createAuthenticator(testConfig(overrides).auth) })));
-    }
-    return out as [SignalingServer, SignalingServer];
+    const [a, b] = await cluster.start(['node-a', 'node-b'], { overrides, deps: () => ({ authenticator: createAuthenticator(testConfig(overrides).auth) }) });
+    return [a!, b!];
   }
 
   async function client(s: SignalingServer, sub: string): Promise<TestClient> {
@@ -186,7 +171,8 @@ describe('operations across two nodes: webhooks, kick, close', requires('redis-s
     r.send({ type: 'join', room: 'cli' });
     await r.next('joined');
 
-    const kick = await runCli(['rooms', 'kick', 'cli', qId, '--url', a.url, '--token', token, '--json'], { cleanEnv: true });
+    // `--` before the positionals: a member id may begin with '-' (base64url), which would read as an option.
+    const kick = await runCli(['rooms', 'kick', '--url', a.url, '--token', token, '--json', '--', 'cli', qId], { cleanEnv: true });
     expect(kick.stderr).toBe('');
     expect(kick.code, kick.stdout).toBe(0);
     expect(JSON.parse(kick.stdout)).toEqual({ room: 'cli', member: qId, kicked: true });
@@ -198,7 +184,7 @@ describe('operations across two nodes: webhooks, kick, close', requires('redis-s
     await Promise.all([p.waitClosed(), r.waitClosed()]);
     const list = await runCli(['rooms', 'list', '--url', b.url, '--token', token, '--json'], { cleanEnv: true });
     expect(JSON.parse(list.stdout)).toEqual({ rooms: [] });
-    const gone = await runCli(['rooms', 'kick', 'cli', qId, '--url', b.url, '--token', token, '--json'], { cleanEnv: true });
+    const gone = await runCli(['rooms', 'kick', '--url', b.url, '--token', token, '--json', '--', 'cli', qId], { cleanEnv: true });
     expect(gone.code).toBe(1);
     expect(JSON.parse(gone.stdout)).toMatchObject({ code: 'NOT_FOUND' });
   });

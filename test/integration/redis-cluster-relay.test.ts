@@ -6,17 +6,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
-import { RedisStore } from '../../src/store/redis.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { cli } from '../helpers/redis-procs.js';
+import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
-import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { Resources, TestClient, within } from '../helpers/server-harness.js';
 
 describe('two nodes over a 3-master Redis Cluster', requires('redis-server'), () => {
   let cluster: RedisCluster;
   const res = new Resources();
-  const stores: RedisStore[] = [];
-  let prefix = 0;
+  const sigctlNodes = new RedisNodes(res, 'cl', () => ({ target: { topology: 'cluster', nodes: cluster.nodes }, connectTimeoutMs: 20_000 }));
+  const { join } = res;
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
@@ -24,26 +24,11 @@ describe('two nodes over a 3-master Redis Cluster', requires('redis-server'), ()
   afterAll(async () => {
     await cluster.stop();
   });
-  afterEach(async () => {
-    await res.closeAll();
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => sigctlNodes.closeAll());
 
   const nodes = async (): Promise<[SignalingServer, SignalingServer, string]> => {
-    const keyPrefix = `cl${++prefix}:`;
-    const out: SignalingServer[] = [];
-    for (let i = 0; i < 2; i++) {
-      const store = new RedisStore({ target: { topology: 'cluster', nodes: cluster.nodes }, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000, connectTimeoutMs: 20_000 });
-      await store.start();
-      stores.push(store);
-      out.push(res.server(await startTestServer({}, { store })));
-    }
-    return [out[0]!, out[1]!, keyPrefix];
-  };
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
+    const [a, b] = await sigctlNodes.start(2);
+    return [a!, b!, sigctlNodes.keyPrefix];
   };
 
   it('relays every signal exactly once, in order, for rooms on every master', async () => {

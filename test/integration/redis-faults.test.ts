@@ -6,30 +6,24 @@
  * longer scenarios, with figures, are in bench/fault-injection.mjs (docs/reliability.md).
  */
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js';
-import { ClientView, ledger } from '../helpers/fault-probe.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { ClientView, joinRetrying, ledger, viewedPair } from '../helpers/fault-probe.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { startGate, type TcpGate } from '../helpers/tcp-gate.js';
-import { Resources, sleep, startTestServer, TestClient } from '../helpers/server-harness.js';
+import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { until as waitUntil } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
 
 describe('Redis faults across two nodes', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
   const stores: RedisStore[] = [];
   const gates: TcpGate[] = [];
   let prefixSeq = 0;
   let prefix = '';
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(async () => {
     redis.thaw();
     await res.closeAll();
@@ -46,17 +40,6 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
   };
   const status = async (s: SignalingServer): Promise<number> => (await fetch(`${s.httpUrl}/readyz`)).status;
   const until = (pred: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> => waitUntil(pred, ms, what, 25);
-  /** Joins, retrying while the answer is UNAVAILABLE (what a client does); returns the final answer. */
-  const joinRetrying = async (c: TestClient, room: string, extra: Record<string, unknown> = {}): Promise<{ type: string; code?: string }> => {
-    const deadline = Date.now() + 10_000;
-    for (let id = 1; ; id++) {
-      c.send({ type: 'join', room, id, ...extra });
-      const f = await c.nextOf(['joined', 'error'], 5000, (x) => x.type === 'joined' || (x.type === 'error' && x.re === id));
-      if (f.type === 'joined') return f;
-      if (f.code !== 'UNAVAILABLE' || Date.now() > deadline) return f;
-      await sleep(50);
-    }
-  };
   const members = async (room: string): Promise<string[]> => (await stores[stores.length - 1]!.members(room)).map((m) => m.id).sort();
 
   // How soon (~1.25 x timeoutMs, docs/reliability.md) is a figure, not asserted here: a frozen Redis
@@ -156,15 +139,7 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
     const limits = { limits: { messagesPerSecond: 1000, burst: 1000 } };
     const n1 = await node('n1', {}, limits);
     const n2 = await node('n2', {}, limits);
-    const a = res.client(await TestClient.connect(n1.url));
-    const b = res.client(await TestClient.connect(n2.url));
-    const av = new ClientView(a);
-    const bv = new ClientView(b);
-    a.send({ type: 'join', room: 'sig' });
-    await a.next('joined');
-    b.send({ type: 'join', room: 'sig' });
-    const jb = await b.next('joined');
-    await a.next('ready');
+    const { a, av, bv, jb } = await viewedPair(res, n1, n2, 'sig');
     let sent = 0;
     const send = (): void => {
       a.send({ type: 'signal', to: jb.self.id, data: sent, id: sent });

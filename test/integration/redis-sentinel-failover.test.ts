@@ -8,9 +8,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
 import { RedisStore } from '../../src/store/redis.js';
-import { ClientView, ledger } from '../helpers/fault-probe.js';
+import { joinRetrying as retryJoin, ledger, viewedPair } from '../helpers/fault-probe.js';
 import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-sentinel.js';
 import { requires } from '../helpers/requires.js';
+import { until as waitUntil } from '../helpers/within.js';
 import { Resources, sleep, startTestServer, TestClient, within } from '../helpers/server-harness.js';
 
 describe('Sentinel failover under relay load', requires('redis-server'), () => {
@@ -37,24 +38,9 @@ describe('Sentinel failover under relay load', requires('redis-server'), () => {
     return res.server(await startTestServer({ limits: { messagesPerSecond: 1000, burst: 1000 } }, { store }));
   };
   const status = async (s: SignalingServer): Promise<number> => (await fetch(`${s.httpUrl}/readyz`)).status;
-  const until = async (pred: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (!(await pred())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
-  };
-  /** Joins, retrying while the answer is UNAVAILABLE (what a client does); returns the final answer. */
-  const joinRetrying = async (c: TestClient, room: string, extra: Record<string, unknown> = {}): Promise<{ type: string; code?: string }> => {
-    const deadline = Date.now() + 15_000;
-    for (let id = 1; ; id++) {
-      c.send({ type: 'join', room, id, ...extra });
-      const f = await c.nextOf(['joined', 'error'], 5000, (x) => x.type === 'joined' || (x.type === 'error' && x.re === id));
-      if (f.type === 'joined') return f;
-      if (f.code !== 'UNAVAILABLE' || Date.now() > deadline) return f;
-      await sleep(100);
-    }
-  };
+  const until = (pred: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> => waitUntil(pred, ms, what, 25);
+  /** Joins, retrying while the answer is UNAVAILABLE (the failover can take a while). */
+  const joinRetrying = (c: TestClient, room: string, extra: Record<string, unknown> = {}): ReturnType<typeof retryJoin> => retryJoin(c, room, extra, { boundMs: 15_000, pauseMs: 100 });
   const unavailableCount = async (s: SignalingServer): Promise<number> => {
     const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
     const m = /^sigctl_errors_total\{code="UNAVAILABLE"\} (\d+)/m.exec(text);
@@ -64,15 +50,7 @@ describe('Sentinel failover under relay load', requires('redis-server'), () => {
   it('follows the failover: readyz drops and returns, no signal lost untold, joins, relays and capacity after', async () => {
     const n1 = await node('n1');
     const n2 = await node('n2');
-    const a = res.client(await TestClient.connect(n1.url));
-    const b = res.client(await TestClient.connect(n2.url));
-    const av = new ClientView(a);
-    const bv = new ClientView(b);
-    a.send({ type: 'join', room: 'sig' });
-    await a.next('joined');
-    b.send({ type: 'join', room: 'sig' });
-    const jb = await b.next('joined');
-    await a.next('ready');
+    const { a, av, bv, jb } = await viewedPair(res, n1, n2, 'sig');
 
     // Watch readiness of both nodes through the failover.
     const seen = { n1: new Set<number>(), n2: new Set<number>() };

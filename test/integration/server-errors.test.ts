@@ -14,11 +14,7 @@ describe('server errors and limits', () => {
 
   const setup = async (overrides: ConfigInput = {}): Promise<SignalingServer> => res.server(await startTestServer(overrides));
   const connect = async (s: SignalingServer): Promise<TestClient> => res.client(await TestClient.connect(s.url));
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = await connect(s);
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
-  };
+  const { join } = res;
   /** Proves the connection still works: a ping is answered. */
   const alive = async (c: TestClient): Promise<void> => {
     c.send({ type: 'ping', id: 'alive' });

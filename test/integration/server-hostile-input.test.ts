@@ -21,11 +21,7 @@ describe('hostile input', () => {
   afterEach(() => res.closeAll());
 
   const setup = async (): Promise<SignalingServer> => res.server(await startTestServer());
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
-  };
+  const { join } = res;
   const alive = async (c: TestClient, id: string): Promise<void> => {
     c.send({ type: 'ping', id });
     expect(await c.next('pong', 3000, (p) => p.re === id)).toMatchObject({ re: id });

@@ -3,50 +3,27 @@
  * member held by the other (the control envelope on the room's channel), and every room fact is
  * emitted once in the cluster, by the node whose store operation made it true.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import type { RoomEventSink } from '../../src/server/room-events.js';
 import type { SignalingServer } from '../../src/server/index.js';
-import { RedisStore } from '../../src/store/redis.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
+import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { startDaemon, type Daemon } from '../helpers/server-daemon.js';
 import { EventLog } from '../helpers/room-events.js';
-import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
+import { Resources, TestClient } from '../helpers/server-harness.js';
 
 describe('kick, closeRoom and room events across nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
-  const stores: RedisStore[] = [];
-  let prefix = 0;
+  const cluster = new RedisNodes(res, 'kick', () => ({ url: redis.url }));
+  const { join } = res;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await res.closeAll();
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => cluster.closeAll());
 
-  const nodes = async (n: number, sink?: (node: string) => RoomEventSink): Promise<SignalingServer[]> => {
-    const keyPrefix = `kick${++prefix}:`;
-    const out: SignalingServer[] = [];
-    for (let i = 0; i < n; i++) {
-      const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000 });
-      await store.start();
-      stores.push(store);
-      out.push(res.server(await startTestServer({ rooms: { resumeGraceMs: 5000 } }, { store, ...(sink === undefined ? {} : { events: sink(`node-${i}`) }) })));
-    }
-    return out;
-  };
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
-  };
+  const nodes = (n: number, sink?: (node: string) => RoomEventSink): Promise<SignalingServer[]> =>
+    cluster.start(n, { overrides: { rooms: { resumeGraceMs: 5000 } }, deps: (node) => (sink === undefined ? {} : { events: sink(node) }) });
 
   it('a node kicks a member held by the other node; its token is void there too', async () => {
     const [n1, n2] = await nodes(2);
@@ -106,17 +83,14 @@ describe('kick, closeRoom and room events across nodes (Redis store)', requires(
 
   it('a dead node\'s member leaves once, by the reaping node, with the room as the reap left it', async () => {
     const log = new EventLog();
-    const keyPrefix = `reap${++prefix}:`;
-    const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: 'node-0', heartbeatMs: 300 });
-    await store.start();
-    stores.push(store);
-    const n1 = res.server(await startTestServer({}, { store, events: log.sink('node-0') }));
+    const [n1] = await cluster.start(1, { heartbeatMs: 300, deps: (node) => ({ events: log.sink(node) }) });
+    const keyPrefix = cluster.keyPrefix;
     // The other node is a real process, killed with SIGKILL: nothing of it says goodbye.
     const dead: Daemon = startDaemon(['serve', '--port', '0', '--json', '--log-level', 'warn', '--redis', redis.url], { SIGCTL_REDIS_KEY_PREFIX: keyPrefix, SIGCTL_REDIS_NODE_ID: 'node-dead', SIGCTL_REDIS_NODE_HEARTBEAT_MS: '300', SIGCTL_DRAIN_MS: '0' }, 45_000);
     try {
       const url = (JSON.parse(await dead.firstLine) as { ws: string }).ws;
-      const { c: a } = await join(n1, 'r', { capacity: 3 });
-      const { joined: jb } = await join(n1, 'r');
+      const { c: a } = await join(n1!, 'r', { capacity: 3 });
+      const { joined: jb } = await join(n1!, 'r');
       const gone = res.client(await TestClient.connect(url));
       gone.send({ type: 'join', room: 'r' });
       const jg = await gone.next('joined', 5000);

@@ -9,7 +9,6 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignalClient } from '../../src/client/index.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
-import type { SignalingServer } from '../../src/server/index.js';
 import { nextEvent } from '../helpers/peer-timeout.js';
 import { EventLog } from '../helpers/room-events.js';
 import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
@@ -42,11 +41,7 @@ describe('kick and closeRoom (one node)', () => {
   const res = new Resources();
   afterEach(() => res.closeAll());
 
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
-  };
+  const { join } = res;
 
   it('kicks a live member: KICKED and 4014 for it, peer-left kicked for the others, its token void', async () => {
     const s = res.server(await startTestServer({ rooms: { resumeGraceMs: 5000 } }));

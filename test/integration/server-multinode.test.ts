@@ -3,46 +3,35 @@
  * see each other as on one node — join, peer-joined, ready, signal (direct and broadcast), meta,
  * leave — and a member resumes on the other node with the signals queued meanwhile.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore } from '../../src/store/redis.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
+import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
-import { Resources, sleep, startTestServer, TestClient, testConfig } from '../helpers/server-harness.js';
+import { LogCapture } from '../helpers/server-log.js';
+import { Resources, TestClient, testConfig } from '../helpers/server-harness.js';
 import { until } from '../helpers/within.js';
 
 describe('server across nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const res = new Resources();
-  const stores: RedisStore[] = [];
-  let prefix = 0;
+  const cluster = new RedisNodes(res, 'mn', () => ({ url: redis.url }));
+  const { join } = res;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await res.closeAll();
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => cluster.closeAll());
 
-  const nodes = async (n: number, overrides = {}): Promise<SignalingServer[]> => {
-    const keyPrefix = `mn${++prefix}:`;
-    const out: SignalingServer[] = [];
-    for (let i = 0; i < n; i++) {
-      const store = new RedisStore({ url: redis.url, keyPrefix, nodeId: `node-${i}`, heartbeatMs: 1000 });
-      await store.start();
-      stores.push(store);
-      out.push(res.server(await startTestServer(overrides, { store })));
-    }
-    return out;
-  };
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
+  /** `n` nodes on one key prefix; `logs[i]` collects node i's log lines (the events a test waits for). */
+  const logs: LogCapture[] = [];
+  const nodes = (n: number, overrides = {}): Promise<SignalingServer[]> => {
+    logs.length = 0;
+    return cluster.start(n, {
+      overrides,
+      deps: () => {
+        const log = new LogCapture();
+        logs.push(log);
+        return { logger: log.logger };
+      },
+    });
   };
 
   it('join, peer-joined, ready, signal, meta and leave cross nodes', async () => {
@@ -98,21 +87,28 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
 
   it('a member dropped on one node resumes on the other with the signals queued meanwhile', async () => {
     const [n1, n2] = await nodes(2, { rooms: { resumeGraceMs: 3000 } });
-    const { c: a, joined: ja } = await join(n1!, 'r');
+    const { c: a, joined: ja } = await join(n1!, 'r', { capacity: 3 });
     const { c: b } = await join(n2!, 'r');
     await a.next('ready');
     await b.next('ready');
+    // A third member on node 1 is the marker: node 1 takes the room's cross-node messages in order.
+    const { c: w, joined: jw } = await join(n1!, 'r');
+    await b.next('peer-joined');
     a.drop();
-    await sleep(150);
+    await logs[0]!.next('reserved');
     for (let i = 0; i < 3; i++) b.send({ type: 'signal', to: ja.self.id, data: i });
-    await sleep(150);
+    b.send({ type: 'signal', to: jw.self.id, data: 'marker' });
+    // Node 1 queued the three signals for `a` before it delivered the marker to `w`.
+    expect((await w.next('signal')).data).toBe('marker');
     const a2 = res.client(await TestClient.connect(n2!.url));
     a2.send({ type: 'join', room: 'r', resume: ja.resumeToken });
     expect(await a2.next('joined')).toMatchObject({ resumed: true, self: ja.self });
     for (let i = 0; i < 3; i++) expect((await a2.next('signal')).data).toBe(i);
-    // Node 1 dropped its reservation: no timeout is announced when its grace would have ended.
-    await sleep(3300);
-    expect(await b.none('peer-left')).toBe(true);
+    // Node 1 dropped its reservation: no timeout is announced when its grace (3 s) would have
+    // ended. A real bound, not a stand-in for an event: the frame asserted absent would come from
+    // node 1's grace timer, so the wait is that timer's length plus a margin.
+    await expect(b.next('peer-left', 3300)).rejects.toThrow(/timed out/);
+    expect(await w.none('peer-left')).toBe(true);
     b.send({ type: 'signal', to: ja.self.id, data: 'same node now' });
     expect((await a2.next('signal')).data).toBe('same node now');
   });
@@ -138,7 +134,7 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     expect(await watcher.next('peer-left', 5000)).toMatchObject({ peer: jg.self.id, reason: 'timeout' });
     await drained;
     expect(await b.none('peer-left')).toBe(true);
-    const left = stores[1]!;
+    const left = cluster.stores[1]!;
     expect((await left.members('move')).map((m) => [m.id, m.node])).toEqual([
       [ja.self.id, 'node-1'],
       [jb.self.id, 'node-1'],
@@ -152,7 +148,7 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     const { c: b, joined: jb } = await join(n2!, 'shut');
     await n1!.close();
     expect(await b.next('peer-left')).toMatchObject({ peer: ja.self.id, reason: 'disconnect' });
-    expect((await stores[1]!.members('shut')).map((m) => m.id)).toEqual([jb.self.id]);
+    expect((await cluster.stores[1]!.members('shut')).map((m) => m.id)).toEqual([jb.self.id]);
   });
 
   it('Redis going away: readyz 503, healthz 200, local relay continues, joins UNAVAILABLE; back after restart', async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import type { SignalingServer } from '../../src/server/index.js';
-import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { Resources, startTestServer, within } from '../helpers/server-harness.js';
 
 describe('WebSocket ping frames', () => {
   const res = new Resources();
@@ -14,11 +14,7 @@ describe('WebSocket ping frames', () => {
 
   // A grace period far longer than any wait below: a `timeout` cannot arrive in time to pass.
   const setup = async (): Promise<SignalingServer> => res.server(await startTestServer({ rooms: { resumeGraceMs: 120_000 } }));
-  const join = async (s: SignalingServer, room: string) => {
-    const c = res.client(await TestClient.connect(s.url));
-    c.send({ type: 'join', room });
-    return { c, joined: await c.next('joined') };
-  };
+  const { join } = res;
 
   it('cuts a ping flooder; its room sees peer-left disconnect at once', async () => {
     const s = await setup();

@@ -15,11 +15,7 @@ describe('server resume and heartbeat', () => {
 
   const setup = async (overrides: ConfigInput = {}, log = new LogCapture()): Promise<SignalingServer> => res.server(await startTestServer(overrides, { logger: log.logger }));
   const connect = async (s: SignalingServer, options = {}): Promise<TestClient> => res.client(await TestClient.connect(s.url, options));
-  const join = async (s: SignalingServer, room: string, extra: Record<string, unknown> = {}) => {
-    const c = await connect(s);
-    c.send({ type: 'join', room, ...extra });
-    return { c, joined: await c.next('joined') };
-  };
+  const { join } = res;
 
   it('resumes with the same id; signals sent meanwhile arrive in order; the others see no leave or join', async () => {
     const log = new LogCapture();

@@ -3,31 +3,20 @@ import type { RTCIceServer, RTCPeerConnection } from 'werift';
 import { iceServersFor } from '../../src/auth/ice-servers.js';
 import { probeTurn } from '../../src/stun/turn-probe.js';
 import { turnRestCredentials } from '../../src/auth/turn-credentials.js';
-import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { coturnFor, type Coturn } from '../helpers/auth-coturn.js';
 import { getJson } from '../helpers/auth-http.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { connectPair, gatherCandidates, makePeer, selectedPairTypes } from '../helpers/auth-werift.js';
 import { within } from '../helpers/within.js';
 import { requires } from '../helpers/requires.js';
+import { Cleanups } from '../helpers/cleanups.js';
 
-const cleanups: Array<() => unknown> = [];
+const cleanups = new Cleanups();
 const res = new Resources();
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  await res.closeAll();
-});
+afterEach(() => cleanups.run().finally(() => res.closeAll()));
 
-async function coturn(): Promise<Coturn> {
-  const turn = await startCoturn();
-  cleanups.push(() => turn.stop());
-  return turn;
-}
-
-function relayPeer(iceServers: RTCIceServer[]): RTCPeerConnection {
-  const pc = makePeer(iceServers, true);
-  cleanups.push(() => pc.close());
-  return pc;
-}
+const coturn = (): Promise<Coturn> => coturnFor(cleanups);
+const relayPeer = (iceServers: RTCIceServer[]): RTCPeerConnection => cleanups.add(makePeer(iceServers, true), (pc) => pc.close());
 
 /** What `welcome` hands a session: REST credentials minted from the TURN secret. */
 function iceFor(turn: Coturn, secret: string, user: string): RTCIceServer[] {

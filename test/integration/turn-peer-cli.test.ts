@@ -9,29 +9,18 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, mintToken } from '../../src/auth/index.js';
 import { spawnCli, type CliProcess } from '../helpers/auth-cli.js';
-import { startCoturn, type Coturn } from '../helpers/auth-coturn.js';
+import { coturnFor, type Coturn } from '../helpers/auth-coturn.js';
 import { TEST_SECRET } from '../helpers/auth-tokens.js';
 import { Resources, startTestServer, testConfig } from '../helpers/server-harness.js';
 import { requires } from '../helpers/requires.js';
+import { Cleanups } from '../helpers/cleanups.js';
 
 const res = new Resources();
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  await res.closeAll();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run().finally(() => res.closeAll()));
 
-async function coturn(): Promise<Coturn> {
-  const turn = await startCoturn();
-  cleanups.push(() => turn.stop());
-  return turn;
-}
-
-function peer(args: string[]): CliProcess {
-  const p = spawnCli(['peer', '--json', '--relay-only', ...args]);
-  cleanups.push(() => p.kill());
-  return p;
-}
+const coturn = (): Promise<Coturn> => coturnFor(cleanups);
+const peer = (args: string[]): CliProcess => cleanups.add(spawnCli(['peer', '--json', '--relay-only', ...args]), (p) => p.kill());
 
 async function server(turnUrl: string, turnSecret: string): Promise<string> {
   const overrides = { auth: { jwt: { secret: TEST_SECRET } }, ice: { turn: [{ urls: [turnUrl], secret: turnSecret }] } };
@@ -47,8 +36,7 @@ describe('sigctl peer --relay-only through coturn', requires('turnserver'), () =
   it('sends a file relay/relay with credentials minted by the server', async () => {
     const turn = await coturn();
     const url = await server(turn.url, turn.secret);
-    const dir = mkdtempSync(join(tmpdir(), 'sigctl-relay-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanups.add(mkdtempSync(join(tmpdir(), 'sigctl-relay-')), (d) => rmSync(d, { recursive: true, force: true }));
     writeFileSync(join(dir, 'payload.bin'), randomBytes(64 * 1024));
     mkdirSync(join(dir, 'in'));
     // The receiver stays up until the sender has its confirmation; the sender ends the run.

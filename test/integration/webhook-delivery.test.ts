@@ -3,87 +3,14 @@
  * retries with the same id, order per room, rooms independent of each other, refusals, give-up,
  * the bounded queue, timeouts and close.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookDelivery, type WebhookDeliveryOptions, type WebhookOutcome } from '../../src/webhooks/delivery.js';
-import { WebhookEvent, type WebhookEventType } from '../../src/webhooks/event.js';
-import { signWebhook, verifyWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/webhooks/signature.js';
-import { within } from '../helpers/server-harness.js';
+import type { WebhookEvent, WebhookEventType } from '../../src/webhooks/event.js';
+import { signWebhook, verifyWebhook } from '../../src/webhooks/signature.js';
+import { WebhookReceiver, type ReceiverHandler } from '../helpers/webhook-receiver.js';
+import { within } from '../helpers/within.js';
 
 const SECRET = 'whsec-test-0123456789abcdef';
-
-interface Received {
-  event: WebhookEvent;
-  raw: string;
-  signature: string | undefined;
-  status: number;
-}
-
-type Handler = (event: WebhookEvent, attempt: number) => number | 'hang';
-
-/** A receiver that verifies every request and answers what `handler` says. */
-class Receiver {
-  readonly received: Received[] = [];
-  readonly hung = new Set<ServerResponse>();
-  private readonly attempts = new Map<string, number>();
-  private waiters: Array<() => void> = [];
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-    public handler: Handler,
-  ) {}
-
-  static async start(handler: Handler = () => 200): Promise<Receiver> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const self = new Receiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks?key=not-logged`, handler);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void self.onRequest(req, res));
-    return self;
-  }
-
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString();
-    const event = WebhookEvent.parse(JSON.parse(raw));
-    const attempt = (this.attempts.get(event.id) ?? 0) + 1;
-    this.attempts.set(event.id, attempt);
-    const answer = this.handler(event, attempt);
-    const header = req.headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()];
-    this.received.push({ event, raw, signature: Array.isArray(header) ? header[0] : header, status: answer === 'hang' ? 0 : answer });
-    if (answer === 'hang') this.hung.add(res);
-    else res.writeHead(answer).end();
-    for (const w of [...this.waiters]) w();
-  }
-
-  /** Ids of the events answered 2xx, in arrival order. */
-  accepted(): string[] {
-    return this.received.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.event.id);
-  }
-
-  until(what: string, done: () => boolean, ms = 5000): Promise<void> {
-    return within(
-      new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (!done()) return;
-          this.waiters = this.waiters.filter((w) => w !== check);
-          resolve();
-        };
-        this.waiters.push(check);
-        check();
-      }),
-      ms,
-      what,
-    );
-  }
-
-  async close(): Promise<void> {
-    for (const res of this.hung) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 let seq = 0;
 function event(room: string, type: WebhookEventType = 'member.joined'): WebhookEvent {
@@ -96,8 +23,8 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-async function setup(handler: Handler, options: Partial<WebhookDeliveryOptions> = {}): Promise<{ r: Receiver; d: WebhookDelivery; outcomes: Array<[WebhookOutcome, string]> }> {
-  const r = await Receiver.start(handler);
+async function setup(handler: ReceiverHandler, options: Partial<WebhookDeliveryOptions> = {}): Promise<{ r: WebhookReceiver; d: WebhookDelivery; outcomes: Array<[WebhookOutcome, string]> }> {
+  const r = await WebhookReceiver.start(SECRET, handler, '?key=not-logged');
   open.push(r);
   const outcomes: Array<[WebhookOutcome, string]> = [];
   const d = new WebhookDelivery({
@@ -133,7 +60,7 @@ describe('WebhookDelivery', () => {
     const evs = [event('a', 'room.started'), event('a'), event('a', 'room.ready')];
     for (const e of evs) expect(d.enqueue(e)).toBe(true);
     expect(await within(d.drain(5000), 6000, 'drain')).toBe(true);
-    expect(r.accepted()).toEqual(evs.map((e) => e.id));
+    expect(r.accepted().map((e) => e.id)).toEqual(evs.map((e) => e.id));
     for (const got of r.received) expect(verifyWebhook({ secret: SECRET, body: got.raw, header: got.signature }).ok).toBe(true);
     expect(outcomes.map(([o]) => o)).toEqual(['delivered', 'delivered', 'delivered']);
   });
@@ -161,7 +88,7 @@ describe('WebhookDelivery', () => {
     // Room a: the second event is only ever sent after the first was accepted.
     const ids = r.received.map((x) => `${x.event.id}:${x.status}`);
     expect(ids.indexOf(`${second.id}:200`)).toBeGreaterThan(ids.indexOf(`${first.id}:200`));
-    expect(r.accepted()).toEqual([other.id, first.id, second.id]);
+    expect(r.accepted().map((e) => e.id)).toEqual([other.id, first.id, second.id]);
     expect(outcomes.filter(([o]) => o === 'retried').every(([, id]) => id === first.id)).toBe(true);
   });
 
@@ -222,7 +149,7 @@ describe('WebhookDelivery', () => {
   });
 
   it('sends only the event types the receiver asked for', async () => {
-    const r = await Receiver.start(() => 200);
+    const r = await WebhookReceiver.start(SECRET, () => 200, '?key=not-logged');
     open.push(r);
     const filtered = new WebhookDelivery({ receiver: { url: r.url, secret: SECRET, events: ['room.finished'] } });
     open.push(filtered);
