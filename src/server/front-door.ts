@@ -27,9 +27,14 @@ import type { ServerMetrics } from './metrics.js';
 import type { ConnectionCounter } from './rate-limit.js';
 import { createUpgradeHandler } from './upgrade.js';
 
-/** A new session id: 64 random bits, URL-safe (short on the wire: every relayed signal carries it). */
+/**
+ * A new session id: 64 random bits, URL-safe (short on the wire: every relayed signal carries it).
+ * It never starts with `-`: typed as an argument (`sigctl rooms kick <room> <member>`) it would be
+ * read as an option.
+ */
 export function sessionId(): string {
-  return randomBytes(8).toString('base64url');
+  const id = randomBytes(8).toString('base64url');
+  return id.charCodeAt(0) === 0x2d ? `_${id.slice(1)}` : id;
 }
 
 /** What the front door is built from. */
