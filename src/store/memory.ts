@@ -148,7 +148,7 @@ export class MemoryStore implements Store {
     return Promise.resolve(0);
   }
 
-  subscribe(_handler: (envelope: Envelope) => void): () => void {
+  subscribe(_handler: (envelope: Envelope, direct: boolean) => void): () => void {
     return () => undefined;
   }
 
