@@ -144,7 +144,7 @@ export class MemoryStore implements Store {
     return Promise.resolve(q === undefined ? { frames: [], dropped: 0 } : q);
   }
 
-  publish(_envelope: Envelope): Promise<number> {
+  publish(_envelope: Envelope, _node?: string): Promise<number> {
     return Promise.resolve(0);
   }
 
