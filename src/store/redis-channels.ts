@@ -60,6 +60,8 @@ export class RoomChannels {
   /** This store's messages are numbered `<boot>.<seq>` (redis-envelope.ts): new per start. */
   private readonly boot = randomBytes(4).toString('hex');
   private seq = 0;
+  /** Rooms with a join of this node in flight: their envelopes wait (see holdRoom). */
+  private readonly holds = new Map<string, { joins: number; waiting: Envelope[]; direct: boolean[] }>();
   /** The newest stamp taken per room and origin: an older message is a late re-send, dropped. */
   private readonly newest = new Map<string, Map<string, EnvelopeStamp>>();
 
@@ -77,6 +79,31 @@ export class RoomChannels {
     const n = this.subs.get(room) ?? 0;
     this.subs.set(room, n + 1);
     if (n === 0) await this.o.db.bound(this.o.sub.pubsub.subscribe(this.o.keys.channel(room), (message) => this.dispatch(message, false)), 'SUBSCRIBE');
+  }
+
+  /**
+   * Holds back `room`'s envelopes while this node runs a join in it, until releaseRoom. Why: the
+   * join's reply (command connection) and another node's `peer-joined` for a member that joined
+   * just after (subscriber connection) can be read in either order; handed over first, the
+   * envelope finds no member of the room here yet and is dropped, and this node's clients never
+   * hear of that member (nor get `ready`). Released a turn after the join settled, so the server
+   * has added its member by then (it does so without awaiting after the store's join).
+   */
+  holdRoom(room: string): void {
+    const h = this.holds.get(room);
+    if (h === undefined) this.holds.set(room, { joins: 1, waiting: [], direct: [] });
+    else h.joins++;
+  }
+
+  /** Ends one holdRoom; the last one hands the waiting envelopes over, in order, on the next turn. */
+  releaseRoom(room: string): void {
+    const h = this.holds.get(room);
+    if (h === undefined || --h.joins > 0) return;
+    setImmediate(() => {
+      if (h.joins > 0) return; // held again meanwhile: the next release hands them over
+      this.holds.delete(room);
+      for (let i = 0; i < h.waiting.length; i++) this.hand(h.waiting[i]!, h.direct[i]!);
+    });
   }
 
   /** Counts one reason less; unsubscribes on the last. */
@@ -195,8 +222,16 @@ export class RoomChannels {
         if (drop === undefined) late.set(env.room, (drop = this.late(env.room, env.origin, stamp)));
         if (drop) continue;
       }
-      if (env.moved !== undefined) this.o.moved(env.room, env.moved);
-      for (const h of this.handlers) h(env, direct);
+      const held = this.holds.get(env.room);
+      if (held !== undefined) {
+        held.waiting.push(env);
+        held.direct.push(direct);
+      } else this.hand(env, direct);
     }
+  }
+
+  private hand(env: Envelope, direct: boolean): void {
+    if (env.moved !== undefined) this.o.moved(env.room, env.moved);
+    for (const h of this.handlers) h(env, direct);
   }
 }

@@ -163,6 +163,8 @@ export class RedisStore implements Store {
   async join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult> {
     this.life.assertUp();
     const local = member.node === this.nodeId;
+    // The room's envelopes wait until the server has taken the join in (RoomChannels.holdRoom).
+    if (local) this.channels.holdRoom(room);
     try {
       // Subscribe first: a signal published right after the join must find us listening.
       if (local) await this.channels.subscribeRoom(room);
@@ -182,6 +184,8 @@ export class RedisStore implements Store {
     } catch (err) {
       if (local) await this.channels.unsubscribeRoom(room).catch(() => undefined);
       throw this.life.wrap(err);
+    } finally {
+      if (local) this.channels.releaseRoom(room);
     }
   }
 

@@ -150,6 +150,36 @@ describe('one channel per node (Redis store)', requires('redis-server'), () => {
     expect(onB[0]).toMatchObject({ frame: 'after', direct: true });
   });
 
+  it("hands a room's envelopes over only once this node's join in it has settled, in order", async () => {
+    prefix = `nc${++seq}:`;
+    const [a, b] = await Promise.all(['a', 'b'].map(store));
+    await b!.join('r', member('mb', 'b'), 4);
+    let joinDone = false;
+    const early: string[] = [];
+    const after: number[] = [];
+    a!.subscribe((e) => (joinDone ? after.push(Number(e.frame)) : early.push(e.frame)));
+    // b publishes to the room without pause: some envelopes arrive between a's SUBSCRIBE and its join's reply.
+    let n = 0;
+    let stop = false;
+    const pump = (async () => {
+      while (!stop) {
+        for (let i = 0; i < 5; i++) void b!.publish({ room: 'r', except: 'mb', frame: String(n++), origin: 'b' }).catch(() => undefined);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    try {
+      await until(() => n > 50, 2_000, 'the pump running');
+      await a!.join('r', member('ma', 'a'), 4).then(() => (joinDone = true));
+      await until(() => after.length > 20, 2_000, 'envelopes after the join');
+    } finally {
+      stop = true;
+      await pump;
+    }
+    // Without the hold, the server would get them before it has added its member (and drop them).
+    expect(early).toEqual([]);
+    expect(after).toEqual([...after].sort((x, y) => x - y));
+  });
+
   // ---- through real servers ------------------------------------------------------------------
 
   const servers = async (n: number): Promise<SignalingServer[]> => {
@@ -201,6 +231,32 @@ describe('one channel per node (Redis store)', requires('redis-server'), () => {
       expect(await b.none('signal')).toBe(true);
     } finally {
       await raw.close();
+    }
+  });
+
+  it('every member hears of the other and gets ready when 40 rooms are joined at once across two nodes (join reply and peer-joined read in either order)', async () => {
+    const [n0, n1] = await servers(2);
+    const firsts = await Promise.all(Array.from({ length: 40 }, async () => res.client(await TestClient.connect(n0!.url))));
+    const seconds = await Promise.all(Array.from({ length: 40 }, async () => res.client(await TestClient.connect(n1!.url))));
+    // Both members of each room join at once: either join may run first, and its node may read the
+    // other's peer-joined before its own join's reply.
+    firsts.forEach((c, i) => c.send({ type: 'join', room: `race-${i}` }));
+    seconds.forEach((c, i) => c.send({ type: 'join', room: `race-${i}` }));
+    const joined = await Promise.all([...firsts, ...seconds].map((c) => c.next('joined', 10_000)));
+    for (let i = 0; i < 40; i++) {
+      const [a, b] = [firsts[i]!, seconds[i]!];
+      const [ja, jb] = [joined[i]!, joined[40 + i]!];
+      // Whoever joined second got the first in `peers`; the first hears `peer-joined`.
+      const aFirst = ja.peers.length === 0;
+      const early = aFirst ? a : b;
+      expect((await early.next('peer-joined', 5_000)).peer.id).toBe((aFirst ? jb : ja).self.id);
+      await a.next('ready', 5_000);
+      await b.next('ready', 5_000);
+      // And a broadcast from each reaches the other.
+      a.send({ type: 'signal', data: `from a ${i}` });
+      b.send({ type: 'signal', data: `from b ${i}` });
+      expect((await b.next('signal', 5_000)).data).toBe(`from a ${i}`);
+      expect((await a.next('signal', 5_000)).data).toBe(`from b ${i}`);
     }
   });
 });
