@@ -259,4 +259,27 @@ describe('one channel per node (Redis store)', requires('redis-server'), () => {
       expect((await a.next('signal', 5_000)).data).toBe(`from b ${i}`);
     }
   });
+
+  it("a signal sent to a node for a member that is not there (it moved) is passed on once to the room's channel and delivered by the node holding it", async () => {
+    const [n0, n1] = await servers(2);
+    const { c: a } = await join(n0!, 'moved');
+    const { c: b, joined: jb } = await join(n1!, 'moved');
+    await a.next('peer-joined');
+    // What a node with a stale view sends: b's signal on node-0's channel (b is on node-1).
+    const keys = new RedisKeys(prefix);
+    const frame = JSON.stringify({ type: 'signal', from: 'someone', data: 'via node-0' });
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      expect(await raw.publish(keys.nodeChannel('node-0'), encodeEnvelopes('zz', [{ room: 'moved', to: jb.self.id, frame, origin: 'zz', queue: true }], { boot: 'ab', seq: 1 }))).toBe(1);
+    } finally {
+      await raw.close();
+    }
+    expect(await b.next('signal')).toEqual({ type: 'signal', from: 'someone', data: 'via node-0' });
+    // Once: a later signal from a (after the passed-on one on node-0's connection) comes next.
+    a.send({ type: 'signal', to: jb.self.id, data: 'marker' });
+    expect((await b.next('signal')).data).toBe('marker');
+    expect(await b.none('signal')).toBe(true);
+    expect(await a.none('signal')).toBe(true);
+  });
 });
