@@ -164,9 +164,10 @@ export async function startNode({ root, redisUrl, nodeId, nodeArgs = [] }) {
 
 /**
  * Runs `node bin/sigctl bench <args>` to completion: stdout verbatim (the report), stderr echoed to
- * ours as progress and kept (tail) for failures. Killed (SIGINT, then SIGKILL) after `timeoutMs`.
+ * ours as progress and kept (tail) for failures (and passed to `onStderr`, chunk by chunk, to follow
+ * the phases). Killed (SIGINT, then SIGKILL) after `timeoutMs`.
  */
-export async function runBench({ root, args, timeoutMs }) {
+export async function runBench({ root, args, timeoutMs, onStderr }) {
   const startedAt = new Date();
   const load = loadAverage();
   const steal0 = stealMs();
@@ -178,6 +179,7 @@ export async function runBench({ root, args, timeoutMs }) {
   child.stderr.on('data', (c) => {
     stderr = (stderr + c.toString('utf8')).slice(-4_000);
     process.stderr.write(c);
+    onStderr?.(c.toString('utf8'));
   });
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -11,12 +11,19 @@
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
  * is always this checkout's. --profile starts the nodes with --cpu-prof into <dir>/<case>/.
  * --section writes the results as a BENCHMARKS.md section (bench/sections/70-cross-node.md).
+ *
+ * Two spans are measured: the whole bench run (joins, warm-up, steady window, leaves), and the
+ * steady window alone: sampled when the bench prints that its steady window starts ("steady: ...
+ * for N s" on stderr) and again N s later, so joins and leaves (Redis scripts, subscribes) are
+ * left out and the figure is per signal. Redis INFO stats (reads and writes processed, i.e. the
+ * socket calls) are taken over the window too.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMs, loadAverage, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
@@ -56,7 +63,14 @@ function commandStats(port) {
   return out;
 }
 
-/** One case: a fresh redis-server, `nodes` nodes of `version`, the bench, CPU around it. */
+/** INFO stats counters of the socket work: { reads, writes } processed. */
+function ioStats(port) {
+  const text = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'stats'], { encoding: 'utf8' });
+  const n = (name) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { reads: n('total_reads_processed'), writes: n('total_writes_processed') };
+}
+
+/** One case: a fresh redis-server, `nodes` nodes of `version`, the bench, CPU around it and around its steady window. */
 async function runCase(version, nodes, round) {
   const tag = `${version.name.replace(/\s+/g, '-')}-${nodes}n-r${round}`;
   process.stderr.write(`\n== ${tag}: redis-server and ${nodes} node(s) from ${version.root}\n`);
@@ -77,8 +91,35 @@ async function runCase(version, nodes, round) {
     rmSync(out, { force: true });
     const args = ['signaling', ...list.flatMap((x) => ['--url', x.url]), '--clients', opts.clients, '--room-size', '2', '--rate', opts.rate, '--duration', opts.duration, '--out', out];
     const stats0 = commandStats(redis.port);
+    const sample = () => ({ nodes: list.map((x) => cpuMs(x.child.pid)), redis: cpuMs(redis.child.pid), cmds: commandStats(redis.port), io: ioStats(redis.port) });
     const before = { nodes: list.map((x) => cpuMs(x.child.pid)), redis: cpuMs(redis.child.pid) };
-    const r = await runBench({ root, args, timeoutMs: 120_000 });
+    // The steady window: from the bench's "steady: ... for N s" line to N s later.
+    const window = { start: undefined, end: undefined, timer: undefined, fraction: 1 };
+    let seen = '';
+    const onStderr = (chunk) => {
+      if (window.timer !== undefined) return;
+      seen = (seen + chunk).slice(-400);
+      const m = /steady: [^\n]* for ([\d.]+) s/.exec(seen);
+      if (m === null) return;
+      // Sampled 0.5 s inside each end (the bench's clock and ours start apart; the leaves follow at once).
+      const seconds = Number(m[1]);
+      window.fraction = (seconds - 1) / seconds;
+      window.timer = setTimeout(() => {
+        window.start = sample();
+        window.timer = setTimeout(() => (window.end = sample()), (seconds - 1) * 1000);
+      }, 500);
+    };
+    const r = await runBench({ root, args, timeoutMs: 120_000, onStderr });
+    clearTimeout(window.timer);
+    const steadyOk = window.start !== undefined && window.end !== undefined;
+    const diffCmds = (a, b) => {
+      const out = {};
+      for (const [k, v] of Object.entries(b)) {
+        const calls = v.calls - (a[k]?.calls ?? 0);
+        if (calls > 0) out[k] = { calls, usec: v.usec - (a[k]?.usec ?? 0) };
+      }
+      return out;
+    };
     const nodeMs = list.map((x, i) => (cpuMs(x.child.pid) ?? NaN) - (before.nodes[i] ?? NaN));
     const redisMs = (cpuMs(redis.child.pid) ?? NaN) - (before.redis ?? NaN);
     const stats1 = commandStats(redis.port);
@@ -94,6 +135,16 @@ async function runCase(version, nodes, round) {
       doc = undefined;
     }
     const run = doc?.results?.runs?.[0];
+    const steady = steadyOk
+      ? {
+          nodeMs: window.end.nodes.map((x, i) => (x ?? NaN) - (window.start.nodes[i] ?? NaN)),
+          redisMs: (window.end.redis ?? NaN) - (window.start.redis ?? NaN),
+          cmds: diffCmds(window.start.cmds, window.end.cmds),
+          reads: window.end.io.reads - window.start.io.reads,
+          writes: window.end.io.writes - window.start.io.writes,
+          delivered: (run?.steady?.delivered ?? NaN) * window.fraction,
+        }
+      : undefined;
     return {
       tag,
       version: version.name,
@@ -111,6 +162,7 @@ async function runCase(version, nodes, round) {
       nodeMs,
       redisMs,
       cmds,
+      steady,
       command: `sigctl bench ${args.map((a) => (a === out ? relative(root, out) : a)).join(' ')}`,
     };
   } finally {
@@ -149,6 +201,33 @@ const rows = results.map((c) => {
   const perSignal = (sum(c.nodeMs) * 1000) / (c.delivered ?? NaN);
   return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | ${c.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(c.redisMs, 0)} | ${c.delivered ?? 'n/a'} (${f(c.ratio, 6)}, ${c.dup ?? '?'} dup, ${c.lost ?? '?'} lost) | ${c.nodes === 2 ? `${c.spanning}/${c.rooms}` : '-'} | ${f(c.relayP50)} / ${f(c.relayP99)} | ${cmdLine(c.cmds)} | ${c.load} |`;
 });
+const steadyRows = results.map((c) => {
+  const st = c.steady;
+  if (st === undefined) return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | n/a (the steady window was not seen) | | | | | |`;
+  const perSignal = (sum(st.nodeMs) * 1000) / st.delivered;
+  const redisPer = (st.redisMs * 1000) / st.delivered;
+  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | ${st.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(st.redisMs, 0)} | ${f(redisPer, 1)} | ${st.reads} / ${st.writes} | ${cmdLine(st.cmds)} |`;
+});
+/** Cross-node / one-node ratios per round for `v`: node CPU per delivered signal and Redis CPU, over `span` (whole run or steady window). */
+const ratiosOf = (v, span) => {
+  const node = [];
+  const redis = [];
+  for (let round = 1; round <= Number(opts.rounds); round++) {
+    const one = results.find((c) => c.version === v.name && c.nodes === 1 && c.tag.endsWith(`-r${round}`));
+    const two = results.find((c) => c.version === v.name && c.nodes === 2 && c.tag.endsWith(`-r${round}`));
+    if (one === undefined || two === undefined) continue;
+    const a = span === 'steady' ? one.steady : { ...one, delivered: one.delivered ?? NaN };
+    const b = span === 'steady' ? two.steady : { ...two, delivered: two.delivered ?? NaN };
+    if (a === undefined || b === undefined) continue;
+    node.push(sum(b.nodeMs) / b.delivered / (sum(a.nodeMs) / a.delivered));
+    redis.push(b.redisMs / b.delivered / (a.redisMs / a.delivered));
+  }
+  return { node, redis };
+};
+const steadyRatioRows = versions.map((v) => {
+  const { node, redis } = ratiosOf(v, 'steady');
+  return `| ${v.name} (${v.commit}${v.dirty ? ', uncommitted changes' : ''}) | ${node.map((x) => f(x)).join(', ')} | **${f(median(node))}x** | ${redis.map((x) => f(x)).join(', ')} | **${f(median(redis))}x** |`;
+});
 const ratioRows = versions.map((v) => {
   const node = [];
   const redis = [];
@@ -175,6 +254,16 @@ const text = [
   '| build | round | nodes | node CPU ms | node µs per delivered signal | redis-server CPU ms | delivered | rooms spanning | relay p50 / p99 ms | top Redis commands (calls × µs each) | load at start |',
   '|---|---|---:|---|---:|---:|---|---|---|---|---|',
   ...rows,
+  '',
+  `The steady window alone (${opts.duration} s, from the bench's "steady" line; no joins, warm-up or leaves): CPU from /proc/<pid>/stat at its start and end, Redis commands (INFO commandstats) and socket reads / writes (INFO stats total_reads_processed / total_writes_processed) over it, per signal delivered in the window (the bench's steady count × (N-1)/N: sampled from 0.5 s after the window's start to 0.5 s before its end, at a constant rate).`,
+  '',
+  '| build | steady window: cross-node / one-node node CPU per delivered signal, per round | median | steady window: cross-node / one-node Redis CPU per delivered signal, per round | median |',
+  '|---|---|---:|---|---:|',
+  ...steadyRatioRows,
+  '',
+  '| build | round | nodes | steady node CPU ms | node µs per delivered signal | steady redis-server CPU ms | Redis µs per delivered signal | Redis reads / writes processed | top Redis commands (calls × µs each) |',
+  '|---|---|---:|---|---:|---:|---:|---|---|',
+  ...steadyRows,
   '',
   'Builds: ' + versions.map((v) => `${v.name} = ${v.commit}${v.dirty ? ' with uncommitted changes' : ''}`).join('; ') + '. Bench command per case (URLs are the nodes\' random ports): `' + (results[1]?.command ?? '') + '`.',
   '',

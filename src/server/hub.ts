@@ -58,7 +58,7 @@ export class Hub {
     this.timers = o.timers ?? REAL_TIMERS;
     const { config, store, logger, now } = o;
     this.out = new Departures({ config, store, logger, now, index: this.index, emit: this.emit, timers: this.timers, isClosing: () => this.closed });
-    this.offs.push(o.store.subscribe((env) => (env.control === undefined ? this.index.receive(env) : this.out.control(env))));
+    this.offs.push(o.store.subscribe((env, direct) => (env.control === undefined ? this.index.receive(env, direct) : this.out.control(env))));
     // A dead node's members were removed from the store by this node: tell their rooms.
     const offReap = o.store.onReap?.(({ room, memberId, remaining }) => this.out.reaped(room, memberId, remaining));
     const offEvict = o.store.onEvict?.(({ room, memberId }) => this.out.evict(room, memberId));

@@ -242,19 +242,28 @@ export class LocalIndex {
    * sender (`re` = the signal's id) when it did not get there: UNAVAILABLE when the store could
    * not carry it or fewer nodes than hold its recipients received it, UNKNOWN_PEER when no node
    * received a `to` that this node never heard of. Only the cross-node path pays for this.
+   *
+   * When the view puts every recipient on one other node, the store is told that node (it may
+   * send the signal there alone: Store.publish); a broadcast with no recipient on another node is
+   * not published at all (members this node's clients were never told of do not get it).
    */
   publishSignal(env: Envelope, sender: Outbox, id: MessageId | undefined): void {
     const view = this.views.get(env.room);
     let expected = 1;
+    let node: string | undefined;
     if (env.to === undefined) {
       const nodes = new Set<string>();
       if (view !== undefined) for (const n of view.values()) if (n !== this.nodeId) nodes.add(n);
       expected = nodes.size;
+      if (expected === 0) return;
+      if (expected === 1) node = nodes.values().next().value;
+    } else {
+      node = view?.get(env.to);
     }
     const tell = (reason: string): void => {
       sender.sendError('UNAVAILABLE', `signal not delivered to ${env.to === undefined ? 'every member on other nodes' : JSON.stringify(env.to)}: ${reason}; send it again`, id);
     };
-    this.o.store.publish(env).then(
+    this.o.store.publish(env, node).then(
       (reached) => {
         if (reached >= expected) return;
         if (env.to !== undefined && view?.has(env.to) !== true) {
@@ -262,7 +271,7 @@ export class LocalIndex {
         } else tell('a node holding recipients was not listening');
       },
       () => {
-        if (expected > 0) tell('the room store (Redis) is unreachable');
+        tell('the room store (Redis) is unreachable');
       },
     );
   }
@@ -280,11 +289,19 @@ export class LocalIndex {
     this.o.store.publish(envelope).catch((err: unknown) => this.o.logger.warn({ err, event: 'store-error', room: envelope.room }, 'publish failed'));
   }
 
-  /** Delivers an envelope published by another node to the local members it addresses. */
-  receive(env: Envelope): void {
+  /**
+   * Delivers an envelope published by another node to the local members it addresses. A `direct`
+   * signal (sent to this node alone) for a member no longer held here is passed on to its room's
+   * channel, where the node holding it now hears it (see passOn).
+   */
+  receive(env: Envelope, direct = false): void {
     const node = this.o.store.nodeId;
     if (env.origin === node) return;
     const room = this.rooms.get(env.room);
+    if (direct && env.to !== undefined && env.queue === true && room?.get(env.to)?.record.node !== node) {
+      this.passOn(env);
+      return;
+    }
     if (room === undefined) return;
     if (env.moved !== undefined) {
       // The member resumed on the origin node: forget our reservation without telling anyone.
@@ -310,6 +327,18 @@ export class LocalIndex {
     }
     const targets = env.to === undefined ? [...room.values()].filter((m) => m.record.id !== env.except) : [room.get(env.to)];
     for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame, true);
+  }
+
+  /**
+   * The sender's node thought `env.to` was here, but it moved (resumed on another node) or left
+   * before its node heard: published once more on the room's channel (never on a node channel,
+   * so it cannot bounce), where the node holding the member, if any, takes it. Order: it may
+   * arrive after the sender's next signals, which go straight to the new node once its node
+   * heard of the move; only signals sent in that window can be overtaken.
+   */
+  private passOn(env: Envelope): void {
+    this.o.logger.debug({ event: 'signal-passed-on', room: env.room, to: env.to, from: env.origin }, 'a signal sent to this node for a member no longer here was passed on to its room');
+    this.publish({ ...env, origin: this.nodeId });
   }
 
   /** Clears every grace timer and forgets everything (the server is closing). */

@@ -144,11 +144,11 @@ export class MemoryStore implements Store {
     return Promise.resolve(q === undefined ? { frames: [], dropped: 0 } : q);
   }
 
-  publish(_envelope: Envelope): Promise<number> {
+  publish(_envelope: Envelope, _node?: string): Promise<number> {
     return Promise.resolve(0);
   }
 
-  subscribe(_handler: (envelope: Envelope) => void): () => void {
+  subscribe(_handler: (envelope: Envelope, direct: boolean) => void): () => void {
     return () => undefined;
   }
 

@@ -1,19 +1,28 @@
 /**
- * Cross-node delivery over Redis pub/sub: one channel per room. A node subscribes to a room's
- * channel while it holds members of the room (subscribe before join, so nothing published after
- * the join is missed), so each envelope reaches only the nodes that need it and the publisher
- * needs no membership lookup per message. Pub/sub is at-most-once; membership never depends on it.
+ * Cross-node delivery over Redis pub/sub, on two kinds of channel:
  *
- * Publishes are batched per event-loop turn: every envelope published to one room before the next
- * `setImmediate` goes out in one PUBLISH (redis-envelope.ts), in the order published, and the
- * turn's PUBLISHes share one deadline (one timer, not one per signal). So a burst costs one
- * command, one write and one subscriber message per room instead of one per envelope, and order
- * per sender is kept: a sender is in one room, a room's envelopes leave in order on one connection,
- * and Redis delivers one channel's messages in order.
+ * - **Room channels**, one per room: a node subscribes while it holds members of the room
+ *   (subscribe before join, so nothing published after the join is missed). Membership frames,
+ *   presence, `moved`, kick control and any signal whose recipients' node is not known go here;
+ *   every node of the room receives them, the publisher's own included (its echo, dropped unparsed).
+ * - **Node channels**, one per node (`<prefix>nodech:<id>`, subscribed at start): a signal whose
+ *   recipients on other nodes are all on one node, as the hub last heard (Store.publish's `node`),
+ *   goes on that node's channel: one subscriber, no echo, and one PUBLISH per turn for every room.
+ *   Not under Redis Cluster: sharded pub/sub puts channels on different shards, reached over
+ *   different connections, so order across a room's channel and a node's channel would not hold;
+ *   there every envelope takes its room's channel.
+ *
+ * Publishes are batched per event-loop turn (redis-batches.ts): a turn's envelopes for one channel
+ * go out in one PUBLISH (redis-envelope.ts) when that keeps each room's order, and the turn's
+ * PUBLISHes share one deadline (one timer, not one per signal). Order per sender is kept: a sender
+ * is in one room, a room's envelopes leave in order on one connection, and a single Redis (or the
+ * master Sentinel names) delivers to one subscriber connection in the order it ran the PUBLISHes,
+ * across channels. Pub/sub is at-most-once; membership never depends on it.
  */
 import type { RedisLink } from './redis-client.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { TurnBatches, type Batch, type BatchRoute } from './redis-batches.js';
 import type { RedisCommands } from './redis-commands.js';
 import { DeadlineError } from './redis-deadline.js';
 import { decodeEnvelopes, encodeEnvelopes, messageOrigin, messageStamp, type EnvelopeStamp } from './redis-envelope.js';
@@ -33,34 +42,68 @@ export interface RoomChannelsOptions {
   moved(room: string, memberId: string): void;
 }
 
-/** Envelopes waiting for this turn's PUBLISH to one room, with their callers. */
-interface Batch {
-  readonly room: string;
-  readonly envelopes: Envelope[];
-  readonly waiters: Array<{ resolve: (receivers: number) => void; reject: (err: unknown) => void }>;
-  done: boolean;
+/** A caller waiting for its envelope's PUBLISH. */
+interface Waiter {
+  resolve(receivers: number): void;
+  reject(err: unknown): void;
 }
 
-/** Room channels this node listens to, and the envelopes on them. */
+/** The channels this node listens to (its rooms' and its own), and the envelopes on them. */
 export class RoomChannels {
   /** Subscriptions by room, counted (one per held member). */
   private readonly subs = new Map<string, number>();
-  private readonly handlers = new Set<(e: Envelope) => void>();
-  private pending = new Map<string, Batch>();
+  private readonly handlers = new Set<(e: Envelope, direct: boolean) => void>();
+  private readonly pending = new TurnBatches<Waiter>();
   private flushScheduled = false;
+  /** Node channels are used (not under Cluster: see the module comment). */
+  private readonly direct: boolean;
   /** This store's messages are numbered `<boot>.<seq>` (redis-envelope.ts): new per start. */
   private readonly boot = randomBytes(4).toString('hex');
   private seq = 0;
+  /** Rooms with a join of this node in flight: their envelopes wait (see holdRoom). */
+  private readonly holds = new Map<string, { joins: number; waiting: Envelope[]; direct: boolean[] }>();
   /** The newest stamp taken per room and origin: an older message is a late re-send, dropped. */
   private readonly newest = new Map<string, Map<string, EnvelopeStamp>>();
 
-  constructor(private readonly o: RoomChannelsOptions) {}
+  constructor(private readonly o: RoomChannelsOptions) {
+    this.direct = !o.keys.sharded;
+  }
+
+  /** Subscribes to this node's own channel (once, at start; the client re-subscribes after a reconnect). */
+  async start(): Promise<void> {
+    if (this.direct) await this.o.db.bound(this.o.sub.pubsub.subscribe(this.o.keys.nodeChannel(this.o.nodeId), (message) => this.dispatch(message, true)), 'SUBSCRIBE');
+  }
 
   /** Counts one more reason to listen to `room`; subscribes on the first. */
   async subscribeRoom(room: string): Promise<void> {
     const n = this.subs.get(room) ?? 0;
     this.subs.set(room, n + 1);
-    if (n === 0) await this.o.db.bound(this.o.sub.pubsub.subscribe(this.o.keys.channel(room), (message) => this.dispatch(message)), 'SUBSCRIBE');
+    if (n === 0) await this.o.db.bound(this.o.sub.pubsub.subscribe(this.o.keys.channel(room), (message) => this.dispatch(message, false)), 'SUBSCRIBE');
+  }
+
+  /**
+   * Holds back `room`'s envelopes while this node runs a join in it, until releaseRoom. Why: the
+   * join's reply (command connection) and another node's `peer-joined` for a member that joined
+   * just after (subscriber connection) can be read in either order; handed over first, the
+   * envelope finds no member of the room here yet and is dropped, and this node's clients never
+   * hear of that member (nor get `ready`). Released a turn after the join settled, so the server
+   * has added its member by then (it does so without awaiting after the store's join).
+   */
+  holdRoom(room: string): void {
+    const h = this.holds.get(room);
+    if (h === undefined) this.holds.set(room, { joins: 1, waiting: [], direct: [] });
+    else h.joins++;
+  }
+
+  /** Ends one holdRoom; the last one hands the waiting envelopes over, in order, on the next turn. */
+  releaseRoom(room: string): void {
+    const h = this.holds.get(room);
+    if (h === undefined || --h.joins > 0) return;
+    setImmediate(() => {
+      if (h.joins > 0) return; // held again meanwhile: the next release hands them over
+      this.holds.delete(room);
+      for (let i = 0; i < h.waiting.length; i++) this.hand(h.waiting[i]!, h.direct[i]!);
+    });
   }
 
   /** Counts one reason less; unsubscribes on the last. */
@@ -75,16 +118,17 @@ export class RoomChannels {
     }
   }
 
-  /** Publishes to the room's channel with this turn's batch; resolves with how many other nodes received it. */
-  publish(envelope: Envelope): Promise<number> {
+  /**
+   * Publishes with this turn's batch: on `node`'s own channel when given (and not this node, and
+   * not under Cluster), else on the room's. Resolves with how many other nodes received it.
+   */
+  publish(envelope: Envelope, node?: string): Promise<number> {
+    const route: BatchRoute =
+      this.direct && node !== undefined && node !== this.o.nodeId
+        ? { channel: this.o.keys.nodeChannel(node), node }
+        : { channel: this.o.keys.channel(envelope.room), room: envelope.room };
     return new Promise((resolve, reject) => {
-      let batch = this.pending.get(envelope.room);
-      if (batch === undefined) {
-        batch = { room: envelope.room, envelopes: [], waiters: [], done: false };
-        this.pending.set(envelope.room, batch);
-      }
-      batch.envelopes.push(envelope);
-      batch.waiters.push({ resolve, reject });
+      this.pending.add(route, envelope, { resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -92,27 +136,27 @@ export class RoomChannels {
     });
   }
 
-  /** Receives envelopes published by other nodes; returns an unsubscribe function. */
-  onEnvelope(handler: (envelope: Envelope) => void): () => void {
+  /** Receives envelopes published by other nodes (`direct`: on this node's own channel); returns an unsubscribe function. */
+  onEnvelope(handler: (envelope: Envelope, direct: boolean) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
   }
 
   private flush(): void {
-    const batches = [...this.pending.values()];
-    this.pending = new Map();
+    const batches = this.pending.take();
     this.flushScheduled = false;
     let left = batches.length;
-    const settle = (b: Batch, outcome: { receivers: number } | { err: unknown }): void => {
-      if (b.done) return;
-      b.done = true;
+    const done = new Set<Batch<Waiter>>();
+    const settle = (b: Batch<Waiter>, outcome: { receivers: number } | { err: unknown }): void => {
+      if (done.has(b)) return;
+      done.add(b);
       if (--left === 0) clearTimeout(timer);
       if ('err' in outcome) {
         for (const w of b.waiters) w.reject(outcome.err);
         return;
       }
-      // This node counts among the receivers while it listens to the room.
-      const self = this.o.sub.isReady && this.subs.has(b.room) ? 1 : 0;
+      // This node counts among a room channel's receivers while it listens to the room.
+      const self = b.route.room !== undefined && this.o.sub.isReady && this.subs.has(b.route.room) ? 1 : 0;
       const others = Math.max(0, outcome.receivers - self);
       for (const w of b.waiters) w.resolve(others);
     };
@@ -120,6 +164,7 @@ export class RoomChannels {
     const timer = setTimeout(() => {
       for (const b of batches) settle(b, { err: new DeadlineError('PUBLISH', this.o.timeoutMs) });
     }, this.o.timeoutMs);
+    // In list order, on one connection: that order is the order receivers get them (redis-batches.ts).
     for (const b of batches) {
       let message: string;
       try {
@@ -128,34 +173,36 @@ export class RoomChannels {
         settle(b, { err });
         continue;
       }
-      this.o.db.publishUnbounded(b.room, message).then(
+      this.o.db.publishUnbounded(b.route.channel, message).then(
         (receivers) => settle(b, { receivers }),
         (err: unknown) => settle(b, { err }),
       );
     }
   }
 
-  /** True when `message` is older than one already taken from its origin for its room (and so dropped). */
-  private late(message: string, first: Envelope): boolean {
-    const stamp = messageStamp(message);
-    if (stamp === undefined) return false;
-    let byOrigin = this.newest.get(first.room);
+  /**
+   * True when a message stamped `stamp` is older than one already taken from `origin` for `room`
+   * (a late re-send: dropped). Kept per room and origin, not per origin: under Cluster a node's
+   * room channels are on different shards, and only one room's order is guaranteed.
+   */
+  private late(room: string, origin: string, stamp: EnvelopeStamp): boolean {
+    let byOrigin = this.newest.get(room);
     if (byOrigin === undefined) {
-      if (!this.subs.has(first.room)) return false;
+      if (!this.subs.has(room)) return false;
       byOrigin = new Map();
-      this.newest.set(first.room, byOrigin);
+      this.newest.set(room, byOrigin);
     }
-    const seen = byOrigin.get(first.origin);
+    const seen = byOrigin.get(origin);
     if (seen !== undefined && seen.boot === stamp.boot && stamp.seq <= seen.seq) {
-      this.o.logger?.info({ event: 'late-envelope', room: first.room, origin: first.origin, seq: stamp.seq, newest: seen.seq }, 'dropped a cross-node message that arrived after a newer one from its node (its sender was told it was lost)');
+      this.o.logger?.info({ event: 'late-envelope', room, origin, seq: stamp.seq, newest: seen.seq }, 'dropped a cross-node message that arrived after a newer one from its node (its sender was told it was lost)');
       return true;
     }
-    byOrigin.set(first.origin, stamp);
+    byOrigin.set(origin, stamp);
     return false;
   }
 
-  private dispatch(message: string): void {
-    // Our own messages come back (we listen to the rooms we publish to): drop them unparsed.
+  private dispatch(message: string, direct: boolean): void {
+    // Our own messages come back on room channels (we listen to the rooms we publish to): drop them unparsed.
     if (messageOrigin(message) === this.o.nodeId) return;
     let envelopes: Envelope[];
     try {
@@ -164,11 +211,27 @@ export class RoomChannels {
       this.o.logger?.warn({ code: 'INTERNAL', err: (err as Error).message, bytes: message.length }, 'dropped a malformed envelope from Redis');
       return;
     }
-    if (this.late(message, envelopes[0]!)) return;
+    const stamp = messageStamp(message);
+    // A node channel's message may carry several rooms: each is checked once.
+    let late: Map<string, boolean> | undefined;
     for (const env of envelopes) {
       if (env.origin === this.o.nodeId) continue;
-      if (env.moved !== undefined) this.o.moved(env.room, env.moved);
-      for (const h of this.handlers) h(env);
+      if (stamp !== undefined) {
+        late ??= new Map();
+        let drop = late.get(env.room);
+        if (drop === undefined) late.set(env.room, (drop = this.late(env.room, env.origin, stamp)));
+        if (drop) continue;
+      }
+      const held = this.holds.get(env.room);
+      if (held !== undefined) {
+        held.waiting.push(env);
+        held.direct.push(direct);
+      } else this.hand(env, direct);
     }
+  }
+
+  private hand(env: Envelope, direct: boolean): void {
+    if (env.moved !== undefined) this.o.moved(env.room, env.moved);
+    for (const h of this.handlers) h(env, direct);
   }
 }

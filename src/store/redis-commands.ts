@@ -218,10 +218,11 @@ export class RedisCommands {
   }
 
   /**
-   * Publishes on a room's channel (SPUBLISH under Cluster); resolves with the number of subscribers that got it. Not
-   * bounded here: the caller bounds a whole batch of publishes with one deadline (redis-channels.ts).
+   * Publishes on a channel (a room's or a node's, RedisKeys; SPUBLISH under Cluster); resolves with the number of
+   * subscribers that got it. Not bounded here: the caller bounds a whole batch of publishes with one deadline
+   * (redis-channels.ts).
    */
-  publishUnbounded(room: string, message: string): Promise<number> {
-    return this.client.publish(this.keys.channel(room), message);
+  publishUnbounded(channel: string, message: string): Promise<number> {
+    return this.client.publish(channel, message);
   }
 }

@@ -62,6 +62,13 @@ export class RedisKeys {
   channel(room: string): string {
     return this.sharded ? `${this.prefix}ch:{${encodeRoom(room)}}` : `${this.prefix}ch:${encodeRoom(room)}`;
   }
+  /**
+   * Pub/sub channel of one node: signals for members this node holds, from any room (single Redis
+   * and Sentinel only; under Cluster every envelope takes its room's channel, see redis-channels.ts).
+   */
+  nodeChannel(nodeId: string): string {
+    return `${this.prefix}nodech:${nodeId}`;
+  }
   /** String with TTL: a resume reservation. */
   resume(token: string): string {
     return `${this.prefix}resume:${token}`;

@@ -4,7 +4,7 @@
  * atomic across nodes. The concerns live in their own modules, wired here:
  *
  * - redis-lifecycle.ts: the clients, health, probe, heartbeat, recovery after an outage, close;
- * - redis-channels.ts: cross-node delivery, one pub/sub channel per room (redis-envelope.ts);
+ * - redis-channels.ts: cross-node delivery, a pub/sub channel per room and one per node (redis-envelope.ts);
  * - redis-held.ts: the members this node holds, restored after Redis lost its data;
  * - redis-commands.ts: every command, bounded in time, its reply parsed (redis-records.ts).
  *
@@ -117,9 +117,15 @@ export class RedisStore implements Store {
     return this.life.healthy;
   }
 
-  /** Connects both clients and starts the heartbeat. Throws UNAVAILABLE when Redis cannot be reached in time. */
-  start(): Promise<void> {
-    return this.life.start();
+  /** Connects both clients, listens to this node's channel and starts the heartbeat. Throws UNAVAILABLE when Redis cannot be reached in time. */
+  async start(): Promise<void> {
+    await this.life.start();
+    try {
+      await this.channels.start();
+    } catch (err) {
+      await this.life.close();
+      throw this.life.wrap(err);
+    }
   }
 
   onHealth(listener: (health: StoreHealth) => void): () => void {
@@ -157,6 +163,8 @@ export class RedisStore implements Store {
   async join(room: string, member: MemberRecord, capacity: number): Promise<JoinResult> {
     this.life.assertUp();
     const local = member.node === this.nodeId;
+    // The room's envelopes wait until the server has taken the join in (RoomChannels.holdRoom).
+    if (local) this.channels.holdRoom(room);
     try {
       // Subscribe first: a signal published right after the join must find us listening.
       if (local) await this.channels.subscribeRoom(room);
@@ -176,6 +184,8 @@ export class RedisStore implements Store {
     } catch (err) {
       if (local) await this.channels.unsubscribeRoom(room).catch(() => undefined);
       throw this.life.wrap(err);
+    } finally {
+      if (local) this.channels.releaseRoom(room);
     }
   }
 
@@ -267,15 +277,17 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Publishes to the room's channel. Resolves with the number of other nodes that received it (a
-   * node subscribes to a room while it holds members of it, this one included); rejects with
-   * UNAVAILABLE when Redis is down or does not answer in time, so the server can tell the sender.
+   * Publishes to the room's channel, or to `node`'s own channel when the caller knows every
+   * recipient is there (redis-channels.ts). Resolves with the number of other nodes that received
+   * it (a node subscribes to a room while it holds members of it, this one included, and to its
+   * own channel); rejects with UNAVAILABLE when Redis is down or does not answer in time, so the
+   * server can tell the sender.
    */
-  publish(envelope: Envelope): Promise<number> {
-    return this.run(() => this.channels.publish(envelope));
+  publish(envelope: Envelope, node?: string): Promise<number> {
+    return this.run(() => this.channels.publish(envelope, node));
   }
 
-  subscribe(handler: (envelope: Envelope) => void): () => void {
+  subscribe(handler: (envelope: Envelope, direct: boolean) => void): () => void {
     return this.channels.onEnvelope(handler);
   }
 

@@ -219,12 +219,19 @@ export interface Store {
   drainQueue(room: string, memberId: string): Promise<QueueDrain>;
 
   /**
-   * Sends an envelope to the other nodes. Resolves with how many other nodes received it (0 for a
-   * single-node store); rejects with UNAVAILABLE when it could not be sent.
+   * Sends an envelope to the other nodes. `node`, when given, is the one node holding every
+   * recipient (as the caller last heard): a store may then carry it to that node alone, and the
+   * envelope is only as good as that knowledge (a member that moved meanwhile misses it). Resolves
+   * with how many other nodes received it (0 for a single-node store); rejects with UNAVAILABLE
+   * when it could not be sent.
    */
-  publish(envelope: Envelope): Promise<number>;
-  /** Receives envelopes published by other nodes; returns an unsubscribe function. */
-  subscribe(handler: (envelope: Envelope) => void): () => void;
+  publish(envelope: Envelope, node?: string): Promise<number>;
+  /**
+   * Receives envelopes published by other nodes; returns an unsubscribe function. `direct`: it was
+   * sent to this node alone (publish's `node`), so this node is the only one that can deliver it
+   * or pass it on when the recipient is no longer here.
+   */
+  subscribe(handler: (envelope: Envelope, direct: boolean) => void): () => void;
 
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
