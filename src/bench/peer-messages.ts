@@ -47,8 +47,12 @@ export const TransferCommand = z.object({
 });
 export type TransferCommand = z.infer<typeof TransferCommand>;
 
-/** To a newcomers' worker once every first peer has joined: connect now. */
-export const ConnectCommand = z.object({ type: z.literal('connect') });
+/**
+ * To a newcomers' worker once every first peer has joined: connect now, except the pairs in
+ * `skip`, whose first peer failed to join (they fail at once instead of waiting out their timeout).
+ */
+export const ConnectCommand = z.object({ type: z.literal('connect'), skip: z.array(z.number().int().nonnegative()) });
+export type ConnectCommand = z.infer<typeof ConnectCommand>;
 
 export const ToPeerWorker = z.discriminatedUnion('type', [TransferCommand, ConnectCommand, z.object({ type: z.literal('close') })]);
 export type ToPeerWorker = z.infer<typeof ToPeerWorker>;

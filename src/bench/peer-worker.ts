@@ -18,7 +18,7 @@ import type { BenchChannel, FirstPeer, PairEngine, PairSpec } from './engine-typ
 import { runTransfer, serveReceiver } from './peer-transfer.js';
 import { urlFor } from './spread.js';
 import { SampleBuffer } from './stats.js';
-import { PeerWorkerSetup, ToPeerWorker, type FromPeerWorker, type PairResult, type PairTransfer, type TransferCommand } from './peer-messages.js';
+import { PeerWorkerSetup, ToPeerWorker, type ConnectCommand, type FromPeerWorker, type PairResult, type PairTransfer, type TransferCommand } from './peer-messages.js';
 
 interface Pair {
   index: number;
@@ -145,13 +145,15 @@ class PeerWorker {
   }
 
   /** A newcomers' worker: load and warm up at once, connect every newcomer on `connect`. */
-  async connectAll(): Promise<void> {
+  async connectAll(cmd: ConnectCommand): Promise<void> {
     const engine = await this.load();
     if (engine !== undefined) {
+      const skip = new Set(cmd.skip);
       await Promise.all(
         this.pairs.map(async (p) => {
           try {
             if (this.closed) throw new SigctlError('ABORTED', 'closing');
+            if (skip.has(p.index)) throw new SigctlError('ABORTED', 'not started: the first peer of this pair did not join');
             const pair = await engine.connectNewcomer(this.spec(p));
             p.sender = pair.sender;
             p.result = { ...p.result, ok: true, at: pair.at, candidatePair: pair.candidatePair };
@@ -213,7 +215,10 @@ export function servePeerWorker(setup: unknown, port: PeerWorkerPort): void {
     if (!cmd.success) return fatal(cmd.error);
     // close does not queue behind a running connect or transfer: it ends them.
     if (cmd.data.type === 'close') worker.close().catch(fatal);
-    else if (cmd.data.type === 'connect') queue = queue.then(() => worker.connectAll()).catch(fatal);
+    else if (cmd.data.type === 'connect') {
+      const connect = cmd.data;
+      queue = queue.then(() => worker.connectAll(connect)).catch(fatal);
+    }
     else {
       const transfer = cmd.data;
       queue = queue.then(() => worker.transferAll(transfer)).catch(fatal);

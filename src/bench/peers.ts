@@ -151,17 +151,19 @@ interface PeerWorkers {
 
 /**
  * Merges both sides' `connected` reports: the newcomer's timeline, failed when either peer failed
- * (a first peer whose channel never opened leaves nothing to measure).
+ * (a first peer whose channel never opened leaves nothing to measure), with the newcomer's error
+ * unless the newcomer was never started because its first peer had failed.
  */
 export function mergePairs(newcomers: readonly PairResult[], firsts: readonly PairResult[]): PairResult[] {
   const byPair = new Map(firsts.map((p) => [p.pair, p]));
   return newcomers
     .map((p): PairResult => {
-      if (!p.ok) return p;
       const first = byPair.get(p.pair);
+      // A newcomer not started because its first peer failed (ABORTED) reports the first's error.
+      if (!p.ok && !(p.error === 'ABORTED' && first !== undefined && !first.ok)) return p;
       if (first === undefined) return { ...p, ok: false, error: 'INTERNAL', detail: 'no report from the first peer' };
       if (first.ok) return p;
-      return { ...p, ok: false, error: first.error ?? 'INTERNAL', ...(first.detail === undefined ? {} : { detail: `first peer: ${first.detail}` }) };
+      return { ...p, ok: false, error: first.error ?? 'INTERNAL', ...(first.detail === undefined ? {} : { detail: first.detail }) };
     })
     .sort((a, b) => a.pair - b.pair);
 }
@@ -213,8 +215,9 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
     // werift loads in each worker (~0.5 s) before the first pair starts; the newcomers' workers
     // load while the first peers join, and connect once all of them have.
     const bound = pairTimeoutMs * 2 + 15_000;
-    await Promise.all(firsts.map((h) => h.next('joined', bound, opts.signal)));
-    for (const h of newcomers) h.send({ type: 'connect' } satisfies ToPeerWorker);
+    const joined = await Promise.all(firsts.map((h) => h.next('joined', bound, opts.signal)));
+    const skip = joined.flatMap((r) => r.pairs.filter((p) => p.error !== undefined).map((p) => p.pair));
+    for (const h of newcomers) h.send({ type: 'connect', skip } satisfies ToPeerWorker);
     const [firstReports, newcomerReports] = await Promise.all([Promise.all(firsts.map((h) => h.next('connected', bound, opts.signal))), Promise.all(newcomers.map((h) => h.next('connected', bound, opts.signal)))]);
     const pairs = mergePairs(
       newcomerReports.flatMap((r) => r.pairs),

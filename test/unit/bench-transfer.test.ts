@@ -167,7 +167,15 @@ describe('merging the two sides of each pair', () => {
       [2, false, 'ICE_FAILED'],
       [3, false, 'INTERNAL'],
     ]);
-    expect(merged[1]!.detail).toBe('first peer: TIMEOUT detail');
+    expect(merged[1]!.detail).toBe('TIMEOUT detail');
     expect(merged[0]!.at.channelOpen).toBe(7);
+  });
+
+  it("names the first peer's error for a newcomer that was not started because of it", () => {
+    const merged = mergePairs([result(0, false, 'ABORTED'), result(1, false, 'ABORTED')], [result(0, false, 'SERVER_UNREACHABLE'), result(1, true)]);
+    expect(merged.map((p) => [p.pair, p.ok, p.error])).toEqual([
+      [0, false, 'SERVER_UNREACHABLE'],
+      [1, false, 'ABORTED'],
+    ]);
   });
 });
