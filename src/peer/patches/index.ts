@@ -27,7 +27,6 @@ import { p256NativePatch } from './p256-native.js';
 import { hostBindPatch } from './host-bind.js';
 import { sackBatchPatch } from './sack-batch.js';
 import { maxBurstPatch } from './max-burst.js';
-import { udpLookupPatch } from './udp-lookup.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -55,9 +54,6 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   sackBatchPatch,
   // After send-queue: its transmitOnce applies the burst limit this patch sets.
   maxBurstPatch,
-  // Last: its UdpTransport.init wrapper runs first and swaps the socket before the other
-  // wrappers (host-bind, udp-buffers) and werift's init use it.
-  udpLookupPatch,
 ];
 
 /** The names of all patches. */
