@@ -2,12 +2,13 @@
  * Summarises V8 .cpuprofile files written by `node --cpu-prof` (issue 5: where does the time go).
  *
  *   node .bench-out/werift/bench/werift-profile.js <dir-or-file>... [--top 25]
- *     [--doc docs/werift-patches.md --section profile-after --title "..."]
+ *     [--doc docs/werift-patches.md --section profile-after --title "..."] [--roles "sender,receiver"]
  *
  * Prints, per profile, the top functions by self time (with the werift bundle line they live on)
  * and self time grouped by werift source module (the bundle's `// ../sctp/src/sctp.ts` markers).
  * With --doc, also writes the summary as markdown between `<!-- werift-bench:<section>:... -->`
- * markers. Profiles of one bench run are labelled by pid order: the parent (sender) starts first.
+ * markers. Profiles of one bench run are labelled by pid order: the parent (sender) starts first;
+ * --roles labels them in the order given instead (worker threads of one process share a pid).
  */
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ const { values, positionals } = parseArgs({
     doc: { type: 'string' },
     section: { type: 'string' },
     title: { type: 'string', default: '' },
+    /** Labels for the profiles, comma-separated, in the order given (no pid sort): e.g. the worker threads of one `sigctl bench` run. */
+    roles: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -111,8 +114,9 @@ const files = positionals.flatMap((p) =>
     : [p],
 );
 const pidOf = (f: string): number => Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1] ?? 0);
-files.sort((a, b) => pidOf(a) - pidOf(b));
-files.forEach((f, i) => summarise(f, Number(values.top), files.length === 2 ? (i === 0 ? 'sender (parent process)' : 'receiver (child process)') : f));
+const roles = values.roles?.split(',');
+if (roles === undefined) files.sort((a, b) => pidOf(a) - pidOf(b));
+files.forEach((f, i) => summarise(f, Number(values.top), roles?.[i] ?? (files.length === 2 ? (i === 0 ? 'sender (parent process)' : 'receiver (child process)') : f)));
 if (values.doc && values.section) {
   const body = [values.title, '', ...markdown].join('\n');
   const re = new RegExp(`(<!-- werift-bench:${values.section}:begin -->)[\\s\\S]*?(<!-- werift-bench:${values.section}:end -->)`);

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { SignalClient } from '../client/signal-client.js';
 import { DEFAULT_HIGH_WATER_MARK, MAX_MESSAGE_BYTES } from '../peer/channel.js';
 import { SigctlError } from '../protocol/errors.js';
-import type { BenchChannel, ConnectedPair, PairEngine, PairSpec } from './engine-types.js';
+import type { BenchChannel, ConnectedNewcomer, FirstPeer, PairEngine, PairSpec } from './engine-types.js';
 import { within } from './within.js';
 import type { PairResult } from './peer-messages.js';
 
@@ -363,18 +363,22 @@ class NdcEngine implements PairEngine {
     return p;
   }
 
-  async connectPair(spec: PairSpec): Promise<ConnectedPair> {
+  async joinFirst(spec: PairSpec): Promise<FirstPeer> {
     const first = this.peer(spec.urls[0], spec, `a${spec.index}`);
     await first.start();
-    const receiverOpen = first.open(spec.timeoutMs, "the first peer's channel");
-    receiverOpen.catch(() => undefined);
+    const open = first.open(spec.timeoutMs, "the first peer's channel");
+    open.catch(() => undefined);
+    return { open };
+  }
+
+  async connectNewcomer(spec: PairSpec): Promise<ConnectedNewcomer> {
     const second = this.peer(spec.urls[1], spec, `b${spec.index}`);
     await second.start();
-    const [sender, receiver] = await Promise.all([second.open(spec.timeoutMs, "the pair's data channel"), receiverOpen]);
+    const sender = await second.open(spec.timeoutMs, "the pair's data channel");
     let candidatePair: string | null = null;
     const selected = second.pc?.getSelectedCandidatePair();
     if (selected !== null && selected !== undefined) candidatePair = `${selected.local.type}/${selected.remote.type} (${selected.local.transportType})`;
-    return { sender, receiver, at: rel(second.marks), candidatePair };
+    return { sender, at: rel(second.marks), candidatePair };
   }
 
   async close(): Promise<void> {

@@ -32,22 +32,34 @@ export interface PairSpec {
   token?: string | undefined;
 }
 
-/** A connected pair: the newcomer's channel sends, the first peer's receives and echoes pings. */
-export interface ConnectedPair {
+/** The first peer of a pair, joined and waiting for the newcomer's offer. */
+export interface FirstPeer {
+  /** Its channel once the newcomer opened it (the DCEP open arrived); rejects on failure or timeout. */
+  readonly open: Promise<BenchChannel>;
+}
+
+/** The newcomer of a pair, connected: its channel sends bulk data and pings. */
+export interface ConnectedNewcomer {
   sender: BenchChannel;
-  receiver: BenchChannel;
   /** The newcomer's timeline (ms since its start): see PairResult. */
   at: PairResult['at'];
   candidatePair: string | null;
 }
 
-/** An engine inside one peer worker. */
+/**
+ * An engine inside one peer worker. The two peers of a pair live in different workers (one
+ * thread or process each, see peers.ts), so each peer has its own event loop, as a `sigctl peer`
+ * has: the first peer's worker calls joinFirst, the newcomer's connectNewcomer once every first
+ * peer has joined.
+ */
 export interface PairEngine {
   readonly name: Engine;
   /** Work done before any pair is timed (werift: certificate generation and JIT warm-up). */
   warmUp(): Promise<void>;
-  /** Connects one pair; rejects with a SigctlError. Whatever it opened is closed by close(). */
-  connectPair(spec: PairSpec): Promise<ConnectedPair>;
+  /** Joins the pair's room as its first peer (urls[0]); rejects with a SigctlError. Whatever it opened is closed by close(). */
+  joinFirst(spec: PairSpec): Promise<FirstPeer>;
+  /** Joins as the newcomer (urls[1]), offers and resolves once its channel is open; rejects with a SigctlError. */
+  connectNewcomer(spec: PairSpec): Promise<ConnectedNewcomer>;
   /** Closes every peer and connection this engine opened (idempotent, bounded). */
   close(): Promise<void>;
   /** The runtime patches the engine runs with (werift), for the report; undefined for an engine without any. */

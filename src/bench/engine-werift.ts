@@ -1,11 +1,12 @@
 /**
- * The werift engine: a pair of werift peers through the peer session API (src/peer), exactly as
- * `sigctl peer` connects, never a negotiation of its own. Loaded only inside a peer worker.
+ * The werift engine: werift peers through the peer session API (src/peer), exactly as `sigctl
+ * peer` connects, never a negotiation of its own. Loaded only inside a peer worker; the two peers
+ * of a pair are in different workers.
  */
 import { createPeerSession, prepareWerift, weriftPatchStatus, type PeerChannel, type PeerConnected, type PeerSession } from '../peer/index.js';
 import { prewarmWerift } from '../peer/patches/index.js';
 import { SigctlError } from '../protocol/errors.js';
-import type { BenchChannel, ConnectedPair, PairEngine, PairSpec } from './engine-types.js';
+import type { BenchChannel, ConnectedNewcomer, FirstPeer, PairEngine, PairSpec } from './engine-types.js';
 import { within } from './within.js';
 import type { EnginePatches, PairResult } from './peer-messages.js';
 
@@ -75,12 +76,16 @@ class WeriftEngine implements PairEngine {
     return session;
   }
 
-  async connectPair(spec: PairSpec): Promise<ConnectedPair> {
+  async joinFirst(spec: PairSpec): Promise<FirstPeer> {
     const first = this.session(spec.urls[0], spec, `a${spec.index}`);
-    const receiverOpen = within<PeerChannel>(spec.timeoutMs, "the first peer's channel", (resolve) => first.on('channel-open', ({ channel }) => resolve(channel)));
-    // Awaited below; until then a rejection (the pair failed earlier) must not go unhandled.
-    receiverOpen.catch(() => undefined);
+    const open = within<PeerChannel>(spec.timeoutMs, "the first peer's channel", (resolve) => first.on('channel-open', ({ channel }) => resolve(channel)));
+    // Awaited by the caller later; until then a rejection (the pair failed earlier) must not go unhandled.
+    open.catch(() => undefined);
     await first.start();
+    return { open: open.then(wrap) };
+  }
+
+  async connectNewcomer(spec: PairSpec): Promise<ConnectedNewcomer> {
     const second = this.session(spec.urls[1], spec, `b${spec.index}`);
     const connected = within<{ report: PeerConnected; channel: PeerChannel }>(spec.timeoutMs, "the pair's data channel", (resolve, reject) => {
       let channel: PeerChannel | undefined;
@@ -104,10 +109,9 @@ class WeriftEngine implements PairEngine {
     });
     connected.catch(() => undefined);
     await second.start();
-    const [{ report, channel }, receiver] = await Promise.all([connected, receiverOpen]);
+    const { report, channel } = await connected;
     return {
       sender: wrap(channel),
-      receiver: wrap(receiver),
       at: phasesOf(report),
       candidatePair: report.pair === undefined ? null : `${report.pair.local}/${report.pair.remote} (${report.pair.type})`,
     };

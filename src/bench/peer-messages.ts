@@ -1,7 +1,9 @@
 /**
- * Messages between the connect/throughput orchestrator and its peer workers (worker_threads that
- * run werift peers), validated at both ends. Both peers of a pair live in one worker, so every
- * phase and RTT is measured on one thread's clock.
+ * Messages between the connect/throughput orchestrator and its peer workers (worker threads, or
+ * child processes for libdatachannel), validated at both ends. The two peers of a pair live in
+ * different workers: the first peers' workers join and wait (`joined`), then the newcomers'
+ * workers are told to `connect`; every phase and RTT is measured on the newcomer's clock (an RTT
+ * is a ping echoed by the first peer).
  */
 import { z } from 'zod';
 
@@ -10,7 +12,12 @@ export const ENGINES = ['werift', 'node-datachannel'] as const;
 export const Engine = z.enum(ENGINES);
 export type Engine = z.infer<typeof Engine>;
 
+/** Which peer of each pair a worker runs: the first (joins, answers, receives) or the newcomer (offers, sends). */
+export const PeerRole = z.enum(['first', 'newcomer']);
+export type PeerRole = z.infer<typeof PeerRole>;
+
 export const PeerWorkerSetup = z.object({
+  role: PeerRole,
   /** Nodes of the deployment: peer k (pair i's first peer is 2i, its second 2i+1) uses urls[k % n]. */
   urls: z.array(z.string()).min(1),
   /** Bearer token for a deployment that requires auth (sent as Authorization, never logged). */
@@ -40,7 +47,14 @@ export const TransferCommand = z.object({
 });
 export type TransferCommand = z.infer<typeof TransferCommand>;
 
-export const ToPeerWorker = z.discriminatedUnion('type', [TransferCommand, z.object({ type: z.literal('close') })]);
+/**
+ * To a newcomers' worker once every first peer has joined: connect now, except the pairs in
+ * `skip`, whose first peer failed to join (they fail at once instead of waiting out their timeout).
+ */
+export const ConnectCommand = z.object({ type: z.literal('connect'), skip: z.array(z.number().int().nonnegative()) });
+export type ConnectCommand = z.infer<typeof ConnectCommand>;
+
+export const ToPeerWorker = z.discriminatedUnion('type', [TransferCommand, ConnectCommand, z.object({ type: z.literal('close') })]);
 export type ToPeerWorker = z.infer<typeof ToPeerWorker>;
 
 const Ms = z.number().nullable();
@@ -80,6 +94,16 @@ export const EnginePatches = z.object({
 });
 export type EnginePatches = z.infer<typeof EnginePatches>;
 
+/** A first peers' worker: each pair's first peer joined (or failed, with its code and message). */
+export const JoinedReport = z.object({
+  type: z.literal('joined'),
+  pairs: z.array(z.object({ pair: z.number().int().nonnegative(), error: z.string().optional(), detail: z.string().optional() })),
+});
+
+/**
+ * `connected` from a newcomers' worker carries the pairs' timelines; from a first peers' worker,
+ * whether each first peer's channel opened (`ok`; its `at` is all null).
+ */
 export const ConnectedReport = z.object({ type: z.literal('connected'), pairs: z.array(PairResult), patches: EnginePatches.optional() });
 
 export const PairTransfer = z.object({
@@ -87,7 +111,7 @@ export const PairTransfer = z.object({
   /** Bytes the receiver got within the run. */
   bytes: z.number().int().nonnegative(),
   messages: z.number().int().nonnegative(),
-  /** First send to last byte received, ms. */
+  /** First send to the receiver's confirmation, over the channel, that it had every byte sent (ms, the sender's clock). */
   ms: z.number().nonnegative(),
   /** Largest bufferedAmount the sender saw (proof that buffering stayed bounded). */
   maxBufferedBytes: z.number().int().nonnegative(),
@@ -101,6 +125,7 @@ export type PairTransfer = z.infer<typeof PairTransfer>;
 export const TransferredReport = z.object({ type: z.literal('transferred'), pairs: z.array(PairTransfer) });
 
 export const FromPeerWorker = z.discriminatedUnion('type', [
+  JoinedReport,
   ConnectedReport,
   TransferredReport,
   z.object({ type: z.literal('closed') }),

@@ -1,6 +1,6 @@
 /**
- * The connect and throughput scenarios: P pairs of werift peers, one room each, run in peer worker
- * threads through the server under test (a local `sigctl serve` child, or `url`). connect reports
+ * The connect and throughput scenarios: P pairs of peers (werift, or libdatachannel), one room
+ * each, the two peers of a pair in different peer workers, through the server under test (a local `sigctl serve` child, or `url`). connect reports
  * per-phase join latency the way pion's webrtc-bench splits it; throughput then pushes bulk data
  * over every channel at once (backpressure on bufferedAmount) and measures ping RTT.
  */
@@ -11,7 +11,7 @@ import { SigctlError } from '../protocol/errors.js';
 import { ChildWorker } from './child-worker.js';
 import type { LoadGeneratorKind } from './report.js';
 import { requireEngine } from './engine.js';
-import { ENGINES, FromPeerWorker, type Engine, type EnginePatches, type PairResult, type PairTransfer, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
+import { ENGINES, FromPeerWorker, type Engine, type EnginePatches, type PairResult, type PairTransfer, type PeerRole, type PeerWorkerSetup, type ToPeerWorker } from './peer-messages.js';
 import { benchServerEnv } from './signaling.js';
 import { concatSamples, round, roundSummary, summarize, type Summary } from './stats.js';
 import { countdown, type ProgressFn } from './progress.js';
@@ -28,7 +28,7 @@ export interface PeerRunOptions {
   pairs: number;
   /** Per pair: start to open channel (ms, default 30000). */
   pairTimeoutMs?: number;
-  /** Peer worker threads; default one per core, at most one per pair. */
+  /** Peer workers per side (first peers, newcomers); default one per core, at most one per pair. */
   workers?: number;
   /** Bind ICE to this address (default: 127.0.0.1 for a local server, every interface for --url). */
   bindAddress?: string | undefined;
@@ -72,12 +72,13 @@ export interface ConnectRun {
   /** The engine both peers of every pair ran, and its package version. */
   engine: Engine;
   engineVersion: string;
-  /** Where the peers ran. */
+  /** Where the peers ran (each peer of a pair in a different worker). */
   workerKind: LoadGeneratorKind;
   /** The first (or only) target URL. */
   url: string;
   /** Every target URL; each pair's peers were spread over them (PairResult.urls). */
   urls: string[];
+  /** Peer workers in all, both sides (each pair's first peer and newcomer run in different ones). */
   workers: number;
   pairs: number;
   connected: number;
@@ -142,8 +143,38 @@ export function workerKindOf(engine: Engine | undefined): LoadGeneratorKind {
   return engine === 'node-datachannel' ? 'child_processes' : 'worker_threads';
 }
 
-/** Peer workers: connects every pair, optionally transfers, always closes. */
-async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (handles: Handle[], pairs: PairResult[], patches: EnginePatches | undefined) => Promise<T>): Promise<T> {
+/** The peer workers of a run: the newcomers' (they send and report) and how many there are in all. */
+interface PeerWorkers {
+  newcomers: Handle[];
+  total: number;
+}
+
+/**
+ * Merges both sides' `connected` reports: the newcomer's timeline, failed when either peer failed
+ * (a first peer whose channel never opened leaves nothing to measure), with the newcomer's error
+ * unless the newcomer was never started because its first peer had failed.
+ */
+export function mergePairs(newcomers: readonly PairResult[], firsts: readonly PairResult[]): PairResult[] {
+  const byPair = new Map(firsts.map((p) => [p.pair, p]));
+  return newcomers
+    .map((p): PairResult => {
+      const first = byPair.get(p.pair);
+      // A newcomer not started because its first peer failed (ABORTED) reports the first's error.
+      if (!p.ok && !(p.error === 'ABORTED' && first !== undefined && !first.ok)) return p;
+      if (first === undefined) return { ...p, ok: false, error: 'INTERNAL', detail: 'no report from the first peer' };
+      if (first.ok) return p;
+      return { ...p, ok: false, error: first.error ?? 'INTERNAL', ...(first.detail === undefined ? {} : { detail: first.detail }) };
+    })
+    .sort((a, b) => a.pair - b.pair);
+}
+
+/**
+ * Peer workers: connects every pair, optionally transfers, always closes. The two peers of a pair
+ * run in different workers (the first peers in one set, the newcomers in another, each of them
+ * `workers` strong), so each peer has an event loop of its own, as each `sigctl peer` has:
+ * werift's sender and receiver never share a JavaScript thread. Nothing is pinned to CPUs.
+ */
+async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { ordered?: boolean }, local: boolean, body: (workers: PeerWorkers, pairs: PairResult[], patches: EnginePatches | undefined) => Promise<T>): Promise<T> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const rooms = Array.from({ length: opts.pairs }, (_, i) => `${prefix}-${i}`);
   const w = Math.max(1, Math.min(opts.workers ?? availableParallelism(), rooms.length));
@@ -152,31 +183,48 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
   const bindAddress = opts.bindAddress ?? (local ? '127.0.0.1' : undefined);
   const pairTimeoutMs = opts.pairTimeoutMs ?? 30_000;
   const moduleUrl = compiledWorkerUrl('peer-worker');
-  let base = 0;
-  const handles: Handle[] = parts.map((part) => {
-    const setup: PeerWorkerSetup = {
-      urls: [...urls],
-      rooms: part,
-      base,
-      pairTimeoutMs,
-      engine: opts.engine ?? 'werift',
-      ordered: opts.ordered ?? true,
-      ...(bindAddress === undefined ? {} : { bindAddress }),
-      ...(opts.token === undefined || local ? {} : { token: opts.token }),
-    };
-    base += part.length;
-    // libdatachannel cannot live in worker threads (see child-worker.ts): its peers get processes.
-    const worker = workerKindOf(setup.engine) === 'child_processes' ? new ChildWorker(setup, opts.env) : new Worker(moduleUrl, { workerData: setup });
-    return new WorkerHandle(worker, FromPeerWorker, { pairs: part.length });
-  });
+  const engine = opts.engine ?? 'werift';
+  const start = (role: PeerRole): Handle[] => {
+    let base = 0;
+    return parts.map((part) => {
+      const setup: PeerWorkerSetup = {
+        role,
+        urls: [...urls],
+        rooms: part,
+        base,
+        pairTimeoutMs,
+        engine,
+        ordered: opts.ordered ?? true,
+        ...(bindAddress === undefined ? {} : { bindAddress }),
+        ...(opts.token === undefined || local ? {} : { token: opts.token }),
+      };
+      base += part.length;
+      // libdatachannel cannot live in worker threads (see child-worker.ts): its peers get processes.
+      const worker = workerKindOf(engine) === 'child_processes' ? new ChildWorker(setup, opts.env) : new Worker(moduleUrl, { workerData: setup });
+      return new WorkerHandle(worker, FromPeerWorker, { pairs: part.length });
+    });
+  };
+  const firsts = start('first');
+  const newcomers = start('newcomer');
+  const handles = [...firsts, ...newcomers];
   opts.onResource?.(() => handles.forEach((h) => (h.worker instanceof ChildWorker ? h.worker.kill() : void h.worker.terminate())));
   try {
-    const where = workerKindOf(opts.engine) === 'child_processes' ? `child process${w === 1 ? '' : 'es'}` : `worker thread${w === 1 ? '' : 's'}`;
-    opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${w} ${where}`);
-    // werift loads in each worker (~0.5 s) before the first pair starts.
-    const reports = await Promise.all(handles.map((h) => h.next('connected', pairTimeoutMs * 2 + 15_000, opts.signal)));
-    const pairs = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
-    return await body(handles, pairs, reports.find((r) => r.patches !== undefined)?.patches);
+    const n = handles.length;
+    const where = workerKindOf(engine) === 'child_processes' ? `child process${n === 1 ? '' : 'es'}` : `worker thread${n === 1 ? '' : 's'}`;
+    opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${n} ${where} (each peer of a pair in its own)`);
+    // werift loads in each worker (~0.5 s) before the first pair starts; the newcomers' workers
+    // load while the first peers join, and connect once all of them have.
+    const bound = pairTimeoutMs * 2 + 15_000;
+    const joined = await Promise.all(firsts.map((h) => h.next('joined', bound, opts.signal)));
+    const skip = joined.flatMap((r) => r.pairs.filter((p) => p.error !== undefined).map((p) => p.pair));
+    for (const h of newcomers) h.send({ type: 'connect', skip } satisfies ToPeerWorker);
+    const [firstReports, newcomerReports] = await Promise.all([Promise.all(firsts.map((h) => h.next('connected', bound, opts.signal))), Promise.all(newcomers.map((h) => h.next('connected', bound, opts.signal)))]);
+    const pairs = mergePairs(
+      newcomerReports.flatMap((r) => r.pairs),
+      firstReports.flatMap((r) => r.pairs),
+    );
+    const patches = [...newcomerReports, ...firstReports].find((r) => r.patches !== undefined)?.patches;
+    return await body({ newcomers, total: n }, pairs, patches);
   } finally {
     opts.onProgress?.('closing peers');
     await Promise.all(handles.map((h) => h.shutdown({ type: 'close' } satisfies ToPeerWorker, 10_000)));
@@ -208,7 +256,7 @@ export async function runConnect(opts: PeerRunOptions): Promise<ConnectRun> {
   const engine = opts.engine ?? 'werift';
   const version = { engine, engineVersion: requireEngine(engine) };
   return withTarget(opts, (kind, urls, local) =>
-    withPeers(urls, opts, local !== undefined, (handles, pairs, patches) => Promise.resolve(connectRun(kind, urls, version, handles.length, pairs, patches))),
+    withPeers(urls, opts, local !== undefined, (workers, pairs, patches) => Promise.resolve(connectRun(kind, urls, version, workers.total, pairs, patches))),
   );
 }
 
@@ -218,17 +266,17 @@ export async function runThroughput(opts: ThroughputRunOptions): Promise<Through
   const version = { engine: opts.engine, engineVersion: requireEngine(opts.engine) };
   const durationMs = Math.round(opts.durationS * 1000);
   return withTarget(opts, (kind, urls, local) =>
-    withPeers(urls, opts, local !== undefined, async (handles, pairs, patches) => {
-      const run = connectRun(kind, urls, version, handles.length, pairs, patches);
+    withPeers(urls, opts, local !== undefined, async ({ newcomers, total }, pairs, patches) => {
+      const run = connectRun(kind, urls, version, total, pairs, patches);
       if (opts.signal.aborted) throw new SigctlError('ABORTED', 'interrupted');
       opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} for ${opts.durationS} s`);
       const pings = opts.pings ?? 100;
       const pingBudgetMs = 5_000;
-      for (const h of handles) h.send({ type: 'transfer', durationMs, messageSize: opts.messageSize, pings, pingBudgetMs } satisfies ToPeerWorker);
+      for (const h of newcomers) h.send({ type: 'transfer', durationMs, messageSize: opts.messageSize, pings, pingBudgetMs } satisfies ToPeerWorker);
       const reports = await countdown(
         opts.durationS,
         (left) => opts.onProgress?.(`sending ${opts.messageSize}-byte messages on ${run.connected} channel${run.connected === 1 ? '' : 's'} (${left} s left)`, true),
-        () => Promise.all(handles.map((h) => h.next('transferred', durationMs + 10_000 + pingBudgetMs + 15_000, opts.signal))),
+        () => Promise.all(newcomers.map((h) => h.next('transferred', durationMs + 10_000 + pingBudgetMs + 15_000, opts.signal))),
       );
       const transfers = reports.flatMap((r) => r.pairs).sort((a, b) => a.pair - b.pair);
       const errors: Record<string, number> = {};

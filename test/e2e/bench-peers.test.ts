@@ -16,7 +16,8 @@ describe('sigctl bench connect / throughput (built CLI)', () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = oneDocument<ConnectRun>(r.stdout);
     expect(doc).toMatchObject({ scenario: 'connect', parameters: { url: null, pairs: 2 }, passed: true });
-    expect(doc.environment).toMatchObject({ werift: '0.24.4', loadGenerator: { kind: 'worker_threads', count: 2 } });
+    // Two worker threads per side (one per core): the first peers in two, the newcomers in two others.
+    expect(doc.environment).toMatchObject({ werift: '0.24.4', loadGenerator: { kind: 'worker_threads', count: 4 } });
     expect(doc.results).toMatchObject({ target: 'sigctl', connected: 2, failed: 0 });
     // The werift peers ran with every runtime patch: a werift upgrade that drops one fails here.
     expect(doc.results.patches).toMatchObject({ weriftVersion: '0.24.4', skipped: [] });

@@ -74,8 +74,8 @@ describe('bench engines', () => {
     expect(doc.parameters).toMatchObject({ engine: 'node-datachannel' });
     expect(doc.results).toMatchObject({ engine: 'node-datachannel', engineVersion: packageVersion('node-datachannel'), connected: 1 });
     expect(doc.results.transfer.aggregateMBps).toBeGreaterThan(0);
-    // libdatachannel peers ran in child processes (not threads), and none outlived the run.
-    expect(doc.environment.loadGenerator).toEqual({ kind: 'child_processes', count: 1 });
+    // libdatachannel peers ran in child processes (not threads), one per peer of the pair, and none outlived the run.
+    expect(doc.environment.loadGenerator).toEqual({ kind: 'child_processes', count: 2 });
     expect(await peerProcesses()).toEqual([]);
     const bad = await runCli(['bench', 'throughput', '--engine', 'nope'], 20_000);
     expect(bad.code).toBe(2);

@@ -3,7 +3,8 @@ import { startFloor } from '../../src/bench/floor.js';
 import { connectFigures, phaseSegments, runConnect, runThroughput, throughputFigures, type PeerRunOptions } from '../../src/bench/peers.js';
 import { DEFAULT_HIGH_WATER_MARK } from '../../src/peer/channel.js';
 
-// These run the built server (bin/sigctl serve) and werift peers in worker threads from dist/.
+// These run the built server (bin/sigctl serve) and werift peers in worker threads from dist/, each
+// peer of a pair in a different thread.
 function options(over: Partial<PeerRunOptions> = {}): PeerRunOptions {
   return { pairs: 2, workers: 2, pairTimeoutMs: 20_000, env: { PATH: process.env.PATH }, signal: AbortSignal.timeout(60_000), ...over };
 }
@@ -11,7 +12,8 @@ function options(over: Partial<PeerRunOptions> = {}): PeerRunOptions {
 describe('connect and throughput scenarios', () => {
   it('connects P pairs through a local sigctl serve and reports phases that add up to the total', async () => {
     const run = await runConnect(options());
-    expect(run).toMatchObject({ target: 'sigctl', pairs: 2, connected: 2, failed: 0, errors: {}, workers: 2 });
+    // Two workers per side: the first peers in two, the newcomers in two others (never one thread for both peers of a pair).
+    expect(run).toMatchObject({ target: 'sigctl', pairs: 2, connected: 2, failed: 0, errors: {}, workers: 4 });
     expect(run.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
     for (const p of run.perPair) {
       expect(p.ok).toBe(true);

@@ -26,6 +26,7 @@ import { dtlsEarlyRecordsPatch } from './dtls-early-records.js';
 import { p256NativePatch } from './p256-native.js';
 import { hostBindPatch } from './host-bind.js';
 import { sackBatchPatch } from './sack-batch.js';
+import { maxBurstPatch } from './max-burst.js';
 
 export { prewarmWerift } from './prewarm.js';
 export type { PrewarmOptions } from './prewarm.js';
@@ -51,6 +52,8 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   hostBindPatch,
   // After sack-frequency: it wraps the receiveDataChunk that patch installs and replaces its scheduleSack.
   sackBatchPatch,
+  // After send-queue: its transmitOnce applies the burst limit this patch sets.
+  maxBurstPatch,
 ];
 
 /** The names of all patches. */

@@ -119,6 +119,8 @@ export interface SctpLike {
    * retransmission, so transmitOnce() can skip scanning it.
    */
   sigctlRetransmitScan?: boolean;
+  /** Set on the prototype by the max-burst patch: Max.Burst in packets (absent: werift's 4). */
+  sigctlMaxBurst?: number;
 }
 
 /** A parsed SACK chunk. */

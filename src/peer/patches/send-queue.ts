@@ -131,7 +131,8 @@ function makeTransmitOnce(internals: WeriftInternals) {
       this.forwardTsnChunk = undefined;
       if (!this.timer3Handle) this.timer3Start();
     }
-    const burstSize = (this.fastRecoveryExit !== undefined ? 2 : 4) * USERDATA_MAX_LENGTH;
+    // RFC 9260 6.1 D; Max.Burst is 4 packets in werift, sigctlMaxBurst with the max-burst patch.
+    const burstSize = (this.fastRecoveryExit !== undefined ? 2 : (this.sigctlMaxBurst ?? 4)) * USERDATA_MAX_LENGTH;
     const cwnd = Math.min(this.flightSize + burstSize, this.cwnd);
 
     // Retransmissions first (RFC 4960 6.1 C). Chunks the peer gap-acked or that were abandoned are
