@@ -3,7 +3,6 @@
  * order and unaltered (SHA-256 on both ends), and single transmissions put more than werift's 4
  * packets in flight, never more than the patch's 10 (RFC 9260 section 6.1 D). Every wait is bounded.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyWeriftPatches } from '../../src/peer/patches/index.js';
 import { MAX_BURST_PACKETS, WERIFT_MAX_BURST_PACKETS } from '../../src/peer/patches/max-burst.js';
@@ -11,6 +10,7 @@ import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { SctpLike } from '../../src/peer/patches/internals.js';
 import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
 import { connectPair } from '../helpers/werift-interop.js';
+import { bulkTransfer } from '../helpers/bulk-transfer.js';
 import { within } from '../helpers/within.js';
 
 const MESSAGES = 240;
@@ -48,32 +48,11 @@ describe('max-burst', () => {
     cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => undefined));
     const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
 
-    const sent = createHash('sha256');
-    const got = createHash('sha256');
-    let received = 0;
-    let inOrder = true;
-    const done = new Promise<void>((resolve) => {
-      receiver.onMessage((message) => {
-        const data = typeof message === 'string' ? Buffer.from(message) : message;
-        if (data.readUInt32BE(0) !== received) inOrder = false;
-        got.update(data);
-        if (++received === MESSAGES) resolve();
-      });
-    });
     bursts.length = 0;
-    const pump = (async () => {
-      for (let next = 0; next < MESSAGES; next++) {
-        const msg = randomBytes(SIZE);
-        msg.writeUInt32BE(next, 0);
-        sent.update(msg);
-        await sender.sendWithBackpressure(msg, {});
-      }
-    })();
-    await within(pump, 60_000, `${MESSAGES} messages sent`);
-    await within(done, 60_000, `${MESSAGES} messages received (got ${received})`);
+    const result = await bulkTransfer(sender, receiver, MESSAGES, SIZE);
 
-    expect(inOrder).toBe(true);
-    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    expect(result.inOrder).toBe(true);
+    expect(result.gotDigest).toBe(result.sentDigest);
     expect(Math.max(...bursts)).toBeGreaterThan(WERIFT_MAX_BURST_PACKETS);
     // The cap is in bytes (Max.Burst x 1200) and a chunk may start while the flight is below it: a
     // message's short last fragment (16384 = 13 x 1200 + 784) leaves room for one more.

@@ -3,13 +3,13 @@
  * order and unaltered (SHA-256 on both ends), and the receiver sends fewer SACKs than werift's
  * every-second-packet rule would (one per batch of packets read together). Every wait is bounded.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyWeriftPatches } from '../../src/peer/patches/index.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { DataChunkLike, SctpLike } from '../../src/peer/patches/internals.js';
 import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
 import { connectPair } from '../helpers/werift-interop.js';
+import { bulkTransfer } from '../helpers/bulk-transfer.js';
 import { within } from '../helpers/within.js';
 
 const MESSAGES = 240;
@@ -50,32 +50,11 @@ describe('sack-batch', () => {
     cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => undefined));
     const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
 
-    const sent = createHash('sha256');
-    const got = createHash('sha256');
-    let received = 0;
-    let inOrder = true;
-    const done = new Promise<void>((resolve) => {
-      receiver.onMessage((message) => {
-        const data = typeof message === 'string' ? Buffer.from(message) : message;
-        if (data.readUInt32BE(0) !== received) inOrder = false;
-        got.update(data);
-        if (++received === MESSAGES) resolve();
-      });
-    });
     const before = { dataChunks, sacks };
-    const pump = (async () => {
-      for (let next = 0; next < MESSAGES; next++) {
-        const msg = randomBytes(SIZE);
-        msg.writeUInt32BE(next, 0);
-        sent.update(msg);
-        await sender.sendWithBackpressure(msg, {});
-      }
-    })();
-    await within(pump, 60_000, `${MESSAGES} messages sent`);
-    await within(done, 60_000, `${MESSAGES} messages received (got ${received})`);
+    const result = await bulkTransfer(sender, receiver, MESSAGES, SIZE);
 
-    expect(inOrder).toBe(true);
-    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    expect(result.inOrder).toBe(true);
+    expect(result.gotDigest).toBe(result.sentDigest);
     const data = dataChunks - before.dataChunks;
     const acks = sacks - before.sacks;
     expect(data).toBeGreaterThanOrEqual(MESSAGES * Math.ceil(SIZE / 1200));
