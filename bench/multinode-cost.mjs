@@ -224,30 +224,21 @@ const ratiosOf = (v, span) => {
   }
   return { node, redis };
 };
-const steadyRatioRows = versions.map((v) => {
-  const { node, redis } = ratiosOf(v, 'steady');
+/** One table row of the ratios per round and their medians. */
+const ratioRow = (v, span) => {
+  const { node, redis } = ratiosOf(v, span);
   return `| ${v.name} (${v.commit}${v.dirty ? ', uncommitted changes' : ''}) | ${node.map((x) => f(x)).join(', ')} | **${f(median(node))}x** | ${redis.map((x) => f(x)).join(', ')} | **${f(median(redis))}x** |`;
-});
-const ratioRows = versions.map((v) => {
-  const node = [];
-  const redis = [];
-  for (let round = 1; round <= Number(opts.rounds); round++) {
-    const one = results.find((c) => c.version === v.name && c.nodes === 1 && c.tag.endsWith(`-r${round}`));
-    const two = results.find((c) => c.version === v.name && c.nodes === 2 && c.tag.endsWith(`-r${round}`));
-    if (one === undefined || two === undefined) continue;
-    node.push(sum(two.nodeMs) / (two.delivered ?? NaN) / (sum(one.nodeMs) / (one.delivered ?? NaN)));
-    redis.push(two.redisMs / one.redisMs);
-  }
-  return `| ${v.name} (${v.commit}${v.dirty ? ', uncommitted changes' : ''}) | ${node.map((x) => f(x)).join(', ')} | **${f(median(node))}x** | ${redis.map((x) => f(x)).join(', ')} | **${f(median(redis))}x** |`;
-});
+};
+const steadyRatioRows = versions.map((v) => ratioRow(v, 'steady'));
+const ratioRows = versions.map((v) => ratioRow(v, 'whole'));
 const cmd = `flock /work/bench.lock node bench/multinode-cost.mjs ${process.argv.slice(2).join(' ')}`.trim();
 const text = [
   '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
   '',
-  `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine was shared with other sessions' builds and tests, so only ratios within one round mean much).`,
+  `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine may be shared with other work, so compare within a round).`,
   `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}.`,
   '',
-  '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU, per round | median |',
+  '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',
   ...ratioRows,
   '',
