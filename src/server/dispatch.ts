@@ -9,7 +9,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from '../protocol/limits.js';
 import type { MessageId } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import { parseClientFrame } from './frames.js';
-import { scanSignal } from './signal-scan.js';
+import { scanSignal, type ScannedSignal } from './signal-scan.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -60,10 +60,46 @@ function control(conn: Connection, op: () => Promise<void>): void {
 }
 
 /** The 'message' handler shared by every connection of a server. */
+/** Relays a scanned signal; relay latency is sampled (RELAY_SAMPLE). */
+function sampledRelay(hub: Hub, metrics: ServerMetrics): (conn: Connection, scanned: ScannedSignal, raw: Buffer) => void {
+  let relayCount = 0;
+  return (conn, scanned, raw) => {
+    if ((++relayCount & (RELAY_SAMPLE - 1)) === 0) {
+      const started = performance.now();
+      hub.relayScanned(conn, scanned, raw);
+      metrics.relaySeconds.observe((performance.now() - started) / 1000);
+    } else hub.relayScanned(conn, scanned, raw);
+  };
+}
+
+/** Bytes a v1 signal frame adds around its `data` (signalRequest in compat/signal-frame.ts). */
+const SIGNAL_FRAME_OVERHEAD = Buffer.byteLength('{"type":"signal","data":}');
+
+/**
+ * The relay of a compat codec's signal (STOMP's hot path): `data` is a body the codec found to be
+ * one JSON value that scanSignal accepts as a signal's data (isSignalData), and valid UTF-8. It does
+ * what dispatching the v1 frame `{"type":"signal","data":<data>}` would (the same size limit, the
+ * rate limit, a signal to every other member), without building that frame and scanning it again.
+ */
+export function createSignalDataRelay(config: Readonly<Config>, hub: Hub, metrics: ServerMetrics): (conn: Connection, data: Buffer) => void {
+  const maxFrameBytes = config.limits.maxFrameBytes;
+  const relay = sampledRelay(hub, metrics);
+  return (conn, data) => {
+    if (conn.isClosed()) return;
+    const size = data.length + SIGNAL_FRAME_OVERHEAD;
+    if (size > maxFrameBytes) {
+      conn.sendError('TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${maxFrameBytes}`);
+      conn.kick(CloseCode.TOO_LARGE, 'frame too large');
+      return;
+    }
+    if (!conn.admit(undefined)) return;
+    relay(conn, { to: undefined, id: undefined, dataStart: 0, dataEnd: data.length }, data);
+  };
+}
+
 export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: ServerMetrics): (conn: Connection, data: Buffer, isBinary: boolean) => void {
   const maxFrameBytes = config.limits.maxFrameBytes;
-  // Relay latency is sampled (RELAY_SAMPLE).
-  let relayCount = 0;
+  const relay = sampledRelay(hub, metrics);
   const dispatch = (conn: Connection, data: Buffer, isBinary: boolean): void => {
     if (conn.isClosed()) return;
     if (isBinary) {
@@ -81,11 +117,7 @@ export function createDispatcher(config: Readonly<Config>, hub: Hub, metrics: Se
     const scanned = scanSignal(data);
     if (scanned !== undefined) {
       if (!conn.admit(scanned.id)) return;
-      if ((++relayCount & (RELAY_SAMPLE - 1)) === 0) {
-        const started = performance.now();
-        hub.relayScanned(conn, scanned, data);
-        metrics.relaySeconds.observe((performance.now() - started) / 1000);
-      } else hub.relayScanned(conn, scanned, data);
+      relay(conn, scanned, data);
       return;
     }
     // Nothing may recurse on a frame before its depth is known to be bounded (JSON.stringify of a

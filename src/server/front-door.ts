@@ -20,7 +20,7 @@ import { attachEdge } from './compat/attach.js';
 import { routeUpgrade, type Edge } from './compat/routes.js';
 import { STOMP_SUBPROTOCOLS } from './compat/stomp-session.js';
 import { Connection, HEARD, type EndKind } from './connection.js';
-import { createDispatcher, fault } from './dispatch.js';
+import { createDispatcher, createSignalDataRelay, fault } from './dispatch.js';
 import type { PendingHandshakes } from './handshake.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
@@ -66,6 +66,8 @@ export class FrontDoor {
   private readonly connOf = new WeakMap<WebSocket, Connection>();
   private readonly wss: WebSocketServer;
   private readonly dispatch: (conn: Connection, data: Buffer, isBinary: boolean) => void;
+  /** Compat codecs' signals, already checked (dispatch.ts createSignalDataRelay). */
+  private readonly relaySignalData: (conn: Connection, data: Buffer) => void;
   private readonly onPong: (this: WebSocket) => void;
   private readonly onPing: (this: WebSocket, data: Buffer) => void;
   private readonly onSocketError: (this: WebSocket, err: Error) => void;
@@ -76,6 +78,7 @@ export class FrontDoor {
   constructor(private readonly o: FrontDoorOptions) {
     const { config, logger } = o;
     this.dispatch = createDispatcher(config, o.hub, o.metrics);
+    this.relaySignalData = createSignalDataRelay(config, o.hub, o.metrics);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -172,7 +175,7 @@ export class FrontDoor {
     // The upgrade's async part (authentication) may have outlived the server.
     if (this.closed) ws.terminate();
 
-    const compat = edge.kind === 'v1' ? undefined : attachEdge(conn, edge, needsToken, { config, authenticator: this.o.authenticator, dispatch: this.dispatch, now });
+    const compat = edge.kind === 'v1' ? undefined : attachEdge(conn, edge, needsToken, { config, authenticator: this.o.authenticator, dispatch: this.dispatch, relaySignalData: this.relaySignalData, now });
     const dispatch = this.dispatch;
     if (compat === undefined) {
       ws.on('message', (data, isBinary) => {

@@ -246,6 +246,20 @@ describe('STOMP compat: the protocol edges', () => {
     raw.ws.close();
   });
 
+  it('counts relayed signals against the rate limit like v1 frames: past the burst they get RATE_LIMITED and go nowhere', async () => {
+    const server = await stompServer({ limits: { messagesPerSecond: 1, burst: 8, floodStrikes: 1000 } });
+    const { c: v1 } = await TestClient.join(server.url, 'rate', { name: 'vera' });
+    res.client(v1);
+    const s = await peer(server, 'rate');
+    await join(s, 'rate', 'stan');
+    await v1.next('peer-joined');
+    // The subscriptions and the join took 5 of the 8 tokens; 20 signals at once leave ~17 over.
+    for (let i = 0; i < 20; i++) s.send('/app/rooms/rate/signal', { type: 'CANDIDATE', n: i });
+    const limited = await s.next('/user/queue/system', (b) => typeof b === 'object' && b !== null && (b as { code?: unknown }).code === 'RATE_LIMITED');
+    expect(JSON.parse(limited.body)).toMatchObject({ type: 'RATE_LIMITED', code: 'RATE_LIMITED' });
+    expect((await v1.next('signal')).data).toEqual({ type: 'CANDIDATE', n: 0 });
+  });
+
   it('negotiates heart-beats: sends EOLs when idle and closes a client that goes silent', async () => {
     const server = await stompServer({ compat: { stomp: true, stompHeartbeatMs: 100 } });
     const listener = await rawStomp(server);

@@ -15,6 +15,8 @@ export interface AttachOptions {
   authenticator: Authenticator;
   /** The v1 dispatcher: a translated frame enters the hub exactly as a v1 client's would. */
   dispatch: (conn: Connection, data: Buffer, isBinary: boolean) => void;
+  /** The relay of a signal body already checked (dispatch.ts createSignalDataRelay), for STOMP's hot path. */
+  relaySignalData: (conn: Connection, data: Buffer) => void;
   now: () => number;
 }
 
@@ -31,6 +33,7 @@ export function attachEdge(conn: Connection, edge: Exclude<Edge, { kind: 'v1' }>
     const session = new StompSession({
       conn,
       dispatch,
+      relaySignalData: (data) => o.relaySignalData(conn, data),
       verifyToken: o.authenticator.verifyToken?.bind(o.authenticator),
       needsToken,
       maxFrameBytes: o.config.limits.maxFrameBytes,

@@ -22,11 +22,8 @@ import { encodeStompFrame, StompDecoder, StompFrameError, STOMP_HEARTBEAT, type 
 import type { Connection, EdgeCodec } from '../connection.js';
 import type { Frame } from '../frames.js';
 import { ME_QUEUE, membersTopic, RoomView, sendToV1, signalTopic, SYSTEM_QUEUE, type Publication } from './stomp-rooms.js';
-import { signalRequest, signalSpan } from './signal-frame.js';
+import { signalSpan } from './signal-frame.js';
 import { isSignalData } from '../signal-scan.js';
-
-/** The halves of a v1 signal request around its data (signalRequest's, as bytes). */
-const [SIGNAL_OPEN, SIGNAL_CLOSE] = signalRequest('\u0000').split('\u0000').map((half) => Buffer.from(half)) as [Buffer, Buffer];
 
 /** WebSocket subprotocols of STOMP, preferred first (stompjs offers all three). */
 export const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
@@ -41,6 +38,8 @@ export interface StompSessionOptions {
   conn: Connection;
   /** Hands a v1 client frame to the dispatcher, as if the client had sent it. */
   dispatch: (v1: string | Buffer) => void;
+  /** Relays a signal body that is one JSON value scanSignal accepts as data, and UTF-8, as the v1 frame `{"type":"signal","data":<body>}` would be. */
+  relaySignalData: (data: Buffer) => void;
   /** Verifies a token that CONNECT carries; undefined when auth is off. */
   verifyToken: ((token: string) => Promise<Principal>) | undefined;
   /** True when the upgrade carried no token, so CONNECT must. */
@@ -281,10 +280,11 @@ export class StompSession implements EdgeCodec {
     const destination = f.headers.get('destination');
     if (destination === undefined) return this.fail('SEND needs a destination header', CloseCode.POLICY);
     // The relay hot path: a signal to the session's own room whose body the scanner accepts as
-    // JSON (and is UTF-8) becomes the v1 frame byte for byte, with no string made; anything else (another
+    // JSON (and is UTF-8) is relayed as a v1 signal's data byte for byte, with no string made and
+    // no v1 frame built and scanned again (createSignalDataRelay); anything else (another
     // destination, a body the scanner is unsure of) takes sendToV1, which decides as before.
     if (this.view.room !== undefined && destination === this.signalDestinationOf(this.view.room) && isSignalData(f.body) && (!this.binarySeen || isUtf8(f.body))) {
-      this.o.dispatch(Buffer.concat([SIGNAL_OPEN, f.body, SIGNAL_CLOSE]));
+      this.o.relaySignalData(f.body);
       return;
     }
     const action = sendToV1(destination, f.body.toString('utf8'));
