@@ -131,7 +131,7 @@ export class Member {
     this.state = state;
   }
 
-  /** live -> away: the connection dropped; `onExpire` runs when `graceMs` pass without a resume. */
+  /** live (or resuming) -> away: the connection dropped; `onExpire` runs when `graceMs` pass without a resume. */
   goAway(graceMs: number, onExpire: () => void): void {
     transition(MEMBER_LIFECYCLE, this, 'away');
     this.conn = undefined;
@@ -159,12 +159,7 @@ export class Member {
   /** resuming -> away: the new connection dropped too; returns the held frames (for the store queue). */
   abortResume(graceMs: number, onExpire: () => void): Frame[] {
     const held = this.takeHeld();
-    transition(MEMBER_LIFECYCLE, this, 'away');
-    this.conn = undefined;
-    this.grace = this.timers.setTimeout(() => {
-      this.grace = undefined;
-      onExpire();
-    }, graceMs);
+    this.goAway(graceMs, onExpire);
     return held;
   }
 
