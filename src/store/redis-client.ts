@@ -153,23 +153,29 @@ function link(client: Basic, commands: CommandClient, pubsub: SubscribeClient, i
 }
 
 /**
+ * The link of a client that speaks to one master (a single server, or Sentinel's current master):
+ * plain pub/sub and the same commands; only the event that says it is ready differs.
+ */
+function plainLink(c: ReturnType<typeof createClient> | ReturnType<typeof createSentinel>, ready: string): RedisLink {
+  return link(c, {
+    eval: (script, o) => c.eval(script, o),
+    ping: () => c.ping(),
+    ...keyCommands(c),
+    publish: (ch, m) => c.publish(ch, m),
+  }, {
+    subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
+    unsubscribe: (ch) => c.unsubscribe(ch),
+  }, () => c.isReady, { error: 'error', ready, end: 'end' });
+}
+
+/**
  * Opens (without connecting) a link to the deployment. Each call makes its own connections: the
  * store opens one for commands and one for subscriptions.
  */
 export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
   switch (target.topology) {
-    case 'single': {
-      const c = createClient({ url: target.url, socket, disableOfflineQueue: true });
-      return link(c, {
-        eval: (script, o) => c.eval(script, o),
-        ping: () => c.ping(),
-        ...keyCommands(c),
-        publish: (ch, m) => c.publish(ch, m),
-      }, {
-        subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
-        unsubscribe: (ch) => c.unsubscribe(ch),
-      }, () => c.isReady, { error: 'error', ready: 'ready', end: 'end' });
-    }
+    case 'single':
+      return plainLink(createClient({ url: target.url, socket, disableOfflineQueue: true }), 'ready');
     case 'sentinel': {
       const password = target.password === undefined ? {} : { password: target.password };
       const c = createSentinel({
@@ -180,15 +186,7 @@ export function openRedis(target: RedisTarget, socket: LinkSocket): RedisLink {
         // A command refused while the master changes is rediscovered a few times, then fails.
         maxCommandRediscovers: 4,
       });
-      return link(c, {
-        eval: (script, o) => c.eval(script, o),
-        ping: () => c.ping(),
-        ...keyCommands(c),
-        publish: (ch, m) => c.publish(ch, m),
-      }, {
-        subscribe: (ch, l) => c.subscribe(ch, (m) => l(String(m))),
-        unsubscribe: (ch) => c.unsubscribe(ch),
-      }, () => c.isReady, { error: 'error', ready: 'topology-change', end: 'end' });
+      return plainLink(c, 'topology-change');
     }
     case 'cluster': {
       const c = createCluster({ rootNodes: target.nodes.map((url) => ({ url })), defaults: { socket, disableOfflineQueue: true } });
