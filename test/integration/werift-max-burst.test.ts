@@ -11,15 +11,14 @@ import type { SctpLike } from '../../src/peer/patches/internals.js';
 import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
 import { connectPair } from '../helpers/werift-interop.js';
 import { bulkTransfer } from '../helpers/bulk-transfer.js';
+import { Cleanups } from '../helpers/cleanups.js';
 import { within } from '../helpers/within.js';
 
 const MESSAGES = 240;
 const SIZE = 16 * 1024;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await within(Promise.resolve(c()), 5_000, 'cleanup').catch(() => undefined);
-});
+const cleanups = new Cleanups();
+afterEach(() => within(cleanups.run(), 10_000, 'cleanup'));
 
 beforeAll(() => {
   expect(applyWeriftPatches().skipped).toEqual([]);
@@ -40,12 +39,11 @@ describe('max-burst', () => {
       if (!recovering) bursts.push(this.sentQueue.length - before);
       return p;
     };
-    cleanups.push(() => {
-      proto.transmitOnce = transmitOnce;
+    cleanups.add(transmitOnce, (original) => {
+      proto.transmitOnce = original;
     });
 
-    const peers: BenchPeer[] = [await createBenchPeer('werift'), await createBenchPeer('werift')];
-    cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => undefined));
+    const peers = cleanups.add<BenchPeer[]>([await createBenchPeer('werift'), await createBenchPeer('werift')], (ps) => Promise.all(ps.map((p) => p.close())).catch(() => undefined));
     const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
 
     bursts.length = 0;

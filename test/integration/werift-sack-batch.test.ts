@@ -10,15 +10,14 @@ import type { DataChunkLike, SctpLike } from '../../src/peer/patches/internals.j
 import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
 import { connectPair } from '../helpers/werift-interop.js';
 import { bulkTransfer } from '../helpers/bulk-transfer.js';
+import { Cleanups } from '../helpers/cleanups.js';
 import { within } from '../helpers/within.js';
 
 const MESSAGES = 240;
 const SIZE = 16 * 1024;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await within(Promise.resolve(c()), 5_000, 'cleanup').catch(() => undefined);
-});
+const cleanups = new Cleanups();
+afterEach(() => within(cleanups.run(), 10_000, 'cleanup'));
 
 beforeAll(() => {
   expect(applyWeriftPatches().skipped).toEqual([]);
@@ -41,13 +40,12 @@ describe('sack-batch', () => {
       if (!this.isStopped && this.sackNeeded) sacks++;
       return sendSack.call(this);
     };
-    cleanups.push(() => {
-      proto.receiveDataChunk = receiveDataChunk;
-      proto.sendSack = sendSack;
+    cleanups.add(proto, (p) => {
+      p.receiveDataChunk = receiveDataChunk;
+      p.sendSack = sendSack;
     });
 
-    const peers: BenchPeer[] = [await createBenchPeer('werift'), await createBenchPeer('werift')];
-    cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => undefined));
+    const peers = cleanups.add<BenchPeer[]>([await createBenchPeer('werift'), await createBenchPeer('werift')], (ps) => Promise.all(ps.map((p) => p.close())).catch(() => undefined));
     const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
 
     const before = { dataChunks, sacks };
