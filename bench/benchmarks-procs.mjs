@@ -155,11 +155,12 @@ export const NODE_ENV = {
  * One `sigctl serve --redis` node on 127.0.0.1 port 0; resolves with its ws:// URL (from the --json banner).
  * `nodeArgs` go to node before the script (e.g. --cpu-prof).
  */
-export async function startNode({ root, redisUrl, nodeId, nodeArgs = [] }) {
+export async function startNode({ root, redisUrl, nodeId, nodeArgs = [], nodeEnv = {} }) {
   const args = ['bin/sigctl', 'serve', '--host', '127.0.0.1', '--port', '0', '--redis', redisUrl, '--log-level', 'warn', '--json'];
-  const env = cleanEnv({ ...NODE_ENV, SIGCTL_REDIS_NODE_ID: nodeId });
+  const env = cleanEnv({ ...NODE_ENV, ...nodeEnv, SIGCTL_REDIS_NODE_ID: nodeId });
   const { child, match } = await startUntil(process.execPath, [...nodeArgs, ...args], { env, cwd: root, ready: /"ws":"(ws:\/\/[^"]+)"/, timeoutMs: 20_000 });
-  return { child, nodeId, url: match[1], command: `SIGCTL_REDIS_NODE_ID=${nodeId} sigctl ${args.slice(1).join(' ')}` };
+  const envText = Object.entries({ ...nodeEnv, SIGCTL_REDIS_NODE_ID: nodeId }).map(([k, v]) => `${k}=${v}`).join(' ');
+  return { child, nodeId, url: match[1], command: `${envText} sigctl ${args.slice(1).join(' ')}` };
 }
 
 /**

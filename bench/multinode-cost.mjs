@@ -6,6 +6,7 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
  *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
+ *       [--node-env SIGCTL_NAME=VALUE ...]
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
@@ -38,8 +39,17 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '10' },
     profile: { type: 'string' },
     section: { type: 'string' },
+    'node-env': { type: 'string', multiple: true, default: [] },
   },
 });
+/** --node-env NAME=VALUE (repeatable): set for this build's nodes only (the --before build may not know the key). */
+const nodeEnv = Object.fromEntries(
+  opts['node-env'].map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq < 1 || !kv.startsWith('SIGCTL_')) throw new Error(`--node-env wants SIGCTL_NAME=VALUE, got ${JSON.stringify(kv)}`);
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  }),
+);
 const outDir = join(root, '.bench-out/multinode-cost');
 mkdirSync(outDir, { recursive: true });
 
@@ -83,7 +93,7 @@ async function runCase(version, nodes, round) {
       const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
       if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
       const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
-      const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs });
+      const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs, nodeEnv: version.name === 'before' ? {} : nodeEnv });
       started.push(node.child);
       list.push(node);
     }

@@ -232,8 +232,26 @@ export const ConfigSchema = z.strictObject({
        * UNAVAILABLE until every node seen alive before has restored its members, or this long.
        */
       recoveryWindowMs: z.number().int().nonnegative().default(5_000),
+      /**
+       * Direct links between nodes (docs/scaling.md, "Node links"): a node sends the messages for
+       * another node over a WebSocket to it, not through Redis pub/sub. Not used under Cluster.
+       */
+      links: z
+        .strictObject({
+          /** Off: every cross-node message goes through Redis pub/sub. */
+          enabled: z.boolean().default(true),
+          /**
+           * Address to listen on for the other nodes' links, advertised to them in Redis. Default:
+           * `host` when it names one address; for 0.0.0.0 or ::, this machine's first non-internal
+           * IPv4 address (127.0.0.1 when it has none).
+           */
+          host: z.string().min(1).optional(),
+          /** Port to listen on for links; 0 picks a free one (the advertised address says which). */
+          port: Port.default(0),
+        })
+        .default({ enabled: true, port: 0 }),
     })
-    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000 })
+    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000, links: { enabled: true, port: 0 } })
     .superRefine(checkRedisTopology),
   /** Receivers of room events (docs/operations.md); none by default. */
   webhooks: z.array(WebhookConfig).default([]),

@@ -22,10 +22,12 @@
 import type { RedisLink } from './redis-client.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { linkMarker, parseMarker, type LinkAddress } from './node-link-wire.js';
+import { NodeLinks, type Unacked, type Waiter } from './node-links.js';
 import { TurnBatches, type Batch, type BatchRoute } from './redis-batches.js';
 import type { RedisCommands } from './redis-commands.js';
 import { DeadlineError } from './redis-deadline.js';
-import { decodeEnvelopes, encodeEnvelopes, messageOrigin, messageStamp, type EnvelopeStamp } from './redis-envelope.js';
+import { decodeEnvelopes, encodeEnvelopes, messageHead, type EnvelopeStamp, type MessageHead } from './redis-envelope.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { Envelope } from './store.js';
 
@@ -40,12 +42,11 @@ export interface RoomChannelsOptions {
   logger: Logger | undefined;
   /** An envelope said `memberId` resumed on another node (called before the handlers). */
   moved(room: string, memberId: string): void;
-}
-
-/** A caller waiting for its envelope's PUBLISH. */
-interface Waiter {
-  resolve(receivers: number): void;
-  reject(err: unknown): void;
+  /**
+   * Direct links to the other nodes (node-links.ts): where this node listens for them, and how
+   * it finds theirs. Undefined: every message goes through Redis. Not used under Cluster.
+   */
+  links?: { host: string; port: number; lookup(node: string): Promise<LinkAddress | undefined> } | undefined;
 }
 
 /** The channels this node listens to (its rooms' and its own), and the envelopes on them. */
@@ -65,8 +66,36 @@ export class RoomChannels {
   /** The newest stamp taken per room and origin: an older message is a late re-send, dropped. */
   private readonly newest = new Map<string, Map<string, EnvelopeStamp>>();
 
+  /** Direct links to other nodes, when configured (not under Cluster). */
+  readonly links: NodeLinks | undefined;
+
   constructor(private readonly o: RoomChannelsOptions) {
     this.direct = !o.keys.sharded;
+    const l = o.links;
+    this.links =
+      l === undefined || !this.direct
+        ? undefined
+        : new NodeLinks({
+            nodeId: o.nodeId,
+            host: l.host,
+            port: l.port,
+            timeoutMs: o.timeoutMs,
+            logger: o.logger,
+            lookup: (node) => l.lookup(node),
+            deliver: (message, head) => this.take(message, head, !head.room),
+            fallback: (node, entries) => this.resend(node, entries),
+            opened: () => this.schedule(),
+          });
+  }
+
+  /** Starts listening for other nodes' links (before the first heartbeat advertises the address). */
+  async startLinks(): Promise<void> {
+    await this.links?.start();
+  }
+
+  /** Closes the links (the Redis clients are the lifecycle's). */
+  async close(): Promise<void> {
+    await this.links?.close();
   }
 
   /** Subscribes to this node's own channel (once, at start; the client re-subscribes after a reconnect). */
@@ -129,11 +158,14 @@ export class RoomChannels {
         : { channel: this.o.keys.channel(envelope.room), room: envelope.room };
     return new Promise((resolve, reject) => {
       this.pending.add(route, envelope, { resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Receives envelopes published by other nodes (`direct`: on this node's own channel); returns an unsubscribe function. */
@@ -145,7 +177,43 @@ export class RoomChannels {
   private flush(): void {
     const batches = this.pending.take();
     this.flushScheduled = false;
-    let left = batches.length;
+    const links = this.links;
+    // Links that opened since the last turn: their markers go first, after every earlier PUBLISH.
+    if (links !== undefined) {
+      for (const { node, link } of links.takeOpened()) {
+        this.o.db.bound(this.o.db.publishUnbounded(this.o.keys.nodeChannel(node), linkMarker(this.o.nodeId, link)), 'PUBLISH').then(
+          (receivers) => {
+            if (receivers === 0) links.markerFailed(node, link, 'the node does not listen to its channel');
+          },
+          (err: unknown) => links.markerFailed(node, link, (err as Error).message),
+        );
+        links.markerSent(node, link);
+      }
+    }
+    const synced = links?.syncedNodes() ?? [];
+    const viaRedis: Array<{ batch: Batch<Waiter>; message: string }> = [];
+    for (const b of batches) {
+      const stamp = { boot: this.boot, seq: ++this.seq };
+      const node = b.route.node;
+      try {
+        if (node !== undefined && links !== undefined && links.synced(node)) {
+          links.send(node, stamp.seq, encodeEnvelopes(this.o.nodeId, b.envelopes, stamp), b.waiters);
+          continue;
+        }
+        if (node !== undefined) links?.want(node);
+        if (node === undefined && synced.length > 0) {
+          // A room's message: a copy on every link (so it keeps its place among that node's
+          // messages), and the Redis copy tells those nodes to skip it.
+          const copy = encodeEnvelopes(this.o.nodeId, b.envelopes, stamp, { room: true });
+          for (const n of synced) links?.send(n, stamp.seq, copy, []);
+        }
+        viaRedis.push({ batch: b, message: encodeEnvelopes(this.o.nodeId, b.envelopes, stamp, node === undefined ? { skip: synced } : undefined) });
+      } catch (err) {
+        for (const w of b.waiters) w.reject(err);
+      }
+    }
+    if (viaRedis.length === 0) return;
+    let left = viaRedis.length;
     const done = new Set<Batch<Waiter>>();
     const settle = (b: Batch<Waiter>, outcome: { receivers: number } | { err: unknown }): void => {
       if (done.has(b)) return;
@@ -162,20 +230,33 @@ export class RoomChannels {
     };
     // One deadline for the turn (see redis-deadline.ts for why every command is bounded).
     const timer = setTimeout(() => {
-      for (const b of batches) settle(b, { err: new DeadlineError('PUBLISH', this.o.timeoutMs) });
+      for (const { batch } of viaRedis) settle(batch, { err: new DeadlineError('PUBLISH', this.o.timeoutMs) });
     }, this.o.timeoutMs);
     // In list order, on one connection: that order is the order receivers get them (redis-batches.ts).
-    for (const b of batches) {
-      let message: string;
-      try {
-        message = encodeEnvelopes(this.o.nodeId, b.envelopes, { boot: this.boot, seq: ++this.seq });
-      } catch (err) {
-        settle(b, { err });
-        continue;
-      }
-      this.o.db.publishUnbounded(b.route.channel, message).then(
-        (receivers) => settle(b, { receivers }),
-        (err: unknown) => settle(b, { err }),
+    for (const { batch, message } of viaRedis) {
+      this.o.db.publishUnbounded(batch.route.channel, message).then(
+        (receivers) => settle(batch, { receivers }),
+        (err: unknown) => settle(batch, { err }),
+      );
+    }
+  }
+
+  /**
+   * A link to `node` broke with `entries` unacknowledged: they go on the node's channel now, in
+   * order, ahead of this turn's messages (published later, at the flush). The node drops those it
+   * already took (NodeLinks.fromRedis); room messages carry `room`, so they are not taken as
+   * addressed to that node alone.
+   */
+  private resend(node: string, entries: readonly Unacked[]): void {
+    const channel = this.o.keys.nodeChannel(node);
+    for (const e of entries) {
+      this.o.db.bound(this.o.db.publishUnbounded(channel, e.message), 'PUBLISH').then(
+        (receivers) => {
+          for (const w of e.waiters) w.resolve(receivers);
+        },
+        (err: unknown) => {
+          for (const w of e.waiters) w.reject(err);
+        },
       );
     }
   }
@@ -202,16 +283,28 @@ export class RoomChannels {
   }
 
   private dispatch(message: string, direct: boolean): void {
+    const marker = this.links === undefined ? undefined : parseMarker(message);
+    if (marker !== undefined) {
+      this.links?.marker(marker.origin, marker.link);
+      return;
+    }
+    const head = messageHead(message);
     // Our own messages come back on room channels (we listen to the rooms we publish to): drop them unparsed.
-    if (messageOrigin(message) === this.o.nodeId) return;
+    if (head?.origin === this.o.nodeId) return;
+    if (head !== undefined && this.links !== undefined && !this.links.fromRedis(head)) return;
+    this.take(message, head, direct && head?.room !== true);
+  }
+
+  /** Decodes a message (from Redis or a link) and hands its envelopes over, unless late or held. */
+  private take(message: string, head: MessageHead | undefined, direct: boolean): void {
     let envelopes: Envelope[];
     try {
       envelopes = decodeEnvelopes(message);
     } catch (err) {
-      this.o.logger?.warn({ code: 'INTERNAL', err: (err as Error).message, bytes: message.length }, 'dropped a malformed envelope from Redis');
+      this.o.logger?.warn({ code: 'INTERNAL', err: (err as Error).message, bytes: message.length }, 'dropped a malformed envelope from another node');
       return;
     }
-    const stamp = messageStamp(message);
+    const stamp = head?.stamp;
     // A node channel's message may carry several rooms: each is checked once.
     let late: Map<string, boolean> | undefined;
     for (const env of envelopes) {

@@ -87,6 +87,16 @@ export class RedisCommands {
     return { had: Number(had) === 1, epoch: typeof epoch === 'string' ? epoch : '' };
   }
 
+  /** Advertises where this node listens for direct links, for `ttlMs` (refreshed with the heartbeat). */
+  async setLink(nodeId: string, address: string, ttlMs: number): Promise<void> {
+    await this.bound(this.client.set(this.keys.nodeLink(nodeId), address, { PX: ttlMs }), 'SET link');
+  }
+
+  /** Where a node listens for direct links; null when it advertises none. */
+  link(nodeId: string): Promise<string | null> {
+    return this.bound(this.client.get(this.keys.nodeLink(nodeId)), 'GET link');
+  }
+
   nodeIds(): Promise<string[]> {
     return this.bound(this.client.sMembers(this.keys.nodes()), 'SMEMBERS nodes');
   }

@@ -6,7 +6,7 @@
  * Wire format (docs/scaling.md, "Cross-node envelopes"): one PUBLISH carries every envelope a node
  * published to one room in one event-loop turn, in order:
  *
- *     E2 <origin> <boot>.<seq>\n
+ *     E2 <origin> <boot>.<seq>[ skip:<node>,<node>][ room]\n
  *     <header length> <frame length>\n<header JSON><frame>      (once per envelope)
  *
  * `<boot>.<seq>` (the stamp) numbers a node's messages: `boot` is new each time the node's store
@@ -49,15 +49,38 @@ export interface EnvelopeStamp {
   readonly seq: number;
 }
 
+/**
+ * Options of a message's first line (node-links.ts): `skip`, the nodes that get this message over
+ * a direct link instead (they drop the Redis copy); `room`, a room channel's message that travels
+ * on a link or a node channel (not a signal addressed to that node alone).
+ */
+export interface MessageOptions {
+  readonly skip?: readonly string[] | undefined;
+  readonly room?: boolean | undefined;
+}
+
 /** The pub/sub message carrying `envelopes` (all from one origin, `origin`; one room). */
-export function encodeEnvelopes(origin: string, envelopes: readonly Envelope[], stamp?: EnvelopeStamp): string {
-  let out = stamp === undefined ? `${MAGIC}${origin}\n` : `${MAGIC}${origin} ${stamp.boot}.${stamp.seq}\n`;
+export function encodeEnvelopes(origin: string, envelopes: readonly Envelope[], stamp?: EnvelopeStamp, options?: MessageOptions): string {
+  let out = stamp === undefined ? `${MAGIC}${origin}` : `${MAGIC}${origin} ${stamp.boot}.${stamp.seq}`;
+  if (stamp !== undefined && options !== undefined) {
+    if (options.skip !== undefined && options.skip.length > 0) out += ` skip:${options.skip.join(',')}`;
+    if (options.room === true) out += ' room';
+  }
+  out += '\n';
   for (const env of envelopes) {
     const { frame, origin: _origin, ...header } = env;
     const h = JSON.stringify(header);
     out += `${h.length} ${frame.length}\n${h}${frame}`;
   }
   return out;
+}
+
+/** The first line of an E2 message, parsed (see MessageOptions). */
+export interface MessageHead {
+  readonly origin: string;
+  readonly stamp: EnvelopeStamp | undefined;
+  readonly skip: readonly string[] | undefined;
+  readonly room: boolean;
 }
 
 /** The origin of a message in the E2 format, undefined for another format (cheap: no parsing). */
@@ -69,14 +92,28 @@ export function messageOrigin(message: string): string | undefined {
   return message.slice(MAGIC.length, sp < 0 || sp > nl ? nl : sp);
 }
 
-/** The stamp of a message in the E2 format; undefined when it has none (or is another format). */
-export function messageStamp(message: string): EnvelopeStamp | undefined {
+const STAMP = /^([0-9a-f]{1,32})\.(\d{1,15})$/;
+
+/** The first line of a message in the E2 format; undefined for another format. Unknown options are ignored. */
+export function messageHead(message: string): MessageHead | undefined {
   if (!message.startsWith(MAGIC)) return undefined;
   const nl = message.indexOf('\n', MAGIC.length);
-  const sp = message.indexOf(' ', MAGIC.length);
-  if (nl < 0 || sp < 0 || sp > nl) return undefined;
-  const m = /^([0-9a-f]{1,32})\.(\d{1,15})$/.exec(message.slice(sp + 1, nl));
-  return m === null ? undefined : { boot: m[1]!, seq: Number(m[2]) };
+  if (nl < 0) return undefined;
+  const fields = message.slice(MAGIC.length, nl).split(' ');
+  const m = fields.length > 1 ? STAMP.exec(fields[1]!) : null;
+  let skip: string[] | undefined;
+  let room = false;
+  for (let i = 2; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.startsWith('skip:')) skip = f.slice(5).split(',');
+    else if (f === 'room') room = true;
+  }
+  return { origin: fields[0]!, stamp: m === null ? undefined : { boot: m[1]!, seq: Number(m[2]) }, skip, room };
+}
+
+/** The stamp of a message in the E2 format; undefined when it has none (or is another format). */
+export function messageStamp(message: string): EnvelopeStamp | undefined {
+  return messageHead(message)?.stamp;
 }
 
 function check(value: unknown): Envelope {

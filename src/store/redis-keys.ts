@@ -81,6 +81,10 @@ export class RedisKeys {
   node(nodeId: string): string {
     return `${this.nodePrefix}${nodeId}`;
   }
+  /** String with TTL: where a node listens for direct links (node-links.ts), `{host, port, token}`. */
+  nodeLink(nodeId: string): string {
+    return `${this.nodePrefix}${nodeId}:link`;
+  }
   /** Set of `<b64 room> <member id>` held by a node, so survivors can reap them. */
   nodeMembers(nodeId: string): string {
     return `${this.nodePrefix}${nodeId}:members`;

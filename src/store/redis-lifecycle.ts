@@ -47,6 +47,8 @@ export interface LifecycleOptions {
   logger: Logger | undefined;
   now: () => number;
   publicUrl: string | undefined;
+  /** This node's link address as advertised (JSON), refreshed with the heartbeat (node-links.ts). */
+  link?: (() => string | undefined) | undefined;
 }
 
 /** Back off 50 ms doubling to 2 s between attempts, with jitter. */
@@ -81,7 +83,7 @@ export class RedisLifecycle {
     this.cmd = openRedis(o.target, socket);
     this.sub = openRedis(o.target, socket);
     this.db = new RedisCommands(this.cmd.commands, o.keys, o.timeoutMs);
-    this.liveness = new NodeLiveness({ db: this.db, nodeId: o.nodeId, heartbeatMs: o.heartbeatMs, now: o.now, logger: o.logger });
+    this.liveness = new NodeLiveness({ db: this.db, nodeId: o.nodeId, heartbeatMs: o.heartbeatMs, now: o.now, logger: o.logger, link: o.link });
     // Listed with its public URL from the first heartbeat on, before the server reports its load.
     this.liveness.load = { connections: 0, rooms: 0, url: o.publicUrl };
     for (const [name, client] of [

@@ -24,6 +24,8 @@ export interface LivenessOptions {
   heartbeatMs: number;
   now: () => number;
   logger: Logger | undefined;
+  /** This node's link address as advertised (JSON), when it listens for links (node-links.ts). */
+  link?: (() => string | undefined) | undefined;
 }
 
 /** This node's heartbeat and the judgement of the others (see the module comment). */
@@ -45,9 +47,11 @@ export class NodeLiveness {
   }
 
   /** Refreshes this node's key; returns whether it still existed, and Redis's epoch. */
-  beat(): Promise<{ had: boolean; epoch: string }> {
+  async beat(): Promise<{ had: boolean; epoch: string }> {
     const { db, nodeId, now, heartbeatMs } = this.o;
-    return db.heartbeat({ id: nodeId, ...this.load, startedAt: this.startedAt, updatedAt: now() }, heartbeatMs * 2);
+    const link = this.o.link?.();
+    const [result] = await Promise.all([db.heartbeat({ id: nodeId, ...this.load, startedAt: this.startedAt, updatedAt: now() }, heartbeatMs * 2), link === undefined ? undefined : db.setLink(nodeId, link, heartbeatMs * 2)]);
+    return result;
   }
 
   /** Lists the registered nodes; remembers the live ones and returns the dead. */

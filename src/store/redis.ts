@@ -15,6 +15,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SigctlError } from '../protocol/errors.js';
 import type { Meta } from '../protocol/messages.js';
+import { parseLinkAddress } from './node-link-wire.js';
+import type { NodeLinks } from './node-links.js';
 import { RoomChannels } from './redis-channels.js';
 import type { RedisTarget } from './redis-client.js';
 import { HeldMembers } from './redis-held.js';
@@ -43,6 +45,12 @@ export interface RedisStoreOptions {
   now?: () => number;
   /** This node's public WebSocket URL (config publicUrl): listed from the first heartbeat on. */
   publicUrl?: string | undefined;
+  /**
+   * Direct links to the other nodes (node-links.ts; config redis.links): the address to listen on
+   * and advertise, and the port (0: any free one). Default: 127.0.0.1, any port. `false`: every
+   * cross-node message goes through Redis. Never used under Cluster.
+   */
+  links?: { host: string; port: number } | false | undefined;
 }
 
 export class RedisStore implements Store {
@@ -69,6 +77,7 @@ export class RedisStore implements Store {
     // Under Cluster the node keys share one slot and room channels are sharded (redis-keys.ts).
     const keys = new RedisKeys(options.keyPrefix ?? 'sigctl:', target.topology === 'cluster');
     const timeoutMs = options.timeoutMs ?? 1_000;
+    const links = options.links === false ? undefined : (options.links ?? { host: '127.0.0.1', port: 0 });
     this.life = new RedisLifecycle(
       {
         target,
@@ -81,6 +90,10 @@ export class RedisStore implements Store {
         logger: this.logger,
         now: this.now,
         publicUrl: options.publicUrl,
+        link: () => {
+          const address = this.channels.links?.address;
+          return address === undefined ? undefined : JSON.stringify(address);
+        },
       },
       {
         held: () => this.held.list(),
@@ -110,6 +123,10 @@ export class RedisStore implements Store {
         // The member resumed on the origin node: this node no longer holds it (nor restores it).
         if (this.held.unhold(room, memberId)) this.channels.unsubscribeRoom(room).catch(() => undefined);
       },
+      links: links && {
+        ...links,
+        lookup: async (node) => parseLinkAddress(await this.life.db.link(node)),
+      },
     });
   }
 
@@ -119,13 +136,25 @@ export class RedisStore implements Store {
 
   /** Connects both clients, listens to this node's channel and starts the heartbeat. Throws UNAVAILABLE when Redis cannot be reached in time. */
   async start(): Promise<void> {
-    await this.life.start();
+    try {
+      // Listening first: the first heartbeat advertises the links' address.
+      await this.channels.startLinks();
+      await this.life.start();
+    } catch (err) {
+      await this.channels.close();
+      throw err instanceof SigctlError ? err : new SigctlError('UNAVAILABLE', `cannot listen for node links: ${(err as Error).message}`, { cause: err });
+    }
     try {
       await this.channels.start();
     } catch (err) {
-      await this.life.close();
+      await Promise.all([this.life.close(), this.channels.close()]);
       throw this.life.wrap(err);
     }
+  }
+
+  /** Direct links to other nodes (undefined when off or under Cluster): their state, for the admin view and tests. */
+  get links(): NodeLinks | undefined {
+    return this.channels.links;
   }
 
   onHealth(listener: (health: StoreHealth) => void): () => void {
@@ -291,8 +320,8 @@ export class RedisStore implements Store {
     return this.channels.onEnvelope(handler);
   }
 
-  close(): Promise<void> {
-    return this.life.close();
+  async close(): Promise<void> {
+    await Promise.all([this.life.close(), this.channels.close()]);
   }
 
   /** Runs a store operation while Redis is up; its errors become catalogue errors (UNAVAILABLE). */

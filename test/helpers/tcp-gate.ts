@@ -2,6 +2,8 @@
  * A TCP relay on 127.0.0.1 in front of a real server, which a test can shut: cut() drops every
  * relayed connection and refuses new ones until open(). One node behind a gate sees Redis come
  * back later than the others, as nodes on independent reconnect timers (or a network partition) do.
+ * hold() keeps what the server sends (its replies and pushes) in the relay until release(): a slow
+ * path from the server to this client, the connections staying up.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -10,6 +12,8 @@ export interface TcpGate {
   url: string;
   cut(): void;
   open(): void;
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -17,6 +21,7 @@ export interface TcpGate {
 export async function startGate(targetPort: number, scheme = 'redis'): Promise<TcpGate> {
   const pairs = new Set<[Socket, Socket]>();
   let shut = false;
+  let held = false;
   const server = createServer((client) => {
     if (shut) {
       client.destroy();
@@ -33,7 +38,7 @@ export async function startGate(targetPort: number, scheme = 'redis'): Promise<T
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (!held) upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -52,6 +57,17 @@ export async function startGate(targetPort: number, scheme = 'redis'): Promise<T
     cut,
     open() {
       shut = false;
+    },
+    hold() {
+      held = true;
+      for (const [client, upstream] of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
+    },
+    release() {
+      held = false;
+      for (const [client, upstream] of pairs) upstream.pipe(client);
     },
     close() {
       cut();

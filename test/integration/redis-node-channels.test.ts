@@ -39,7 +39,8 @@ describe('one channel per node (Redis store)', requires('redis-server'), () => {
   });
 
   const store = async (id: string): Promise<RedisStore> => {
-    const s = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 1_000 });
+    // Links off: this suite is about the Redis path (redis-node-links.test.ts covers links).
+    const s = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 1_000, links: false });
     stores.push(s);
     await s.start();
     return s;

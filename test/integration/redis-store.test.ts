@@ -153,7 +153,7 @@ describe('RedisStore', requires('redis-server'), () => {
     await b.publish({ room: 'r', to: 'ma', frame: '{"type":"signal"}', origin: 'b' });
     await until(() => got.length === 1, 2_000, 'the valid envelope');
     expect(got[0]).toMatchObject({ room: 'r', to: 'ma', frame: '{"type":"signal"}', origin: 'b' });
-    expect(lines.filter((l) => l.code === 'INTERNAL' && l.msg === 'dropped a malformed envelope from Redis')).toHaveLength(4);
+    expect(lines.filter((l) => l.code === 'INTERNAL' && l.msg === 'dropped a malformed envelope from another node')).toHaveLength(4);
   });
 
   it('refuses a corrupt resume record with INTERNAL and a log line, and keeps serving', async () => {

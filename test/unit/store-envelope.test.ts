@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SigctlError } from '../../src/protocol/errors.js';
-import { decodeEnvelopes, encodeEnvelopes, messageOrigin, messageStamp } from '../../src/store/redis-envelope.js';
+import { decodeEnvelopes, encodeEnvelopes, messageHead, messageOrigin, messageStamp } from '../../src/store/redis-envelope.js';
 import type { Envelope } from '../../src/store/store.js';
 
 const envs: Envelope[] = [
@@ -25,6 +25,16 @@ describe('cross-node envelope codec', () => {
     expect(decodeEnvelopes(message)).toEqual(envs);
     expect(messageStamp(encodeEnvelopes('n1', envs))).toBeUndefined();
     expect(messageStamp('E2 n1 not-a-stamp\n')).toBeUndefined();
+  });
+
+  it('carries the nodes to skip and the room mark after the stamp; unknown options are ignored', () => {
+    const message = encodeEnvelopes('n1', envs, { boot: 'ab', seq: 7 }, { skip: ['n2', 'n-3'], room: true });
+    expect(message.slice(0, message.indexOf('\n'))).toBe('E2 n1 ab.7 skip:n2,n-3 room');
+    expect(messageHead(message)).toEqual({ origin: 'n1', stamp: { boot: 'ab', seq: 7 }, skip: ['n2', 'n-3'], room: true });
+    expect(decodeEnvelopes(message)).toEqual(envs);
+    expect(messageHead(encodeEnvelopes('n1', envs, { boot: 'ab', seq: 7 }, { skip: [] }))).toEqual({ origin: 'n1', stamp: { boot: 'ab', seq: 7 }, skip: undefined, room: false });
+    expect(messageHead('E2 n1 ab.7 future:x room\n')).toMatchObject({ stamp: { boot: 'ab', seq: 7 }, room: true });
+    expect(messageHead('{"room":"r"}')).toBeUndefined();
   });
 
   it('still accepts the JSON envelope of earlier versions', () => {

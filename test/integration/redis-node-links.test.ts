@@ -1,0 +1,240 @@
+/**
+ * Direct links between nodes (src/store/node-links.ts): once a link is up, a node's messages for
+ * another node go over it, not through Redis pub/sub, and still arrive exactly once and in order
+ * with the sender's room-channel messages; a link that breaks loses nothing (its unacknowledged
+ * messages are re-sent over Redis, none twice); a node without links is reached over Redis; a
+ * dialler with a wrong token is refused and the node goes on serving.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { pino } from 'pino';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { RedisStore } from '../../src/store/redis.js';
+import type { Envelope, MemberRecord } from '../../src/store/store.js';
+import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { requires } from '../helpers/requires.js';
+import { startGate } from '../helpers/tcp-gate.js';
+import { until, within } from '../helpers/within.js';
+
+const member = (id: string, node: string): MemberRecord => ({ id, name: id, meta: {}, node });
+
+describe('direct links between nodes (Redis store)', requires('redis-server'), () => {
+  let redis: RedisProcess;
+  const stores: RedisStore[] = [];
+  let seq = 0;
+  let prefix = '';
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  const store = async (id: string, o: { links?: false; url?: string; logs?: Array<{ msg?: string; resent?: number; code?: string }> } = {}): Promise<RedisStore> => {
+    const logs = o.logs;
+    const logger = logs === undefined ? undefined : pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { msg?: string }) });
+    const s = new RedisStore({ url: o.url ?? redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 1_000, logger, ...(o.links === false ? { links: false as const } : {}) });
+    stores.push(s);
+    await s.start();
+    return s;
+  };
+  const got = (s: RedisStore): Array<Envelope & { direct: boolean }> => {
+    const out: Array<Envelope & { direct: boolean }> = [];
+    s.subscribe((e, direct) => out.push({ ...e, direct }));
+    return out;
+  };
+  /** PUBLISH calls Redis has run so far (INFO commandstats). */
+  const publishes = async (): Promise<number> => {
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const text = await raw.info('commandstats');
+      return Number(/cmdstat_publish:calls=(\d+)/.exec(text)?.[1] ?? 0);
+    } finally {
+      await raw.close();
+    }
+  };
+  /** Two stores a and b holding one member each in rooms r1 and r2 (capacity 4). */
+  const pair = async (o: Parameters<typeof store>[1] = {}): Promise<[RedisStore, RedisStore]> => {
+    prefix = `nl${++seq}:`;
+    const a = await store('a', o);
+    const b = await store('b');
+    for (const room of ['r1', 'r2']) {
+      await a.join(room, member(`a-${room}`, 'a'), 4);
+      await b.join(room, member(`b-${room}`, 'b'), 4);
+    }
+    return [a, b];
+  };
+  /** a publishes to b until a's link to b is synced (the first messages take Redis while it is dialled). */
+  const linkUp = async (a: RedisStore): Promise<void> => {
+    await until(
+      () => {
+        void a.publish({ room: 'r1', to: 'b-r1', frame: 'warm', origin: 'a', queue: true }, 'b');
+        return a.links?.synced('b') === true;
+      },
+      5_000,
+      "a's link to b",
+    );
+  };
+  /**
+   * Publishes `turns` turns of directed (node b) and room messages in both rooms from a, in a fixed
+   * mixed order (`during(turn)` runs between turns); returns what each room was sent.
+   */
+  const pump = async (a: RedisStore, turns: number, during?: (turn: number) => void): Promise<{ sent: Record<string, string[]>; reached: number[] }> => {
+    const sent: Record<string, string[]> = { r1: [], r2: [] };
+    const pending: Array<Promise<number>> = [];
+    let next = 11;
+    for (let turn = 0; turn < turns; turn++) {
+      for (let i = 0; i < 8; i++) {
+        next = (next * 1103515245 + 12345) % 2 ** 31;
+        const room = next % 2 === 0 ? 'r1' : 'r2';
+        const directed = (next >> 3) % 4 !== 0;
+        const frame = `${room}:${turn}:${i}:${directed ? 'd' : 'b'}`;
+        sent[room]!.push(frame);
+        pending.push(directed ? a.publish({ room, to: `b-${room}`, frame, origin: 'a', queue: true }, 'b') : a.publish({ room, except: `a-${room}`, frame, origin: 'a', queue: true }));
+      }
+      during?.(turn);
+      await nextTurn();
+    }
+    return { sent, reached: await within(Promise.all(pending), 5_000, 'the publishes') };
+  };
+  const received = (onB: Envelope[], room: string): string[] => onB.filter((e) => e.room === room && e.frame !== 'warm').map((e) => e.frame);
+
+  it("sends another node's messages over the link once it is up: exactly once, in order with the room's, and Redis carries none of the directed ones", async () => {
+    const [a, b] = await pair();
+    const onB = got(b);
+    await linkUp(a);
+    expect(b.links?.stats().in).toEqual([{ origin: 'a', synced: true }]);
+    const before = await publishes();
+    // Only directed messages: not one PUBLISH.
+    const direct = await within(Promise.all(Array.from({ length: 30 }, (_, i) => a.publish({ room: 'r1', to: 'b-r1', frame: `only ${i}`, origin: 'a', queue: true }, 'b'))), 5_000, 'directed publishes');
+    expect(direct.every((n) => n === 1)).toBe(true);
+    expect(await publishes()).toBe(before);
+    // Mixed with room messages (their Redis copy names b in `skip`): every one once, in order per room.
+    const { sent, reached } = await pump(a, 25);
+    expect(reached.every((n) => n === 1)).toBe(true);
+    const total = 30 + sent.r1!.length + sent.r2!.length;
+    await until(() => onB.filter((e) => e.frame !== 'warm').length >= total, 5_000, `${total} envelopes on b`);
+    expect(received(onB, 'r1').filter((f) => !f.startsWith('only'))).toEqual(sent.r1);
+    expect(received(onB, 'r2')).toEqual(sent.r2);
+    expect(onB.filter((e) => e.frame !== 'warm')).toHaveLength(total);
+    // Directed ones are handed over as addressed to b alone; room ones are not.
+    expect(onB.filter((e) => e.frame.endsWith(':b')).every((e) => !e.direct)).toBe(true);
+    expect(onB.filter((e) => e.frame.endsWith(':d')).every((e) => e.direct)).toBe(true);
+  });
+
+  it('keeps order and loses nothing while the link comes up mid-stream', async () => {
+    const [a, b] = await pair();
+    const onB = got(b);
+    // From the first message on: the first ones take Redis, the later ones the link.
+    const { sent, reached } = await pump(a, 60);
+    expect(reached.every((n) => n === 1)).toBe(true);
+    expect(a.links?.synced('b')).toBe(true);
+    const total = sent.r1!.length + sent.r2!.length;
+    await until(() => onB.length >= total, 5_000, `${total} envelopes on b`);
+    expect(received(onB, 'r1')).toEqual(sent.r1);
+    expect(received(onB, 'r2')).toEqual(sent.r2);
+    expect(onB).toHaveLength(total);
+  });
+
+  it("holds a link's messages until its marker: what went over Redis before comes first", async () => {
+    prefix = `nl${++seq}:`;
+    // b reaches Redis through a gate that can hold what Redis sends it (the slow path).
+    const gate = await startGate(redis.port);
+    try {
+      const a = await store('a');
+      const b = await store('b', { url: gate.url });
+      await a.join('r1', member('a-r1', 'a'), 4);
+      await b.join('r1', member('b-r1', 'b'), 4);
+      const onB = got(b);
+      gate.hold();
+      // Over Redis (no link yet; the first one has a dial it): held in the gate on their way to b.
+      const early = Array.from({ length: 10 }, (_, i) => a.publish({ room: 'r1', to: 'b-r1', frame: `early ${i}`, origin: 'a', queue: true }, 'b'));
+      await until(() => a.links?.synced('b') === true, 2_000, "a's link to b");
+      // Over the link, after the marker, which is held in the gate behind the early ones.
+      const late = Array.from({ length: 10 }, (_, i) => a.publish({ room: 'r1', to: 'b-r1', frame: `late ${i}`, origin: 'a', queue: true }, 'b'));
+      await until(() => b.links?.stats().in.length === 1, 2_000, "b's end of the link");
+      gate.release();
+      expect(await within(Promise.all([...early, ...late]), 5_000, 'the publishes')).toEqual(Array.from({ length: 20 }, () => 1));
+      await until(() => onB.length >= 20, 5_000, 'the 20 on b');
+      expect(onB.map((e) => e.frame)).toEqual([...Array.from({ length: 10 }, (_, i) => `early ${i}`), ...Array.from({ length: 10 }, (_, i) => `late ${i}`)]);
+    } finally {
+      await Promise.all(stores.splice(0).map((s) => s.close()));
+      await gate.close();
+    }
+  });
+
+  it('a link that breaks loses nothing: its unacknowledged messages are re-sent over Redis, none twice, in order', async () => {
+    const logs: Array<{ msg?: string; resent?: number }> = [];
+    const [a, b] = await pair({ logs });
+    const onB = got(b);
+    await linkUp(a);
+    // Broken twice mid-stream, each time right after a turn's messages were sent (before b acknowledged them).
+    const { sent, reached } = await pump(a, 60, (turn) => {
+      if (turn === 20 || turn === 45) setImmediate(() => setImmediate(() => a.links?.drop('b')));
+    });
+    expect(reached.every((n) => n === 1)).toBe(true);
+    const total = sent.r1!.length + sent.r2!.length;
+    const mine = (): Envelope[] => onB.filter((e) => e.frame !== 'warm');
+    await until(() => mine().length >= total, 5_000, `${total} envelopes on b`);
+    expect(received(onB, 'r1')).toEqual(sent.r1);
+    expect(received(onB, 'r2')).toEqual(sent.r2);
+    expect(mine()).toHaveLength(total);
+    const lost = logs.filter((l) => l.msg?.startsWith('link to a node lost') === true);
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    expect(lost.some((l) => (l.resent ?? 0) > 0)).toBe(true);
+  });
+
+  it('reaches a node without links over Redis', async () => {
+    prefix = `nl${++seq}:`;
+    const a = await store('a');
+    const b = await store('b', { links: false });
+    const onB = got(b);
+    await a.join('r', member('ma', 'a'), 2);
+    await b.join('r', member('mb', 'b'), 2);
+    expect(b.links).toBeUndefined();
+    const frames = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    for (const f of frames) {
+      expect(await within(a.publish({ room: 'r', to: 'mb', frame: f, origin: 'a', queue: true }, 'b'), 2_000, 'a publish')).toBe(1);
+    }
+    await until(() => onB.length >= frames.length, 2_000, 'the signals on b');
+    expect(onB.map((e) => e.frame)).toEqual(frames);
+    expect(a.links?.synced('b')).toBe(false);
+  });
+
+  it('refuses a dialler with a wrong token (4401) or no hello (4400) and keeps serving the others', async () => {
+    const logs: Array<{ msg?: string; code?: string }> = [];
+    prefix = `nl${++seq}:`;
+    const b = await store('b', { logs });
+    const a = await store('a');
+    const address = b.links?.address;
+    if (address === undefined) throw new Error('b has no link address');
+    const dial = async (first: string): Promise<number> => {
+      const ws = new WebSocket(`ws://${address.host}:${address.port}/`);
+      try {
+        await within(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 2_000, 'the link port');
+        const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+        ws.send(first);
+        return await within(closed, 2_000, 'the close');
+      } finally {
+        ws.terminate();
+      }
+    };
+    expect(await dial(JSON.stringify({ v: 1, origin: 'x', link: '0123456789abcdef', token: 'f'.repeat(32) }))).toBe(4401);
+    expect(await dial('E2 x 1.1\n')).toBe(4400);
+    expect(logs.some((l) => l.code === 'UNAUTHORIZED' && l.msg === 'refused a node link: wrong token')).toBe(true);
+    // Never the token itself in a log line.
+    expect(JSON.stringify(logs)).not.toContain(address.token);
+    const onB = got(b);
+    await a.join('r1', member('a-r1', 'a'), 4);
+    await b.join('r1', member('b-r1', 'b'), 4);
+    await linkUp(a);
+    expect(await within(a.publish({ room: 'r1', to: 'b-r1', frame: 'after', origin: 'a', queue: true }, 'b'), 2_000, 'a publish')).toBe(1);
+    await until(() => onB.some((e) => e.frame === 'after'), 2_000, 'the signal after the refusals');
+  });
+});
