@@ -93,7 +93,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDeps = {
   const frontDoor = new FrontDoor({ config, logger, hub, metrics, authenticator, checkOrigin: deps.checkOrigin ?? createOriginCheck(config.origins), now, perIp, pending, baseUrl: () => listener.httpUrl(), draining });
   teardown.own({ frontDoor });
   server.on('upgrade', frontDoor.onUpgrade);
-  metrics.observeSizes(() => ({ connections: frontDoor.size, ...hub.size }));
+  metrics.observeSizes(() => ({ connections: frontDoor.size, ...hub.size, nodeLinks: store.linkedNodes?.() ?? 0 }));
   const nodeLoad = createNodeLoad({ config, store, now, connections: () => frontDoor.size, rooms: () => hub.size.rooms, wsUrl: () => listener.wsUrl() });
 
   // The route table: the built-in routes; other route modules (e.g. an admin API) are added here.

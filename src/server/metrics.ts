@@ -13,6 +13,8 @@ export interface ServerSizes {
   connections: number;
   rooms: number;
   members: number;
+  /** Other nodes this one sends to over a direct link (0 without links). */
+  nodeLinks: number;
 }
 
 /** The metrics of one server and their registry. */
@@ -21,6 +23,7 @@ export class ServerMetrics {
   readonly connections: Gauge;
   readonly rooms: Gauge;
   readonly members: Gauge;
+  readonly nodeLinks: Gauge;
   readonly joins: Counter<'result'>;
   readonly relayed: Counter;
   /**
@@ -55,6 +58,7 @@ export class ServerMetrics {
     this.connections = gauge('sigctl_connections', 'Open WebSocket connections.', (s) => s.connections);
     this.rooms = gauge('sigctl_rooms', 'Rooms with at least one member on this node.', (s) => s.rooms);
     this.members = gauge('sigctl_members', 'Room members held by this node (connected or reserved for resume).', (s) => s.members);
+    this.nodeLinks = gauge('sigctl_node_links', 'Other nodes this node sends to over a direct link instead of Redis pub/sub (docs/scaling.md "Node links").', (s) => s.nodeLinks);
     this.joins = new Counter({ name: 'sigctl_joins_total', help: 'Joins by result (joined, resumed, full, refused).', labelNames: ['result'], registers });
     const flushRelayed = (): void => {
       if (this.relayedPending === 0) return;

@@ -152,6 +152,10 @@ export class RedisStore implements Store {
     }
   }
 
+  linkedNodes(): number {
+    return this.channels.links?.syncedNodes().length ?? 0;
+  }
+
   /** Direct links to other nodes (undefined when off or under Cluster): their state, for the admin view and tests. */
   get links(): NodeLinks | undefined {
     return this.channels.links;

@@ -226,6 +226,8 @@ export interface Store {
    * when it could not be sent.
    */
   publish(envelope: Envelope, node?: string): Promise<number>;
+  /** How many other nodes this one sends to over a direct link (docs/scaling.md "Node links"); absent without links. */
+  linkedNodes?(): number;
   /**
    * Receives envelopes published by other nodes; returns an unsubscribe function. `direct`: it was
    * sent to this node alone (publish's `node`), so this node is the only one that can deliver it

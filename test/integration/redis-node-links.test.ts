@@ -14,6 +14,7 @@ import { RedisStore } from '../../src/store/redis.js';
 import type { Envelope, MemberRecord } from '../../src/store/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { requires } from '../helpers/requires.js';
+import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { startGate } from '../helpers/tcp-gate.js';
 import { until, within } from '../helpers/within.js';
 
@@ -236,5 +237,53 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
     await linkUp(a);
     expect(await within(a.publish({ room: 'r1', to: 'b-r1', frame: 'after', origin: 'a', queue: true }, 'b'), 2_000, 'a publish')).toBe(1);
     await until(() => onB.some((e) => e.frame === 'after'), 2_000, 'the signal after the refusals');
+  });
+
+  it('through two real servers: signals cross over the link both ways, and /metrics counts the link', async () => {
+    prefix = `nl${++seq}:`;
+    const res = new Resources();
+    try {
+      const [s0, s1] = [res.server(await startTestServer({}, { store: await store('n0') })), res.server(await startTestServer({}, { store: await store('n1') }))];
+      const a = res.client(await TestClient.connect(s0.url));
+      a.send({ type: 'join', room: 'call' });
+      const ja = await a.next('joined');
+      const b = res.client(await TestClient.connect(s1.url));
+      b.send({ type: 'join', room: 'call' });
+      const jb = await b.next('joined');
+      await a.next('peer-joined');
+      const gauge = async (s: typeof s0): Promise<string | undefined> => /^sigctl_node_links (\d+)$/m.exec(await s.metrics())?.[1];
+      expect(await gauge(s0)).toBe('0');
+      // Signals both ways until both directions go over links; then 50 more each way, all in order.
+      let n = 0;
+      await until(
+        () => {
+          a.send({ type: 'signal', to: jb.self.id, data: `warm ${n}` });
+          b.send({ type: 'signal', to: ja.self.id, data: `warm ${n++}` });
+          return stores.every((s) => s.links?.syncedNodes().length === 1);
+        },
+        5_000,
+        'links both ways',
+      );
+      for (let i = 0; i < 50; i++) {
+        a.send({ type: 'signal', to: jb.self.id, data: `a${i}` });
+        b.send({ type: 'signal', data: `b${i}` });
+      }
+      for (let i = 0; i < n; i++) {
+        expect((await b.next('signal')).data).toBe(`warm ${i}`);
+        expect((await a.next('signal')).data).toBe(`warm ${i}`);
+      }
+      for (let i = 0; i < 50; i++) {
+        expect((await b.next('signal')).data).toBe(`a${i}`);
+        expect((await a.next('signal')).data).toBe(`b${i}`);
+      }
+      expect(await gauge(s0)).toBe('1');
+      expect(await gauge(s1)).toBe('1');
+      // A leave crosses too (a room message: over the link, skipped on Redis): once.
+      b.send({ type: 'leave' });
+      expect(await a.next('peer-left')).toMatchObject({ peer: jb.self.id, reason: 'leave' });
+      expect(await a.none('peer-left')).toBe(true);
+    } finally {
+      await res.closeAll();
+    }
   });
 });
