@@ -143,6 +143,7 @@ export class NodeLinks {
     server.on('error', (err) => this.o.logger?.warn({ err: err.message }, 'node link listener error'));
     server.on('connection', (ws) => this.accept(ws));
     this.addressValue = { host: this.o.host, port: (server.address() as AddressInfo).port, token: this.token };
+    this.o.logger?.info({ event: 'links-listening', host: this.o.host, port: this.addressValue.port }, 'listening for links from the other nodes');
   }
 
   /** True when messages for `node` go over its link. */
