@@ -6,12 +6,15 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
  *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
- *       [--node-env SIGCTL_NAME=VALUE ...]
+ *       [--node-env SIGCTL_NAME=VALUE ...] [--same-node]
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
  * is always this checkout's. --profile starts the nodes with --cpu-prof into <dir>/<case>/.
  * --section writes the results as a BENCHMARKS.md section (bench/sections/70-cross-node.md).
+ * --same-node adds a third case per build: the same two nodes with each room whole on one node
+ * (`bench signaling --spread rooms`), so that a cross-node signal is also compared with a
+ * same-node signal of the same deployment, not only with a one-node deployment's.
  *
  * Two spans are measured: the whole bench run (joins, warm-up, steady window, leaves), and the
  * steady window alone: sampled when the bench prints that its steady window starts ("steady: ...
@@ -40,6 +43,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'string' },
     section: { type: 'string' },
     'node-env': { type: 'string', multiple: true, default: [] },
+    'same-node': { type: 'boolean', default: false },
   },
 });
 /** --node-env NAME=VALUE (repeatable): set for this build's nodes only (the --before build may not know the key). */
@@ -81,8 +85,8 @@ function ioStats(port) {
 }
 
 /** One case: a fresh redis-server, `nodes` nodes of `version`, the bench, CPU around it and around its steady window. */
-async function runCase(version, nodes, round) {
-  const tag = `${version.name.replace(/\s+/g, '-')}-${nodes}n-r${round}`;
+async function runCase(version, nodes, round, spread = 'members') {
+  const tag = `${version.name.replace(/\s+/g, '-')}-${nodes}n${spread === 'rooms' ? '-rooms' : ''}-r${round}`;
   process.stderr.write(`\n== ${tag}: redis-server and ${nodes} node(s) from ${version.root}\n`);
   const started = [];
   try {
@@ -99,7 +103,7 @@ async function runCase(version, nodes, round) {
     }
     const out = join(outDir, `${tag}.json`);
     rmSync(out, { force: true });
-    const args = ['signaling', ...list.flatMap((x) => ['--url', x.url]), '--clients', opts.clients, '--room-size', '2', '--rate', opts.rate, '--duration', opts.duration, '--out', out];
+    const args = ['signaling', ...list.flatMap((x) => ['--url', x.url]), ...(spread === 'rooms' ? ['--spread', 'rooms'] : []), '--clients', opts.clients, '--room-size', '2', '--rate', opts.rate, '--duration', opts.duration, '--out', out];
     const stats0 = commandStats(redis.port);
     const sample = () => ({ nodes: list.map((x) => cpuMs(x.child.pid)), redis: cpuMs(redis.child.pid), cmds: commandStats(redis.port), io: ioStats(redis.port) });
     const before = { nodes: list.map((x) => cpuMs(x.child.pid)), redis: cpuMs(redis.child.pid) };
@@ -159,6 +163,7 @@ async function runCase(version, nodes, round) {
       tag,
       version: version.name,
       nodes,
+      spread,
       load: r.load,
       code: r.code,
       delivered: run?.steady?.delivered,
@@ -200,31 +205,40 @@ const loadBefore = loadAverage();
 const results = [];
 try {
   for (let round = 1; round <= Number(opts.rounds); round++) {
-    for (const v of versions) for (const nodes of [1, 2]) results.push(await runCase(v, nodes, round));
+    for (const v of versions) {
+      for (const nodes of [1, 2]) results.push(await runCase(v, nodes, round));
+      if (opts['same-node']) results.push(await runCase(v, 2, round, 'rooms'));
+    }
   }
 } finally {
   await stopAll();
 }
 const loadAfter = loadAverage();
 
+const nodesLabel = (c) => (c.spread === 'rooms' ? `${c.nodes}, rooms whole` : String(c.nodes));
 const rows = results.map((c) => {
   const perSignal = (sum(c.nodeMs) * 1000) / (c.delivered ?? NaN);
-  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | ${c.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(c.redisMs, 0)} | ${c.delivered ?? 'n/a'} (${f(c.ratio, 6)}, ${c.dup ?? '?'} dup, ${c.lost ?? '?'} lost) | ${c.nodes === 2 ? `${c.spanning}/${c.rooms}` : '-'} | ${f(c.relayP50)} / ${f(c.relayP99)} | ${cmdLine(c.cmds)} | ${c.load} |`;
+  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | ${c.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(c.redisMs, 0)} | ${c.delivered ?? 'n/a'} (${f(c.ratio, 6)}, ${c.dup ?? '?'} dup, ${c.lost ?? '?'} lost) | ${c.nodes === 2 ? `${c.spanning}/${c.rooms}` : '-'} | ${f(c.relayP50)} / ${f(c.relayP99)} | ${cmdLine(c.cmds)} | ${c.load} |`;
 });
 const steadyRows = results.map((c) => {
   const st = c.steady;
-  if (st === undefined) return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | n/a (the steady window was not seen) | | | | | |`;
+  if (st === undefined) return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | n/a (the steady window was not seen) | | | | | |`;
   const perSignal = (sum(st.nodeMs) * 1000) / st.delivered;
   const redisPer = (st.redisMs * 1000) / st.delivered;
-  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${c.nodes} | ${st.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(st.redisMs, 0)} | ${f(redisPer, 1)} | ${st.reads} / ${st.writes} | ${cmdLine(st.cmds)} |`;
+  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | ${st.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(st.redisMs, 0)} | ${f(redisPer, 1)} | ${st.reads} / ${st.writes} | ${cmdLine(st.cmds)} |`;
 });
-/** Cross-node / one-node ratios per round for `v`: node CPU per delivered signal and Redis CPU, over `span` (whole run or steady window). */
-const ratiosOf = (v, span) => {
+/**
+ * Cross-node / base ratios per round for `v`: node CPU per delivered signal and Redis CPU, over
+ * `span` (whole run or steady window); base `one` is the one-node case, `same` the two nodes with
+ * every room whole on one node.
+ */
+const ratiosOf = (v, span, base = 'one') => {
   const node = [];
   const redis = [];
   for (let round = 1; round <= Number(opts.rounds); round++) {
-    const one = results.find((c) => c.version === v.name && c.nodes === 1 && c.tag.endsWith(`-r${round}`));
-    const two = results.find((c) => c.version === v.name && c.nodes === 2 && c.tag.endsWith(`-r${round}`));
+    const inRound = (c) => c.version === v.name && c.tag.endsWith(`-r${round}`);
+    const one = results.find((c) => inRound(c) && (base === 'one' ? c.nodes === 1 : c.spread === 'rooms'));
+    const two = results.find((c) => inRound(c) && c.nodes === 2 && c.spread === 'members');
     if (one === undefined || two === undefined) continue;
     const a = span === 'steady' ? one.steady : { ...one, delivered: one.delivered ?? NaN };
     const b = span === 'steady' ? two.steady : { ...two, delivered: two.delivered ?? NaN };
@@ -235,22 +249,32 @@ const ratiosOf = (v, span) => {
   return { node, redis };
 };
 /** One table row of the ratios per round and their medians. */
-const ratioRow = (v, span) => {
-  const { node, redis } = ratiosOf(v, span);
+const ratioRow = (v, span, base = 'one') => {
+  const { node, redis } = ratiosOf(v, span, base);
   return `| ${v.name} (${v.commit}${v.dirty ? ', uncommitted changes' : ''}) | ${node.map((x) => f(x)).join(', ')} | **${f(median(node))}x** | ${redis.map((x) => f(x)).join(', ')} | **${f(median(redis))}x** |`;
 };
 const steadyRatioRows = versions.map((v) => ratioRow(v, 'steady'));
 const ratioRows = versions.map((v) => ratioRow(v, 'whole'));
+const sameNodeTable = (span) =>
+  opts['same-node']
+    ? [
+        '',
+        `| build | ${span === 'steady' ? 'steady window: ' : ''}cross-node / same-node (two nodes, rooms whole) node CPU per delivered signal, per round | median | ${span === 'steady' ? 'steady window: ' : ''}cross-node / same-node Redis CPU per delivered signal, per round | median |`,
+        '|---|---|---:|---|---:|',
+        ...versions.map((v) => ratioRow(v, span, 'same')),
+      ]
+    : [];
 const cmd = `flock /work/bench.lock node bench/multinode-cost.mjs ${process.argv.slice(2).join(' ')}`.trim();
 const text = [
   '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
   '',
   `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine may be shared with other work, so compare within a round).`,
-  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}.`,
+  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}.`,
   '',
   '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',
   ...ratioRows,
+  ...sameNodeTable('whole'),
   '',
   '| build | round | nodes | node CPU ms | node µs per delivered signal | redis-server CPU ms | delivered | rooms spanning | relay p50 / p99 ms | top Redis commands (calls × µs each) | load at start |',
   '|---|---|---:|---|---:|---:|---|---|---|---|---|',
@@ -261,6 +285,7 @@ const text = [
   '| build | steady window: cross-node / one-node node CPU per delivered signal, per round | median | steady window: cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',
   ...steadyRatioRows,
+  ...sameNodeTable('steady'),
   '',
   '| build | round | nodes | steady node CPU ms | node µs per delivered signal | steady redis-server CPU ms | Redis µs per delivered signal | Redis reads / writes processed | top Redis commands (calls × µs each) |',
   '|---|---|---:|---|---:|---:|---:|---|---|',

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { FromWorker, type BenchProtocol, type JoinedReport, type RunReport, type ToWorker, type WorkerSetup } from './signaling-messages.js';
 import { WorkerHandle } from './worker-handle.js';
+import type { Spread } from './spread.js';
 import { compiledWorkerUrl } from './worker-url.js';
 
 type Handle = WorkerHandle<FromWorker, { clients: number }>;
@@ -13,6 +14,8 @@ type Handle = WorkerHandle<FromWorker, { clients: number }>;
 export interface LoadPlan {
   /** Nodes of the deployment; clients are spread round-robin (spread.ts). */
   urls: readonly string[];
+  /** Each room's members over the nodes (default), or whole rooms (spread.ts). */
+  spread?: Spread | undefined;
   /** What the clients speak (default v1). */
   protocol?: BenchProtocol | undefined;
   clients: number;
@@ -25,11 +28,11 @@ export interface LoadPlan {
 }
 
 /** Splits C clients into rooms of K (the last room may be smaller) dealt out to W workers. */
-export function planRooms(clients: number, roomSize: number, workers: number, prefix: string): Array<Array<{ room: string; members: number }>> {
-  const rooms: Array<{ room: string; members: number }> = [];
-  for (let left = clients, n = 0; left > 0; left -= roomSize, n++) rooms.push({ room: `${prefix}-${n}`, members: Math.min(roomSize, left) });
+export function planRooms(clients: number, roomSize: number, workers: number, prefix: string): Array<Array<{ room: string; members: number; ordinal: number }>> {
+  const rooms: Array<{ room: string; members: number; ordinal: number }> = [];
+  for (let left = clients, n = 0; left > 0; left -= roomSize, n++) rooms.push({ room: `${prefix}-${n}`, members: Math.min(roomSize, left), ordinal: n });
   const w = Math.max(1, Math.min(workers, rooms.length));
-  const out: Array<Array<{ room: string; members: number }>> = Array.from({ length: w }, () => []);
+  const out: Array<Array<{ room: string; members: number; ordinal: number }>> = Array.from({ length: w }, () => []);
   rooms.forEach((r, i) => out[i % w]!.push(r));
   return out;
 }
@@ -47,6 +50,7 @@ export class LoadGenerator {
       const clients = rooms.reduce((n, r) => n + r.members, 0);
       const setup: WorkerSetup = {
         urls: [...plan.urls],
+        spread: plan.spread ?? 'members',
         ...(plan.token === undefined ? {} : { token: plan.token }),
         base,
         rooms,

@@ -37,7 +37,7 @@ function aborted(signal: AbortSignal): void {
 async function warmUp(urls: readonly string[], opts: SignalingOptions, protocol: BenchProtocol, workers: number): Promise<void> {
   const clients = Math.min(opts.clients, 20 * opts.roomSize);
   const { pool } = await LoadGenerator.start(
-    { urls, protocol, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
+    { urls, spread: opts.spread, protocol, clients, roomSize: opts.roomSize, workers, roomPrefix: `warm-${randomBytes(4).toString('hex')}`, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000 },
     opts.signal,
   );
   opts.onResource?.(() => pool.terminate());
@@ -101,7 +101,7 @@ export class Series {
     progress(`joining ${opts.clients} ${protocol} clients in rooms of ${opts.roomSize}`);
     const roomPrefix = `bench-${randomBytes(4).toString('hex')}`;
     const { pool, joined } = await LoadGenerator.start(
-      { urls, protocol, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
+      { urls, spread: opts.spread, protocol, clients: opts.clients, roomSize: opts.roomSize, workers, roomPrefix, joinTimeoutMs: opts.joinTimeoutMs ?? 15_000, token: opts.token },
       opts.signal,
     );
     opts.onResource?.(() => pool.terminate());

@@ -4,6 +4,7 @@
  * so a relay latency is always the difference of two performance.now() readings of ONE thread.
  */
 import { z } from 'zod';
+import { SPREADS } from './spread.js';
 
 /** What the load clients speak (signaling-dialects.ts): protocol v1, STOMP 1.2, or the raw room relay. */
 export const BENCH_PROTOCOLS = ['v1', 'stomp', 'raw'] as const;
@@ -18,8 +19,10 @@ export const WorkerSetup = z.object({
   token: z.string().optional(),
   /** Global index of this worker's first client; client i of the worker is sender `base + i`. */
   base: z.number().int().nonnegative(),
-  /** Rooms of this worker: id and member count. */
-  rooms: z.array(z.object({ room: z.string(), members: z.number().int().positive() })),
+  /** Rooms of this worker: id, member count and number in the run (for spread `rooms`). */
+  rooms: z.array(z.object({ room: z.string(), members: z.number().int().positive(), ordinal: z.number().int().nonnegative() })),
+  /** `members`: client `base + i` on urls[(base + i) % n]; `rooms`: every member of room r on urls[r % n]. */
+  spread: z.enum(SPREADS),
   /** What the clients speak. */
   protocol: BenchProtocol,
   /** Capacity asked for in `join` (the room size K). */

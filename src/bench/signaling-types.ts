@@ -6,7 +6,7 @@
 import type { BenchProtocol } from './signaling-messages.js';
 import type { CpuPinning } from './pinning.js';
 import type { ProgressFn } from './progress.js';
-import type { TargetUrls } from './spread.js';
+import type { Spread, TargetUrls } from './spread.js';
 import type { Summary } from './stats.js';
 import type { TargetKind } from './target.js';
 import type { SignalingWindow } from './windows.js';
@@ -26,6 +26,8 @@ export interface SignalingOptions {
   protocol?: BenchProtocol | undefined;
   clients: number;
   roomSize: number;
+  /** Over several URLs: each room's members on different nodes (default) or whole rooms per node (spread.ts). */
+  spread?: Spread | undefined;
   /** Signals per second per client. */
   rate: number;
   durationS: number;

@@ -78,7 +78,9 @@ class LoadWorker {
     setup.rooms.forEach((r, room) => {
       for (let i = 0; i < r.members; i++) {
         const dialect = clientDialect(setup.protocol, { index, room: r.room, members: r.members, capacity: setup.capacity });
-        this.clients.push({ index, room, url: urlFor(index++, setup.urls), ws: undefined, dialect, joined: false, seq: 0, seen: new Map() });
+        const url = urlFor(setup.spread === 'rooms' ? r.ordinal : index, setup.urls);
+        index++;
+        this.clients.push({ index: index - 1, room, url, ws: undefined, dialect, joined: false, seq: 0, seen: new Map() });
       }
     });
   }

@@ -55,6 +55,34 @@ describe('bench against two nodes of one deployment', requires('redis-server'), 
     expect(run.steady).toMatchObject({ deliveredRatio: 1, duplicates: 0, lost: 0, errors: {} });
   });
 
+  it('signaling --spread rooms: each room on one node, rooms dealt round-robin, none spanning', async () => {
+    nodes = await startBenchNodes(2);
+    const result = await runSignaling({
+      url: nodes.urls,
+      spread: 'rooms',
+      clients: 21,
+      roomSize: 3,
+      rate: 5,
+      durationS: 1,
+      ramp: false,
+      rampBoundMs: 1_000,
+      vsFloor: false,
+      workers: 2,
+      joinTimeoutMs: 5_000,
+      env: {},
+      signal: AbortSignal.timeout(60_000),
+    });
+    const run = result.runs[0]!;
+    // Rooms 0, 2, 4, 6 on the first node, 1, 3, 5 on the second.
+    expect(run.join).toMatchObject({ ok: 21, failed: 0, rooms: 7, spanningRooms: 0 });
+    expect(run.join.byUrl).toEqual([
+      { url: nodes.urls[0], joined: 12 },
+      { url: nodes.urls[1], joined: 9 },
+    ]);
+    expect(run.steady.expected).toBe(run.steady.sent * 2);
+    expect(run.steady).toMatchObject({ deliveredRatio: 1, duplicates: 0, lost: 0, errors: {} });
+  });
+
   it('the CLI takes --url twice and lists both targets in the report', async () => {
     nodes = await startBenchNodes(2);
     const r = await runCli(['bench', 'signaling', '--url', nodes.urls[0]!, '--url', nodes.urls[1]!, '--clients', '20', '--rate', '5', '--duration', '1', '--max-failures', '0', '--json']);

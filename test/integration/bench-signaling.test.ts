@@ -56,10 +56,10 @@ describe('signaling scenario', () => {
     const parts = planRooms(7, 3, 2, 'p');
     expect(parts).toEqual([
       [
-        { room: 'p-0', members: 3 },
-        { room: 'p-2', members: 1 },
+        { room: 'p-0', members: 3, ordinal: 0 },
+        { room: 'p-2', members: 1, ordinal: 2 },
       ],
-      [{ room: 'p-1', members: 3 }],
+      [{ room: 'p-1', members: 3, ordinal: 1 }],
     ]);
     expect(planRooms(2, 2, 8, 'q')).toHaveLength(1);
   });

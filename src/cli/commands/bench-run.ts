@@ -11,6 +11,7 @@ import { connectFigures, runConnect, runThroughput, throughputFigures, type Conn
 import { renderConnect, renderSignaling, renderThroughput } from '../../bench/render.js';
 import { writeReport, type BenchReport, type LoadGeneratorKind, type Scenario } from '../../bench/report.js';
 import { nothingConnected } from '../../bench/outcome.js';
+import type { Spread } from '../../bench/spread.js';
 import { runSignaling, signalingFigures, type SignalingResult } from '../../bench/signaling.js';
 import type { BenchProtocol } from '../../bench/signaling-messages.js';
 import { SigctlError } from '../../protocol/errors.js';
@@ -31,6 +32,7 @@ export interface BenchOptions {
   clients?: number;
   protocol?: BenchProtocol;
   roomSize?: number;
+  spread?: Spread;
   rate?: number;
   ramp?: boolean;
   vsFloor?: boolean;
@@ -54,6 +56,7 @@ const SCENARIO_FLAGS: ReadonlyArray<[keyof BenchOptions, string, readonly Scenar
   ['clients', '--clients', ['signaling']],
   ['protocol', '--protocol', ['signaling']],
   ['roomSize', '--room-size', ['signaling']],
+  ['spread', '--spread', ['signaling']],
   ['rate', '--rate', ['signaling']],
   ['ramp', '--ramp', ['signaling']],
   ['vsFloor', '--vs-floor', ['signaling']],
@@ -150,6 +153,7 @@ async function runBench(ctx: CliContext, scenario: Scenario, opts: BenchOptions 
         protocol: opts.protocol ?? 'v1',
         clients: opts.clients ?? 200,
         roomSize: opts.roomSize ?? 2,
+        spread: opts.spread ?? 'members',
         rate: opts.rate ?? 10,
         durationS: opts.duration ?? 10,
         ramp: opts.ramp === true,

@@ -7,6 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ENGINES } from '../../bench/peer-messages.js';
 import { BENCH_PROTOCOLS } from '../../bench/signaling-messages.js';
+import { SPREADS } from '../../bench/spread.js';
 import { intOption, numberOption, type RegisterCommand } from '../command.js';
 import type { BenchOptions } from './bench-run.js';
 
@@ -49,6 +50,11 @@ export const registerBench: RegisterCommand = (program, run) => {
       ).choices(BENCH_PROTOCOLS),
     )
     .option('--room-size <K>', 'signaling: clients per room (default 2)', intOption(2, 1000))
+    .addOption(
+      new Option('--spread <how>', 'signaling with several --url: members puts each room\'s members on different nodes (every signal crosses nodes); rooms puts each whole room on one node, rooms dealt round-robin (every signal stays on its node) (default members)').choices(
+        SPREADS,
+      ),
+    )
     .option('--rate <M>', 'signaling: signals per second per client (default 10)', numberOption(0.01))
     .option('--ramp', 'signaling: then raise the rate x1.5 per window until relay p99 passes the bound (--max-relay-p99, default 50 ms), and bisect twice between the last rate sustained and the first missed')
     .option('--vs-floor', 'signaling: also run the floor relay (the thinnest possible ws room relay, built in: `sigctl bench floor`) with as many clients, alternating the measured rounds between the two, and compare')
