@@ -1,0 +1,39 @@
+/**
+ * Where two `sigctl serve --redis` nodes spend their CPU on a signaling load, by `perf record`
+ * (issue 17): a fresh redis-server, two nodes started with --perf-basic-prof (so perf names the
+ * JavaScript frames), `sigctl bench signaling` against both, and `perf record -e cpu-clock -g` on
+ * both node processes for 7 s of the bench's steady window. Then `perf report -i <out>`.
+ *
+ *   npm run build && flock /work/bench.lock node bench/multinode-perf.mjs [--spread members|rooms] [--out /tmp/perf.data]
+ *
+ * --spread members (default): every room spans both nodes (cross-node signals); rooms: each room
+ * whole on one node (same-node signals of the same deployment). Needs `perf` (linux-perf) and
+ * permission to profile other processes (root, or kernel.perf_event_paranoid <= 1).
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
+
+const root = join(import.meta.dirname, '..');
+const { values: opts } = parseArgs({ options: { spread: { type: 'string', default: 'members' }, out: { type: 'string', default: '/tmp/perf.data' } } });
+if (!['members', 'rooms'].includes(opts.spread)) throw new Error(`--spread is members or rooms, not ${opts.spread}`);
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+try {
+  const redis = await startRedis();
+  const nodes = [];
+  for (let i = 1; i <= 2; i++) nodes.push(await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'] }));
+  let perf;
+  const onStderr = (chunk) => {
+    if (perf !== undefined || !/steady:/.test(String(chunk))) return;
+    perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-g', '-p', nodes.map((n) => n.child.pid).join(','), '-o', opts.out, '--', 'sleep', '7'], { stdio: 'inherit' });
+  };
+  const args = ['signaling', ...nodes.flatMap((n) => ['--url', n.url]), '--spread', opts.spread, '--clients', '200', '--room-size', '2', '--rate', '10', '--duration', '10', '--out', join(root, '.bench-out/multinode-perf.json')];
+  await runBench({ root, args, timeoutMs: 60_000, onStderr });
+  if (perf === undefined) throw new Error('the bench never reported its steady window');
+  if (perf.exitCode === null) await new Promise((resolve) => perf.once('exit', resolve));
+  process.stderr.write(`\nperf data in ${opts.out}: perf report -i ${opts.out} --no-children --sort dso,sym\n`);
+} finally {
+  await stopAll();
+}
