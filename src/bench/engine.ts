@@ -6,7 +6,8 @@
  * node-datachannel, an optional dependency) for a side-by-side comparison.
  *
  * An engine module is imported only inside a peer worker, and only the one that was asked for:
- * neither werift (~0.5 s to load) nor the native libdatachannel ever loads in the CLI's thread.
+ * neither werift (most of a fresh peer's start-up: BENCHMARKS.md, "A fresh `sigctl peer` process")
+ * nor the native libdatachannel ever loads in the CLI's thread.
  * What engines share with the worker (the channel and engine shapes) is in engine-types.ts, so an
  * engine never imports this module back.
  */

@@ -212,7 +212,8 @@ async function withPeers<T>(urls: readonly string[], opts: PeerRunOptions & { or
     const n = handles.length;
     const where = workerKindOf(engine) === 'child_processes' ? `child process${n === 1 ? '' : 'es'}` : `worker thread${n === 1 ? '' : 's'}`;
     opts.onProgress?.(`connecting ${opts.pairs} pair${opts.pairs === 1 ? '' : 's'} in ${n} ${where} (each peer of a pair in its own)`);
-    // werift loads in each worker (~0.5 s) before the first pair starts; the newcomers' workers
+    // werift loads in each worker (most of a fresh peer's start-up: BENCHMARKS.md, "A fresh
+    // `sigctl peer` process") before the first pair starts; the newcomers' workers
     // load while the first peers join, and connect once all of them have.
     const bound = pairTimeoutMs * 2 + 15_000;
     const joined = await Promise.all(firsts.map((h) => h.next('joined', bound, opts.signal)));

@@ -157,7 +157,7 @@ export function decodeEnvelopes(message: string): Envelope[] {
       throw new CorruptRecordError('envelope', 'header not JSON');
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CorruptRecordError('envelope', 'header not an object');
-    // Completed in place (a spread copy makes the schema check ~10x slower): the object is ours.
+    // Completed in place, not copied with a spread: one object per envelope, and the object is ours.
     const fields = header as Record<string, unknown>;
     fields.origin = origin;
     fields.frame = message.slice(start + hlen, start + hlen + flen);
