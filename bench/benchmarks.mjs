@@ -330,6 +330,8 @@ function compose(m, startedAt, finishedAt, multi) {
     '',
     `## Signaling across nodes: one \`serve --redis\` node vs two (C=${mn.clients}, rooms of 2, ${mn.rate} signals/s, ${mn.duration} s)`,
     '',
+    `From the full run of this script (${iso(startedAt).slice(0, 10)}). One build's cross-node path against the build before it, and against a same-node signal of the same two nodes, is in "Signaling across nodes: node links" below (bench/multinode-cost.mjs, with its own date).`,
+    '',
   ];
   if (multi.length === 2) {
     const ratio = multinodeRatios(multi);
