@@ -2,12 +2,11 @@
  * What travels on a direct link between two nodes (node-links.ts), and the two things about links
  * that travel over Redis: each node's link address, and the marker that starts a link's traffic.
  *
- * On the link (a WebSocket, text messages):
+ * The dialer's upgrade request carries the token the listener advertised in Redis
+ * (`node:<id>:link`) as `Authorization: Bearer <token>`, its node id and the link's id
+ * (LinkHeaders); the listener refuses the upgrade (401) when any of them is wrong or missing, so
+ * nobody without the token gets to send a frame. Then, on the link (a WebSocket, text messages):
  *
- * - dialer -> listener, first: the hello, `{"v":1,"origin":<node>,"link":<id>,"token":<token>}`;
- *   the token is the one the listener advertised in Redis (`node:<id>:link`). Wrong or missing:
- *   closed with 4401 (4400 for a hello that does not parse).
- * - listener -> dialer: `ok` once the hello is taken;
  * - dialer -> listener: E2 messages (redis-envelope.ts), exactly as they would go over Redis, one
  *   per link message or several in a bundle (`EB`, see bundle());
  * - listener -> dialer: `ack <seq>`: every message up to this stamp's seq is handed over.
@@ -38,29 +37,32 @@ export function parseLinkAddress(text: string | null): LinkAddress | undefined {
 }
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const LINK_ID = /^[0-9a-f]{16}$/;
 
-export const LinkHello = z.strictObject({
-  v: z.literal(1),
-  origin: z.string().regex(NODE_ID),
-  link: z.string().regex(/^[0-9a-f]{16}$/),
-  token: z.string().max(64),
-});
-export type LinkHello = z.infer<typeof LinkHello>;
+/** The dialler names itself and the link in these headers of its upgrade request. */
+export const LinkHeaders = { node: 'x-sigctl-node', link: 'x-sigctl-link' } as const;
 
-/** The hello in a dialer's first message; undefined when it does not parse. */
-export function parseHello(text: string): LinkHello | undefined {
-  try {
-    const parsed = LinkHello.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+/** The headers of a dialler's upgrade request: its node id, the link's id and the listener's token. */
+export function linkRequestHeaders(origin: string, link: string, token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}`, [LinkHeaders.node]: origin, [LinkHeaders.link]: link };
 }
 
-/** Close codes of a link refused by its listener. */
-export const LinkClose = { badHello: 4400, badToken: 4401, superseded: 4409, noHello: 4408 } as const;
+/** What an upgrade request says about its dialler; undefined when a header is missing or malformed. */
+export function parseLinkRequest(headers: Readonly<Record<string, string | string[] | undefined>>): { origin: string; link: string; token: string } | undefined {
+  const one = (name: string): string | undefined => {
+    const v = headers[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const auth = /^Bearer ([0-9a-f]{32})$/.exec(one('authorization') ?? '');
+  const origin = one(LinkHeaders.node);
+  const link = one(LinkHeaders.link);
+  if (auth === null || origin === undefined || !NODE_ID.test(origin) || link === undefined || !LINK_ID.test(link)) return undefined;
+  return { origin, link, token: auth[1]! };
+}
 
-export const LINK_OK = 'ok';
+/** Close codes of a link closed by its listener. */
+export const LinkClose = { malformed: 4400, superseded: 4409 } as const;
+
 const ACK = 'ack ';
 
 export function ackMessage(seq: number): string {

@@ -30,7 +30,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ackMessage, bundle, LINK_OK, LinkClose, parseAck, parseHello, unbundle, type LinkAddress } from './node-link-wire.js';
+import type { IncomingMessage } from 'node:http';
+import { ackMessage, bundle, LinkClose, linkRequestHeaders, parseAck, parseLinkRequest, unbundle, type LinkAddress } from './node-link-wire.js';
 import { messageHead, type MessageHead } from './redis-envelope.js';
 
 /** A caller waiting for its message to reach the other node. */
@@ -53,7 +54,7 @@ export interface NodeLinksOptions {
   host: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
-  /** Longest wait for a hello, and for the acknowledgement of a message (config redis.timeoutMs). */
+  /** Longest wait for a link to open, and for the acknowledgement of a message (config redis.timeoutMs). */
   timeoutMs: number;
   logger: Logger | undefined;
   now?: () => number;
@@ -134,14 +135,15 @@ export class NodeLinks {
   }
 
   async start(): Promise<void> {
-    const server = new WebSocketServer({ host: this.o.host, port: this.o.port, perMessageDeflate: false, maxPayload: MAX_PAYLOAD });
+    // The token is checked at the upgrade: without it nobody gets to send a frame (of up to MAX_PAYLOAD).
+    const server = new WebSocketServer({ host: this.o.host, port: this.o.port, perMessageDeflate: false, maxPayload: MAX_PAYLOAD, verifyClient: ({ req }: { req: IncomingMessage }) => this.admits(req) });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
     });
     server.on('error', (err) => this.o.logger?.warn({ err: err.message }, 'node link listener error'));
-    server.on('connection', (ws) => this.accept(ws));
+    server.on('connection', (ws, req) => this.accept(ws, req));
     this.addressValue = { host: this.o.host, port: (server.address() as AddressInfo).port, token: this.token };
     this.o.logger?.info({ event: 'links-listening', host: this.o.host, port: this.addressValue.port }, 'listening for links from the other nodes');
   }
@@ -264,28 +266,25 @@ export class NodeLinks {
     if (link.state === 'closed') return;
     if (addr === undefined) throw new Error('it advertises no link address (links off, or an older version)');
     const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-    const ws = new WebSocket(`ws://${host}:${addr.port}/`, { perMessageDeflate: false, maxPayload: MAX_PAYLOAD, handshakeTimeout: this.o.timeoutMs });
+    const ws = new WebSocket(`ws://${host}:${addr.port}/`, {
+      perMessageDeflate: false,
+      maxPayload: MAX_PAYLOAD,
+      handshakeTimeout: this.o.timeoutMs,
+      headers: linkRequestHeaders(this.o.nodeId, link.id, addr.token),
+    });
     link.ws = ws;
-    // Until the listener says ok, nothing is sent: a hello that does not come back in time fails the link.
-    const helloTimer = setTimeout(() => this.lost(link, `no answer to its hello within ${this.o.timeoutMs} ms`), this.o.timeoutMs);
-    ws.on('open', () => ws.send(JSON.stringify({ v: 1, origin: this.o.nodeId, link: link.id, token: addr.token })));
+    // Open means admitted: the listener took the link in before it answered the upgrade.
+    ws.on('open', () => {
+      link.state = 'open';
+      this.o.opened();
+    });
+    ws.on('unexpected-response', (_req, res) => this.lost(link, `refused (${res.statusCode ?? '?'})`));
     ws.on('message', (data) => {
-      const t = text(data);
-      if (link.state === 'dialing') {
-        if (t !== LINK_OK) return this.lost(link, 'unexpected first message');
-        clearTimeout(helloTimer);
-        link.state = 'open';
-        this.o.opened();
-        return;
-      }
-      const seq = parseAck(t);
+      const seq = parseAck(text(data));
       if (seq === undefined) return this.lost(link, 'unexpected message');
       this.acked(link, seq);
     });
-    ws.on('close', (code) => {
-      clearTimeout(helloTimer);
-      this.lost(link, `closed (${code})`);
-    });
+    ws.on('close', (code) => this.lost(link, `closed (${code})`));
     ws.on('error', (err) => this.o.logger?.debug({ node: link.node, err: err.message }, 'node link error'));
   }
 
@@ -331,44 +330,39 @@ export class NodeLinks {
     if (entries.length > 0) this.o.fallback(link.node, entries);
   }
 
-  private accept(ws: WebSocket): void {
-    let link: InLink | undefined;
-    const helloTimer = setTimeout(() => ws.close(LinkClose.noHello, 'no hello'), this.o.timeoutMs);
+  /** Whether an upgrade request carries this node's token and names its dialler and link. */
+  private admits(req: IncomingMessage): boolean {
+    const r = parseLinkRequest(req.headers);
+    if (r !== undefined && sameToken(r.token, this.token)) return true;
+    // The node id is logged only when it is one (the header is the dialler's); the token never.
+    this.o.logger?.warn({ code: 'UNAUTHORIZED', origin: r?.origin ?? '(none)' }, 'refused a node link: wrong or missing token');
+    return false;
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const r = parseLinkRequest(req.headers);
+    if (r === undefined) return ws.close(LinkClose.malformed, 'malformed request'); // admits() let it through: never
+    const old = this.in.get(r.origin);
+    if (old !== undefined) {
+      clearTimeout(old.ackTimer);
+      old.ws.close(LinkClose.superseded, 'superseded');
+    }
+    const link: InLink = { origin: r.origin, id: r.link, ws, synced: false, held: [], handed: 0, acked: 0, ackTimer: undefined };
+    this.in.set(r.origin, link);
     ws.on('message', (data) => {
-      const t = text(data);
-      if (link === undefined) {
-        clearTimeout(helloTimer);
-        const hello = parseHello(t);
-        if (hello === undefined) return ws.close(LinkClose.badHello, 'bad hello');
-        if (!sameToken(hello.token, this.token)) {
-          this.o.logger?.warn({ code: 'UNAUTHORIZED', origin: hello.origin }, 'refused a node link: wrong token');
-          return ws.close(LinkClose.badToken, 'wrong token');
-        }
-        const old = this.in.get(hello.origin);
-        if (old !== undefined) {
-          clearTimeout(old.ackTimer);
-          old.ws.close(LinkClose.superseded, 'superseded');
-        }
-        link = { origin: hello.origin, id: hello.link, ws, synced: false, held: [], handed: 0, acked: 0, ackTimer: undefined };
-        this.in.set(hello.origin, link);
-        ws.send(LINK_OK);
-        return;
-      }
-      const messages = unbundle(t);
+      const messages = unbundle(text(data));
       if (messages === undefined) {
         this.o.logger?.warn({ code: 'INTERNAL', origin: link.origin }, 'dropped a node link that sent a malformed bundle');
-        return ws.close(LinkClose.badHello, 'malformed bundle');
+        return ws.close(LinkClose.malformed, 'malformed bundle');
       }
       if (!link.synced) {
         link.held.push(...messages);
-        if (link.held.length > MAX_HELD) ws.close(LinkClose.badHello, 'no marker');
+        if (link.held.length > MAX_HELD) ws.close(LinkClose.malformed, 'no marker');
         return;
       }
       for (const m of messages) if (!this.take(link, m)) return;
     });
     ws.on('close', () => {
-      clearTimeout(helloTimer);
-      if (link === undefined) return;
       clearTimeout(link.ackTimer);
       if (this.in.get(link.origin) === link) this.in.delete(link.origin);
     });
@@ -380,7 +374,7 @@ export class NodeLinks {
     const head = messageHead(message);
     if (head?.origin !== link.origin || head.stamp === undefined) {
       this.o.logger?.warn({ code: 'INTERNAL', origin: link.origin }, 'dropped a node link that sent a malformed message');
-      link.ws.close(LinkClose.badHello, 'malformed message');
+      link.ws.close(LinkClose.malformed, 'malformed message');
       return false;
     }
     link.handed = head.stamp.seq;

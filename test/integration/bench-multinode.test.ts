@@ -11,6 +11,7 @@ import { urlFor, urlList } from '../../src/bench/spread.js';
 import { runCli } from '../helpers/bench-cli.js';
 import { startBenchNodes, type BenchNodes } from '../helpers/bench-nodes.js';
 import { requires } from '../helpers/requires.js';
+import { signalingOptions } from '../helpers/signaling-options.js';
 
 describe('bench against two nodes of one deployment', requires('redis-server'), () => {
   let nodes: BenchNodes | undefined;
@@ -29,20 +30,7 @@ describe('bench against two nodes of one deployment', requires('redis-server'), 
 
   it('signaling: rooms of 3 span both nodes and delivered/expected is exactly 1', async () => {
     nodes = await startBenchNodes(2);
-    const result = await runSignaling({
-      url: nodes.urls,
-      clients: 21,
-      roomSize: 3,
-      rate: 5,
-      durationS: 1,
-      ramp: false,
-      rampBoundMs: 1_000,
-      vsFloor: false,
-      workers: 2,
-      joinTimeoutMs: 5_000,
-      env: {},
-      signal: AbortSignal.timeout(60_000),
-    });
+    const result = await runSignaling(signalingOptions({ url: nodes.urls, clients: 21, roomSize: 3, joinTimeoutMs: 5_000 }));
     const run = result.runs[0]!;
     expect(run).toMatchObject({ target: 'remote', url: nodes.urls[0], urls: nodes.urls });
     expect(run.join).toMatchObject({ ok: 21, failed: 0, rooms: 7, spanningRooms: 7 });
@@ -57,21 +45,7 @@ describe('bench against two nodes of one deployment', requires('redis-server'), 
 
   it('signaling --spread rooms: each room on one node, rooms dealt round-robin, none spanning', async () => {
     nodes = await startBenchNodes(2);
-    const result = await runSignaling({
-      url: nodes.urls,
-      spread: 'rooms',
-      clients: 21,
-      roomSize: 3,
-      rate: 5,
-      durationS: 1,
-      ramp: false,
-      rampBoundMs: 1_000,
-      vsFloor: false,
-      workers: 2,
-      joinTimeoutMs: 5_000,
-      env: {},
-      signal: AbortSignal.timeout(60_000),
-    });
+    const result = await runSignaling(signalingOptions({ url: nodes.urls, spread: 'rooms', clients: 21, roomSize: 3, joinTimeoutMs: 5_000 }));
     const run = result.runs[0]!;
     // Rooms 0, 2, 4, 6 on the first node, 1, 3, 5 on the second.
     expect(run.join).toMatchObject({ ok: 21, failed: 0, rooms: 7, spanningRooms: 0 });

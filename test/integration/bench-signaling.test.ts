@@ -1,24 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFloor, type FloorServer } from '../../src/bench/floor.js';
 import { planRooms } from '../../src/bench/load-generator.js';
-import { isSustained, runSeries, runSignaling, signalingFigures, type SignalingOptions, type SignalingRun } from '../../src/bench/signaling.js';
+import { isSustained, runSeries, runSignaling, signalingFigures, type SignalingRun } from '../../src/bench/signaling.js';
 import { startLocalTarget, type LocalTarget } from '../../src/bench/target.js';
+import { signalingOptions } from '../helpers/signaling-options.js';
 
-function options(over: Partial<SignalingOptions>): SignalingOptions {
-  return {
-    clients: 20,
-    roomSize: 2,
-    rate: 5,
-    durationS: 1,
-    ramp: false,
-    rampBoundMs: 1_000,
-    vsFloor: false,
-    workers: 2,
-    env: { PATH: process.env.PATH },
-    signal: AbortSignal.timeout(60_000),
-    ...over,
-  };
-}
+const options = signalingOptions;
 
 /** Structural and plausibility checks every run must pass. */
 function expectExactRun(run: SignalingRun, clients: number, roomSize: number): void {

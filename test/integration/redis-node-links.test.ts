@@ -8,11 +8,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { pino } from 'pino';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { linkRequestHeaders } from '../../src/store/node-link-wire.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { Envelope, MemberRecord } from '../../src/store/store.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { redisForSuite } from '../helpers/redis-server.js';
 import { requires } from '../helpers/requires.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
 import { startGate } from '../helpers/tcp-gate.js';
@@ -21,17 +22,11 @@ import { until, within } from '../helpers/within.js';
 const member = (id: string, node: string): MemberRecord => ({ id, name: id, meta: {}, node });
 
 describe('direct links between nodes (Redis store)', requires('redis-server'), () => {
-  let redis: RedisProcess;
+  const redis = redisForSuite();
   const stores: RedisStore[] = [];
   let seq = 0;
   let prefix = '';
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
   });
@@ -208,27 +203,41 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
     expect(a.links?.synced('b')).toBe(false);
   });
 
-  it('refuses a dialler with a wrong token (4401) or no hello (4400) and keeps serving the others', async () => {
+  it('refuses an upgrade without the token (401), closes a link that sends garbage (4400), and keeps serving the others', async () => {
     const logs: Array<{ msg?: string; code?: string }> = [];
     prefix = `nl${++seq}:`;
     const b = await store('b', { logs });
     const a = await store('a');
     const address = b.links?.address;
     if (address === undefined) throw new Error('b has no link address');
-    const dial = async (first: string): Promise<number> => {
-      const ws = new WebSocket(`ws://${address.host}:${address.port}/`);
+    const url = `ws://${address.host}:${address.port}/`;
+    /** The status of a refused upgrade, or the close code of an admitted link after it sent `first`. */
+    const dial = async (headers: Record<string, string>, first: string): Promise<{ status?: number; close?: number }> => {
+      const ws = new WebSocket(url, { headers });
       try {
-        await within(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 2_000, 'the link port');
-        const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-        ws.send(first);
-        return await within(closed, 2_000, 'the close');
+        return await within(
+          new Promise((resolve, reject) => {
+            ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+            ws.once('open', () => {
+              ws.once('close', (code) => resolve({ close: code }));
+              ws.send(first);
+            });
+            ws.once('error', reject);
+          }),
+          2_000,
+          'the answer',
+        );
       } finally {
         ws.terminate();
       }
     };
-    expect(await dial(JSON.stringify({ v: 1, origin: 'x', link: '0123456789abcdef', token: 'f'.repeat(32) }))).toBe(4401);
-    expect(await dial('E2 x 1.1\n')).toBe(4400);
-    expect(logs.some((l) => l.code === 'UNAUTHORIZED' && l.msg === 'refused a node link: wrong token')).toBe(true);
+    const good = linkRequestHeaders('x', '0123456789abcdef', address.token);
+    expect(await dial(linkRequestHeaders('x', '0123456789abcdef', 'f'.repeat(32)), 'E2 x 1.1\n')).toEqual({ status: 401 });
+    expect(await dial({}, 'E2 x 1.1\n')).toEqual({ status: 401 });
+    expect(await dial({ ...good, 'x-sigctl-node': 'not a node' }, 'E2 x 1.1\n')).toEqual({ status: 401 });
+    // Admitted, then a message that is no E2 message of its node: closed.
+    expect(await dial(good, 'EB 9\nx')).toEqual({ close: 4400 });
+    expect(logs.filter((l) => l.code === 'UNAUTHORIZED' && l.msg === 'refused a node link: wrong or missing token')).toHaveLength(3);
     // Never the token itself in a log line.
     expect(JSON.stringify(logs)).not.toContain(address.token);
     const onB = got(b);

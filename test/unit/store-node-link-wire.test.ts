@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ackMessage, bundle, linkMarker, parseAck, parseHello, parseLinkAddress, parseMarker, unbundle } from '../../src/store/node-link-wire.js';
+import { ackMessage, bundle, linkMarker, linkRequestHeaders, parseAck, parseLinkAddress, parseLinkRequest, parseMarker, unbundle } from '../../src/store/node-link-wire.js';
 
 describe('node link wire format', () => {
   it('bundles several messages into one and back, byte-exact, whatever they hold', () => {
@@ -14,10 +14,19 @@ describe('node link wire format', () => {
     for (const bad of ['EB 3\nab', 'EB 1\nabc', 'EB x\nab', 'EB 1', 'EB -1\n']) expect(unbundle(bad), bad).toBeUndefined();
   });
 
-  it('parses hellos, acks, markers and advertised addresses, and refuses anything else', () => {
-    const hello = { v: 1, origin: 'node-1', link: '0123456789abcdef', token: 'a'.repeat(32) };
-    expect(parseHello(JSON.stringify(hello))).toEqual(hello);
-    for (const bad of ['nope', '{}', JSON.stringify({ ...hello, v: 2 }), JSON.stringify({ ...hello, origin: 'a b' }), JSON.stringify({ ...hello, extra: 1 })]) expect(parseHello(bad), bad).toBeUndefined();
+  it('parses link requests, acks, markers and advertised addresses, and refuses anything else', () => {
+    const headers = linkRequestHeaders('node-1', '0123456789abcdef', 'a'.repeat(32));
+    expect(parseLinkRequest(headers)).toEqual({ origin: 'node-1', link: '0123456789abcdef', token: 'a'.repeat(32) });
+    for (const [name, value] of [
+      ['authorization', undefined],
+      ['authorization', `Basic ${'a'.repeat(32)}`],
+      ['authorization', 'Bearer short'],
+      ['x-sigctl-node', 'a b'],
+      ['x-sigctl-node', undefined],
+      ['x-sigctl-link', 'not-hex'],
+    ] as const) {
+      expect(parseLinkRequest({ ...headers, [name]: value }), `${name}: ${value}`).toBeUndefined();
+    }
     expect(parseAck(ackMessage(42))).toBe(42);
     expect(parseAck('ack x')).toBeUndefined();
     expect(parseAck('ok')).toBeUndefined();
