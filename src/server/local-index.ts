@@ -195,11 +195,20 @@ export class LocalIndex {
       case 'resuming':
         m.hold(frame);
         return;
-      case 'away':
-        this.o.store.enqueue(roomId, m.record.id, frameText(frame), this.o.resumeQueueMax).catch((err: unknown) => {
-          this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
-        });
+      case 'away': {
+        // Queued only while the store still says the member is here: once it resumed on another
+        // node (which drains the queue once), the frame is passed on to that node instead.
+        const text = frameText(frame);
+        this.o.store.enqueue(roomId, m.record.id, text, this.o.resumeQueueMax, this.nodeId).then(
+          (queued) => {
+            if (!queued && this.shared) this.passOn({ room: roomId, to: m.record.id, frame: text, origin: this.nodeId, queue: true });
+          },
+          (err: unknown) => {
+            this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
+          },
+        );
         return;
+      }
       case 'gone':
         return;
     }

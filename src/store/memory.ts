@@ -121,7 +121,8 @@ export class MemoryStore implements Store {
     return Promise.resolve(rec.expiresAt > this.now() ? rec : undefined);
   }
 
-  enqueue(room: string, memberId: string, frame: string, max: number): Promise<void> {
+  enqueue(room: string, memberId: string, frame: string, max: number, holder?: string): Promise<boolean> {
+    if (holder !== undefined && this.rooms.get(room)?.members.get(memberId)?.node !== holder) return Promise.resolve(false);
     const key = queueKey(room, memberId);
     let q = this.queues.get(key);
     if (q === undefined) {
@@ -134,7 +135,7 @@ export class MemoryStore implements Store {
       q.frames.splice(0, over);
       q.dropped += over;
     }
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   drainQueue(room: string, memberId: string): Promise<QueueDrain> {

@@ -215,9 +215,10 @@ export class RedisCommands {
     return this.bound(this.client.getDel(this.keys.resume(token)), 'GETDEL resume');
   }
 
-  async enqueue(room: string, memberId: string, frame: string, max: number, ttlMs: number): Promise<void> {
+  async enqueue(room: string, memberId: string, frame: string, max: number, ttlMs: number, holder = ''): Promise<boolean> {
     const k = this.keys;
-    await this.bound(this.client.eval(ENQUEUE, { keys: [k.queue(room, memberId), k.queueDropped(room, memberId)], arguments: [frame, String(max), String(ttlMs)] }), 'ENQUEUE');
+    const reply = await this.bound(this.client.eval(ENQUEUE, { keys: [k.queue(room, memberId), k.queueDropped(room, memberId), k.members(room)], arguments: [frame, String(max), String(ttlMs), holder, memberId] }), 'ENQUEUE');
+    return Number(reply) >= 0;
   }
 
   async drain(room: string, memberId: string): Promise<QueueDrain> {

@@ -191,10 +191,16 @@ return {peers, metas}
 `;
 
 /**
- * KEYS: queue, queueDropped. ARGV: frame, max, ttl ms.
- * Appends; trims the oldest beyond max and counts them.
+ * KEYS: queue, queueDropped, members. ARGV: frame, max, ttl ms, holder ('' for none), member id.
+ * Appends; trims the oldest beyond max and counts them. With a holder: only while the member's
+ * record names that node (-1 otherwise: it resumed elsewhere, or left), so a frame cannot land
+ * in a queue after the node that took the member over has drained it.
  */
 export const ENQUEUE = `
+if ARGV[4] ~= '' then
+  local raw = redis.call('HGET', KEYS[3], ARGV[5])
+  if not raw or cjson.decode(raw)['node'] ~= ARGV[4] then return -1 end
+end
 local len = redis.call('RPUSH', KEYS[1], ARGV[1])
 local max = tonumber(ARGV[2])
 if len > max then

@@ -300,9 +300,9 @@ export class RedisStore implements Store {
     });
   }
 
-  enqueue(room: string, memberId: string, frame: string, max: number): Promise<void> {
+  enqueue(room: string, memberId: string, frame: string, max: number, holder?: string): Promise<boolean> {
     // Queues outlive no reservation: they expire a minute after the last write whatever happens.
-    return this.run(() => this.life.db.enqueue(room, memberId, frame, max, 60_000));
+    return this.run(() => this.life.db.enqueue(room, memberId, frame, max, 60_000, holder));
   }
 
   drainQueue(room: string, memberId: string): Promise<QueueDrain> {

@@ -213,8 +213,13 @@ export interface Store {
   /** Atomically removes and returns an unexpired reservation. */
   takeResume(token: string): Promise<ResumeRecord | undefined>;
 
-  /** Appends a frame to a disconnected member's queue; beyond `max` the oldest is dropped and counted. */
-  enqueue(room: string, memberId: string, frame: string, max: number): Promise<void>;
+  /**
+   * Appends a frame to a disconnected member's queue; beyond `max` the oldest is dropped and
+   * counted. With `holder`, only while the member's record names that node: false when it does not
+   * (the member resumed on another node, which drains the queue once, or left), so the caller can
+   * pass the frame on instead of leaving it in a queue nobody reads.
+   */
+  enqueue(room: string, memberId: string, frame: string, max: number, holder?: string): Promise<boolean>;
   /** Removes and returns a member's queue. */
   drainQueue(room: string, memberId: string): Promise<QueueDrain>;
 

@@ -220,6 +220,22 @@ describe(`Store contract: ${factory.name}`, requires(...(factory.needs ?? [])), 
     expect(await s.drainQueue('q', 'a')).toEqual({ frames: [], dropped: 0 });
   });
 
+  it('a queue with a holder takes frames only while the member is recorded on that node (not after it moved, nor after it left)', async () => {
+    fresh();
+    const s = await open();
+    const rec = await s.join('h', member('a'), 2);
+    expect(rec.ok).toBe(true);
+    const node = 'n1'; // where member() records it
+    expect(await s.enqueue('h', 'a', 'here', 4, node)).toBe(true);
+    await s.setNode('h', 'a', 'elsewhere');
+    expect(await s.enqueue('h', 'a', 'after the move', 4, node)).toBe(false);
+    // Without a holder (the node that took it over re-queuing): always.
+    expect(await s.enqueue('h', 'a', 'requeued', 4)).toBe(true);
+    expect(await s.drainQueue('h', 'a')).toEqual({ frames: ['here', 'requeued'], dropped: 0 });
+    await s.leave('h', 'a');
+    expect(await s.enqueue('h', 'a', 'after the leave', 4, 'elsewhere')).toBe(false);
+  });
+
   it('close is idempotent: concurrent and repeated closes resolve, and the backend connections are released', async () => {
     fresh();
     const count = factory.backendConnections;
