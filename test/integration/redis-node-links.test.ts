@@ -81,11 +81,12 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
    * Publishes `turns` turns of directed (node b) and room messages in both rooms from a, in a fixed
    * mixed order (`during(turn)` runs between turns); returns what each room was sent.
    */
-  const pump = async (a: RedisStore, turns: number, during?: (turn: number) => void): Promise<{ sent: Record<string, string[]>; reached: number[] }> => {
+  const pump = async (a: RedisStore, turns: number | ((turn: number) => boolean), during?: (turn: number) => void): Promise<{ sent: Record<string, string[]>; reached: number[] }> => {
     const sent: Record<string, string[]> = { r1: [], r2: [] };
     const pending: Array<Promise<number>> = [];
     let next = 11;
-    for (let turn = 0; turn < turns; turn++) {
+    const more = typeof turns === 'number' ? (turn: number) => turn < turns : turns;
+    for (let turn = 0; more(turn); turn++) {
       for (let i = 0; i < 8; i++) {
         next = (next * 1103515245 + 12345) % 2 ** 31;
         const room = next % 2 === 0 ? 'r1' : 'r2';
@@ -105,6 +106,8 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
     const [a, b] = await pair();
     const onB = got(b);
     await linkUp(a);
+    // b takes the link's messages once the marker (over Redis, behind the warm-up signals) is in.
+    await until(() => b.links?.stats().in[0]?.synced === true, 2_000, "b's end synced");
     expect(b.links?.stats().in).toEqual([{ origin: 'a', synced: true }]);
     const before = await publishes();
     // Only directed messages: not one PUBLISH.
@@ -127,8 +130,14 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
   it('keeps order and loses nothing while the link comes up mid-stream', async () => {
     const [a, b] = await pair();
     const onB = got(b);
-    // From the first message on: the first ones take Redis, the later ones the link.
-    const { sent, reached } = await pump(a, 60);
+    // From the first message on: the first ones take Redis, the later ones the link (30 turns after it is up; 5 s at most).
+    const deadline = Date.now() + 5_000;
+    let syncedAt: number | undefined;
+    const { sent, reached } = await pump(a, (turn) => {
+      if (syncedAt === undefined && a.links?.synced('b') === true) syncedAt = turn;
+      return Date.now() < deadline && (syncedAt === undefined || turn < syncedAt + 30);
+    });
+    expect(syncedAt).toBeGreaterThan(0);
     expect(reached.every((n) => n === 1)).toBe(true);
     expect(a.links?.synced('b')).toBe(true);
     const total = sent.r1!.length + sent.r2!.length;
@@ -151,10 +160,10 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
       gate.hold();
       // Over Redis (no link yet; the first one has a dial it): held in the gate on their way to b.
       const early = Array.from({ length: 10 }, (_, i) => a.publish({ room: 'r1', to: 'b-r1', frame: `early ${i}`, origin: 'a', queue: true }, 'b'));
-      await until(() => a.links?.synced('b') === true, 2_000, "a's link to b");
+      await until(() => a.links?.synced('b') === true, 5_000, "a's link to b");
       // Over the link, after the marker, which is held in the gate behind the early ones.
       const late = Array.from({ length: 10 }, (_, i) => a.publish({ room: 'r1', to: 'b-r1', frame: `late ${i}`, origin: 'a', queue: true }, 'b'));
-      await until(() => b.links?.stats().in.length === 1, 2_000, "b's end of the link");
+      await until(() => b.links?.stats().in.length === 1, 5_000, "b's end of the link");
       gate.release();
       expect(await within(Promise.all([...early, ...late]), 5_000, 'the publishes')).toEqual(Array.from({ length: 20 }, () => 1));
       await until(() => onB.length >= 20, 5_000, 'the 20 on b');
