@@ -5,7 +5,9 @@
  * the SHA-256 of what was sent and of what was received.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { BenchChannel } from '../../bench/werift-engines.js';
+import { createBenchPeer, type BenchChannel, type BenchPeer } from '../../bench/werift-engines.js';
+import type { Cleanups } from './cleanups.js';
+import { connectPair } from './werift-interop.js';
 import { within } from './within.js';
 
 export interface BulkResult {
@@ -38,4 +40,13 @@ export async function bulkTransfer(sender: BenchChannel, receiver: BenchChannel,
   await within(pump, 60_000, `${messages} messages sent`);
   await within(done, 60_000, `${messages} messages received (got ${received})`);
   return { inOrder, sentDigest: sent.digest('hex'), gotDigest: got.digest('hex') };
+}
+
+/**
+ * Two werift bench peers in this process, connected, each with an open data channel; closed by
+ * `cleanups` after the test. The werift patch tests transfer over this pair.
+ */
+export async function connectedWeriftPair(cleanups: Cleanups): Promise<[BenchChannel, BenchChannel]> {
+  const peers = cleanups.add<BenchPeer[]>([await createBenchPeer('werift'), await createBenchPeer('werift')], (ps) => Promise.all(ps.map((p) => p.close())).catch(() => undefined));
+  return connectPair(peers[0]!, peers[1]!);
 }

@@ -8,9 +8,7 @@ import { applyWeriftPatches } from '../../src/peer/patches/index.js';
 import { MAX_BURST_PACKETS, WERIFT_MAX_BURST_PACKETS } from '../../src/peer/patches/max-burst.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { SctpLike } from '../../src/peer/patches/internals.js';
-import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
-import { connectPair } from '../helpers/werift-interop.js';
-import { bulkTransfer } from '../helpers/bulk-transfer.js';
+import { bulkTransfer, connectedWeriftPair } from '../helpers/bulk-transfer.js';
 import { Cleanups } from '../helpers/cleanups.js';
 import { within } from '../helpers/within.js';
 
@@ -43,8 +41,7 @@ describe('max-burst', () => {
       proto.transmitOnce = original;
     });
 
-    const peers = cleanups.add<BenchPeer[]>([await createBenchPeer('werift'), await createBenchPeer('werift')], (ps) => Promise.all(ps.map((p) => p.close())).catch(() => undefined));
-    const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
+    const [sender, receiver] = await connectedWeriftPair(cleanups);
 
     bursts.length = 0;
     const result = await bulkTransfer(sender, receiver, MESSAGES, SIZE);

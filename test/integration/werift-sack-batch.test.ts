@@ -7,9 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyWeriftPatches } from '../../src/peer/patches/index.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { DataChunkLike, SctpLike } from '../../src/peer/patches/internals.js';
-import { createBenchPeer, type BenchPeer } from '../../bench/werift-engines.js';
-import { connectPair } from '../helpers/werift-interop.js';
-import { bulkTransfer } from '../helpers/bulk-transfer.js';
+import { bulkTransfer, connectedWeriftPair } from '../helpers/bulk-transfer.js';
 import { Cleanups } from '../helpers/cleanups.js';
 import { within } from '../helpers/within.js';
 
@@ -45,8 +43,7 @@ describe('sack-batch', () => {
       p.sendSack = sendSack;
     });
 
-    const peers = cleanups.add<BenchPeer[]>([await createBenchPeer('werift'), await createBenchPeer('werift')], (ps) => Promise.all(ps.map((p) => p.close())).catch(() => undefined));
-    const [sender, receiver] = await connectPair(peers[0]!, peers[1]!);
+    const [sender, receiver] = await connectedWeriftPair(cleanups);
 
     const before = { dataChunks, sacks };
     const result = await bulkTransfer(sender, receiver, MESSAGES, SIZE);
