@@ -3,24 +3,17 @@
  * order and unaltered (SHA-256 on both ends), and single transmissions put more than werift's 4
  * packets in flight, never more than the patch's 10 (RFC 9260 section 6.1 D). Every wait is bounded.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyWeriftPatches } from '../../src/peer/patches/index.js';
+import { describe, expect, it } from 'vitest';
 import { MAX_BURST_PACKETS, WERIFT_MAX_BURST_PACKETS } from '../../src/peer/patches/max-burst.js';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { SctpLike } from '../../src/peer/patches/internals.js';
 import { bulkTransfer, connectedWeriftPair } from '../helpers/bulk-transfer.js';
-import { Cleanups } from '../helpers/cleanups.js';
-import { within } from '../helpers/within.js';
+import { patchedWeriftSuite } from '../helpers/werift-patched.js';
 
 const MESSAGES = 240;
 const SIZE = 16 * 1024;
 
-const cleanups = new Cleanups();
-afterEach(() => within(cleanups.run(), 10_000, 'cleanup'));
-
-beforeAll(() => {
-  expect(applyWeriftPatches().skipped).toEqual([]);
-});
+const cleanups = patchedWeriftSuite();
 
 describe('max-burst', () => {
   it('sends bursts of more than 4 packets and no more than 10 (+ a short fragment), and 240 x 16 KiB arrive intact and in order', async () => {

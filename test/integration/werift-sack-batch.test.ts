@@ -3,23 +3,16 @@
  * order and unaltered (SHA-256 on both ends), and the receiver sends fewer SACKs than werift's
  * every-second-packet rule would (one per batch of packets read together). Every wait is bounded.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyWeriftPatches } from '../../src/peer/patches/index.js';
+import { describe, expect, it } from 'vitest';
 import { reachWeriftInternals } from '../../src/peer/patches/reach.js';
 import type { DataChunkLike, SctpLike } from '../../src/peer/patches/internals.js';
 import { bulkTransfer, connectedWeriftPair } from '../helpers/bulk-transfer.js';
-import { Cleanups } from '../helpers/cleanups.js';
-import { within } from '../helpers/within.js';
+import { patchedWeriftSuite } from '../helpers/werift-patched.js';
 
 const MESSAGES = 240;
 const SIZE = 16 * 1024;
 
-const cleanups = new Cleanups();
-afterEach(() => within(cleanups.run(), 10_000, 'cleanup'));
-
-beforeAll(() => {
-  expect(applyWeriftPatches().skipped).toEqual([]);
-});
+const cleanups = patchedWeriftSuite();
 
 describe('sack-batch', () => {
   it('transfers 240 x 16 KiB intact and in order with fewer SACKs than one per two DATA packets', async () => {
