@@ -92,6 +92,8 @@ export class Connection implements BucketState, Outbox {
   codec: EdgeCodec | undefined;
   private member: string | undefined;
   private strikes: StrikeCounter | undefined;
+  /** Frames held by cork(). */
+  private corked: Frame[] | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -218,9 +220,25 @@ export class Connection implements BucketState, Outbox {
     this.checkBuffered();
   }
 
+  /** Holds this connection's frames, in order, until uncork (Hub.join: the join's answer waits for the other nodes). */
+  cork(): void {
+    this.corked ??= [];
+  }
+
+  /** Sends the frames held since cork. */
+  uncork(): void {
+    const held = this.corked;
+    this.corked = undefined;
+    if (held !== undefined) for (const f of held) this.sendFrame(f);
+  }
+
   /** Sends a serialised v1 frame (through the codec when the connection speaks another protocol). */
   sendFrame(frame: Frame): void {
     if (!this.open) return;
+    if (this.corked !== undefined) {
+      this.corked.push(frame);
+      return;
+    }
     if (this.codec === undefined) {
       this.write(frame);
       return;

@@ -103,7 +103,7 @@ export class Departures {
   async depart(roomId: string, member: Member, reason: PeerLeftReason): Promise<void> {
     const id = member.record.id;
     if (!this.o.index.remove(roomId, member)) return;
-    this.o.index.broadcast(roomId, peerLeftFrame(roomId, id, reason), id);
+    void this.o.index.broadcast(roomId, peerLeftFrame(roomId, id, reason), id);
     this.o.logger.info({ event: 'peer-left', room: roomId, member: id, reason }, 'member left');
     try {
       this.emitLeft(roomId, member.record, await this.o.store.leave(roomId, id), reason);

@@ -169,8 +169,14 @@ export class Hub {
     conn.seat(record.id, token);
     if (conn.logs('info')) conn.log.info({ event: 'joined', peers: result.peers.length, capacity: result.capacity }, 'joined');
 
+    // With members on other nodes, the client hears of them only once their nodes were sent its
+    // `peer-joined` (the envelope left, or failed to): a client that tells one of them about this
+    // member by some other way finds that member known there (a broadcast from a member reaches
+    // only those its node has heard of: LocalIndex.publishSignal). Frames meanwhile wait, in order.
+    const remote = result.peers.some((p) => p.node !== store.nodeId);
+    if (remote) conn.cork();
     conn.sendFrame(joined);
-    this.index.broadcast(msg.room, peerJoinedFrame(msg.room, record), record.id);
+    const told = this.index.broadcast(msg.room, peerJoinedFrame(msg.room, record), record.id);
     if (result.ready) {
       const first = result.peers[0]!;
       const ready = readyFrame(msg.room, record.id, first.id);
@@ -179,6 +185,8 @@ export class Hub {
       else this.index.publish({ room: msg.room, to: first.id, frame: ready, origin: store.nodeId, queue: true });
       conn.sendFrame(ready);
     }
+    // A turn later: a node link writes its copy of the envelope at the end of the turn it left in.
+    if (remote) void told.then(() => setImmediate(() => conn.uncork()));
     metrics.joinSeconds.observe((performance.now() - started) / 1000);
   }
 
@@ -292,7 +300,7 @@ export class Hub {
     }
     member.record = rec;
     this.emit({ type: 'member.updated', room: roomId, at: this.o.now(), member: memberFacts(rec), members: this.index.known(roomId) });
-    this.index.broadcast(roomId, peerUpdatedFrame(roomId, rec), id);
+    void this.index.broadcast(roomId, peerUpdatedFrame(roomId, rec), id);
     conn.send(peerUpdatedFrame(roomId, rec, msg.id));
   }
 

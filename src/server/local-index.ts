@@ -216,9 +216,9 @@ export class LocalIndex {
 
   /**
    * Sends a membership frame to the connected members of a room except `except`: local ones
-   * directly, and one envelope for the members on other nodes.
+   * directly, and one envelope for the members on other nodes. Settles when the envelope was sent on.
    */
-  broadcast(roomId: string, frame: ServerMessage, except: string): void {
+  broadcast(roomId: string, frame: ServerMessage, except: string): Promise<void> {
     const room = this.rooms.get(roomId);
     const text = encode(frame);
     if (room !== undefined) this.sendLive(room, text, except);
@@ -230,7 +230,7 @@ export class LocalIndex {
       presence = { id: frame.peer, present: false };
       this.views.get(roomId)?.delete(frame.peer);
     }
-    this.publish({ room: roomId, except, frame: text, origin: this.o.store.nodeId, presence });
+    return this.sent({ room: roomId, except, frame: text, origin: this.o.store.nodeId, presence });
   }
 
   /**
@@ -294,8 +294,16 @@ export class LocalIndex {
 
   /** Publishes to other nodes (at most once; skipped for a store private to this process). */
   publish(envelope: Envelope): void {
-    if (!this.shared) return;
-    this.o.store.publish(envelope).catch((err: unknown) => this.o.logger.warn({ err, event: 'store-error', room: envelope.room }, 'publish failed'));
+    void this.sent(envelope);
+  }
+
+  /** publish, settling (never rejecting) once the store has sent the envelope on, or failed to. */
+  private sent(envelope: Envelope): Promise<void> {
+    if (!this.shared) return Promise.resolve();
+    return this.o.store.publish(envelope).then(
+      () => undefined,
+      (err: unknown) => this.o.logger.warn({ err, event: 'store-error', room: envelope.room }, 'publish failed'),
+    );
   }
 
   /**

@@ -1,14 +1,15 @@
 /**
  * Compat members across nodes: a STOMP member on one `serve --redis` node and a v1 member on
  * another share a room (member list, READY, signals both ways, leave), and a raw relay client on
- * one node reaches a STOMP member on the other.
+ * one node reaches a STOMP member on the other. A client hears of members on other nodes only
+ * after their nodes were sent its `peer-joined` (so a client told of it another way finds it known).
  */
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.js';
 import type { SignalingServer } from '../../src/server/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
-import { Resources, startTestServer, TestClient, within } from '../helpers/server-harness.js';
+import { Resources, sleep, startTestServer, TestClient, within } from '../helpers/server-harness.js';
 import { StompPeer } from '../helpers/stomp-client.js';
 import { requires } from '../helpers/requires.js';
 
@@ -86,5 +87,29 @@ describe('compat members across nodes (Redis store)', requires('redis-server'), 
     expect((await p.signal("raw-x", "OFFER")).body).toEqual({ type: "OFFER", sdp: "from raw" });
     p.send('/app/rooms/raw-x/signal', { type: 'ANSWER', sdp: 'from stomp' });
     expect(await within(got, 5000, 'the raw client to receive')).toBe('{"type":"ANSWER","sdp":"from stomp"}');
+  });
+
+  it('a client hears of a member on another node only after that node was sent its peer-joined', async () => {
+    const [n1, n2] = await nodes('cmn3:');
+    const { c: vera } = await TestClient.join(n2.url, 'order', { name: 'vera' });
+    res.client(vera);
+    // Node 1's envelope that announces a join leaves 200 ms late: the joining client must not hear
+    // of vera before it has left (else a client it told of vera could reach her node first).
+    const store1 = stores[0]!;
+    const publish = store1.publish.bind(store1);
+    const events: string[] = [];
+    store1.publish = async (env, node) => {
+      if (env.presence?.present !== true) return publish(env, node);
+      await sleep(200);
+      const reached = await publish(env, node);
+      events.push('peer-joined sent');
+      return reached;
+    };
+    const { c: stan, joined } = await TestClient.join(n1.url, 'order', { name: 'stan' });
+    res.client(stan);
+    events.push('joined');
+    expect(joined.peers.map((p) => p.name)).toEqual(['vera']);
+    expect(events).toEqual(['peer-joined sent', 'joined']);
+    expect((await vera.next('peer-joined')).peer).toMatchObject({ name: 'stan' });
   });
 });
