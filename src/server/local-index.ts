@@ -39,6 +39,13 @@ export class LocalIndex {
   private readonly nodeId: string;
   /** Called once when the index holds no member any more (see emptied). */
   private onEmpty: Array<() => void> = [];
+  /**
+   * Members resuming here that moved from another node, by room and id: the node they moved from,
+   * and the end of the wait for its `handedOver` (see awaitHandover).
+   */
+  private readonly handovers = new Map<string, { from: string; done: () => void }>();
+  /** A reserved member's last store-queue write and what followed it (pass-on), for its hand-over. */
+  private readonly queueing = new WeakMap<Member, Promise<void>>();
 
   constructor(private readonly o: LocalIndexOptions) {
     this.shared = o.store.shared !== false;
@@ -177,12 +184,30 @@ export class LocalIndex {
     this.liveTokens.set(member.token, { room: roomId, id: member.record.id });
   }
 
+  /**
+   * Member `id` of `roomId` is resuming here after it moved from node `from`: resolves when `from`
+   * says it has sent on everything it took for the member (its `handedOver`, answering our
+   * `moved`). Until endHandover, what `from` sends on for the member is held ahead of the
+   * member's other held frames, which are newer.
+   */
+  expectHandover(roomId: string, id: string, from: string): Promise<void> {
+    return new Promise((resolve) => this.handovers.set(handoverKey(roomId, id), { from, done: resolve }));
+  }
+
+  /** Ends expectHandover's wait (answered or not). */
+  endHandover(roomId: string, id: string): void {
+    this.handovers.delete(handoverKey(roomId, id));
+  }
+
   dropLiveToken(token: string): void {
     this.liveTokens.delete(token);
   }
 
-  /** Sends a signal-class frame (signal, ready) to one member, whatever its state. */
-  deliver(roomId: string, m: Member, frame: Frame, isSignal = false): void {
+  /**
+   * Sends a signal-class frame (signal, ready) to one member, whatever its state. `origin`: the
+   * node that sent it on (undefined: this node's own).
+   */
+  deliver(roomId: string, m: Member, frame: Frame, isSignal = false, origin?: string): void {
     switch (m.state) {
       case 'live':
         if (m.record.node !== this.nodeId) {
@@ -193,13 +218,14 @@ export class LocalIndex {
         if (isSignal) this.o.metrics.relayedPending++;
         return;
       case 'resuming':
-        m.hold(frame);
+        // What the node it moved from sends on is older than anything else held (awaitHandover).
+        m.hold(frame, origin !== undefined && this.handovers.get(handoverKey(roomId, m.record.id))?.from === origin);
         return;
       case 'away': {
         // Queued only while the store still says the member is here: once it resumed on another
         // node (which drains the queue once), the frame is passed on to that node instead.
         const text = frameText(frame);
-        this.o.store.enqueue(roomId, m.record.id, text, this.o.resumeQueueMax, this.nodeId).then(
+        const queued = this.o.store.enqueue(roomId, m.record.id, text, this.o.resumeQueueMax, this.nodeId).then(
           (queued) => {
             if (!queued && this.shared) this.passOn({ room: roomId, to: m.record.id, frame: text, origin: this.nodeId, queue: true });
           },
@@ -207,6 +233,8 @@ export class LocalIndex {
             this.o.logger.error({ err, event: 'store-error', room: roomId }, 'store enqueue failed');
           },
         );
+        // One connection answers in order: the last write settles after the earlier ones.
+        this.queueing.set(m, queued);
         return;
       }
       case 'gone':
@@ -321,10 +349,23 @@ export class LocalIndex {
     }
     if (room === undefined) return;
     if (env.moved !== undefined) {
-      // The member resumed on the origin node: forget our reservation without telling anyone.
+      // The member resumed on the origin node: forget our reservation without telling its room,
+      // and tell the origin once what we took for it is sent on (queued, or passed on).
       this.views.get(env.room)?.set(env.moved, env.origin);
       const m = room.get(env.moved);
-      if (m?.state === 'away' && m.record.node === node) this.remove(env.room, m);
+      if (m?.state === 'away' && m.record.node === node) {
+        const last = this.queueing.get(m) ?? Promise.resolve();
+        this.remove(env.room, m);
+        // `to` (not queued): a node of an older version, which knows no `handedOver`, finds no such member of its own and ignores it.
+        const answer = { room: env.room, to: env.moved, handedOver: env.moved, frame: '', origin: node };
+        void last.then(() => this.publish(answer));
+      }
+      return;
+    }
+    if (env.handedOver !== undefined) {
+      const key = handoverKey(env.room, env.handedOver);
+      const h = this.handovers.get(key);
+      if (h?.from === env.origin) h.done();
       return;
     }
     const frame = env.frame;
@@ -343,7 +384,7 @@ export class LocalIndex {
       return;
     }
     const targets = env.to === undefined ? [...room.values()].filter((m) => m.record.id !== env.except) : [room.get(env.to)];
-    for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame, true);
+    for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame, true, env.origin);
   }
 
   /**
@@ -366,4 +407,8 @@ export class LocalIndex {
     this.liveTokens.clear();
     this.wakeIfEmpty();
   }
+}
+
+function handoverKey(room: string, id: string): string {
+  return `${room}\n${id}`;
 }

@@ -117,6 +117,8 @@ export class Member {
   readonly state: MemberState;
   /** Frames held while `resuming`. */
   private held: Frame[] | undefined;
+  /** Frames held while `resuming` that go before `held`: the old node's, on a move between nodes. */
+  private early: Frame[] | undefined;
   private grace: unknown;
 
   constructor(
@@ -163,9 +165,14 @@ export class Member {
     return held;
   }
 
-  /** Holds a frame while `resuming`. */
-  hold(frame: Frame): void {
-    this.held?.push(frame);
+  /**
+   * Holds a frame while `resuming`; an `early` one (sent on by the node the member moved from)
+   * goes before every frame held otherwise, which are newer than it.
+   */
+  hold(frame: Frame, early = false): void {
+    if (this.held === undefined) return;
+    if (early) (this.early ??= []).push(frame);
+    else this.held.push(frame);
   }
 
   /** Any -> gone (idempotent): no timer, no outbox, no held frames. */
@@ -174,12 +181,14 @@ export class Member {
     transition(MEMBER_LIFECYCLE, this, 'gone');
     this.stopGrace();
     this.held = undefined;
+    this.early = undefined;
     this.conn = undefined;
   }
 
   private takeHeld(): Frame[] {
-    const held = this.held ?? [];
+    const held = this.early === undefined ? (this.held ?? []) : [...this.early, ...(this.held ?? [])];
     this.held = undefined;
+    this.early = undefined;
     return held;
   }
 

@@ -43,6 +43,22 @@ export type ResumeOutcome =
   | { readonly kind: 'dropped'; readonly member: Member };
 
 const FAILED: ResumeOutcome = { kind: 'failed' };
+/**
+ * Longest wait for the node a member moved from to finish sending on what it took for it (its
+ * `handedOver`): a node that died, or runs a version without it, never answers.
+ */
+const HANDOVER_MS = 1000;
+
+/** Resolves when `p` does or `ms` passed, whichever is first (never rejects). */
+function bounded(p: Promise<void>, ms: number, timers: Timers): Promise<void> {
+  return new Promise((resolve) => {
+    const t = timers.setTimeout(resolve, ms);
+    void p.then(() => {
+      timers.clearTimeout(t);
+      resolve();
+    });
+  });
+}
 const REFUSED: ResumeOutcome = { kind: 'refused' };
 
 /** An unguessable, single-use resume token. */
@@ -103,6 +119,11 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
   }
   member.beginResume(conn);
   const id = member.record.id;
+  // Moving from another node: that node may still be sending on signals it took for the member
+  // (queued, or passed on once the record names this node). They go before the newer ones held
+  // here, and the member turns live once that node says it is done (or after HANDOVER_MS).
+  const from = member.record.node !== store.nodeId ? member.record.node : undefined;
+  const handedOver = from === undefined ? undefined : index.expectHandover(msg.room, member.record.id, from);
   if (member.record.node !== store.nodeId) {
     // Move the record first (a shared store starts routing the room's envelopes here), then tell
     // the old node to drop its reservation.
@@ -126,6 +147,10 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
     ]);
   } catch (err) {
     conn.log.error({ err, event: 'store-error' }, 'store read during resume failed');
+  }
+  if (handedOver !== undefined) {
+    await bounded(handedOver, HANDOVER_MS, ctx.timers);
+    index.endHandover(msg.room, id);
   }
   // Read again after the await: a kick may have ended the member meanwhile.
   if ((member.state as Member['state']) === 'gone') {

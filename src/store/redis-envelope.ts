@@ -37,6 +37,7 @@ export const EnvelopeSchema = z.looseObject({
   queue: z.boolean().optional(),
   origin: z.string(),
   moved: z.string().optional(),
+  handedOver: z.string().optional(),
   presence: z.object({ id: z.string(), present: z.boolean() }).optional(),
   control: EnvelopeControl.optional(),
 });

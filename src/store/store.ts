@@ -88,6 +88,12 @@ export interface Envelope {
    */
   readonly moved?: string | undefined;
   /**
+   * Set (with an empty `frame`) by the node that held member `handedOver` reserved, in answer to
+   * its `moved`, once everything it took for that member was sent on: the new node may deliver
+   * newer frames to it (resume.ts; until then, or a bound, they wait behind the old node's).
+   */
+  readonly handedOver?: string | undefined;
+  /**
    * Set on membership frames: who joined (`present: true`) or left, so receiving nodes keep track
    * of what their clients were told (re-checked against the store after an outage).
    */

@@ -103,18 +103,6 @@ export interface Ledger {
   toldButDelivered: number;
 }
 
-/** The numbers of a numbered stream that arrived after a higher one (the ones `reordered` counts), in arrival order. */
-export function overtaken(received: readonly unknown[]): number[] {
-  const late: number[] = [];
-  let max = -1;
-  for (const d of received) {
-    if (typeof d !== 'number') continue;
-    if (d < max) late.push(d);
-    max = Math.max(max, d);
-  }
-  return late;
-}
-
 /** Counts a numbered stream: `received` is the receiver's signal data in order, `toldIds` the ids answered with an error. */
 export function ledger(sent: number, received: readonly unknown[], toldIds: ReadonlySet<unknown>): Ledger {
   const seen = new Map<number, number>();

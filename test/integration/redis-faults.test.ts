@@ -9,7 +9,7 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../../src/server/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js';
-import { ClientView, joinRetrying, ledger, overtaken, viewedPair } from '../helpers/fault-probe.js';
+import { ClientView, joinRetrying, ledger, viewedPair } from '../helpers/fault-probe.js';
 import { redisForSuite } from '../helpers/redis-server.js';
 import { startGate, type TcpGate } from '../helpers/tcp-gate.js';
 import { Resources, startTestServer, TestClient } from '../helpers/server-harness.js';
@@ -193,7 +193,6 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
     }, 4);
     let b2: TestClient | undefined;
     let b2v: ClientView | undefined;
-    let resumedAt = Infinity;
     try {
       await until(() => bv.signals.length >= 20, 'signals flowing');
       const drained = n2.drain();
@@ -203,7 +202,6 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
       b2v = new ClientView(b2);
       b2.send({ type: 'join', room: 'move', resume: jb.resumeToken });
       expect(await b2.next('joined')).toMatchObject({ resumed: true, self: jb.self });
-      resumedAt = sent;
       const after = b2v.signals.length;
       await until(() => b2v!.signals.length >= after + 20, 'signals flowing after the move');
       await drained;
@@ -214,10 +212,6 @@ describe('Redis faults across two nodes', requires('redis-server'), () => {
     const told = (): Set<unknown> => new Set(av.errors.map((e) => e.re));
     await until(() => ledger(sent, received(), told()).lostUntold === 0, 'every signal accounted for', 5000).catch(() => undefined);
     const l = ledger(sent, received(), told());
-    expect(l, JSON.stringify(l)).toMatchObject({ lostUntold: 0, duplicated: 0 });
-    // A signal the old node took just after the member moved is passed on to the new node and may
-    // arrive after newer ones (docs/scaling.md): only signals sent before the client had resumed.
-    const late = overtaken(received());
-    expect(late.every((id) => id < resumedAt), `overtaken ${JSON.stringify(late)}, resumed when ${resumedAt} were sent`).toBe(true);
+    expect(l, JSON.stringify(l)).toMatchObject({ lostUntold: 0, duplicated: 0, reordered: 0 });
   });
 });

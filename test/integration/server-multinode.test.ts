@@ -9,7 +9,7 @@ import { redisForSuite } from '../helpers/redis-server.js';
 import { RedisNodes } from '../helpers/redis-nodes.js';
 import { requires } from '../helpers/requires.js';
 import { LogCapture } from '../helpers/server-log.js';
-import { Resources, TestClient, testConfig } from '../helpers/server-harness.js';
+import { Resources, sleep, TestClient, testConfig } from '../helpers/server-harness.js';
 import { until } from '../helpers/within.js';
 
 describe('server across nodes (Redis store)', requires('redis-server'), () => {
@@ -111,6 +111,36 @@ describe('server across nodes (Redis store)', requires('redis-server'), () => {
     expect(await w.none('peer-left')).toBe(true);
     b.send({ type: 'signal', to: ja.self.id, data: 'same node now' });
     expect((await a2.next('signal')).data).toBe('same node now');
+  });
+
+  it('a member that moves to the other node gets what the old node passed on before newer signals', async () => {
+    const [n1, n2] = await nodes(2, { rooms: { resumeGraceMs: 3000 } });
+    const { c: a, joined: ja } = await join(n1!, 'h', { capacity: 3 });
+    const { c: b } = await join(n2!, 'h');
+    await a.next('ready');
+    const { c: w, joined: jw } = await join(n1!, 'h');
+    await b.next('peer-joined');
+    // Node 1's store-queue writes leave 300 ms late: what it takes for `a` while reserving it is
+    // queued, or (once `a` resumed on node 2) passed on to node 2, after `a` moved.
+    const store1 = cluster.stores[0]!;
+    const enqueue = store1.enqueue.bind(store1);
+    store1.enqueue = async (...args) => {
+      await sleep(300);
+      return enqueue(...args);
+    };
+    a.drop();
+    await logs[0]!.next('reserved');
+    for (let i = 0; i < 5; i++) b.send({ type: 'signal', to: ja.self.id, data: i });
+    b.send({ type: 'signal', to: jw.self.id, data: 'marker' });
+    expect((await w.next('signal')).data).toBe('marker');
+    const a2 = res.client(await TestClient.connect(n2!.url));
+    a2.send({ type: 'join', room: 'h', resume: ja.resumeToken });
+    expect(await a2.next('joined')).toMatchObject({ resumed: true, self: ja.self });
+    // `a` is on b's node now: this one is delivered there directly, and must come after the five.
+    b.send({ type: 'signal', to: ja.self.id, data: 'newer' });
+    const got: unknown[] = [];
+    for (let i = 0; i < 6; i++) got.push((await a2.next('signal')).data);
+    expect(got).toEqual([0, 1, 2, 3, 4, 'newer']);
   });
 
   it('a draining node lets its members resume elsewhere, announces the rest, and leaves nothing behind', async () => {

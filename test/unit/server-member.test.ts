@@ -88,6 +88,20 @@ describe('Member', () => {
     expect(() => m.finishResume('t3')).toThrow('illegal member transition live -> live');
   });
 
+  it("hands the old node's frames (early) over before the others it held, each in order", () => {
+    const m = new Member(record, undefined, 't1', 'away', new ManualTimers());
+    m.beginResume(outbox);
+    m.hold('new-1');
+    m.hold('old-1', true);
+    m.hold('new-2');
+    m.hold('old-2', true);
+    expect(m.finishResume('t2')).toEqual(['old-1', 'old-2', 'new-1', 'new-2']);
+    m.hold('after', true);
+    m.goAway(1000, () => undefined);
+    m.beginResume(outbox);
+    expect(m.finishResume('t3')).toEqual([]);
+  });
+
   it('goes back to away when dropped mid-resume, returning what it held', () => {
     const timers = new ManualTimers();
     const m = new Member(record, undefined, 't1', 'away', timers);
