@@ -41,7 +41,7 @@ export class LocalIndex {
   private onEmpty: Array<() => void> = [];
   /**
    * Members resuming here that moved from another node, by room and id: the node they moved from,
-   * and the end of the wait for its `handedOver` (see awaitHandover).
+   * and the end of the wait for its `handedOver` (see expectHandover).
    */
   private readonly handovers = new Map<string, { from: string; done: () => void }>();
   /** A reserved member's last store-queue write and what followed it (pass-on), for its hand-over. */
@@ -218,14 +218,14 @@ export class LocalIndex {
         if (isSignal) this.o.metrics.relayedPending++;
         return;
       case 'resuming':
-        // What the node it moved from sends on is older than anything else held (awaitHandover).
+        // What the node it moved from sends on is older than anything else held (expectHandover).
         m.hold(frame, origin !== undefined && this.handovers.get(handoverKey(roomId, m.record.id))?.from === origin);
         return;
       case 'away': {
         // Queued only while the store still says the member is here: once it resumed on another
         // node (which drains the queue once), the frame is passed on to that node instead.
         const text = frameText(frame);
-        const queued = this.o.store.enqueue(roomId, m.record.id, text, this.o.resumeQueueMax, this.nodeId).then(
+        const written = this.o.store.enqueue(roomId, m.record.id, text, this.o.resumeQueueMax, this.nodeId).then(
           (queued) => {
             if (!queued && this.shared) this.passOn({ room: roomId, to: m.record.id, frame: text, origin: this.nodeId, queue: true });
           },
@@ -234,7 +234,7 @@ export class LocalIndex {
           },
         );
         // One connection answers in order: the last write settles after the earlier ones.
-        this.queueing.set(m, queued);
+        this.queueing.set(m, written);
         return;
       }
       case 'gone':

@@ -43,6 +43,8 @@ export type ResumeOutcome =
   | { readonly kind: 'dropped'; readonly member: Member };
 
 const FAILED: ResumeOutcome = { kind: 'failed' };
+const REFUSED: ResumeOutcome = { kind: 'refused' };
+
 /**
  * Longest wait for the node a member moved from to finish sending on what it took for it (its
  * `handedOver`): a node that died, or runs a version without it, never answers.
@@ -59,7 +61,6 @@ function bounded(p: Promise<void>, ms: number, timers: Timers): Promise<void> {
     });
   });
 }
-const REFUSED: ResumeOutcome = { kind: 'refused' };
 
 /** An unguessable, single-use resume token. */
 export function newResumeToken(): string {
@@ -122,8 +123,7 @@ export async function resumeMember(ctx: ResumeContext, conn: Connection, msg: Jo
   // Moving from another node: that node may still be sending on signals it took for the member
   // (queued, or passed on once the record names this node). They go before the newer ones held
   // here, and the member turns live once that node says it is done (or after HANDOVER_MS).
-  const from = member.record.node !== store.nodeId ? member.record.node : undefined;
-  const handedOver = from === undefined ? undefined : index.expectHandover(msg.room, member.record.id, from);
+  const handedOver = member.record.node === store.nodeId ? undefined : index.expectHandover(msg.room, id, member.record.node);
   if (member.record.node !== store.nodeId) {
     // Move the record first (a shared store starts routing the room's envelopes here), then tell
     // the old node to drop its reservation.
