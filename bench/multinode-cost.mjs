@@ -6,7 +6,7 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
  *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
- *       [--node-env SIGCTL_NAME=VALUE ...] [--same-node]
+ *       [--node-env SIGCTL_NAME=VALUE ...] [--same-node] [--pin]
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
@@ -15,6 +15,11 @@
  * --same-node adds a third case per build: the same two nodes with each room whole on one node
  * (`bench signaling --spread rooms`), so that a cross-node signal is also compared with a
  * same-node signal of the same deployment, not only with a one-node deployment's.
+ * --pin puts the system under test (the nodes and redis-server) on the first half of the CPUs and
+ * the load generator (this script's children: `sigctl bench` and its workers) on the rest, with
+ * `taskset` (as `sigctl bench` pins a local server, src/bench/pinning.ts): the nodes' CPU is then
+ * not spent on, or charged for, waking a generator on their core, and the cases compare the same
+ * placement. Without it every process may run on any CPU.
  *
  * Two spans are measured: the whole bench run (joins, warm-up, steady window, leaves), and the
  * steady window alone: sampled when the bench prints that its steady window starts ("steady: ...
@@ -44,8 +49,24 @@ const { values: opts } = parseArgs({
     section: { type: 'string' },
     'node-env': { type: 'string', multiple: true, default: [] },
     'same-node': { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
   },
 });
+
+/** --pin: the CPUs of the system under test and of the generator, this process moved to the latter; undefined without --pin. */
+const pinning = (() => {
+  if (!opts.pin) return undefined;
+  const all = cpus().map((_, i) => i);
+  if (all.length < 2) throw new Error('--pin needs at least 2 CPUs');
+  const half = Math.max(1, Math.floor(all.length / 2));
+  const p = { server: all.slice(0, half).join(','), generator: all.slice(half).join(',') };
+  execFileSync('taskset', ['-a', '-pc', p.generator, String(process.pid)], { stdio: 'ignore' });
+  return p;
+})();
+/** Moves a process of the system under test (every thread) to its CPUs under --pin. */
+const pinServer = (pid) => {
+  if (pinning !== undefined) execFileSync('taskset', ['-a', '-pc', pinning.server, String(pid)], { stdio: 'ignore' });
+};
 /** --node-env NAME=VALUE (repeatable): set for this build's nodes only (the --before build may not know the key). */
 const nodeEnv = Object.fromEntries(
   opts['node-env'].map((kv) => {
@@ -92,6 +113,7 @@ async function runCase(version, nodes, round, spread = 'members') {
   try {
     const redis = await startRedis();
     started.push(redis.child);
+    pinServer(redis.child.pid);
     const list = [];
     for (let i = 1; i <= nodes; i++) {
       const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
@@ -99,6 +121,7 @@ async function runCase(version, nodes, round, spread = 'members') {
       const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
       const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs, nodeEnv: version.name === 'before' ? {} : nodeEnv });
       started.push(node.child);
+      pinServer(node.child.pid);
       list.push(node);
     }
     const out = join(outDir, `${tag}.json`);
@@ -174,6 +197,8 @@ async function runCase(version, nodes, round, spread = 'members') {
       rooms: run?.join?.rooms,
       relayP50: run?.steady?.relayLatencyMs?.p50,
       relayP99: run?.steady?.relayLatencyMs?.p99,
+      generatorElu: run?.steady?.generatorElu,
+      generatorBound: run?.steady?.generatorBound,
       nodeMs,
       redisMs,
       cmds,
@@ -222,10 +247,10 @@ const rows = results.map((c) => {
 });
 const steadyRows = results.map((c) => {
   const st = c.steady;
-  if (st === undefined) return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | n/a (the steady window was not seen) | | | | | |`;
+  if (st === undefined) return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | n/a (the steady window was not seen) | | | | | | |`;
   const perSignal = (sum(st.nodeMs) * 1000) / st.delivered;
   const redisPer = (st.redisMs * 1000) / st.delivered;
-  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | ${st.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(st.redisMs, 0)} | ${f(redisPer, 1)} | ${st.reads} / ${st.writes} | ${cmdLine(st.cmds)} |`;
+  return `| ${c.version} | r${c.tag.split('-r').at(-1)} | ${nodesLabel(c)} | ${st.nodeMs.map((x) => f(x, 0)).join(' + ')} | ${f(perSignal, 1)} | ${f(st.redisMs, 0)} | ${f(redisPer, 1)} | ${st.reads} / ${st.writes} | ${cmdLine(st.cmds)} | ${f(c.generatorElu)}${c.generatorBound === true ? ' (generator-bound: no verdict)' : ''} |`;
 });
 /**
  * Cross-node / base ratios per round for `v`: node CPU per delivered signal and Redis CPU, over
@@ -269,7 +294,7 @@ const text = [
   '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
   '',
   `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine may be shared with other work, so compare within a round).`,
-  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}.`,
+  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
   '',
   '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',
@@ -287,8 +312,8 @@ const text = [
   ...steadyRatioRows,
   ...sameNodeTable('steady'),
   '',
-  '| build | round | nodes | steady node CPU ms | node µs per delivered signal | steady redis-server CPU ms | Redis µs per delivered signal | Redis reads / writes processed | top Redis commands (calls × µs each) |',
-  '|---|---|---:|---|---:|---:|---:|---|---|',
+  '| build | round | nodes | steady node CPU ms | node µs per delivered signal | steady redis-server CPU ms | Redis µs per delivered signal | Redis reads / writes processed | top Redis commands (calls × µs each) | generator event-loop utilisation |',
+  '|---|---|---:|---|---:|---:|---:|---|---|---|',
   ...steadyRows,
   '',
   'Builds: ' + versions.map((v) => `${v.name} = ${v.commit}${v.dirty ? ' with uncommitted changes' : ''}`).join('; ') + '. Bench command per case (URLs are the nodes\' random ports): `' + (results[1]?.command ?? '') + '`.',

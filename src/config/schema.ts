@@ -248,10 +248,16 @@ export const ConfigSchema = z.strictObject({
           host: z.string().min(1).optional(),
           /** Port to listen on for links; 0 picks a free one (the advertised address says which). */
           port: Port.default(0),
+          /**
+           * At most one write per link per this many ms: what queues meanwhile goes in that write.
+           * A message after a quiet spell goes at once; under load each waits up to this long.
+           * Trades latency for CPU (docs/scaling.md, "Node links"). 0: every turn's messages at once.
+           */
+          coalesceMs: z.number().int().min(0).max(100).default(0),
         })
-        .default({ enabled: true, port: 0 }),
+        .default({ enabled: true, port: 0, coalesceMs: 0 }),
     })
-    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000, links: { enabled: true, port: 0 } })
+    .default({ keyPrefix: 'sigctl:', nodeHeartbeatMs: 3_000, timeoutMs: 1_000, recoveryWindowMs: 5_000, links: { enabled: true, port: 0, coalesceMs: 0 } })
     .superRefine(checkRedisTopology),
   /** Receivers of room events (docs/operations.md); none by default. */
   webhooks: z.array(WebhookConfig).default([]),

@@ -42,7 +42,7 @@ export async function createStore(config: Readonly<Config>, options: CreateStore
     recoveryWindowMs: config.redis.recoveryWindowMs,
     logger: options.logger,
     publicUrl: config.publicUrl,
-    links: config.redis.links.enabled && { host: config.redis.links.host ?? linkHost(config.host), port: config.redis.links.port },
+    links: config.redis.links.enabled && { host: config.redis.links.host ?? linkHost(config.host), port: config.redis.links.port, coalesceMs: config.redis.links.coalesceMs },
     ...(nodeId === undefined ? {} : { nodeId }),
   });
   await store.start();

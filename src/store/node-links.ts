@@ -54,7 +54,13 @@ export interface NodeLinksOptions {
   host: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
-  /** Longest wait for a link to open, and for the acknowledgement of a message (config redis.timeoutMs). */
+  /**
+   * Least time between two writes on a link (config redis.links.coalesceMs): a message queued
+   * sooner after the last write waits for the rest of it, with whatever else queues meanwhile. 0:
+   * each event-loop turn's messages go in one write at the end of the turn.
+   */
+  coalesceMs: number;
+  /** Longest wait for a link to open, and for the acknowledgement of a message (config redis.timeoutMs), counted from its write. */
   timeoutMs: number;
   logger: Logger | undefined;
   now?: () => number;
@@ -83,10 +89,16 @@ class OutLink {
   ws: WebSocket | undefined;
   readonly id = randomBytes(8).toString('hex');
   unacked: Unacked[] = [];
+  /** Link messages written (each one write, carrying one message or a bundle). */
+  writes = 0;
   ackTimer: NodeJS.Timeout | undefined;
-  /** Messages waiting for the end of the turn: they go in one write. */
+  /** Messages waiting for the end of the turn, or of the coalescing wait: they go in one write. */
   queued: string[] = [];
   writeScheduled = false;
+  /** The coalescing wait's timer, when the next write waits for one. */
+  writeTimer: NodeJS.Timeout | undefined;
+  /** When the last write went (now()), for coalesceMs. */
+  lastWrite = -Infinity;
   constructor(readonly node: string) {}
 }
 
@@ -197,16 +209,21 @@ export class NodeLinks {
     l.queued.push(message);
     if (!l.writeScheduled) {
       l.writeScheduled = true;
-      setImmediate(() => this.write(l));
+      const wait = l.lastWrite + this.o.coalesceMs - this.now();
+      if (wait > 0) l.writeTimer = setTimeout(() => this.write(l), wait);
+      else setImmediate(() => this.write(l));
     }
     if (l.ackTimer === undefined) this.armAckDeadline(l);
   }
 
   private write(l: OutLink): void {
     l.writeScheduled = false;
+    l.writeTimer = undefined;
     if (l.state !== 'synced' || l.ws === undefined || l.queued.length === 0) return;
     l.ws.send(bundle(l.queued));
     l.queued = [];
+    l.lastWrite = this.now();
+    l.writes++;
   }
 
   /**
@@ -228,9 +245,9 @@ export class NodeLinks {
   }
 
   /** Links for the admin view and tests: state and unacknowledged count per dialled node, synced per listener. */
-  stats(): { out: Array<{ node: string; state: string; unacked: number }>; in: Array<{ origin: string; synced: boolean }> } {
+  stats(): { out: Array<{ node: string; state: string; unacked: number; writes: number }>; in: Array<{ origin: string; synced: boolean }> } {
     return {
-      out: [...this.out.values()].map((l) => ({ node: l.node, state: l.state, unacked: l.unacked.length })),
+      out: [...this.out.values()].map((l) => ({ node: l.node, state: l.state, unacked: l.unacked.length, writes: l.writes })),
       in: [...this.in.values()].map((l) => ({ origin: l.origin, synced: l.synced })),
     };
   }
@@ -248,6 +265,7 @@ export class NodeLinks {
     for (const l of [...this.out.values()]) {
       l.state = 'closed';
       clearTimeout(l.ackTimer);
+      clearTimeout(l.writeTimer);
       l.ws?.terminate();
       for (const u of l.unacked) for (const w of u.waiters) w.reject(new Error('the node is closing'));
     }
@@ -303,10 +321,11 @@ export class NodeLinks {
   private armAckDeadline(link: OutLink): void {
     const oldest = link.unacked[0];
     if (oldest === undefined) return;
-    const wait = Math.max(0, oldest.sentAt + this.o.timeoutMs - this.now());
+    // Counted from its write, which is at most coalesceMs after it was queued.
+    const wait = Math.max(0, oldest.sentAt + this.o.coalesceMs + this.o.timeoutMs - this.now());
     link.ackTimer = setTimeout(() => {
       link.ackTimer = undefined;
-      if (link.unacked[0] === oldest) this.lost(link, `a message was not acknowledged within ${this.o.timeoutMs} ms`);
+      if (link.unacked[0] === oldest) this.lost(link, `a message was not acknowledged within ${this.o.timeoutMs} ms of its write`);
       else this.armAckDeadline(link);
     }, wait);
   }
@@ -317,6 +336,7 @@ export class NodeLinks {
     const wasSynced = link.state === 'synced';
     link.state = 'closed';
     clearTimeout(link.ackTimer);
+    clearTimeout(link.writeTimer);
     link.queued = [];
     if (this.out.get(link.node) === link) this.out.delete(link.node);
     link.ws?.terminate();

@@ -46,7 +46,7 @@ export interface RoomChannelsOptions {
    * Direct links to the other nodes (node-links.ts): where this node listens for them, and how
    * it finds theirs. Undefined: every message goes through Redis. Not used under Cluster.
    */
-  links?: { host: string; port: number; lookup(node: string): Promise<LinkAddress | undefined> } | undefined;
+  links?: { host: string; port: number; coalesceMs?: number | undefined; lookup(node: string): Promise<LinkAddress | undefined> } | undefined;
 }
 
 /** The channels this node listens to (its rooms' and its own), and the envelopes on them. */
@@ -79,6 +79,7 @@ export class RoomChannels {
             nodeId: o.nodeId,
             host: l.host,
             port: l.port,
+            coalesceMs: l.coalesceMs ?? 0,
             timeoutMs: o.timeoutMs,
             logger: o.logger,
             lookup: (node) => l.lookup(node),

@@ -47,10 +47,11 @@ export interface RedisStoreOptions {
   publicUrl?: string | undefined;
   /**
    * Direct links to the other nodes (node-links.ts; config redis.links): the address to listen on
-   * and advertise, and the port (0: any free one). Default: 127.0.0.1, any port. `false`: every
-   * cross-node message goes through Redis. Never used under Cluster.
+   * and advertise, the port (0: any free one) and the least time between two writes on a link
+   * (coalesceMs, default 0). Default: 127.0.0.1, any port. `false`: every cross-node message goes
+   * through Redis. Never used under Cluster.
    */
-  links?: { host: string; port: number } | false | undefined;
+  links?: { host: string; port: number; coalesceMs?: number | undefined } | false | undefined;
 }
 
 export class RedisStore implements Store {

@@ -31,10 +31,11 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
     await Promise.all(stores.splice(0).map((s) => s.close()));
   });
 
-  const store = async (id: string, o: { links?: false; url?: string; logs?: Array<{ msg?: string; resent?: number; code?: string }> } = {}): Promise<RedisStore> => {
+  const store = async (id: string, o: { links?: false | { coalesceMs: number }; url?: string; logs?: Array<{ msg?: string; resent?: number; code?: string }> } = {}): Promise<RedisStore> => {
     const logs = o.logs;
     const logger = logs === undefined ? undefined : pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { msg?: string }) });
-    const s = new RedisStore({ url: o.url ?? redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 1_000, logger, ...(o.links === false ? { links: false as const } : {}) });
+    const links = o.links === undefined ? {} : { links: o.links === false ? (false as const) : { host: '127.0.0.1', port: 0, coalesceMs: o.links.coalesceMs } };
+    const s = new RedisStore({ url: o.url ?? redis.url, keyPrefix: prefix, nodeId: id, heartbeatMs: 1_000, logger, ...links });
     stores.push(s);
     await s.start();
     return s;
@@ -125,6 +126,40 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
     // Directed ones are handed over as addressed to b alone; room ones are not.
     expect(onB.filter((e) => e.frame.endsWith(':b')).every((e) => !e.direct)).toBe(true);
     expect(onB.filter((e) => e.frame.endsWith(':d')).every((e) => e.direct)).toBe(true);
+  });
+
+  it('with links.coalesceMs, writes at most once per that many ms, many turns in one write, each message once and in order; a message after a quiet spell goes at once', async () => {
+    const coalesceMs = 40;
+    const [a, b] = await pair({ links: { coalesceMs } });
+    const onB = got(b);
+    await linkUp(a);
+    await until(() => b.links?.stats().in[0]?.synced === true, 2_000, "b's end synced");
+    const writes = (): number => a.links?.stats().out[0]?.writes ?? NaN;
+    const w0 = writes();
+    const t0 = performance.now();
+    // 30 turns of 8 messages: without coalescing, one write per turn.
+    const { sent, reached } = await pump(a, 30);
+    const elapsed = performance.now() - t0;
+    expect(reached.every((n) => n === 1)).toBe(true);
+    // One write at once, then at most one per coalesceMs (the bound follows the time taken, however slow the machine).
+    expect(writes() - w0).toBeLessThanOrEqual(Math.floor(elapsed / coalesceMs) + 2);
+    expect(writes() - w0).toBeLessThan(30);
+    const total = sent.r1!.length + sent.r2!.length;
+    await until(() => onB.filter((e) => e.frame !== 'warm').length >= total, 5_000, `${total} envelopes on b`);
+    expect(received(onB, 'r1')).toEqual(sent.r1);
+    expect(received(onB, 'r2')).toEqual(sent.r2);
+    expect(onB.filter((e) => e.frame !== 'warm')).toHaveLength(total);
+    // After a quiet spell longer than coalesceMs, a lone message is written in its own turn, not held.
+    await new Promise((resolve) => setTimeout(resolve, coalesceMs * 2));
+    const w1 = writes();
+    const lone = a.publish({ room: 'r1', to: 'b-r1', frame: 'lone', origin: 'a', queue: true }, 'b').then(
+      (n) => n,
+      (err: unknown) => err,
+    );
+    // The store's own batching takes a turn before the link's: a few turns, no timer.
+    for (let turn = 0; turn < 5 && writes() === w1; turn++) await nextTurn();
+    expect(writes()).toBe(w1 + 1);
+    expect(await within(lone, 5_000, 'the lone publish')).toBe(1);
   });
 
   it('keeps order and loses nothing while the link comes up mid-stream', async () => {

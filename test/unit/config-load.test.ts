@@ -74,6 +74,15 @@ describe('loadConfig', () => {
     expect(err.message).toContain('flag:--port');
   });
 
+  it('takes redis.links.coalesceMs from the environment (default 0) and refuses one over 100 ms', async () => {
+    expect((await loadConfig({ cwd: dir, env: {} })).config.redis.links.coalesceMs).toBe(0);
+    expect((await loadConfig({ cwd: dir, env: { SIGCTL_REDIS_LINKS_COALESCE_MS: '20' } })).config.redis.links.coalesceMs).toBe(20);
+    const err = await loadError({ cwd: dir, env: { SIGCTL_REDIS_LINKS_COALESCE_MS: '250' } });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('redis.links.coalesceMs');
+    expect(err.message).toContain('SIGCTL_REDIS_LINKS_COALESCE_MS');
+  });
+
   it('rejects a non-numeric environment value and an unknown SIGCTL_ variable', async () => {
     expect((await loadError({ cwd: dir, env: { SIGCTL_PORT: 'eighty' } })).message).toContain('SIGCTL_PORT');
     const unknown = await loadError({ cwd: dir, env: { SIGCTL_PROT: '1' } });
