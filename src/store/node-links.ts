@@ -289,6 +289,9 @@ export class NodeLinks {
       maxPayload: MAX_PAYLOAD,
       handshakeTimeout: this.o.timeoutMs,
       headers: linkRequestHeaders(this.o.nodeId, link.id, addr.token),
+      // An all-zero mask: ws then skips masking each message, and the listener unmasking it.
+      // Masking protects proxies from what a browser's script sends; a link is node to node.
+      generateMask: (mask: Buffer) => void mask.fill(0),
     });
     link.ws = ws;
     // Open means admitted: the listener took the link in before it answered the upgrade.
