@@ -6,12 +6,15 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
  *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
- *       [--node-env SIGCTL_NAME=VALUE ...] [--same-node] [--pin]
+ *       [--node-env SIGCTL_NAME=VALUE ...] [--variant SIGCTL_NAME=VALUE ...] [--same-node] [--pin]
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
  * is always this checkout's. --profile starts the nodes with --cpu-prof into <dir>/<case>/.
  * --section writes the results as a BENCHMARKS.md section (bench/sections/70-cross-node.md).
+ * --variant runs this build a second time per round with the given SIGCTL_* settings on its nodes
+ * (e.g. SIGCTL_REDIS_LINKS_COALESCE_MS=20), interleaved like --before: a setting against the
+ * default, same build, same session. (Not with --before.)
  * --same-node adds a third case per build: the same two nodes with each room whole on one node
  * (`bench signaling --spread rooms`), so that a cross-node signal is also compared with a
  * same-node signal of the same deployment, not only with a one-node deployment's.
@@ -48,6 +51,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'string' },
     section: { type: 'string' },
     'node-env': { type: 'string', multiple: true, default: [] },
+    variant: { type: 'string', multiple: true, default: [] },
     'same-node': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
   },
@@ -67,14 +71,20 @@ const pinning = (() => {
 const pinServer = (pid) => {
   if (pinning !== undefined) execFileSync('taskset', ['-a', '-pc', pinning.server, String(pid)], { stdio: 'ignore' });
 };
+/** SIGCTL_NAME=VALUE pairs of a repeatable option as an environment object. */
+const envOf = (option) =>
+  Object.fromEntries(
+    opts[option].map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq < 1 || !kv.startsWith('SIGCTL_')) throw new Error(`--${option} wants SIGCTL_NAME=VALUE, got ${JSON.stringify(kv)}`);
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  );
 /** --node-env NAME=VALUE (repeatable): set for this build's nodes only (the --before build may not know the key). */
-const nodeEnv = Object.fromEntries(
-  opts['node-env'].map((kv) => {
-    const eq = kv.indexOf('=');
-    if (eq < 1 || !kv.startsWith('SIGCTL_')) throw new Error(`--node-env wants SIGCTL_NAME=VALUE, got ${JSON.stringify(kv)}`);
-    return [kv.slice(0, eq), kv.slice(eq + 1)];
-  }),
-);
+const nodeEnv = envOf('node-env');
+/** --variant NAME=VALUE (repeatable): this build again, with these set on its nodes. */
+const variantEnv = envOf('variant');
+if (opts.variant.length > 0 && opts.before !== undefined) throw new Error('--variant and --before do not go together');
 const outDir = join(root, '.bench-out/multinode-cost');
 mkdirSync(outDir, { recursive: true });
 
@@ -86,8 +96,9 @@ const git = (dir, args) => {
   }
 };
 const versions = [
-  ...(opts.before === undefined ? [] : [{ name: 'before', root: resolve(opts.before) }]),
-  { name: opts.before === undefined ? 'this build' : 'after', root },
+  ...(opts.before === undefined ? [] : [{ name: 'before', root: resolve(opts.before), env: {} }]),
+  { name: opts.before === undefined ? 'this build' : 'after', root, env: nodeEnv },
+  ...(opts.variant.length === 0 ? [] : [{ name: opts.variant.join(' '), root, env: { ...nodeEnv, ...variantEnv } }]),
 ].map((v) => ({ ...v, commit: git(v.root, ['rev-parse', '--short', 'HEAD']), dirty: git(v.root, ['status', '--porcelain', '--', 'src']) !== '' }));
 
 /** INFO commandstats as { cmd: { calls, usec } }. */
@@ -119,7 +130,7 @@ async function runCase(version, nodes, round, spread = 'members') {
       const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
       if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
       const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
-      const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs, nodeEnv: version.name === 'before' ? {} : nodeEnv });
+      const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs, nodeEnv: version.env });
       started.push(node.child);
       pinServer(node.child.pid);
       list.push(node);
@@ -294,7 +305,7 @@ const text = [
   '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
   '',
   `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine may be shared with other work, so compare within a round).`,
-  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? ' (before and after builds alternate within each round)' : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
+  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? (opts.variant.length > 0 ? ' (the default and the variant alternate within each round)' : ' (before and after builds alternate within each round)') : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
   '',
   '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',
