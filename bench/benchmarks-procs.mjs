@@ -151,6 +151,17 @@ export const NODE_ENV = {
   SIGCTL_DRAIN_MS: '0',
 };
 
+/** The SIGCTL_NAME=VALUE pairs of a repeatable option (`--<option>`) as an environment object for startNode's nodeEnv. */
+export function parseNodeEnv(pairs, option) {
+  return Object.fromEntries(
+    pairs.map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq < 1 || !kv.startsWith('SIGCTL_')) throw new Error(`--${option} wants SIGCTL_NAME=VALUE, got ${JSON.stringify(kv)}`);
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  );
+}
+
 /**
  * One `sigctl serve --redis` node on 127.0.0.1 port 0; resolves with its ws:// URL (from the --json banner).
  * `nodeArgs` go to node before the script (e.g. --cpu-prof).

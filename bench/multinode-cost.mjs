@@ -38,7 +38,7 @@ import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMs, loadAverage, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
+import { cpuMs, loadAverage, parseNodeEnv, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -71,19 +71,10 @@ const pinning = (() => {
 const pinServer = (pid) => {
   if (pinning !== undefined) execFileSync('taskset', ['-a', '-pc', pinning.server, String(pid)], { stdio: 'ignore' });
 };
-/** SIGCTL_NAME=VALUE pairs of a repeatable option as an environment object. */
-const envOf = (option) =>
-  Object.fromEntries(
-    opts[option].map((kv) => {
-      const eq = kv.indexOf('=');
-      if (eq < 1 || !kv.startsWith('SIGCTL_')) throw new Error(`--${option} wants SIGCTL_NAME=VALUE, got ${JSON.stringify(kv)}`);
-      return [kv.slice(0, eq), kv.slice(eq + 1)];
-    }),
-  );
 /** --node-env NAME=VALUE (repeatable): set for this build's nodes only (the --before build may not know the key). */
-const nodeEnv = envOf('node-env');
+const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
 /** --variant NAME=VALUE (repeatable): this build again, with these set on its nodes. */
-const variantEnv = envOf('variant');
+const variantEnv = parseNodeEnv(opts.variant, 'variant');
 if (opts.variant.length > 0 && opts.before !== undefined) throw new Error('--variant and --before do not go together');
 const outDir = join(root, '.bench-out/multinode-cost');
 mkdirSync(outDir, { recursive: true });

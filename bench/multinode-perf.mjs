@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
+import { parseNodeEnv, runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
 
 const root = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -32,13 +32,7 @@ const { values: opts } = parseArgs({
   },
 });
 const STAT_EVENTS = ['cpu-clock', 'context-switches', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'syscalls:sys_enter_read', 'syscalls:sys_enter_write', 'syscalls:sys_enter_writev'];
-const nodeEnv = Object.fromEntries(
-  opts['node-env'].map((kv) => {
-    const eq = kv.indexOf('=');
-    if (eq < 1 || !kv.startsWith('SIGCTL_')) throw new Error(`--node-env wants SIGCTL_NAME=VALUE, got ${JSON.stringify(kv)}`);
-    return [kv.slice(0, eq), kv.slice(eq + 1)];
-  }),
-);
+const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
 if (!['members', 'rooms'].includes(opts.spread)) throw new Error(`--spread is members or rooms, not ${opts.spread}`);
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 try {
