@@ -4,21 +4,27 @@
  * JavaScript frames), `sigctl bench signaling` against both, and `perf record -e cpu-clock -g` on
  * both node processes for 7 s of the bench's steady window. Then `perf report -i <out>`.
  *
- *   npm run build && flock /work/bench.lock node bench/multinode-perf.mjs [--spread members|rooms] [--out /tmp/perf.data]
- *       [--stat] [--node-env SIGCTL_NAME=VALUE ...]
+ *   npm run build && flock /work/bench.lock node bench/multinode-perf.mjs [--spread members|rooms | --one-node] [--out /tmp/perf.data]
+ *       [--stat] [--node-env SIGCTL_NAME=VALUE ...] [--duration 10] [--delay 0]
  *
  * --spread members (default): every room spans both nodes (cross-node signals); rooms: each room
- * whole on one node (same-node signals of the same deployment). Needs `perf` (linux-perf) and
+ * whole on one node (same-node signals of the same deployment). --one-node: a single node holds
+ * every room (the deployment the two are compared with). Needs `perf` (linux-perf) and
  * permission to profile other processes (root, or kernel.perf_event_paranoid <= 1).
  *
  * --stat counts instead of sampling (`perf stat --per-thread`, written to --out as text): CPU
  * (cpu-clock), context switches, wake-ups and system calls (all, and read / write / writev) of
  * each node thread over the same 7 s. --node-env sets a SIGCTL_* variable for both nodes (e.g.
  * SIGCTL_REDIS_LINKS_COALESCE_MS=20).
+ *
+ * --duration sets the bench's steady window (s, default 10); --delay waits that long into it
+ * before perf starts (default 0), e.g. `--duration 40 --delay 30` for a process 30 s past its
+ * warm-up, its hot functions long optimised.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import process from 'node:process';
+import { setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 import { parseNodeEnv, runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
 
@@ -26,28 +32,39 @@ const root = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
   options: {
     spread: { type: 'string', default: 'members' },
+    'one-node': { type: 'boolean', default: false },
     out: { type: 'string', default: '/tmp/perf.data' },
     stat: { type: 'boolean', default: false },
     'node-env': { type: 'string', multiple: true, default: [] },
+    duration: { type: 'string', default: '10' },
+    delay: { type: 'string', default: '0' },
   },
 });
 const STAT_EVENTS = ['cpu-clock', 'context-switches', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'syscalls:sys_enter_read', 'syscalls:sys_enter_write', 'syscalls:sys_enter_writev'];
 const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
+const durationS = Number(opts.duration);
+const delayS = Number(opts.delay);
+if (!(durationS >= 8 && delayS >= 0 && delayS + 7 <= durationS)) throw new Error(`--duration (>= 8 s) must leave 7 s after --delay: ${opts.duration} / ${opts.delay}`);
 if (!['members', 'rooms'].includes(opts.spread)) throw new Error(`--spread is members or rooms, not ${opts.spread}`);
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 try {
   const redis = await startRedis();
   const nodes = [];
-  for (let i = 1; i <= 2; i++) nodes.push(await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'], nodeEnv }));
+  for (let i = 1; i <= (opts['one-node'] ? 1 : 2); i++) nodes.push(await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'], nodeEnv }));
+  let started = false;
   let perf;
-  const onStderr = (chunk) => {
-    if (perf !== undefined || !/steady:/.test(String(chunk))) return;
+  const startPerf = () => {
     const what = opts.stat ? ['stat', '-e', STAT_EVENTS.join(','), '--per-thread'] : ['record', '-e', 'cpu-clock', '-F', '2000', '-g'];
     perf = spawn('perf', [...what, '-p', nodes.map((n) => n.child.pid).join(','), '-o', opts.out, '--', 'sleep', '7'], { stdio: 'inherit' });
   };
-  const args = ['signaling', ...nodes.flatMap((n) => ['--url', n.url]), '--spread', opts.spread, '--clients', '200', '--room-size', '2', '--rate', '10', '--duration', '10', '--out', join(root, '.bench-out/multinode-perf.json')];
-  await runBench({ root, args, timeoutMs: 60_000, onStderr });
-  if (perf === undefined) throw new Error('the bench never reported its steady window');
+  const onStderr = (chunk) => {
+    if (started || !/steady:/.test(String(chunk))) return;
+    started = true;
+    setTimeout(startPerf, delayS * 1000);
+  };
+  const args = ['signaling', ...nodes.flatMap((n) => ['--url', n.url]), ...(opts['one-node'] ? [] : ['--spread', opts.spread]), '--clients', '200', '--room-size', '2', '--rate', '10', '--duration', String(durationS), '--out', join(root, '.bench-out/multinode-perf.json')];
+  await runBench({ root, args, timeoutMs: (durationS + 50) * 1000, onStderr });
+  if (perf === undefined) throw new Error(started ? 'the bench ended before --delay was over' : 'the bench never reported its steady window');
   if (perf.exitCode === null) await new Promise((resolve) => perf.once('exit', resolve));
   process.stderr.write(opts.stat ? `\ncounts in ${opts.out}\n` : `\nperf data in ${opts.out}: perf report -i ${opts.out} --no-children --sort dso,sym\n`);
 } finally {

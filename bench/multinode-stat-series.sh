@@ -1,18 +1,24 @@
 #!/bin/bash
 # Link coalescing against the default (issue 17): bench/multinode-perf.mjs --stat (perf stat of both
 # `sigctl serve --redis` nodes over 7 s of the steady window of 2,000 signals/s) for every room
-# spanning the nodes with redis.links.coalesceMs 0 (default), 20 and 50, and for every room whole on
-# one node; three rounds, interleaved. Prints a Markdown table. Needs perf, redis-server, a build.
+# spanning the nodes with redis.links.coalesceMs 0 (default), 20 and 50, for every room whole on
+# one node of the two, and for one node alone holding every room; three rounds, interleaved.
+# Prints a Markdown table. Needs perf, redis-server, a build.
 #
 #   npm run build && flock /work/bench.lock bash bench/multinode-stat-series.sh
+#
+# DURATION=40 DELAY=30 (environment) counts 7 s starting 30 s into a 40 s steady window instead of
+# 7 s from its start (bench/multinode-perf.mjs --duration / --delay): the nodes long warmed up.
 set -euo pipefail
+duration=${DURATION:-10}
+delay=${DELAY:-0}
 cd "$(dirname "$0")/.."
-echo "started $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| rep | case | node CPU ms (cpu-clock, every thread of both nodes, 7 s) | system calls | writev | read | context switches | wake-ups | relay p50 ms |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
-for rep in 1 2 3; do for c in default c20 c50 rooms; do
-  case $c in default) a="--spread members";; c20) a="--spread members --node-env SIGCTL_REDIS_LINKS_COALESCE_MS=20";; c50) a="--spread members --node-env SIGCTL_REDIS_LINKS_COALESCE_MS=50";; rooms) a="--spread rooms";; esac
-  node bench/multinode-perf.mjs --stat $a --out /tmp/st-$c-$rep.txt > /tmp/strun-$c-$rep.log 2>&1
-  # Summed over every thread of both nodes (the main threads, and V8's and libuv's helpers).
+echo "started $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), build $(git rev-parse --short HEAD), steady window ${duration} s, counted from ${delay} s"
+printf '| rep | case | node CPU ms (cpu-clock, every thread of the nodes, 7 s) | system calls | writev | read | context switches | wake-ups | relay p50 ms |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
+for rep in 1 2 3; do for c in default c20 c50 rooms one; do
+  case $c in default) a="--spread members";; c20) a="--spread members --node-env SIGCTL_REDIS_LINKS_COALESCE_MS=20";; c50) a="--spread members --node-env SIGCTL_REDIS_LINKS_COALESCE_MS=50";; rooms) a="--spread rooms";; one) a="--one-node";; esac
+  node bench/multinode-perf.mjs --stat $a --duration "$duration" --delay "$delay" --out /tmp/st-$c-$rep.txt > /tmp/strun-$c-$rep.log 2>&1
+  # Summed over every thread of the nodes (the main threads, and V8's and libuv's helpers).
   s() { grep "$1" /tmp/st-$c-$rep.txt | awk '$2+0>0 {s+=$2} END {printf "%.0f", s}'; }
   echo "| $rep | $c | $(s cpu-clock) | $(s raw_sys) | $(s writev) | $(s sys_enter_read) | $(s context) | $(s wakeup) | $(node -e "const j=require(process.cwd() + '/.bench-out/multinode-perf.json'); console.log(j.results.runs[0].steady.relayLatencyMs.p50)") |"
 done; done
