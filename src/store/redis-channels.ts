@@ -176,9 +176,19 @@ export class RoomChannels {
   }
 
   private flush(): void {
+    const links = this.links;
+    // Link messages are written when the turn's sending ends, not a pass of the event loop later.
+    links?.beginTurn();
+    try {
+      this.sendTurn(links);
+    } finally {
+      links?.endTurn();
+    }
+  }
+
+  private sendTurn(links: NodeLinks | undefined): void {
     const batches = this.pending.take();
     this.flushScheduled = false;
-    const links = this.links;
     // Links that opened since the last turn: their markers go first, after every earlier PUBLISH.
     if (links !== undefined) {
       for (const { node, link } of links.takeOpened()) {

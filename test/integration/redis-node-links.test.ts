@@ -162,6 +162,23 @@ describe('direct links between nodes (Redis store)', requires('redis-server'), (
     expect(await within(lone, 5_000, 'the lone publish')).toBe(1);
   });
 
+  it("writes a turn's link messages when the store sends them on, not a pass of the event loop later", async () => {
+    const [a, b] = await pair();
+    const onB = got(b);
+    await linkUp(a);
+    await until(() => b.links?.stats().in[0]?.synced === true, 2_000, "b's end synced");
+    const writes = (): number => a.links?.stats().out[0]?.writes ?? NaN;
+    for (let turn = 0; turn < 3; turn++) await nextTurn(); // the warm-up's writes are out
+    const w0 = writes();
+    const sent = a.publish({ room: 'r1', to: 'b-r1', frame: 'now', origin: 'a', queue: true }, 'b');
+    // The store sends on from a setImmediate queued by publish; this one, queued after it, runs
+    // right after it in the same pass of the loop: the write is out by then.
+    const seen = await new Promise<number>((resolve) => setImmediate(() => resolve(writes())));
+    expect(seen).toBe(w0 + 1);
+    expect(await within(sent, 5_000, 'the publish')).toBe(1);
+    await until(() => onB.some((e) => e.frame === 'now'), 5_000, "b's envelope");
+  });
+
   it('keeps order and loses nothing while the link comes up mid-stream', async () => {
     const [a, b] = await pair();
     const onB = got(b);
