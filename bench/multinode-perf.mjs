@@ -5,7 +5,7 @@
  * both node processes for 7 s of the bench's steady window. Then `perf report -i <out>`.
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-perf.mjs [--spread members|rooms | --one-node] [--out /tmp/perf.data]
- *       [--stat] [--node-env SIGCTL_NAME=VALUE ...] [--duration 10] [--delay 0]
+ *       [--stat [--events LIST]] [--node-env SIGCTL_NAME=VALUE ...] [--duration 10] [--delay 0]
  *
  * --spread members (default): every room spans both nodes (cross-node signals); rooms: each room
  * whole on one node (same-node signals of the same deployment). --one-node: a single node holds
@@ -14,8 +14,9 @@
  *
  * --stat counts instead of sampling (`perf stat --per-thread`, written to --out as text): CPU
  * (cpu-clock), context switches, wake-ups and system calls (all, and read / write / writev) of
- * each node thread over the same 7 s. --node-env sets a SIGCTL_* variable for both nodes (e.g.
- * SIGCTL_REDIS_LINKS_COALESCE_MS=20).
+ * each node thread over the same 7 s; --events replaces that list (perf's syntax, comma-separated,
+ * e.g. 'syscalls:sys_enter_*' for every system call by name). --node-env sets a SIGCTL_* variable
+ * for both nodes (e.g. SIGCTL_REDIS_LINKS_COALESCE_MS=20).
  *
  * --duration sets the bench's steady window (s, default 10); --delay waits that long into it
  * before perf starts (default 0), e.g. `--duration 40 --delay 30` for a process 30 s past its
@@ -38,9 +39,10 @@ const { values: opts } = parseArgs({
     'node-env': { type: 'string', multiple: true, default: [] },
     duration: { type: 'string', default: '10' },
     delay: { type: 'string', default: '0' },
+    events: { type: 'string' },
   },
 });
-const STAT_EVENTS = ['cpu-clock', 'context-switches', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'syscalls:sys_enter_read', 'syscalls:sys_enter_write', 'syscalls:sys_enter_writev'];
+const STAT_EVENTS = opts.events?.split(',') ?? ['cpu-clock', 'context-switches', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'syscalls:sys_enter_read', 'syscalls:sys_enter_write', 'syscalls:sys_enter_writev'];
 const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
 const durationS = Number(opts.duration);
 const delayS = Number(opts.delay);
