@@ -10,7 +10,8 @@
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
- * is always this checkout's. --profile starts the nodes with --cpu-prof into <dir>/<case>/.
+ * is always this checkout's. --profile starts the nodes with --cpu-prof (a sample every 100 µs) into
+ * <dir>/<case>/.
  * --section writes the results as a BENCHMARKS.md section (bench/sections/70-cross-node.md).
  * --variant runs this build a second time per round with the given SIGCTL_* settings on its nodes
  * (e.g. SIGCTL_REDIS_LINKS_COALESCE_MS=20), interleaved like --before: a setting against the
@@ -120,7 +121,7 @@ async function runCase(version, nodes, round, spread = 'members') {
     for (let i = 1; i <= nodes; i++) {
       const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
       if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
-      const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
+      const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profDir];
       const node = await startNode({ root: version.root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs, nodeEnv: version.env });
       started.push(node.child);
       pinServer(node.child.pid);

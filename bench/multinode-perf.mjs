@@ -6,6 +6,7 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-perf.mjs [--spread members|rooms | --one-node] [--out /tmp/perf.data]
  *       [--stat [--events LIST]] [--node-env SIGCTL_NAME=VALUE ...] [--duration 10] [--delay 0]
+ *       [--rate 10] [--pin]
  *
  * --spread members (default): every room spans both nodes (cross-node signals); rooms: each room
  * whole on one node (same-node signals of the same deployment). --one-node: a single node holds
@@ -21,8 +22,14 @@
  * --duration sets the bench's steady window (s, default 10); --delay waits that long into it
  * before perf starts (default 0), e.g. `--duration 40 --delay 30` for a process 30 s past its
  * warm-up, its hot functions long optimised.
+ *
+ * --rate sets each client's signals per second (200 clients; default 10: 2,000 signals/s). --pin
+ * puts redis-server and the nodes on the first half of the CPUs and the load generator on the
+ * rest (taskset, as bench/multinode-cost.mjs --pin), so that the nodes' counts do not include
+ * waking a generator that shares their CPU.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
@@ -40,8 +47,23 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '10' },
     delay: { type: 'string', default: '0' },
     events: { type: 'string' },
+    rate: { type: 'string', default: '10' },
+    pin: { type: 'boolean', default: false },
   },
 });
+if (!(Number(opts.rate) > 0)) throw new Error(`--rate is signals per second per client (> 0), not ${opts.rate}`);
+/** --pin: the system under test on the first half of the CPUs, this process (and so the generator it starts) on the rest. */
+const serverCpus = (() => {
+  if (!opts.pin) return undefined;
+  const all = cpus().map((_, i) => i);
+  if (all.length < 2) throw new Error('--pin needs at least 2 CPUs');
+  const half = Math.max(1, Math.floor(all.length / 2));
+  execFileSync('taskset', ['-a', '-pc', all.slice(half).join(','), String(process.pid)], { stdio: 'ignore' });
+  return all.slice(0, half).join(',');
+})();
+const pinServer = (pid) => {
+  if (serverCpus !== undefined) execFileSync('taskset', ['-a', '-pc', serverCpus, String(pid)], { stdio: 'ignore' });
+};
 const STAT_EVENTS = opts.events?.split(',') ?? ['cpu-clock', 'context-switches', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'syscalls:sys_enter_read', 'syscalls:sys_enter_write', 'syscalls:sys_enter_writev'];
 const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
 const durationS = Number(opts.duration);
@@ -51,8 +73,13 @@ if (!['members', 'rooms'].includes(opts.spread)) throw new Error(`--spread is me
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 try {
   const redis = await startRedis();
+  pinServer(redis.child.pid);
   const nodes = [];
-  for (let i = 1; i <= (opts['one-node'] ? 1 : 2); i++) nodes.push(await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'], nodeEnv }));
+  for (let i = 1; i <= (opts['one-node'] ? 1 : 2); i++) {
+    const node = await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'], nodeEnv });
+    pinServer(node.child.pid);
+    nodes.push(node);
+  }
   let started = false;
   let perf;
   const startPerf = () => {
@@ -64,7 +91,7 @@ try {
     started = true;
     setTimeout(startPerf, delayS * 1000);
   };
-  const args = ['signaling', ...nodes.flatMap((n) => ['--url', n.url]), ...(opts['one-node'] ? [] : ['--spread', opts.spread]), '--clients', '200', '--room-size', '2', '--rate', '10', '--duration', String(durationS), '--out', join(root, '.bench-out/multinode-perf.json')];
+  const args = ['signaling', ...nodes.flatMap((n) => ['--url', n.url]), ...(opts['one-node'] ? [] : ['--spread', opts.spread]), '--clients', '200', '--room-size', '2', '--rate', opts.rate, '--duration', String(durationS), '--out', join(root, '.bench-out/multinode-perf.json')];
   await runBench({ root, args, timeoutMs: (durationS + 50) * 1000, onStderr });
   if (perf === undefined) throw new Error(started ? 'the bench ended before --delay was over' : 'the bench never reported its steady window');
   if (perf.exitCode === null) await new Promise((resolve) => perf.once('exit', resolve));
