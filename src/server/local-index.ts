@@ -289,11 +289,19 @@ export class LocalIndex {
     let expected = 1;
     let node: string | undefined;
     if (env.to === undefined) {
-      const nodes = new Set<string>();
-      if (view !== undefined) for (const n of view.values()) if (n !== this.nodeId) nodes.add(n);
-      expected = nodes.size;
+      // The other nodes holding members of the room: a set only when there are two or more.
+      let first: string | undefined;
+      let nodes: Set<string> | undefined;
+      if (view !== undefined) {
+        for (const n of view.values()) {
+          if (n === this.nodeId || n === first) continue;
+          if (first === undefined) first = n;
+          else (nodes ??= new Set([first])).add(n);
+        }
+      }
+      expected = nodes?.size ?? (first === undefined ? 0 : 1);
       if (expected === 0) return;
-      if (expected === 1) node = nodes.values().next().value;
+      if (expected === 1) node = first;
     } else {
       node = view?.get(env.to);
     }
@@ -383,8 +391,12 @@ export class LocalIndex {
       else if (target?.state === 'live' && target.record.node === node) target.conn?.sendFrame(frame);
       return;
     }
-    const targets = env.to === undefined ? [...room.values()].filter((m) => m.record.id !== env.except) : [room.get(env.to)];
-    for (const m of targets) if (m !== undefined && m.record.node === node) this.deliver(env.room, m, frame, true, env.origin);
+    if (env.to !== undefined) {
+      const m = room.get(env.to);
+      if (m?.record.node === node) this.deliver(env.room, m, frame, true, env.origin);
+      return;
+    }
+    for (const m of room.values()) if (m.record.id !== env.except && m.record.node === node) this.deliver(env.room, m, frame, true, env.origin);
   }
 
   /**

@@ -31,6 +31,9 @@ import { decodeEnvelopes, encodeEnvelopes, messageHead, type EnvelopeStamp, type
 import type { RedisKeys } from './redis-keys.js';
 import type { Envelope } from './store.js';
 
+/** Node-channel routes kept at most (see RoomChannels.nodeRoute). */
+const MAX_NODE_ROUTES = 1_000;
+
 export interface RoomChannelsOptions {
   /** The link in subscriber mode (sharded pub/sub under Cluster). */
   sub: RedisLink;
@@ -39,6 +42,8 @@ export interface RoomChannelsOptions {
   nodeId: string;
   /** Bound of one turn's PUBLISHes (config redis.timeoutMs). */
   timeoutMs: number;
+  /** What publish() rejects with, made of the error that failed it (the store's catalogue error). */
+  wrap?: ((err: unknown) => Error) | undefined;
   logger: Logger | undefined;
   /** An envelope said `memberId` resumed on another node (called before the handlers). */
   moved(room: string, memberId: string): void;
@@ -65,6 +70,8 @@ export class RoomChannels {
   private readonly holds = new Map<string, { joins: number; waiting: Envelope[]; direct: boolean[] }>();
   /** The newest stamp taken per room and origin: an older message is a late re-send, dropped. */
   private readonly newest = new Map<string, Map<string, EnvelopeStamp>>();
+  /** Routes to node channels, by node (see nodeRoute). */
+  private readonly nodeRoutes = new Map<string, BatchRoute>();
 
   /** Direct links to other nodes, when configured (not under Cluster). */
   readonly links: NodeLinks | undefined;
@@ -153,14 +160,27 @@ export class RoomChannels {
    * not under Cluster), else on the room's. Resolves with how many other nodes received it.
    */
   publish(envelope: Envelope, node?: string): Promise<number> {
-    const route: BatchRoute =
-      this.direct && node !== undefined && node !== this.o.nodeId
-        ? { channel: this.o.keys.nodeChannel(node), node }
-        : { channel: this.o.keys.channel(envelope.room), room: envelope.room };
+    const route: BatchRoute = this.direct && node !== undefined && node !== this.o.nodeId ? this.nodeRoute(node) : { channel: this.o.keys.channel(envelope.room), room: envelope.room };
+    const wrap = this.o.wrap;
     return new Promise((resolve, reject) => {
-      this.pending.add(route, envelope, { resolve, reject });
+      this.pending.add(route, envelope, { resolve, reject: wrap === undefined ? reject : (err: unknown) => reject(wrap(err)) });
       this.schedule();
     });
+  }
+
+  /**
+   * The route to `node`'s own channel, made once per node: the channel's name is then the same
+   * string every time, its hash computed once, instead of a new string per signal to build and hash.
+   */
+  private nodeRoute(node: string): BatchRoute {
+    let route = this.nodeRoutes.get(node);
+    if (route === undefined) {
+      // Node ids come and go with restarts: a long-lived node forgets the routes it made now and then.
+      if (this.nodeRoutes.size >= MAX_NODE_ROUTES) this.nodeRoutes.clear();
+      route = { channel: this.o.keys.nodeChannel(node), node };
+      this.nodeRoutes.set(node, route);
+    }
+    return route;
   }
 
   private schedule(): void {
@@ -316,14 +336,25 @@ export class RoomChannels {
       return;
     }
     const stamp = head?.stamp;
-    // A node channel's message may carry several rooms: each is checked once.
+    // A node channel's message may carry several rooms: each is checked once. Most messages carry
+    // one room: a map of the rooms checked is made only when a second one comes.
+    let firstRoom: string | undefined;
+    let firstDrop = false;
     let late: Map<string, boolean> | undefined;
     for (const env of envelopes) {
       if (env.origin === this.o.nodeId) continue;
       if (stamp !== undefined) {
-        late ??= new Map();
-        let drop = late.get(env.room);
-        if (drop === undefined) late.set(env.room, (drop = this.late(env.room, env.origin, stamp)));
+        let drop: boolean | undefined;
+        if (firstRoom === undefined) {
+          firstRoom = env.room;
+          drop = firstDrop = this.late(env.room, env.origin, stamp);
+        } else if (env.room === firstRoom) {
+          drop = firstDrop;
+        } else {
+          late ??= new Map();
+          drop = late.get(env.room);
+          if (drop === undefined) late.set(env.room, (drop = this.late(env.room, env.origin, stamp)));
+        }
         if (drop) continue;
       }
       const held = this.holds.get(env.room);

@@ -162,11 +162,17 @@ export class RedisLifecycle {
 
   /** Throws UNAVAILABLE unless Redis is up. */
   assertUp(): void {
-    if (!this.up || this.closed) throw new SigctlError('UNAVAILABLE', 'the room store (Redis) is unreachable');
+    const down = this.downError();
+    if (down !== undefined) throw down;
+  }
+
+  /** UNAVAILABLE while Redis is not up; undefined while it is. */
+  downError(): SigctlError | undefined {
+    return !this.up || this.closed ? new SigctlError('UNAVAILABLE', 'the room store (Redis) is unreachable') : undefined;
   }
 
   /** The error a store operation rejects with; notes a Redis that stopped answering. */
-  wrap(err: unknown): unknown {
+  wrap(err: unknown): Error {
     // A command that timed out means Redis is not answering, even though its socket is open.
     if (err instanceof DeadlineError) this.setHealth(false);
     else if (!this.cmd.isReady) this.setHealth(false);

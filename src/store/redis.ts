@@ -120,6 +120,7 @@ export class RedisStore implements Store {
       nodeId: this.nodeId,
       timeoutMs,
       logger: this.logger,
+      wrap: (err) => this.life.wrap(err),
       moved: (room, memberId) => {
         // The member resumed on the origin node: this node no longer holds it (nor restores it).
         if (this.held.unhold(room, memberId)) this.channels.unsubscribeRoom(room).catch(() => undefined);
@@ -318,7 +319,9 @@ export class RedisStore implements Store {
    * server can tell the sender.
    */
   publish(envelope: Envelope, node?: string): Promise<number> {
-    return this.run(() => this.channels.publish(envelope, node));
+    // Not through run(): one promise per signal, not three (the channels wrap their errors as run does).
+    const down = this.life.downError();
+    return down === undefined ? this.channels.publish(envelope, node) : Promise.reject(down);
   }
 
   subscribe(handler: (envelope: Envelope, direct: boolean) => void): () => void {

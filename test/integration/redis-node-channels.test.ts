@@ -127,7 +127,8 @@ describe('one channel per node (Redis store)', requires('redis-server'), () => {
       await raw.publish(keys.nodeChannel('b'), encodeEnvelopes('z', [env('seq 5, node channel')], { boot: 'aa', seq: 5 }));
       await raw.publish(keys.channel('r'), encodeEnvelopes('z', [env('seq 3, room channel: late')], { boot: 'aa', seq: 3 }));
       await raw.publish(keys.channel('r'), encodeEnvelopes('z', [env('seq 6, room channel')], { boot: 'aa', seq: 6 }));
-      await raw.publish(keys.nodeChannel('b'), encodeEnvelopes('z', [env('seq 4, node channel: late'), { ...env('seq 4, another room'), room: 'other' }], { boot: 'aa', seq: 4 }));
+      // Rooms r, other, r in one message: r is late both times, other is not.
+      await raw.publish(keys.nodeChannel('b'), encodeEnvelopes('z', [env('seq 4, node channel: late'), { ...env('seq 4, another room'), room: 'other' }, env('seq 4 again: late')], { boot: 'aa', seq: 4 }));
       await raw.publish(keys.nodeChannel('b'), encodeEnvelopes('z', [env('seq 7, node channel')], { boot: 'aa', seq: 7 }));
     } finally {
       await raw.close();

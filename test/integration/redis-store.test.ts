@@ -249,4 +249,27 @@ describe('RedisStore', requires('redis-server'), () => {
     expect((await a.members('r')).map((m) => m.id)).toEqual(['m']);
     await expect(a.join('r', member('n', 'a'), 2)).resolves.toMatchObject({ ok: true, ready: true });
   });
+
+  it('rejects a publish Redis does not answer with UNAVAILABLE, and reports down', async () => {
+    prefix = `t${prefixSeq++}:`;
+    const store = new RedisStore({ url: redis.url, keyPrefix: prefix, nodeId: 'a', timeoutMs: 300, links: false });
+    open.push(store);
+    await store.start();
+    await store.join('r', member('m', 'a'), 2);
+    redis.freeze();
+    try {
+      const err: unknown = await store.publish({ room: 'r', frame: '{"type":"signal"}', origin: 'a' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // The PUBLISH's deadline, as the store's catalogue error (the frame never reached Redis's reply).
+      expect(err).toBeInstanceOf(SigctlError);
+      expect(err).toMatchObject({ code: 'UNAVAILABLE' });
+      expect(store.healthy).toBe(false);
+      // While down, a publish is refused at once, with the same code.
+      await expect(store.publish({ room: 'r', frame: '{}', origin: 'a' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    } finally {
+      redis.thaw();
+    }
+  });
 });
