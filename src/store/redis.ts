@@ -319,7 +319,7 @@ export class RedisStore implements Store {
    * server can tell the sender.
    */
   publish(envelope: Envelope, node?: string): Promise<number> {
-    // Not through run(): one promise per signal, not three (the channels wrap their errors as run does).
+    // Not through run(): one promise and one await fewer per signal (the channels wrap their errors as run does).
     const down = this.life.downError();
     return down === undefined ? this.channels.publish(envelope, node) : Promise.reject(down);
   }
