@@ -351,7 +351,9 @@ export class LocalIndex {
     const node = this.o.store.nodeId;
     if (env.origin === node) return;
     const room = this.rooms.get(env.room);
-    if (direct && env.to !== undefined && env.queue === true && room?.get(env.to)?.record.node !== node) {
+    // Looked up once: nothing below changes the room's members before the target is used.
+    const target = env.to === undefined ? undefined : room?.get(env.to);
+    if (direct && env.to !== undefined && env.queue === true && target?.record.node !== node) {
       this.passOn(env);
       return;
     }
@@ -386,14 +388,12 @@ export class LocalIndex {
       else view?.delete(env.presence.id);
     }
     if (env.queue !== true) {
-      const target = env.to === undefined ? undefined : room.get(env.to);
       if (env.to === undefined) this.sendLive(room, frame, env.except);
       else if (target?.state === 'live' && target.record.node === node) target.conn?.sendFrame(frame);
       return;
     }
     if (env.to !== undefined) {
-      const m = room.get(env.to);
-      if (m?.record.node === node) this.deliver(env.room, m, frame, true, env.origin);
+      if (target?.record.node === node) this.deliver(env.room, target, frame, true, env.origin);
       return;
     }
     for (const m of room.values()) if (m.record.id !== env.except && m.record.node === node) this.deliver(env.room, m, frame, true, env.origin);

@@ -69,7 +69,7 @@ export class RoomChannels {
   /** Rooms with a join of this node in flight: their envelopes wait (see holdRoom). */
   private readonly holds = new Map<string, { joins: number; waiting: Envelope[]; direct: boolean[] }>();
   /** The newest stamp taken per room and origin: an older message is a late re-send, dropped. */
-  private readonly newest = new Map<string, Map<string, EnvelopeStamp>>();
+  private readonly newest = new Map<string, Map<string, { boot: string; seq: number }>>();
   /** Routes to node channels, by node (see nodeRoute). */
   private readonly nodeRoutes = new Map<string, BatchRoute>();
 
@@ -305,11 +305,18 @@ export class RoomChannels {
       this.newest.set(room, byOrigin);
     }
     const seen = byOrigin.get(origin);
-    if (seen !== undefined && seen.boot === stamp.boot && stamp.seq <= seen.seq) {
+    if (seen === undefined) {
+      byOrigin.set(origin, { boot: stamp.boot, seq: stamp.seq });
+    } else if (seen.boot !== stamp.boot) {
+      seen.boot = stamp.boot;
+      seen.seq = stamp.seq;
+    } else if (stamp.seq <= seen.seq) {
       this.o.logger?.info({ event: 'late-envelope', room, origin, seq: stamp.seq, newest: seen.seq }, 'dropped a cross-node message that arrived after a newer one from its node (its sender was told it was lost)');
       return true;
+    } else {
+      // Updated in place: no Map write per message.
+      seen.seq = stamp.seq;
     }
-    byOrigin.set(origin, stamp);
     return false;
   }
 
@@ -357,7 +364,7 @@ export class RoomChannels {
         }
         if (drop) continue;
       }
-      const held = this.holds.get(env.room);
+      const held = this.holds.size === 0 ? undefined : this.holds.get(env.room);
       if (held !== undefined) {
         held.waiting.push(env);
         held.direct.push(direct);

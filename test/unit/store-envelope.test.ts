@@ -59,6 +59,13 @@ describe('cross-node envelope codec', () => {
       'E2 n1\n2 0\n[]',
       'E2 n1\n12 0\n{"room":true}',
       `${good}5 0\n{"a":`,
+      // Lengths: empty, signed, too long, not ASCII digits.
+      'E2 n1\n 0\n{}',
+      'E2 n1\n+2 0\n{}',
+      'E2 n1\n2 -0\n{}',
+      'E2 n1\n0000000002 0\n{}',
+      'E2 n1\n2 \u0663\n{}',
+      'E2 n1\n\uff12 0\n{}',
     ];
     for (const message of bad) {
       let err: unknown;
