@@ -3,10 +3,10 @@
  * redis-server and `sigctl serve --redis` nodes of the multi-node comparison. Everything started
  * here is tracked by pid and stopped by `stopAll()` (SIGTERM, then SIGKILL), loopback only.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -150,6 +150,22 @@ export const NODE_ENV = {
   SIGCTL_LIMITS_MAX_CONNECTIONS_PER_IP: '4000',
   SIGCTL_DRAIN_MS: '0',
 };
+
+/**
+ * --pin of the multinode scripts: the system under test (nodes, redis-server) on the first half of
+ * the CPUs, the load generator on the rest, with `taskset` (as `sigctl bench` pins a local server,
+ * src/bench/pinning.ts). Moves this process (and so the generator it starts) to the generator's
+ * CPUs; `pinServer(pid)` moves a process of the system under test (every thread) to the others.
+ */
+export function pinApart() {
+  const all = cpus().map((_, i) => i);
+  if (all.length < 2) throw new Error('--pin needs at least 2 CPUs');
+  const half = Math.max(1, Math.floor(all.length / 2));
+  const server = all.slice(0, half).join(',');
+  const generator = all.slice(half).join(',');
+  execFileSync('taskset', ['-a', '-pc', generator, String(process.pid)], { stdio: 'ignore' });
+  return { server, generator, pinServer: (pid) => void execFileSync('taskset', ['-a', '-pc', server, String(pid)], { stdio: 'ignore' }) };
+}
 
 /** The SIGCTL_NAME=VALUE pairs of a repeatable option (`--<option>`) as an environment object for startNode's nodeEnv. */
 export function parseNodeEnv(pairs, option) {

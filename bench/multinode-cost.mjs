@@ -39,7 +39,7 @@ import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMs, loadAverage, parseNodeEnv, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
+import { cpuMs, loadAverage, parseNodeEnv, pinApart, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -59,19 +59,9 @@ const { values: opts } = parseArgs({
 });
 
 /** --pin: the CPUs of the system under test and of the generator, this process moved to the latter; undefined without --pin. */
-const pinning = (() => {
-  if (!opts.pin) return undefined;
-  const all = cpus().map((_, i) => i);
-  if (all.length < 2) throw new Error('--pin needs at least 2 CPUs');
-  const half = Math.max(1, Math.floor(all.length / 2));
-  const p = { server: all.slice(0, half).join(','), generator: all.slice(half).join(',') };
-  execFileSync('taskset', ['-a', '-pc', p.generator, String(process.pid)], { stdio: 'ignore' });
-  return p;
-})();
+const pinning = opts.pin ? pinApart() : undefined;
 /** Moves a process of the system under test (every thread) to its CPUs under --pin. */
-const pinServer = (pid) => {
-  if (pinning !== undefined) execFileSync('taskset', ['-a', '-pc', pinning.server, String(pid)], { stdio: 'ignore' });
-};
+const pinServer = (pid) => pinning?.pinServer(pid);
 /** --node-env NAME=VALUE (repeatable): set for this build's nodes only (the --before build may not know the key). */
 const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
 /** --variant NAME=VALUE (repeatable): this build again, with these set on its nodes. */

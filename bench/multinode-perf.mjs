@@ -28,13 +28,12 @@
  * rest (taskset, as bench/multinode-cost.mjs --pin), so that the nodes' counts do not include
  * waking a generator that shares their CPU.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
-import { parseNodeEnv, runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
+import { parseNodeEnv, pinApart, runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
 
 const root = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -52,18 +51,9 @@ const { values: opts } = parseArgs({
   },
 });
 if (!(Number(opts.rate) > 0)) throw new Error(`--rate is signals per second per client (> 0), not ${opts.rate}`);
-/** --pin: the system under test on the first half of the CPUs, this process (and so the generator it starts) on the rest. */
-const serverCpus = (() => {
-  if (!opts.pin) return undefined;
-  const all = cpus().map((_, i) => i);
-  if (all.length < 2) throw new Error('--pin needs at least 2 CPUs');
-  const half = Math.max(1, Math.floor(all.length / 2));
-  execFileSync('taskset', ['-a', '-pc', all.slice(half).join(','), String(process.pid)], { stdio: 'ignore' });
-  return all.slice(0, half).join(',');
-})();
-const pinServer = (pid) => {
-  if (serverCpus !== undefined) execFileSync('taskset', ['-a', '-pc', serverCpus, String(pid)], { stdio: 'ignore' });
-};
+/** --pin: the system under test on the first half of the CPUs, the generator on the rest. */
+const pinning = opts.pin ? pinApart() : undefined;
+const pinServer = (pid) => pinning?.pinServer(pid);
 const STAT_EVENTS = opts.events?.split(',') ?? ['cpu-clock', 'context-switches', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'syscalls:sys_enter_read', 'syscalls:sys_enter_write', 'syscalls:sys_enter_writev'];
 const nodeEnv = parseNodeEnv(opts['node-env'], 'node-env');
 const durationS = Number(opts.duration);
