@@ -15,7 +15,9 @@
  *
  * --stat counts instead of sampling (`perf stat --per-thread`, written to --out as text): CPU
  * (cpu-clock), context switches, wake-ups and system calls (all, and read / write / writev) of
- * each node thread over the same 7 s; --events replaces that list (perf's syntax, comma-separated,
+ * each node thread over the same 7 s, then a line `# user-ms N system-ms N`: the nodes' user and
+ * kernel CPU over those 7 s, from /proc/<pid>/stat (which perf's cpu-clock does not split);
+ * --events replaces the perf list (perf's syntax, comma-separated,
  * e.g. 'syscalls:sys_enter_*' for every system call by name). --node-env sets a SIGCTL_* variable
  * for both nodes (e.g. SIGCTL_REDIS_LINKS_COALESCE_MS=20).
  *
@@ -29,6 +31,7 @@
  * waking a generator that shares their CPU.
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
@@ -72,9 +75,18 @@ try {
   }
   let started = false;
   let perf;
+  /** User and system CPU ms of the node processes so far (/proc/<pid>/stat, every thread; clock ticks of 10 ms). */
+  const userSystem = () =>
+    nodes
+      .map((n) => readFileSync(`/proc/${n.child.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' '))
+      .reduce(([u, s], f) => [u + Number(f[11]) * 10, s + Number(f[12]) * 10], [0, 0]);
+  let before;
+  let after;
   const startPerf = () => {
+    before = userSystem();
     const what = opts.stat ? ['stat', '-e', STAT_EVENTS.join(','), '--per-thread'] : ['record', '-e', 'cpu-clock', '-F', '2000', '-g'];
     perf = spawn('perf', [...what, '-p', nodes.map((n) => n.child.pid).join(','), '-o', opts.out, '--', 'sleep', '7'], { stdio: 'inherit' });
+    perf.once('exit', () => (after = userSystem()));
   };
   const onStderr = (chunk) => {
     if (started || !/steady:/.test(String(chunk))) return;
@@ -85,6 +97,8 @@ try {
   await runBench({ root, args, timeoutMs: (durationS + 50) * 1000, onStderr });
   if (perf === undefined) throw new Error(started ? 'the bench ended before --delay was over' : 'the bench never reported its steady window');
   if (perf.exitCode === null) await new Promise((resolve) => perf.once('exit', resolve));
+  // The kernel's split of the same 7 s (perf's cpu-clock cannot be split into user and kernel time).
+  if (opts.stat && after !== undefined) appendFileSync(opts.out, `\n# user-ms ${after[0] - before[0]} system-ms ${after[1] - before[1]}\n`);
   process.stderr.write(opts.stat ? `\ncounts in ${opts.out}\n` : `\nperf data in ${opts.out}: perf report -i ${opts.out} --no-children --sort dso,sym\n`);
 } finally {
   await stopAll();
