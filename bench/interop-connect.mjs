@@ -123,6 +123,11 @@ async function ndcSide(url, room, offers) {
   let resolveOpen;
   const open = new Promise((r) => (resolveOpen = r));
   const send = (data) => remote !== undefined && client.signal(data, remote);
+  // Every data channel is kept referenced until close(): node-datachannel's PeerConnection holds
+  // its channels weakly (libdatachannel's weak_ptr), so a channel whose JavaScript object is
+  // garbage-collected before it opens is destroyed, and its DCEP OPEN is never sent (the far end
+  // then waits for a channel that never comes).
+  const channels = [];
   const makePc = () => {
     pc = new ndc.PeerConnection(`ndc-${room}`, { iceServers: [] });
     pc.onLocalDescription((sdp, type) => {
@@ -131,6 +136,7 @@ async function ndcSide(url, room, offers) {
     });
     pc.onLocalCandidate((candidate, mid) => send({ candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 } }));
     const adopt = (dc) => {
+      channels.push(dc);
       if (dc.isOpen()) resolveOpen(performance.now());
       else dc.onOpen(() => resolveOpen(performance.now()));
     };
@@ -161,6 +167,13 @@ async function ndcSide(url, room, offers) {
     },
     opened: () => open.then((t1) => t1 - t0),
     async close() {
+      for (const dc of channels.splice(0)) {
+        try {
+          dc.close();
+        } catch {
+          // already closed
+        }
+      }
       try {
         pc.close();
       } catch {

@@ -131,7 +131,16 @@ describe('dtls-early-records', () => {
     const ndc = new Ndc.PeerConnection('early', { iceServers: [], bindAddress: '127.0.0.1' });
     closers.push(() => ndc.close());
     const answer = new Promise<string>((r) => ndc.onLocalDescription((sdp, type) => type === 'answer' && r(sdp)));
-    const nOpen = new Promise<void>((r) => ndc.onDataChannel((dc) => (dc.isOpen() ? r() : dc.onOpen(() => r()))));
+    // Kept referenced: libdatachannel holds its channels weakly, so a channel whose JavaScript
+    // object is garbage-collected before it opens is destroyed.
+    const nChannels: unknown[] = [];
+    const nOpen = new Promise<void>((r) =>
+      ndc.onDataChannel((dc) => {
+        nChannels.push(dc);
+        if (dc.isOpen()) r();
+        else dc.onOpen(() => r());
+      }),
+    );
     ndc.setRemoteDescription(werift.localDescription!.sdp, 'offer');
     const answerSdp = await within(answer, 10_000, 'libdatachannel answer');
 
