@@ -191,6 +191,16 @@ export async function startNode({ root, redisUrl, nodeId, nodeArgs = [], nodeEnv
 }
 
 /**
+ * One node of the two-node floor (bench/floor-node.mjs): the first listens for the link, the second
+ * dials it (`dial`: the first's link port). Resolves with its ws:// URL and link port.
+ */
+export async function startFloorNode({ root, dial, nodeArgs = [] }) {
+  const args = ['bench/floor-node.mjs', ...(dial === undefined ? [] : ['--dial', String(dial)])];
+  const { child, match } = await startUntil(process.execPath, [...nodeArgs, ...args], { env: cleanEnv(), cwd: root, ready: /\{"ws":"(ws:\/\/[^"]+)","link":(\d+|null)\}/, timeoutMs: 20_000 });
+  return { child, url: match[1], link: match[2] === 'null' ? undefined : Number(match[2]), command: `node ${args.join(' ')}` };
+}
+
+/**
  * Runs `node bin/sigctl bench <args>` to completion: stdout verbatim (the report), stderr echoed to
  * ours as progress and kept (tail) for failures (and passed to `onStderr`, chunk by chunk, to follow
  * the phases). Killed (SIGINT, then SIGKILL) after `timeoutMs`.

@@ -6,7 +6,7 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
  *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
- *       [--node-env SIGCTL_NAME=VALUE ...] [--variant SIGCTL_NAME=VALUE ...] [--same-node] [--pin]
+ *       [--node-env SIGCTL_NAME=VALUE ...] [--variant SIGCTL_NAME=VALUE ...] [--same-node] [--pin] [--floor]
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
@@ -19,6 +19,10 @@
  * --same-node adds a third case per build: the same two nodes with each room whole on one node
  * (`bench signaling --spread rooms`), so that a cross-node signal is also compared with a
  * same-node signal of the same deployment, not only with a one-node deployment's.
+ * --floor adds the floor as one more build, interleaved: the same cases on bench/floor-node.mjs
+ * processes (the floor relay, src/bench/floor.ts; two of them linked by one WebSocket) instead of
+ * sigctl nodes: what a cross-node signal costs at least in Node with `ws`, on this machine, under
+ * the same load and placement (its redis-server idles).
  * --pin puts the system under test (the nodes and redis-server) on the first half of the CPUs and
  * the load generator (this script's children: `sigctl bench` and its workers) on the rest, with
  * `taskset` (as `sigctl bench` pins a local server, src/bench/pinning.ts): the nodes' CPU is then
@@ -39,7 +43,7 @@ import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMs, loadAverage, parseNodeEnv, pinApart, runBench, settle, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
+import { cpuMs, loadAverage, parseNodeEnv, pinApart, runBench, settle, startFloorNode, startNode, startRedis, stop, stopAll } from './benchmarks-procs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -55,6 +59,7 @@ const { values: opts } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
     'same-node': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
   },
 });
 
@@ -81,6 +86,7 @@ const versions = [
   ...(opts.before === undefined ? [] : [{ name: 'before', root: resolve(opts.before), env: {} }]),
   { name: opts.before === undefined ? 'this build' : 'after', root, env: nodeEnv },
   ...(opts.variant.length === 0 ? [] : [{ name: opts.variant.join(' '), root, env: { ...nodeEnv, ...variantEnv } }]),
+  ...(opts.floor ? [{ name: 'floor', root, env: {}, floor: true }] : []),
 ].map((v) => ({ ...v, commit: git(v.root, ['rev-parse', '--short', 'HEAD']), dirty: git(v.root, ['status', '--porcelain', '--', 'src']) !== '' }));
 
 /** INFO commandstats as { cmd: { calls, usec } }. */
@@ -108,7 +114,16 @@ async function runCase(version, nodes, round, spread = 'members') {
     started.push(redis.child);
     pinServer(redis.child.pid);
     const list = [];
-    for (let i = 1; i <= nodes; i++) {
+    for (let i = 1; i <= nodes && version.floor === true; i++) {
+      const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
+      if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+      const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profDir];
+      const node = await startFloorNode({ root, dial: list[0]?.link, nodeArgs });
+      started.push(node.child);
+      pinServer(node.child.pid);
+      list.push(node);
+    }
+    for (let i = 1; i <= nodes && version.floor !== true; i++) {
       const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
       if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
       const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profDir];
@@ -287,7 +302,7 @@ const text = [
   '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
   '',
   `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine may be shared with other work, so compare within a round).`,
-  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? (opts.variant.length > 0 ? ' (the default and the variant alternate within each round)' : ' (before and after builds alternate within each round)') : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
+  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); ${opts.floor ? 'The "floor" build runs the same cases on bench/floor-node.mjs processes instead (the floor relay, two of them linked by one WebSocket that carries each turn\'s frames for the other node in one binary message; no envelope, acknowledgement or Redis): the least a cross-node signal costs in Node with ws. ' : ''}CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? (opts.variant.length > 0 ? ' (the default and the variant alternate within each round)' : ' (before and after builds alternate within each round)') : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
   '',
   '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',

@@ -17,6 +17,24 @@ export interface FloorOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   path?: string;
+  /**
+   * Another floor process holding members of the same rooms (bench/floor-node.mjs links two, for
+   * the lower bound of a cross-node signal): told when a room gains its first member here and
+   * loses its last, and handed every frame of a room it holds members of.
+   */
+  remote?: FloorRemote;
+}
+
+/** The other side of a linked floor (see FloorOptions.remote). */
+export interface FloorRemote {
+  /** `room` has members here now (its first joined). */
+  joined(room: string): void;
+  /** `room` has no members here any more. */
+  left(room: string): void;
+  /** Whether the other side holds members of `room`. */
+  has(room: string): boolean;
+  /** A frame a member of `room` sent here, for the other side's members. */
+  forward(room: string, frame: Buffer): void;
 }
 
 /** A running floor relay. */
@@ -24,6 +42,8 @@ export interface FloorServer {
   /** ws://host:port/path */
   url: string;
   port: number;
+  /** Sends `frame` (from the other side of a linked floor) to every member of `room` here. */
+  deliver(room: string, frame: Buffer): void;
   /** Closes every socket and the listener; idempotent. */
   close(): Promise<void>;
 }
@@ -61,6 +81,7 @@ function joinOf(data: RawData): { room: string; name: string; capacity: number; 
 /** Starts the floor relay; resolves once it listens. */
 export async function startFloor(options: FloorOptions = {}): Promise<FloorServer> {
   const host = options.host ?? '127.0.0.1';
+  const remote = options.remote;
   const path = options.path ?? '/ws';
   const rooms = new Map<string, Set<WebSocket>>();
   const members = new WeakMap<WebSocket, Member>();
@@ -82,6 +103,7 @@ export async function startFloor(options: FloorOptions = {}): Promise<FloorServe
         // The hot path: forward the frame as received to everyone else in the room.
         const room = rooms.get(self.room);
         if (room !== undefined) for (const other of room) if (other !== ws) other.send(data, { binary: false });
+        if (remote?.has(self.room) === true) remote.forward(self.room, Buffer.isBuffer(data) ? data : Buffer.from(text(data)));
         return;
       }
       const join = joinOf(data);
@@ -90,6 +112,7 @@ export async function startFloor(options: FloorOptions = {}): Promise<FloorServe
       if (room === undefined) {
         room = new Set();
         rooms.set(join.room, room);
+        remote?.joined(join.room);
       }
       const member: Member = { id: randomUUID(), room: join.room, name: join.name };
       const peers = [...room].flatMap((s) => {
@@ -115,7 +138,10 @@ export async function startFloor(options: FloorOptions = {}): Promise<FloorServe
       if (m === undefined) return;
       const room = rooms.get(m.room);
       room?.delete(ws);
-      if (room?.size === 0) rooms.delete(m.room);
+      if (room?.size === 0) {
+        rooms.delete(m.room);
+        remote?.left(m.room);
+      }
     });
   });
 
@@ -124,6 +150,10 @@ export async function startFloor(options: FloorOptions = {}): Promise<FloorServe
   return {
     url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}${path}`,
     port,
+    deliver(room, frame) {
+      const members = rooms.get(room);
+      if (members !== undefined) for (const ws of members) ws.send(frame, { binary: false });
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();

@@ -1,15 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFloor, type FloorServer } from '../../src/bench/floor.js';
 import { startLocalTarget, type LocalTarget } from '../../src/bench/target.js';
 import { connect, type TestSocket } from '../helpers/bench-ws.js';
+import { within } from '../helpers/within.js';
+
+const FLOOR_NODE = join(import.meta.dirname, '../../bench/floor-node.mjs');
+
+/** One node of the two-node floor (bench/floor-node.mjs, over dist/): its child and its ready line. */
+async function floorNode(children: ChildProcess[], dial?: number): Promise<{ ws: string; link: number | null }> {
+  const child = spawn(process.execPath, [FLOOR_NODE, ...(dial === undefined ? [] : ['--dial', String(dial)])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  const line = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
+    child.once('exit', (code) => reject(new Error(`floor-node.mjs exited (${code}) before it was ready`)));
+  });
+  return JSON.parse(await within(line, 10_000, 'floor-node.mjs to listen')) as { ws: string; link: number | null };
+}
 
 describe('the floor relay', () => {
   let floor: FloorServer | undefined;
   let target: LocalTarget | undefined;
   const sockets: TestSocket[] = [];
+  const children: ChildProcess[] = [];
 
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.close()));
+    await Promise.all(
+      children.splice(0).map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = once(c, 'exit');
+        c.kill('SIGTERM');
+        await within(exited, 5_000, 'floor-node.mjs to exit');
+      }),
+    );
     await floor?.close();
     await target?.close();
     floor = undefined;
@@ -71,6 +101,37 @@ describe('the floor relay', () => {
     const closed = new Promise<number>((resolve) => a.ws.once('close', (code) => resolve(code)));
     await Promise.all([floor.close(), floor.close()]);
     expect(await closed).toBe(1006);
+  });
+
+  it('links two floor processes (bench/floor-node.mjs): a room spanning both gets every frame on both', async () => {
+    const first = await floorNode(children);
+    expect(first.link).toBeGreaterThan(0);
+    const second = await floorNode(children, first.link!);
+    expect(second.link).toBeNull();
+    const [a, b, c] = await Promise.all([connect(first.ws), connect(second.ws), connect(second.ws)]);
+    sockets.push(a, b, c);
+    for (const s of [a, b, c]) await s.next((m) => m.type === 'welcome');
+    a.send({ type: 'join', room: 'r' });
+    await a.next((m) => m.type === 'joined');
+    b.send({ type: 'join', room: 'r' });
+    await b.next((m) => m.type === 'joined');
+    c.send({ type: 'join', room: 'other' });
+    await c.next((m) => m.type === 'joined');
+    // b's join reached the first node before b's own frames (the link carries both, in order).
+    b.send({ type: 'signal', data: { from: 'b', n: 1 } });
+    expect(await a.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: { from: 'b', n: 1 } });
+    const frames = Array.from({ length: 50 }, (_, n) => ({ type: 'signal', data: { from: 'a', n, text: 'é'.repeat(n) } }));
+    for (const f of frames) a.send(f);
+    for (const f of frames) expect(await b.next((m) => m.type === 'signal')).toEqual(f);
+    // c, in another room on b's node, got none of them: a marker from its own room-mate comes first.
+    const d = await connect(first.ws);
+    sockets.push(d);
+    d.send({ type: 'join', room: 'other' });
+    await d.next((m) => m.type === 'joined');
+    d.send({ type: 'signal', data: 'marker' });
+    expect(await c.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: 'marker' });
+    expect(c.pending()).toEqual([]);
+    expect(a.pending()).toEqual([]);
   });
 
   it('runs as a child process (sigctl bench floor) whose CPU and RSS can be read', async () => {
