@@ -6,7 +6,7 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-perf.mjs [--spread members|rooms | --one-node] [--out /tmp/perf.data]
  *       [--stat [--events LIST]] [--node-env SIGCTL_NAME=VALUE ...] [--duration 10] [--delay 0]
- *       [--rate 10] [--pin]
+ *       [--rate 10] [--pin] [--floor]
  *
  * --spread members (default): every room spans both nodes (cross-node signals); rooms: each room
  * whole on one node (same-node signals of the same deployment). --one-node: a single node holds
@@ -25,6 +25,9 @@
  * before perf starts (default 0), e.g. `--duration 40 --delay 30` for a process 30 s past its
  * warm-up, its hot functions long optimised.
  *
+ * --floor runs bench/floor-node.mjs processes (the floor relay; two linked by one WebSocket) in
+ * place of the sigctl nodes, the same cases: what the least a cross-node relay in Node does costs.
+ *
  * --rate sets each client's signals per second (200 clients; default 10: 2,000 signals/s). --pin
  * puts redis-server and the nodes on the first half of the CPUs and the load generator on the
  * rest (taskset, as bench/multinode-cost.mjs --pin), so that the nodes' counts do not include
@@ -36,7 +39,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
-import { parseNodeEnv, pinApart, runBench, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
+import { parseNodeEnv, pinApart, runBench, startFloorNode, startNode, startRedis, stopAll } from './benchmarks-procs.mjs';
 
 const root = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -51,6 +54,7 @@ const { values: opts } = parseArgs({
     events: { type: 'string' },
     rate: { type: 'string', default: '10' },
     pin: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
   },
 });
 if (!(Number(opts.rate) > 0)) throw new Error(`--rate is signals per second per client (> 0), not ${opts.rate}`);
@@ -69,7 +73,7 @@ try {
   pinServer(redis.child.pid);
   const nodes = [];
   for (let i = 1; i <= (opts['one-node'] ? 1 : 2); i++) {
-    const node = await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'], nodeEnv });
+    const node = opts.floor ? await startFloorNode({ root, dial: nodes[0]?.link, nodeArgs: ['--perf-basic-prof'] }) : await startNode({ root, redisUrl: redis.url, nodeId: `node${i}`, nodeArgs: ['--perf-basic-prof'], nodeEnv });
     pinServer(node.child.pid);
     nodes.push(node);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SigctlError } from '../../src/protocol/errors.js';
-import { decodeEnvelopes, encodeEnvelopes, messageHead, messageOrigin, messageStamp } from '../../src/store/redis-envelope.js';
+import { decodeEnvelopes, encodeEnvelopes, EnvelopeSchema, messageHead, messageOrigin, messageStamp } from '../../src/store/redis-envelope.js';
 import type { Envelope } from '../../src/store/store.js';
 
 const envs: Envelope[] = [
@@ -78,4 +78,66 @@ describe('cross-node envelope codec', () => {
       expect((err as SigctlError).code, message).toBe('INTERNAL');
     }
   });
+
+  it('reads a first line as the regular-expression reading it replaced did, on any mix of fields', () => {
+    // The earlier messageHead, kept as the reference.
+    const reference = (message: string): unknown => {
+      if (!message.startsWith('E2 ')) return undefined;
+      const nl = message.indexOf('\n', 3);
+      if (nl < 0) return undefined;
+      const fields = message.slice(3, nl).split(' ');
+      const m = fields.length > 1 ? /^([0-9a-f]{1,32})\.(\d{1,15})$/.exec(fields[1]!) : null;
+      let skip: string[] | undefined;
+      let room = false;
+      for (let i = 2; i < fields.length; i++) {
+        const f = fields[i]!;
+        if (f.startsWith('skip:')) skip = f.slice(5).split(',');
+        else if (f === 'room') room = true;
+      }
+      return { origin: fields[0]!, stamp: m === null ? undefined : { boot: m[1]!, seq: Number(m[2]) }, skip, room };
+    };
+    const tokens = ['n1', 'node-2.a', '', 'ab.7', '0badcafe.42', 'f'.repeat(32) + '.1', 'f'.repeat(33) + '.1', 'AB.7', 'ab.', '.7', 'ab.7.1', 'ab.1234567890123456', 'ab.123456789012345', 'ab.0x1', 'skip:n2,n-3', 'skip:', 'skip', 'room', 'rooms', 'xroom', 'future:x'];
+    let seed = 17;
+    const rand = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    const lines = ['E2 ', 'E2 n1', 'E2 n1\n', 'E2\n', 'X2 n1 ab.7\n'];
+    for (let i = 0; i < 3_000; i++) {
+      const n = 1 + rand(5);
+      lines.push(`E2 ${Array.from({ length: n }, () => tokens[rand(tokens.length)]).join(' ')}\n${rand(2) === 0 ? '' : '2 0\n{}'}`);
+    }
+    for (const line of lines) expect(messageHead(line), JSON.stringify(line)).toEqual(reference(line));
+  });
+
+  it('takes a header of the common shape as the schema would, and leaves every other one to the schema', () => {
+    const values: unknown[] = ['r', '', 'é', 1, true, false, null, [], {}, { id: 'a', present: true }, { kick: 'b' }];
+    const keys = ['room', 'to', 'except', 'queue', 'moved', 'handedOver', 'presence', 'control', 'extra', '__proto__', 'frame', 'origin'];
+    let seed = 5;
+    const rand = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    for (let i = 0; i < 3_000; i++) {
+      const fields: string[] = [];
+      const n = rand(6);
+      const used = new Set<string>();
+      if (rand(4) > 0) fields.push('"room":"r"');
+      for (let k = 0; k < n; k++) {
+        const key = keys[rand(keys.length)]!;
+        if (used.has(key)) continue;
+        used.add(key);
+        fields.push(`${JSON.stringify(key)}:${JSON.stringify(values[rand(values.length)])}`);
+      }
+      const header = `{${fields.join(',')}}`;
+      const frame = '{"type":"signal"}';
+      const message = `E2 n1\n${header.length} ${frame.length}\n${header}${frame}`;
+      // What the schema makes of the same object (the codec completes the header with origin and frame).
+      const completed = { ...(JSON.parse(header) as Record<string, unknown>), origin: 'n1', frame };
+      const expected = EnvelopeSchema.safeParse(completed);
+      let got: unknown;
+      try {
+        got = decodeEnvelopes(message)[0];
+      } catch (err) {
+        got = err;
+      }
+      if (expected.success) expect(got, header).toEqual(expected.data);
+      else expect(got, header).toBeInstanceOf(SigctlError);
+    }
+  });
 });
+
