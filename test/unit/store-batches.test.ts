@@ -77,4 +77,49 @@ describe('one turn of cross-node publishes (TurnBatches)', () => {
       expect(b.empty).toBe(true);
     }
   });
+
+  it('makes the batches the map-per-turn version made, one batch or many (randomised)', () => {
+    // The earlier TurnBatches.add, kept as the reference: maps from the first envelope on.
+    const reference = (adds: Array<[BatchRoute, Envelope]>): Array<[string, string[]]> => {
+      const list: Array<{ route: BatchRoute; frames: string[]; index: number }> = [];
+      const byChannel = new Map<string, (typeof list)[number]>();
+      const byRoom = new Map<string, (typeof list)[number]>();
+      for (const [route, e] of adds) {
+        let batch = byChannel.get(route.channel);
+        const last = byRoom.get(e.room);
+        if (batch === undefined || (last !== undefined && last.index > batch.index)) {
+          batch = { route, frames: [], index: list.length };
+          list.push(batch);
+          byChannel.set(route.channel, batch);
+        }
+        batch.frames.push(e.frame);
+        byRoom.set(e.room, batch);
+      }
+      return list.map((x) => [x.route.channel, x.frames]);
+    };
+    let seed = 11;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    // The same route object each time for a node, as RoomChannels.nodeRoute gives it; room routes are new objects.
+    const nodes = [nodeCh('n0'), nodeCh('n1')];
+    const b = new TurnBatches<string>();
+    for (let round = 0; round < 300; round++) {
+      const adds: Array<[BatchRoute, Envelope]> = [];
+      // Mostly one node's signals, as in the common turn; now and then another channel.
+      const n = 1 + rnd(12);
+      for (let i = 0; i < n; i++) {
+        const room = `r${rnd(5)}`;
+        const pick = rnd(10);
+        adds.push([pick < 7 ? nodes[0]! : pick < 9 ? roomCh(room) : nodes[1]!, env(room, `${room}-${i}`)]);
+      }
+      for (const [route, e] of adds) b.add(route, e, e.frame);
+      const batches = b.take();
+      expect(batches.map((x) => [x.route.channel, x.envelopes.map((e) => e.frame)])).toEqual(reference(adds));
+      for (const x of batches) expect(x.waiters).toEqual(x.envelopes.map((e) => e.frame));
+      expect(batches.map((x) => x.index)).toEqual(batches.map((_, i) => i));
+    }
+  });
 });
+
