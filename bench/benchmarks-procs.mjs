@@ -192,10 +192,11 @@ export async function startNode({ root, redisUrl, nodeId, nodeArgs = [], nodeEnv
 
 /**
  * One node of the two-node floor (bench/floor-node.mjs): the first listens for the link, the second
- * dials it (`dial`: the first's link port). Resolves with its ws:// URL and link port.
+ * dials it (`dial`: the first's link port); `tcp`: the link is plain TCP instead of a WebSocket.
+ * Resolves with its ws:// URL and link port.
  */
-export async function startFloorNode({ root, dial, nodeArgs = [] }) {
-  const args = ['bench/floor-node.mjs', ...(dial === undefined ? [] : ['--dial', String(dial)])];
+export async function startFloorNode({ root, dial, nodeArgs = [], tcp = false }) {
+  const args = ['bench/floor-node.mjs', ...(tcp ? ['--tcp'] : []), ...(dial === undefined ? [] : ['--dial', String(dial)])];
   const { child, match } = await startUntil(process.execPath, [...nodeArgs, ...args], { env: cleanEnv(), cwd: root, ready: /\{"ws":"(ws:\/\/[^"]+)","link":(\d+|null)\}/, timeoutMs: 20_000 });
   return { child, url: match[1], link: match[2] === 'null' ? undefined : Number(match[2]), command: `node ${args.join(' ')}` };
 }

@@ -6,7 +6,7 @@
  *
  *   npm run build && flock /work/bench.lock node bench/multinode-cost.mjs [--before <dir>] [--rounds N]
  *       [--clients 200] [--rate 10] [--duration 10] [--profile <dir>] [--section <file.md>]
- *       [--node-env SIGCTL_NAME=VALUE ...] [--variant SIGCTL_NAME=VALUE ...] [--same-node] [--pin] [--floor]
+ *       [--node-env SIGCTL_NAME=VALUE ...] [--variant SIGCTL_NAME=VALUE ...] [--same-node] [--pin] [--floor] [--floor-tcp]
  *
  * --before runs the nodes of a second build (another checkout with `npm run build` done) in the
  * same session, interleaved, so before/after ratios share the machine's load; the load generator
@@ -22,7 +22,8 @@
  * --floor adds the floor as one more build, interleaved: the same cases on bench/floor-node.mjs
  * processes (the floor relay, src/bench/floor.ts; two of them linked by one WebSocket) instead of
  * sigctl nodes: what a cross-node signal costs at least in Node with `ws`, on this machine, under
- * the same load and placement (its redis-server idles).
+ * the same load and placement (its redis-server idles). --floor-tcp adds the floor once more with
+ * its link on plain TCP instead of a WebSocket (floor-node.mjs --tcp).
  * --pin puts the system under test (the nodes and redis-server) on the first half of the CPUs and
  * the load generator (this script's children: `sigctl bench` and its workers) on the rest, with
  * `taskset` (as `sigctl bench` pins a local server, src/bench/pinning.ts): the nodes' CPU is then
@@ -60,6 +61,7 @@ const { values: opts } = parseArgs({
     'same-node': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
     floor: { type: 'boolean', default: false },
+    'floor-tcp': { type: 'boolean', default: false },
   },
 });
 
@@ -87,6 +89,7 @@ const versions = [
   { name: opts.before === undefined ? 'this build' : 'after', root, env: nodeEnv },
   ...(opts.variant.length === 0 ? [] : [{ name: opts.variant.join(' '), root, env: { ...nodeEnv, ...variantEnv } }]),
   ...(opts.floor ? [{ name: 'floor', root, env: {}, floor: true }] : []),
+  ...(opts['floor-tcp'] ? [{ name: 'floor-tcp', root, env: {}, floor: true, tcp: true }] : []),
 ].map((v) => ({ ...v, commit: git(v.root, ['rev-parse', '--short', 'HEAD']), dirty: git(v.root, ['status', '--porcelain', '--', 'src']) !== '' }));
 
 /** INFO commandstats as { cmd: { calls, usec } }. */
@@ -118,7 +121,7 @@ async function runCase(version, nodes, round, spread = 'members') {
       const profDir = opts.profile === undefined ? undefined : join(resolve(opts.profile), tag);
       if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
       const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profDir];
-      const node = await startFloorNode({ root, dial: list[0]?.link, nodeArgs });
+      const node = await startFloorNode({ root, dial: list[0]?.link, nodeArgs, tcp: version.tcp === true });
       started.push(node.child);
       pinServer(node.child.pid);
       list.push(node);
@@ -302,7 +305,7 @@ const text = [
   '## Signaling across nodes: the cost of a cross-node signal (issue 17)',
   '',
   `Measured by \`${cmd}\` (after \`npm run build\`) from ${startedAt.toISOString()}: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, load average ${loadBefore} before and ${loadAfter} after (1/5/15 min; the machine may be shared with other work, so compare within a round).`,
-  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); ${opts.floor ? 'The "floor" build runs the same cases on bench/floor-node.mjs processes instead (the floor relay, two of them linked by one WebSocket that carries each turn\'s frames for the other node in one binary message; no envelope, acknowledgement or Redis): the least a cross-node signal costs in Node with ws. ' : ''}CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? (opts.variant.length > 0 ? ' (the default and the variant alternate within each round)' : ' (before and after builds alternate within each round)') : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
+  `Each case: a fresh redis-server, 1 or 2 \`sigctl serve --redis\` nodes, \`sigctl bench signaling\` with ${opts.clients} clients in rooms of 2, ${opts.rate} signals/s each, ${opts.duration} s (with two nodes the clients alternate between the --urls, so every room spans both nodes${opts['same-node'] ? '; in the "rooms whole" case each room is on one node, rooms alternating: `--spread rooms`' : ''}); ${opts['floor-tcp'] ? 'The "floor-tcp" build is the floor with its link on plain TCP (length-prefixed messages) instead of a WebSocket. ' : ''}${opts.floor ? 'The "floor" build runs the same cases on bench/floor-node.mjs processes instead (the floor relay, two of them linked by one WebSocket that carries each turn\'s frames for the other node in one binary message; no envelope, acknowledgement or Redis): the least a cross-node signal costs in Node with ws. ' : ''}CPU is /proc/<pid>/stat utime+stime over the whole bench run (joins, warm-up, window, leaves; 10 ms ticks), Redis commands from INFO commandstats over the same span. Cases run interleaved${versions.length > 1 ? (opts.variant.length > 0 ? ' (the default and the variant alternate within each round)' : ' (before and after builds alternate within each round)') : ''}. ${pinning === undefined ? 'Not pinned: the nodes, redis-server and the load generator share every CPU.' : `Pinned with taskset: the nodes and redis-server on CPU ${pinning.server}, the load generator on CPU ${pinning.generator}.`}`,
   '',
   '| build | cross-node / one-node node CPU per delivered signal, per round | median | cross-node / one-node Redis CPU per delivered signal, per round | median |',
   '|---|---|---:|---|---:|',

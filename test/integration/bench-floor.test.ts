@@ -10,8 +10,8 @@ import { within } from '../helpers/within.js';
 const FLOOR_NODE = join(import.meta.dirname, '../../bench/floor-node.mjs');
 
 /** One node of the two-node floor (bench/floor-node.mjs, over dist/): its child and its ready line. */
-async function floorNode(children: ChildProcess[], dial?: number): Promise<{ ws: string; link: number | null }> {
-  const child = spawn(process.execPath, [FLOOR_NODE, ...(dial === undefined ? [] : ['--dial', String(dial)])], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function floorNode(children: ChildProcess[], tcp: boolean, dial?: number): Promise<{ ws: string; link: number | null }> {
+  const child = spawn(process.execPath, [FLOOR_NODE, ...(tcp ? ['--tcp'] : []), ...(dial === undefined ? [] : ['--dial', String(dial)])], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let out = '';
   const line = new Promise<string>((resolve, reject) => {
@@ -103,10 +103,13 @@ describe('the floor relay', () => {
     expect(await closed).toBe(1006);
   });
 
-  it('links two floor processes (bench/floor-node.mjs): a room spanning both gets every frame on both', async () => {
-    const first = await floorNode(children);
+  it.each([
+    ['a WebSocket', false],
+    ['plain TCP', true],
+  ])('links two floor processes (bench/floor-node.mjs) over %s: a room spanning both gets every frame on both', async (_kind, tcp) => {
+    const first = await floorNode(children, tcp);
     expect(first.link).toBeGreaterThan(0);
-    const second = await floorNode(children, first.link!);
+    const second = await floorNode(children, tcp, first.link!);
     expect(second.link).toBeNull();
     const [a, b, c] = await Promise.all([connect(first.ws), connect(second.ws), connect(second.ws)]);
     sockets.push(a, b, c);
