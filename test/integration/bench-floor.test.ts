@@ -30,6 +30,20 @@ describe('the floor relay', () => {
   const sockets: TestSocket[] = [];
   const children: ChildProcess[] = [];
 
+  /**
+   * Joins a new client at `url` to room `other` (c's room) and has it send a marker: c's next
+   * signal is that marker, and nothing else is waiting for c.
+   */
+  async function expectOnlyMarker(url: string, c: TestSocket): Promise<void> {
+    const d = await connect(url);
+    sockets.push(d);
+    d.send({ type: 'join', room: 'other' });
+    await d.next((m) => m.type === 'joined');
+    d.send({ type: 'signal', data: 'marker' });
+    expect(await c.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: 'marker' });
+    expect(c.pending()).toEqual([]);
+  }
+
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.close()));
     await Promise.all(
@@ -71,13 +85,7 @@ describe('the floor relay', () => {
     expect(a.pending()).toEqual([]);
     // Nothing crossed rooms: a later marker from c's room-mate arrives after anything relayed to c
     // while a's signal was handled (the floor relays as it reads).
-    const d = await connect(floor.url);
-    sockets.push(d);
-    d.send({ type: 'join', room: 'other' });
-    await d.next((m) => m.type === 'joined');
-    d.send({ type: 'signal', data: 'marker' });
-    expect(await c.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: 'marker' });
-    expect(c.pending()).toEqual([]);
+    await expectOnlyMarker(floor.url, c);
   });
 
   it('ignores frames before a valid join, and frees a room when its last member leaves', async () => {
@@ -127,13 +135,7 @@ describe('the floor relay', () => {
     for (const f of frames) a.send(f);
     for (const f of frames) expect(await b.next((m) => m.type === 'signal')).toEqual(f);
     // c, in another room on b's node, got none of them: a marker from its own room-mate comes first.
-    const d = await connect(first.ws);
-    sockets.push(d);
-    d.send({ type: 'join', room: 'other' });
-    await d.next((m) => m.type === 'joined');
-    d.send({ type: 'signal', data: 'marker' });
-    expect(await c.next((m) => m.type === 'signal')).toEqual({ type: 'signal', data: 'marker' });
-    expect(c.pending()).toEqual([]);
+    await expectOnlyMarker(first.ws, c);
     expect(a.pending()).toEqual([]);
   });
 
